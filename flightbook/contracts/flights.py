@@ -1,0 +1,226 @@
+"""The flights contract: users, places, flight search and bookings, as other parts may use them."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from flightbook.kernel.auth import Principal
+from flightbook.kernel.errors import Conflict, NotFound
+from flightbook.kernel.events import Event
+from flightbook.kernel.money import Money
+
+CABINS = ("economy", "business", "first")
+MAX_PASSENGERS = 9
+
+
+class BookingStatus:
+    HELD = "HELD"
+    CONFIRMED = "CONFIRMED"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+
+
+# --- errors -------------------------------------------------------------------------------
+
+class BookingNotFound(NotFound):
+    code = "booking_not_found"
+
+
+class SeatsUnavailable(Conflict):
+    code = "seats_unavailable"
+
+
+class InvalidTransition(Conflict):
+    code = "invalid_transition"
+
+
+# --- users --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Registration:
+    username: str
+    email: str
+    password: str = field(repr=False)
+    first_name: str
+    last_name: str
+
+
+@dataclass(frozen=True)
+class UserView:
+    id: int
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+    is_admin: bool
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str
+    expires_at: dt.datetime
+    user: UserView
+
+
+# --- places and flights ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Place:
+    iata: str
+    icao: str
+    name: str
+    city: str
+    country: str
+    lat: float
+    lon: float
+    tz: str
+
+
+@dataclass(frozen=True)
+class FlightQuery:
+    origin: str
+    destination: str
+    date: dt.date
+    return_date: dt.date | None = None
+    cabin: str = "economy"
+    passengers: int = 1
+    sort: str = "price"
+
+
+@dataclass(frozen=True)
+class FlightOption:
+    id: int
+    flight_number: str
+    airline: str
+    origin: str
+    destination: str
+    departs_at: dt.datetime
+    arrives_at: dt.datetime
+    departs_local: str  # ISO 8601 with the origin's offset
+    arrives_local: str  # ISO 8601 with the destination's offset
+    duration_minutes: int
+    cabin: str
+    fare: Money  # per passenger
+    total: Money  # for all passengers
+    seats_left: int
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    outbound: list[FlightOption]
+    inbound: list[FlightOption]  # "return" in JSON; a Python keyword here
+
+
+# --- bookings -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PassengerInput:
+    first_name: str
+    last_name: str
+    date_of_birth: dt.date
+    gender: str | None = None
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    outbound_flight_id: int
+    cabin: str
+    passengers: list[PassengerInput]
+    contact_email: str
+    return_flight_id: int | None = None
+
+
+@dataclass(frozen=True)
+class BookedFlight:
+    id: int
+    direction: str  # outbound | return
+    flight_number: str
+    airline: str
+    origin: str
+    destination: str
+    departs_at: dt.datetime
+    arrives_at: dt.datetime
+    departs_local: str
+    arrives_local: str
+    duration_minutes: int
+    fare: Money  # per passenger
+
+
+@dataclass(frozen=True)
+class FareLine:
+    passenger: int  # index into passengers
+    flight_id: int
+    fare: Money
+
+
+@dataclass(frozen=True)
+class BookingView:
+    ref: str
+    user_id: int
+    status: str
+    cabin: str
+    contact_email: str
+    flights: list[BookedFlight]
+    passengers: list[PassengerInput]
+    fares: list[FareLine]
+    total: Money
+    hold_expires_at: dt.datetime
+    created_at: dt.datetime
+    confirmed_at: dt.datetime | None = None
+    cancelled_at: dt.datetime | None = None
+    payment_id: str | None = None
+    refund_due: Money | None = None  # set when a confirmed booking is cancelled
+
+
+@dataclass(frozen=True)
+class BookingPage:
+    bookings: list[BookingView]
+    page: int
+    per_page: int
+    total: int
+
+
+# --- events -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BookingConfirmed(Event):
+    topic = "booking.confirmed"
+    ref: str
+    user_id: int
+    total: Money
+    payment_id: str | None
+
+
+@dataclass(frozen=True)
+class BookingCancelled(Event):
+    topic = "booking.cancelled"
+    ref: str
+    user_id: int
+    was_confirmed: bool
+    refund_due: Money
+    payment_id: str | None
+
+
+@dataclass(frozen=True)
+class BookingExpired(Event):
+    topic = "booking.expired"
+    ref: str
+    user_id: int
+
+
+class FlightsContract(Protocol):
+    def register(self, registration: Registration) -> UserView: ...
+    def login(self, username: str, password: str) -> LoginResult: ...
+    def get_user(self, caller: Principal, user_id: int) -> UserView: ...
+
+    def search_places(self, q: str, limit: int = 10) -> list[Place]: ...
+    def search_flights(self, query: FlightQuery) -> SearchResult: ...
+
+    def book(self, caller: Principal, request: BookingRequest) -> BookingView: ...
+    def get_booking(self, caller: Principal | None, ref: str) -> BookingView:
+        """caller None means "a service asks" (payments checking what is due)."""
+    def list_bookings(self, caller: Principal, page: int = 1, per_page: int = 20) -> BookingPage: ...
+    def cancel_booking(self, caller: Principal, ref: str) -> BookingView: ...
+    def confirm_booking(self, ref: str, payment_id: str) -> BookingView:
+        """HELD -> CONFIRMED (service only); idempotent for the same payment."""

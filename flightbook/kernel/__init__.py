@@ -1,0 +1,1 @@
+"""The shared kernel: what every part needs and no part owns."""

@@ -1,0 +1,102 @@
+"""Tokens: travellers' JWTs (issued by flights at login, verified by every part) and short-lived
+service tokens that name the calling part and the audience."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import jwt
+
+from flightbook.kernel.errors import Forbidden, Unauthorized
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a traveller (maybe an admin) or another part of flightbook."""
+    kind: str  # "user" or "service"
+    user_id: int | None = None
+    username: str | None = None
+    is_admin: bool = False
+    service: str | None = None
+    #: the bearer token the principal came with, so an HTTP adapter can act for the same caller
+    token: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def is_service(self) -> bool:
+        return self.kind == "service"
+
+
+class Tokens:
+    def __init__(self, secret_key: str, service_secret: str, ttl_seconds: int = 12 * 3600,
+                 service_ttl_seconds: int = 60):
+        self._secret = secret_key
+        self._service_secret = service_secret
+        self._ttl = ttl_seconds
+        self._service_ttl = service_ttl_seconds
+
+    def issue_user_token(self, user_id: int, username: str, is_admin: bool) -> tuple[str, int]:
+        expires_at = int(time.time()) + self._ttl
+        claims = {"sub": str(user_id), "username": username, "adm": bool(is_admin), "typ": "user",
+                  "iat": int(time.time()), "exp": expires_at}
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM), expires_at
+
+    def issue_service_token(self, caller: str, audience: str) -> str:
+        now = int(time.time())
+        claims = {"iss": caller, "aud": audience, "typ": "service", "iat": now, "exp": now + self._service_ttl}
+        return jwt.encode(claims, self._service_secret, algorithm=ALGORITHM)
+
+    def verify(self, token: str, audience: str | None = None) -> Principal:
+        """The principal a bearer token stands for; Unauthorized if it is bad or expired."""
+        try:
+            header_claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise Unauthorized("malformed token", code="invalid_token") from None
+        try:
+            if header_claims.get("typ") == "service":
+                claims = jwt.decode(token, self._service_secret, algorithms=[ALGORITHM],
+                                    audience=audience, options={"verify_aud": audience is not None,
+                                                                "require": ["exp", "iss"]})
+                return Principal(kind="service", service=claims["iss"], token=token)
+            claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("token expired, log in again", code="token_expired") from None
+        except jwt.PyJWTError:
+            raise Unauthorized("invalid token", code="invalid_token") from None
+        return Principal(kind="user", user_id=int(claims["sub"]), username=claims.get("username"),
+                         is_admin=bool(claims.get("adm")), token=token)
+
+
+def require_user(principal: Principal | None) -> Principal:
+    if principal is None:
+        raise Unauthorized("sign in first: send Authorization: Bearer <token>", code="unauthorized")
+    if principal.is_service:
+        raise Forbidden("this endpoint is for travellers", code="forbidden")
+    return principal
+
+
+def require_service(principal: Principal | None) -> Principal:
+    if principal is None:
+        raise Unauthorized("a service token is required", code="unauthorized")
+    if not principal.is_service:
+        raise Forbidden("only flightbook services may call this endpoint", code="service_only")
+    return principal
+
+
+def require_service_or_admin(principal: Principal | None) -> Principal:
+    if principal is None:
+        raise Unauthorized("a service token or an admin's token is required", code="unauthorized")
+    if not (principal.is_service or principal.is_admin):
+        raise Forbidden("only services and admins may call this endpoint", code="forbidden")
+    return principal
+
+
+def require_self_or_admin(principal: Principal | None, user_id: int, *, allow_service: bool = False) -> Principal:
+    if principal is None:
+        raise Unauthorized("sign in first", code="unauthorized")
+    if principal.is_service and allow_service:
+        return principal
+    if principal.is_admin or (principal.kind == "user" and principal.user_id == user_id):
+        return principal
+    raise Forbidden("you may only see your own data", code="forbidden")

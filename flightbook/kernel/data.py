@@ -1,0 +1,69 @@
+"""Plain data across boundaries: contract dataclasses to JSON-ready dicts and back, by their type hints.
+
+One generic converter keeps the in-process and HTTP adapters honest: whatever an adapter returns has
+made (or could make) the round trip through JSON.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import types
+import typing
+
+from flightbook.kernel import clock
+
+
+def to_dict(obj) -> dict:
+    return _dump(obj)
+
+
+def _dump(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dt.datetime):
+        return clock.iso(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return [_dump(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _dump(v) for k, v in value.items()}
+    return value
+
+
+@functools.lru_cache(maxsize=None)
+def _hints(cls):
+    return typing.get_type_hints(cls)
+
+
+def from_dict(cls, data: dict):
+    """Build dataclass ``cls`` from a dict made by ``to_dict`` (unknown keys are ignored)."""
+    hints = _hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in data:
+            kwargs[f.name] = _load(hints[f.name], data[f.name])
+    return cls(**kwargs)
+
+
+def _load(tp, value):
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _load(args[0], value) if len(args) == 1 else value
+    if origin in (list, tuple):
+        (inner, *_) = typing.get_args(tp) or (typing.Any,)
+        items = [_load(inner, v) for v in value]
+        return items if origin is list else tuple(items)
+    if origin is dict:
+        return dict(value)
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value)
+    if tp is dt.datetime:
+        return clock.from_db(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+    if tp is dt.date:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else value
+    return value

@@ -1,0 +1,72 @@
+"""One peewee database per module, opened from a URL (``sqlite:///path`` or ``postgresql://...``)."""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import peewee
+from playhouse.pool import PooledPostgresqlDatabase
+
+
+class DatabaseURLError(ValueError):
+    pass
+
+
+def open_database(url: str) -> peewee.Database:
+    """A database for ``url``; SQLite in WAL mode with a busy timeout, PostgreSQL through a pool."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
+        if not path:
+            raise DatabaseURLError(f"SQLite URL needs a path: {url!r}")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return peewee.SqliteDatabase(
+            path,
+            timeout=30,
+            check_same_thread=False,
+            pragmas={"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1, "busy_timeout": 30000},
+        )
+    if parsed.scheme in ("postgres", "postgresql"):
+        return PooledPostgresqlDatabase(
+            unquote(parsed.path.lstrip("/")),
+            user=unquote(parsed.username) if parsed.username else None,
+            password=unquote(parsed.password) if parsed.password else None,
+            host=parsed.hostname or None,
+            port=parsed.port or None,
+            max_connections=64,
+            stale_timeout=300,
+            timeout=10,
+        )
+    raise DatabaseURLError(f"unsupported database URL {url!r}: use sqlite:///path or postgresql://...")
+
+
+def is_postgres(db) -> bool:
+    db = getattr(db, "obj", db)  # unwrap a DatabaseProxy
+    return isinstance(db, peewee.PostgresqlDatabase)
+
+
+def write_transaction(db):
+    """A transaction that will write: ``BEGIN IMMEDIATE`` on SQLite so two writers queue on the
+    busy timeout instead of deadlocking on a lock upgrade; a plain transaction on PostgreSQL."""
+    real = getattr(db, "obj", db)
+    if isinstance(real, peewee.SqliteDatabase) and not real.in_transaction():
+        return real.atomic("IMMEDIATE")
+    return db.atomic()
+
+
+def ping(db) -> None:
+    """Raise if the database cannot be reached."""
+    db.execute_sql("SELECT 1").fetchone()
+
+
+@contextlib.contextmanager
+def connection(db):
+    """Hold a connection for the block (and give it back to the pool afterwards)."""
+    opened = db.connect(reuse_if_open=True)
+    try:
+        yield db
+    finally:
+        if opened and not db.in_transaction():
+            db.close()

@@ -1,0 +1,111 @@
+"""HTTP plumbing every part shares: request ids, JSON errors, bearer auth, database connections,
+``/health`` and ``/ready``."""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+import falcon
+
+from flightbook.kernel import db as kdb
+from flightbook.kernel.errors import DomainError, Unauthorized
+
+log = logging.getLogger("flightbook.http")
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+class RequestIdMiddleware:
+    """Every response carries ``X-Request-ID``: the caller's, when it sent a sane one, or a new one."""
+
+    def process_request(self, req, resp):
+        given = req.get_header("X-Request-ID")
+        req.context.request_id = given if given and _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        resp.set_header("X-Request-ID", getattr(req.context, "request_id", None) or uuid.uuid4().hex)
+
+
+class AuthMiddleware:
+    """Puts the caller's Principal (or None) on ``req.context.principal``; a bad token is a 401."""
+
+    def __init__(self, tokens, audience: str | None = None):
+        self._tokens = tokens
+        self._audience = audience
+
+    def process_request(self, req, resp):
+        req.context.principal = None
+        header = req.get_header("Authorization")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthorized("Authorization must be 'Bearer <token>'", code="invalid_token")
+            req.context.principal = self._tokens.verify(token.strip(), audience=self._audience)
+
+
+class DatabaseMiddleware:
+    """Open the parts' connections lazily and give them back to the pool after each request."""
+
+    def __init__(self, databases):
+        self._databases = list(databases)
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        for database in self._databases:
+            if not database.is_closed() and not database.in_transaction():
+                database.close()
+
+
+def _slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", (title or "error").lower()).strip("_") or "error"
+
+
+def _serialize_http_error(req, resp, exc: falcon.HTTPError):
+    resp.content_type = falcon.MEDIA_JSON
+    code = getattr(exc, "code", None) or _slug(exc.title)
+    message = exc.description or exc.title or "error"
+    resp.media = {"error": {"code": str(code), "message": message}}
+
+
+def _handle_domain_error(req, resp, exc: DomainError, params):
+    resp.status = exc.status
+    resp.media = {"error": exc.to_dict()}
+
+
+def _handle_unexpected(req, resp, exc: Exception, params):
+    if isinstance(exc, falcon.HTTPError):
+        raise exc
+    log.exception("unhandled error on %s %s (request %s)", req.method, req.path,
+                  getattr(req.context, "request_id", "?"))
+    resp.status = falcon.HTTP_500
+    resp.media = {"error": {"code": "internal_error",
+                            "message": "something went wrong on our side; quote the X-Request-ID header"}}
+
+
+def install_error_handling(app: falcon.App) -> None:
+    app.set_error_serializer(_serialize_http_error)
+    app.add_error_handler(Exception, _handle_unexpected)
+    app.add_error_handler(DomainError, _handle_domain_error)
+
+
+class Health:
+    def on_get(self, req, resp):
+        resp.media = {"status": "ok"}
+
+
+class Ready:
+    """200 when every database this process owns answers, 503 otherwise."""
+
+    def __init__(self, databases: dict):
+        self._databases = databases
+
+    def on_get(self, req, resp):
+        checks = {}
+        for name, database in self._databases.items():
+            try:
+                kdb.ping(database)
+                checks[name] = "ok"
+            except Exception as exc:  # any driver error means "not ready"
+                checks[name] = f"unreachable: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        resp.status = falcon.HTTP_200 if ready else falcon.HTTP_503
+        resp.media = {"status": "ready" if ready else "not ready", "databases": checks}

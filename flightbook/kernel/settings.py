@@ -1,0 +1,93 @@
+"""Settings, read once from ``FLIGHTBOOK_*`` environment variables; nothing else reads os.environ."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flightbook import MODULES
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use."""
+
+
+def _int(env, name, default):
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _persistent_secret(home: Path, name: str) -> str:
+    """A random secret kept under FLIGHTBOOK_HOME so every worker of the embedded default shares it."""
+    path = home / name
+    if path.exists():
+        return path.read_text().strip()
+    home.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    secret_key: str
+    service_secret: str
+    databases: dict[str, str]
+    urls: dict[str, tuple[str, ...]]
+    token_ttl_seconds: int = 12 * 3600
+    service_token_ttl_seconds: int = 60
+    hold_minutes: int = 15
+    refund_cutoff_hours: int = 24
+    late_refund_percent: int = 0
+    sweep_interval_seconds: int = 30
+    stripe_api_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""
+    http_connect_timeout: float = 2.0
+    http_read_timeout: float = 10.0
+    cookie_secure: bool = False
+    log_level: str = "INFO"
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env=None) -> "Settings":
+        env = os.environ if env is None else env
+        home = Path(env.get("FLIGHTBOOK_HOME") or "./var").resolve()
+        databases = {
+            m: env.get(f"FLIGHTBOOK_{m.upper()}_DATABASE") or f"sqlite:///{home / (m + '.db')}"
+            for m in MODULES
+        }
+        urls = {
+            m: tuple(u.strip().rstrip("/") for u in env.get(f"FLIGHTBOOK_{m.upper()}_URL", "").split(",") if u.strip())
+            for m in MODULES
+        }
+        return cls(
+            home=home,
+            secret_key=env.get("FLIGHTBOOK_SECRET_KEY") or _persistent_secret(home, "secret_key"),
+            service_secret=env.get("FLIGHTBOOK_SERVICE_SECRET") or _persistent_secret(home, "service_secret"),
+            databases=databases,
+            urls=urls,
+            token_ttl_seconds=_int(env, "FLIGHTBOOK_TOKEN_TTL_SECONDS", 12 * 3600),
+            hold_minutes=_int(env, "FLIGHTBOOK_HOLD_MINUTES", 15),
+            refund_cutoff_hours=_int(env, "FLIGHTBOOK_REFUND_CUTOFF_HOURS", 24),
+            late_refund_percent=_int(env, "FLIGHTBOOK_LATE_REFUND_PERCENT", 0),
+            sweep_interval_seconds=_int(env, "FLIGHTBOOK_SWEEP_INTERVAL_SECONDS", 30),
+            stripe_api_key=env.get("FLIGHTBOOK_STRIPE_API_KEY", ""),
+            stripe_webhook_secret=env.get("FLIGHTBOOK_STRIPE_WEBHOOK_SECRET", ""),
+            stripe_api_base=env.get("FLIGHTBOOK_STRIPE_API_BASE", ""),
+            cookie_secure=env.get("FLIGHTBOOK_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
+            log_level=env.get("FLIGHTBOOK_LOG_LEVEL", "INFO"),
+        )
+
+    def is_local(self, module: str) -> bool:
+        """True when ``module`` runs in this process (its URL is unset)."""
+        return not self.urls[module]

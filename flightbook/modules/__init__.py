@@ -1,0 +1,1 @@
+"""The bounded modules: flights, payments, loyalty. Only flightbook.wiring imports them."""

@@ -1,0 +1,106 @@
+"""The flights module's tables, bound to its own database (flights_db)."""
+from __future__ import annotations
+
+import peewee as pw
+
+database = pw.DatabaseProxy()
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class User(BaseModel):
+    username = pw.CharField(max_length=40, unique=True)
+    email = pw.CharField(max_length=254, unique=True)
+    password_hash = pw.CharField(max_length=255)
+    first_name = pw.CharField(max_length=100)
+    last_name = pw.CharField(max_length=100)
+    is_admin = pw.BooleanField(default=False)
+    created_at = pw.DateTimeField()
+
+
+class Airport(BaseModel):
+    iata = pw.CharField(max_length=3, primary_key=True)
+    icao = pw.CharField(max_length=4, default="")
+    name = pw.CharField(max_length=200)
+    city = pw.CharField(max_length=100, default="")
+    country = pw.CharField(max_length=2)
+    lat = pw.DoubleField()
+    lon = pw.DoubleField()
+    tz = pw.CharField(max_length=64)
+    # lower-case, accent-free "city | name | country" so 'sao' finds São Paulo
+    search_text = pw.CharField(max_length=400, index=True)
+
+
+class Flight(BaseModel):
+    """One dated departure of a scheduled flight."""
+    id = pw.BigAutoField()
+    flight_number = pw.CharField(max_length=10)
+    airline = pw.CharField(max_length=100)
+    origin = pw.CharField(max_length=3)
+    destination = pw.CharField(max_length=3)
+    service_date = pw.DateField()  # the origin's local date of departure
+    departs_at = pw.DateTimeField()  # UTC
+    arrives_at = pw.DateTimeField()  # UTC
+    duration_minutes = pw.IntegerField()
+
+    class Meta:
+        indexes = (
+            (("flight_number", "service_date"), True),
+            (("origin", "destination", "departs_at"), False),
+        )
+
+
+class SeatInventory(BaseModel):
+    """Seats and fare of one cabin on one flight; seats_left only moves by conditional UPDATE."""
+    flight = pw.ForeignKeyField(Flight, column_name="flight_id", on_delete="CASCADE", index=False)
+    cabin = pw.CharField(max_length=10)
+    capacity = pw.IntegerField()
+    seats_left = pw.IntegerField()
+    fare_amount = pw.BigIntegerField()
+    currency = pw.CharField(max_length=3)
+
+    class Meta:
+        primary_key = pw.CompositeKey("flight", "cabin")
+        constraints = [pw.SQL("CHECK (seats_left >= 0 AND seats_left <= capacity)")]
+
+
+class Booking(BaseModel):
+    ref = pw.CharField(max_length=6, primary_key=True)
+    user_id = pw.IntegerField(index=True)
+    status = pw.CharField(max_length=10)
+    cabin = pw.CharField(max_length=10)
+    contact_email = pw.CharField(max_length=254)
+    total_amount = pw.BigIntegerField()
+    currency = pw.CharField(max_length=3)
+    hold_expires_at = pw.DateTimeField(index=True)
+    created_at = pw.DateTimeField()
+    confirmed_at = pw.DateTimeField(null=True)
+    cancelled_at = pw.DateTimeField(null=True)
+    payment_id = pw.CharField(max_length=64, null=True)
+    refund_amount = pw.BigIntegerField(null=True)
+
+
+class BookingFlight(BaseModel):
+    booking = pw.ForeignKeyField(Booking, column_name="booking_ref", backref="segments", on_delete="CASCADE")
+    flight = pw.ForeignKeyField(Flight, column_name="flight_id", index=True)
+    direction = pw.CharField(max_length=10)  # outbound | return
+    fare_amount = pw.BigIntegerField()  # per passenger
+    currency = pw.CharField(max_length=3)
+
+    class Meta:
+        primary_key = pw.CompositeKey("booking", "flight")
+
+
+class Passenger(BaseModel):
+    booking = pw.ForeignKeyField(Booking, column_name="booking_ref", backref="passengers", on_delete="CASCADE")
+    first_name = pw.CharField(max_length=100)
+    last_name = pw.CharField(max_length=100)
+    date_of_birth = pw.DateField()
+    gender = pw.CharField(max_length=10, null=True)
+
+
+TABLES = [User, Airport, Flight, SeatInventory, Booking, BookingFlight, Passenger]

@@ -1,0 +1,170 @@
+"""HTTP <-> the flights service. No business rules here: parse, call, answer."""
+from __future__ import annotations
+
+import falcon
+
+from flightbook.contracts.flights import BookingRequest, FlightQuery, PassengerInput, Registration
+from flightbook.kernel import data, validate
+from flightbook.kernel.auth import require_service, require_user
+from flightbook.kernel.errors import ValidationError
+
+
+def _principal(req):
+    return getattr(req.context, "principal", None)
+
+
+class Register:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp):
+        body = validate.body(req)
+        registration = Registration(
+            username=validate.text(body, "username", max_len=40),
+            email=validate.email(body),
+            password=validate.text(body, "password", max_len=1024, strip=False),
+            first_name=validate.text(body, "first_name", max_len=100),
+            last_name=validate.text(body, "last_name", max_len=100),
+        )
+        resp.status = falcon.HTTP_201
+        resp.media = data.to_dict(self.service.register(registration))
+
+
+class Login:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp):
+        body = validate.body(req)
+        result = self.service.login(validate.text(body, "username", max_len=40),
+                                    validate.text(body, "password", max_len=1024, strip=False))
+        resp.media = data.to_dict(result)
+
+
+class Me:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        caller = require_user(_principal(req))
+        resp.media = data.to_dict(self.service.get_user(caller, caller.user_id))
+
+
+class PlaceSearch:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        q = validate.text(params, "q", max_len=100)
+        limit = validate.integer(params, "limit", minimum=1, maximum=50, required=False, default=10)
+        resp.media = {"places": [data.to_dict(p) for p in self.service.search_places(q, limit)]}
+
+
+class FlightSearch:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        query = FlightQuery(
+            origin=validate.text(params, "origin", max_len=3, min_len=3).upper(),
+            destination=validate.text(params, "destination", max_len=3, min_len=3).upper(),
+            date=validate.date(params, "date"),
+            return_date=validate.date(params, "return_date", required=False),
+            cabin=validate.choice(params, "cabin", ("economy", "business", "first"), required=False,
+                                  default="economy"),
+            passengers=validate.integer(params, "passengers", minimum=1, maximum=9, required=False, default=1),
+            sort=validate.choice(params, "sort", ("price", "departure", "duration"), required=False,
+                                 default="price"),
+        )
+        result = self.service.search_flights(query)
+        resp.media = {"outbound": [data.to_dict(o) for o in result.outbound],
+                      "return": [data.to_dict(o) for o in result.inbound]}
+
+
+def parse_booking_request(body: dict) -> BookingRequest:
+    passengers = body.get("passengers")
+    if not isinstance(passengers, list):
+        raise ValidationError("passengers", "must be a list of passengers")
+    parsed = []
+    for i, p in enumerate(passengers):
+        if not isinstance(p, dict):
+            raise ValidationError(f"passengers[{i}]", "must be an object")
+        parsed.append(PassengerInput(
+            first_name=validate.text(p, "first_name", max_len=1000) and p["first_name"].strip(),
+            last_name=validate.text(p, "last_name", max_len=1000) and p["last_name"].strip(),
+            date_of_birth=validate.date(p, "date_of_birth"),
+            gender=validate.text(p, "gender", max_len=20, required=False),
+        ))
+    return BookingRequest(
+        outbound_flight_id=validate.integer(body, "outbound_flight_id", minimum=1),
+        return_flight_id=validate.integer(body, "return_flight_id", minimum=1, required=False),
+        cabin=validate.text(body, "cabin", max_len=20),
+        passengers=parsed,
+        contact_email=validate.email(body, "contact_email"),
+    )
+
+
+class Book:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp):
+        request = parse_booking_request(validate.body(req))
+        resp.status = falcon.HTTP_201
+        resp.media = data.to_dict(self.service.book(_principal(req), request))
+
+
+class Tickets:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        page = validate.integer(params, "page", minimum=1, maximum=100000, required=False, default=1)
+        per_page = validate.integer(params, "per_page", minimum=1, maximum=100, required=False, default=20)
+        resp.media = data.to_dict(self.service.list_bookings(_principal(req), page, per_page))
+
+
+class Ticket:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, ref):
+        caller = _principal(req)
+        if caller is None:
+            require_user(caller)
+        resp.media = data.to_dict(self.service.get_booking(caller, ref.upper()))
+
+
+class CancelTicket:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp, ref):
+        resp.media = data.to_dict(self.service.cancel_booking(_principal(req), ref.upper()))
+
+
+class ConfirmTicket:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp, ref):
+        require_service(_principal(req))
+        body = validate.body(req)
+        payment_id = validate.text(body, "payment_id", max_len=64)
+        resp.media = data.to_dict(self.service.confirm_booking(ref.upper(), payment_id))
+
+
+def add_routes(app, service) -> None:
+    app.add_route("/api/users/register", Register(service))
+    app.add_route("/api/users/login", Login(service))
+    app.add_route("/api/users/me", Me(service))
+    app.add_route("/api/places/search", PlaceSearch(service))
+    app.add_route("/api/flights/search", FlightSearch(service))
+    app.add_route("/api/flights/book", Book(service))
+    app.add_route("/api/tickets", Tickets(service))
+    app.add_route("/api/tickets/{ref}", Ticket(service))
+    app.add_route("/api/tickets/{ref}/cancel", CancelTicket(service))
+    app.add_route("/api/tickets/{ref}/confirm", ConfirmTicket(service))

@@ -1,0 +1,6 @@
+"""payments module (being written)."""
+from flightbook.kernel.part import Part
+
+
+def build(settings, tokens, contracts) -> Part:
+    return Part(name="payments")
