@@ -41,7 +41,8 @@ def _migrated(module: str, url: str) -> None:
 
 @pytest.fixture(scope="session")
 def worker(request) -> str:
-    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+    """Unique per test process, so concurrent pytest runs (and xdist workers) never share a database."""
+    return f"{getattr(request.config, 'workerinput', {}).get('workerid', 'main')}_{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +63,10 @@ def pg_templates(worker) -> dict:
         pg_admin(f"DROP DATABASE IF EXISTS {names[module]} WITH (FORCE)")
         pg_admin(f"CREATE DATABASE {names[module]}")
         _migrated(module, f"{PG_BASE}/{names[module]}")
-    return names
+    yield names
+    for module in MODULES:
+        pg_admin(f"DROP DATABASE IF EXISTS {names[module]} WITH (FORCE)")
+        pg_admin(f"DROP DATABASE IF EXISTS fbtest_{worker}_{module} WITH (FORCE)")
 
 
 def fresh_databases(backend: str, tmp_path: Path, worker: str, request) -> dict:
