@@ -1,0 +1,115 @@
+"""Calling another part over HTTP: one pooled session, connect/read timeouts, several base URLs used
+round-robin with a failing instance benched for a while, retries only where a call is idempotent.
+
+A part that cannot be reached is an ``Unavailable`` (503) raised within the timeout, never a hang; an
+answer with an error body becomes the same DomainError the part raised, so callers cannot tell an
+HTTP adapter from the in-process one.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from flightbook.kernel import errors
+
+
+class ServiceClient:
+    BENCH_SECONDS = 10.0
+
+    def __init__(self, service: str, base_urls, tokens, caller: str, *, connect_timeout: float = 2.0,
+                 read_timeout: float = 10.0):
+        if not base_urls:
+            raise ValueError(f"no URL configured for {service}")
+        self.service = service
+        self._urls = list(base_urls)
+        self._tokens = tokens
+        self._caller = caller
+        self._timeout = (connect_timeout, read_timeout)
+        self._turn = itertools.count()
+        self._benched_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=len(self._urls), pool_maxsize=32, max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    def _candidates(self) -> list[str]:
+        """Every instance once, starting at the next in turn, benched instances last."""
+        start = next(self._turn) % len(self._urls)
+        ordered = self._urls[start:] + self._urls[:start]
+        now = time.monotonic()
+        with self._lock:
+            healthy = [u for u in ordered if self._benched_until.get(u, 0) <= now]
+        return healthy + [u for u in ordered if u not in healthy]
+
+    def _bench(self, url: str) -> None:
+        with self._lock:
+            self._benched_until[url] = time.monotonic() + self.BENCH_SECONDS
+
+    def service_token(self) -> str:
+        return self._tokens.issue_service_token(self._caller, self.service)
+
+    def call(self, method: str, path: str, *, json=None, params=None, token: str | None = None,
+             headers: dict | None = None, idempotent: bool | None = None):
+        """The decoded JSON answer of ``method path``; the peer's DomainError for an error answer.
+
+        ``token``: the bearer to send (a traveller's, passed on); default a fresh service token.
+        """
+        sent_headers = {"Authorization": f"Bearer {token or self.service_token()}", **(headers or {})}
+        response = self.send(method, path, json=json, params=params, headers=sent_headers, idempotent=idempotent)
+        body = _json(response)
+        if response.status_code >= 400:
+            raise errors.from_response(response.status_code, body)
+        return body
+
+    def send(self, method: str, path: str, *, idempotent: bool | None = None, **kwargs) -> requests.Response:
+        """The raw response from the first instance that answers.
+
+        A call moves on to the next instance when the connection was refused (nothing was processed),
+        and after a timeout or a 5xx only when it is idempotent (GET, an Idempotency-Key, or declared so).
+        """
+        if idempotent is None:
+            headers = kwargs.get("headers") or {}
+            idempotent = method.upper() in ("GET", "HEAD") or "Idempotency-Key" in headers
+        last_error = "no instance tried"
+        for url in self._candidates():
+            try:
+                response = self._session.request(method, url + path, timeout=self._timeout, **kwargs)
+            except requests.ConnectionError as exc:
+                self._bench(url)
+                last_error = type(exc).__name__
+                if isinstance(exc, requests.ConnectTimeout) or _refused(exc) or idempotent:
+                    continue
+                break
+            except requests.Timeout as exc:
+                self._bench(url)
+                last_error = type(exc).__name__
+                if idempotent:
+                    continue
+                break
+            if response.status_code in (502, 504) and idempotent:
+                self._bench(url)
+                last_error = f"HTTP {response.status_code}"
+                continue
+            return response
+        raise errors.Unavailable(f"the {self.service} service is unavailable ({last_error})",
+                                 code="service_unavailable")
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _refused(exc: Exception) -> bool:
+    text = str(exc)
+    return "Connection refused" in text or "NewConnectionError" in text
+
+
+def _json(response) -> dict:
+    try:
+        return response.json()
+    except ValueError:
+        return {"error": {"code": "bad_gateway", "message": f"non-JSON answer (HTTP {response.status_code})"}}
