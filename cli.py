@@ -34,10 +34,15 @@ def migrate_local(system: wiring.System) -> dict:
 
 @app.command()
 def migrate():
-    """Apply pending migrations to each local module's database. Example: flightbook migrate"""
-    system = _system()
-    for name, applied in migrate_local(system).items():
-        typer.echo(f"{name}: {', '.join(applied) if applied else 'up to date'}")
+    """Apply pending migrations to every module's database (FLIGHTBOOK_<M>_DATABASE), wherever the
+    module is served. Example: flightbook migrate"""
+    from flightbook import MODULES
+
+    for module in MODULES:
+        system = _system(module)
+        applied = apply_migrations(module, system.parts[module].database)
+        system.close()
+        typer.echo(f"{module}: {', '.join(applied) if applied else 'up to date'}")
 
 
 @app.command()
