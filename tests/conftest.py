@@ -69,7 +69,7 @@ def pg_templates(worker) -> dict:
         pg_admin(f"DROP DATABASE IF EXISTS fbtest_{worker}_{module} WITH (FORCE)")
 
 
-def fresh_databases(backend: str, tmp_path: Path, worker: str, request) -> dict:
+def fresh_databases(backend: str, tmp_path: Path, worker: str, request, label: str = "test") -> dict:
     """URLs of freshly migrated databases, one per module."""
     if backend == "sqlite":
         templates = request.getfixturevalue("sqlite_templates")
@@ -82,7 +82,7 @@ def fresh_databases(backend: str, tmp_path: Path, worker: str, request) -> dict:
     templates = request.getfixturevalue("pg_templates")
     urls = {}
     for module, template in templates.items():
-        name = f"fbtest_{worker}_{module}"
+        name = f"fb{label}_{worker}_{module}"
         pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         pg_admin(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
         urls[module] = f"{PG_BASE}/{name}"
