@@ -1,0 +1,118 @@
+"""The inbox: a subscriber applies each event at most once, however often the relay delivers it.
+
+The event id goes into the subscriber's own ``inbox`` table in the same transaction as the handler's
+effect: a repeated delivery finds the id already there and changes nothing (but is still
+acknowledged); a handler that raises leaves neither the effect nor the id, so the relay retries.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+import jwt
+
+from flightbook.kernel import clock, db as kdb, validate
+from flightbook.kernel.auth import require_service
+from flightbook.kernel.errors import DomainError, Forbidden, Unavailable, Unprocessable, ValidationError
+from flightbook.kernel.events import EVENT_TYPES
+from flightbook.kernel.outbox import Message, tables
+
+log = logging.getLogger("flightbook.events")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class NoHandler(Unprocessable):
+    code = "no_handler"
+
+
+class Inbox:
+    """``subscriber``'s inbox in its own ``database``; ``handlers`` maps topic -> callable(event)."""
+
+    def __init__(self, database, subscriber: str, handlers: dict):
+        self.database = database
+        self.subscriber = subscriber
+        self.handlers = handlers
+
+    def receive(self, message: Message) -> bool:
+        """Apply ``message`` once: True if the handler ran now, False if it had already been applied."""
+        handler = self.handlers.get(message.topic)
+        if handler is None:
+            raise NoHandler(f"{self.subscriber} does not handle {message.topic!r}")
+        event = _decode(message)
+        inbox = tables(self.database).InboxEvent
+        with kdb.connection(self.database), kdb.write_transaction(self.database):
+            # Insert first: on PostgreSQL a concurrent delivery of the same event waits here on the
+            # unique index until this transaction ends, then finds the id and does nothing.
+            inserted = (inbox.insert(subscriber=self.subscriber, event_id=message.event_id, topic=message.topic,
+                                     source=message.source, received_at=clock.to_db(clock.now()))
+                        .on_conflict_ignore().as_rowcount().execute())
+            if not inserted:
+                return False
+            handler(event)
+        return True
+
+    def has_applied(self, event_id: str) -> bool:
+        inbox = tables(self.database).InboxEvent
+        with kdb.connection(self.database):
+            return inbox.select().where((inbox.subscriber == self.subscriber)
+                                        & (inbox.event_id == event_id)).exists()
+
+
+def _decode(message: Message):
+    event_type = EVENT_TYPES.get(message.topic)
+    if event_type is None:
+        raise NoHandler(f"unknown topic {message.topic!r}")
+    try:
+        return event_type.from_payload(message.payload)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ValidationError("payload", f"does not fit {message.topic}: {exc}") from None
+
+
+def read_message(body: dict) -> Message:
+    """The ``POST /api/events`` body as a Message (400 naming the field when it does not fit)."""
+    event_id = validate.text(body, "event_id", max_len=36)
+    if not _UUID.match(event_id):
+        raise ValidationError("event_id", "must be a lower-case UUID")
+    payload = body.get("payload")
+    if not isinstance(payload, dict):
+        raise ValidationError("payload", "must be a JSON object")
+    return Message(event_id=event_id, topic=validate.text(body, "topic", max_len=100),
+                   source=validate.text(body, "source", max_len=40), payload=payload)
+
+
+class EventsResource:
+    """``POST /api/events``: the relay of another part delivering an event to one of the parts served
+    here. Service tokens only; the token's audience names the subscriber, its issuer the source."""
+
+    def __init__(self, inboxes: dict):
+        self.inboxes = inboxes  # subscriber name -> Inbox
+
+    def on_post(self, req, resp):
+        caller = require_service(getattr(req.context, "principal", None))
+        inbox = self.inboxes.get(_audience(caller.token))
+        if inbox is None:
+            raise Forbidden(f"this service token is for none of {', '.join(sorted(self.inboxes))}",
+                            code="wrong_audience")
+        message = read_message(validate.body(req))
+        if message.source != caller.service:
+            raise Forbidden(f"{caller.service} may not deliver events published by {message.source}",
+                            code="wrong_source")
+        try:
+            applied = inbox.receive(message)
+        except DomainError:
+            raise
+        except Exception as exc:  # the handler's own failure: nothing was recorded, the relay retries
+            log.exception("handler of %s for %s failed on event %s", inbox.subscriber, message.topic,
+                          message.event_id)
+            raise Unavailable(f"{inbox.subscriber} could not apply {message.topic} yet: {type(exc).__name__}",
+                              code="handler_failed") from None
+        resp.media = {"event_id": message.event_id, "subscriber": inbox.subscriber,
+                      "status": "applied" if applied else "duplicate"}
+
+
+def _audience(token: str | None) -> str | None:
+    """The audience of a service token the auth middleware has already verified."""
+    if not token:
+        return None
+    audience = jwt.decode(token, options={"verify_signature": False}).get("aud")
+    return audience[0] if isinstance(audience, list) and len(audience) == 1 else audience

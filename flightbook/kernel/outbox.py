@@ -1,0 +1,185 @@
+"""The event outbox: a module records what happened in its own database, in the same transaction
+as the change itself; the relay (``relay.py``) carries it to the subscribers later.
+
+    outbox = Outbox(models.database, "payments")
+    with write_transaction(models.database):
+        ...                                    # the state change
+        outbox.publish(PaymentSucceeded(...))  # same transaction: both commit or neither does
+
+The tables live in every module's database (``migrations/kernel/``): ``outbox`` (one row per event),
+``outbox_delivery`` (one row per event and subscriber, with its attempts, backoff and lease) and
+``inbox`` (the events a subscriber has applied, see ``inbox.py``).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import peewee as pw
+
+from flightbook.kernel import clock, db as kdb
+from flightbook.kernel.events import Event
+
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+
+_TABLES: dict = {}  # id(database) -> (database, models); DatabaseProxy cannot be weakly referenced
+
+
+def tables(database) -> SimpleNamespace:
+    """The kernel's event tables as peewee models bound to ``database`` (one set per database, so
+    relays of several modules can run side by side in one process)."""
+    held = _TABLES.get(id(database))
+    if held is None or held[0] is not database:
+        held = _TABLES[id(database)] = (database, _define_tables(database))
+    return held[1]
+
+
+def _define_tables(database) -> SimpleNamespace:
+    class Base(pw.Model):
+        class Meta:
+            pass
+
+    Base._meta.database = database
+
+    class OutboxEvent(Base):
+        id = pw.BigAutoField()
+        event_id = pw.CharField(max_length=36, unique=True)
+        topic = pw.CharField(max_length=100)
+        source = pw.CharField(max_length=40)
+        payload = pw.TextField()
+        created_at = pw.DateTimeField()
+        fanned_out_at = pw.DateTimeField(null=True)
+
+        class Meta:
+            table_name = "outbox"
+
+    class OutboxDelivery(Base):
+        id = pw.BigAutoField()
+        event = pw.ForeignKeyField(OutboxEvent, column_name="outbox_id", backref="deliveries")
+        subscriber = pw.CharField(max_length=40)
+        status = pw.CharField(max_length=10, default=PENDING)
+        attempts = pw.IntegerField(default=0)
+        next_attempt_at = pw.DateTimeField()
+        locked_until = pw.DateTimeField(null=True)
+        claim = pw.CharField(max_length=32, null=True)
+        last_error = pw.TextField(null=True)
+        delivered_at = pw.DateTimeField(null=True)
+
+        class Meta:
+            table_name = "outbox_delivery"
+
+    class InboxEvent(Base):
+        id = pw.BigAutoField()
+        subscriber = pw.CharField(max_length=40)
+        event_id = pw.CharField(max_length=36)
+        topic = pw.CharField(max_length=100)
+        source = pw.CharField(max_length=40)
+        received_at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "inbox"
+
+    return SimpleNamespace(OutboxEvent=OutboxEvent, OutboxDelivery=OutboxDelivery, InboxEvent=InboxEvent)
+
+
+@dataclass(frozen=True)
+class Message:
+    """An event on its way to a subscriber: what the relay hands over and ``POST /api/events`` carries."""
+    event_id: str
+    topic: str
+    source: str
+    payload: dict
+
+    @classmethod
+    def of(cls, row) -> "Message":
+        return cls(event_id=row.event_id, topic=row.topic, source=row.source, payload=json.loads(row.payload))
+
+
+class Outbox:
+    """Where a module publishes its events: ``Outbox(database, "flights").publish(BookingConfirmed(...))``."""
+
+    def __init__(self, database, source: str):
+        self.database = database
+        self.source = source
+
+    def publish(self, event: Event) -> str:
+        """Record ``event`` for delivery; must run inside the caller's write transaction, so the event
+        exists exactly when the change it reports does. Returns the event id."""
+        if not isinstance(event, Event) or not event.topic:
+            raise TypeError(f"publish() takes an Event subclass with a topic, got {type(event).__name__}")
+        if not self.database.in_transaction():
+            raise RuntimeError("Outbox.publish must run inside the write transaction of the change it reports")
+        event_id = str(uuid.uuid4())
+        tables(self.database).OutboxEvent.insert(
+            event_id=event_id, topic=event.topic, source=self.source,
+            payload=json.dumps(event.payload(), sort_keys=True), created_at=clock.to_db(clock.now()),
+        ).execute()
+        return event_id
+
+
+# --- inspection and repair (``flightbook events``) -------------------------------------------
+
+@dataclass(frozen=True)
+class PendingEvent:
+    event_id: str
+    topic: str
+    created_at: object  # aware UTC datetime
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    event_id: str
+    topic: str
+    subscriber: str
+    attempts: int
+    last_error: str
+    created_at: object
+
+
+@dataclass(frozen=True)
+class OutboxReport:
+    #: deliveries still to make, plus events the relay has not yet turned into deliveries
+    pending_deliveries: int
+    events_not_fanned_out: int
+    oldest_pending: PendingEvent | None
+    dead_letters: tuple
+
+    @property
+    def backlog(self) -> int:
+        return self.pending_deliveries + self.events_not_fanned_out
+
+
+def report(database, dead_limit: int = 50) -> OutboxReport:
+    t = tables(database)
+    with kdb.connection(database):
+        pending = t.OutboxDelivery.select().where(t.OutboxDelivery.status == PENDING).count()
+        unfanned = t.OutboxEvent.select().where(t.OutboxEvent.fanned_out_at.is_null()).count()
+        oldest = (t.OutboxEvent.select()
+                  .where(t.OutboxEvent.fanned_out_at.is_null()
+                         | t.OutboxEvent.id.in_(t.OutboxDelivery.select(t.OutboxDelivery.event)
+                                                .where(t.OutboxDelivery.status == PENDING)))
+                  .order_by(t.OutboxEvent.id).first())
+        dead = (t.OutboxDelivery.select(t.OutboxDelivery, t.OutboxEvent).join(t.OutboxEvent)
+                .where(t.OutboxDelivery.status == DEAD).order_by(t.OutboxDelivery.id).limit(dead_limit))
+        letters = tuple(DeadLetter(d.event.event_id, d.event.topic, d.subscriber, d.attempts,
+                                   d.last_error or "", clock.from_db(d.event.created_at)) for d in dead)
+    oldest_pending = (PendingEvent(oldest.event_id, oldest.topic, clock.from_db(oldest.created_at))
+                      if oldest else None)
+    return OutboxReport(pending, unfanned, oldest_pending, letters)
+
+
+def retry_dead_letter(database, event_id: str) -> int:
+    """Put the dead deliveries of ``event_id`` back in the queue with a fresh set of attempts;
+    returns how many were re-queued (0: no dead letter with that id here)."""
+    t = tables(database)
+    with kdb.connection(database), kdb.write_transaction(database):
+        event = t.OutboxEvent.get_or_none(t.OutboxEvent.event_id == event_id)
+        if event is None:
+            return 0
+        return (t.OutboxDelivery
+                .update(status=PENDING, attempts=0, next_attempt_at=clock.to_db(clock.now()),
+                        locked_until=None, claim=None)
+                .where((t.OutboxDelivery.event == event.id) & (t.OutboxDelivery.status == DEAD))
+                .execute())
