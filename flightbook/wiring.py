@@ -11,7 +11,9 @@ from flightbook import MODULES
 from flightbook.kernel.auth import Tokens
 from flightbook.kernel.http import (AuthMiddleware, DatabaseMiddleware, Health, Ready, RequestIdMiddleware,
                                     install_error_handling)
-from flightbook.kernel.part import Part
+from flightbook.kernel.inbox import EventsResource, Inbox
+from flightbook.kernel.part import Job, Part
+from flightbook.kernel.relay import HttpSubscriber, LocalSubscriber, Relay, RelayPolicy
 from flightbook.kernel.settings import Settings
 
 PARTS = ("gateway",) + MODULES
@@ -32,7 +34,9 @@ class System:
         return {name: p.database for name, p in self.parts.items() if p.database is not None}
 
     def jobs(self) -> list:
-        return [job for name in self.served for job in self.parts[name].jobs]
+        relays = [Job(f"relay-{name}", relay.policy.interval_seconds, relay.drain)
+                  for name, relay in build_relays(self).items()]
+        return [job for name in self.served for job in self.parts[name].jobs] + relays
 
     def close(self) -> None:
         for database in self.databases.values():
@@ -86,8 +90,67 @@ def create_app(system: System) -> falcon.App:
                                    if system.parts[name].database}))
     for name in system.served:
         system.parts[name].add_routes(app)
+    inboxes = {name: _inbox(system, name) for name in system.served if system.parts[name].database}
+    if inboxes:
+        app.add_route("/api/events", EventsResource(inboxes))
     return app
 
 
 def served_parts(system: System) -> list[Part]:
     return [system.parts[name] for name in system.served]
+
+
+# --- events: who subscribes to what, and the relays that deliver each local outbox ----------
+
+def _declared_topics(name: str) -> tuple:
+    """``flightbook.modules.<name>.handlers.TOPICS``: the topics a module handles, known even where
+    the module runs in another process (its handlers need its service, so only a local Part has them)."""
+    try:
+        handlers = importlib.import_module(f"flightbook.modules.{name}.handlers")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"flightbook.modules.{name}.handlers":
+            raise
+        return ()
+    return tuple(getattr(handlers, "TOPICS", ()))
+
+
+def subscriptions(system: System) -> dict:
+    """module -> the topics it subscribes to."""
+    topics = {}
+    for name in MODULES:
+        declared = frozenset(_declared_topics(name))
+        local = frozenset(system.parts[name].event_handlers) if name in system.parts else frozenset()
+        if declared and not local <= declared:
+            raise ValueError(f"{name} handles {', '.join(sorted(local - declared))} but its handlers.TOPICS "
+                             "does not declare it: a remote relay would never deliver it")
+        topics[name] = declared | local
+    return topics
+
+
+def _inbox(system: System, name: str) -> Inbox:
+    part = system.parts[name]
+    return Inbox(part.database, name, part.event_handlers)
+
+
+def _subscriber(system: System, name: str, topics, source: str):
+    """In process when ``name`` is built here with a database; over HTTP when its URL is set."""
+    part = system.parts.get(name)
+    if part is not None and part.database is not None:
+        return LocalSubscriber(_inbox(system, name), topics)
+    if system.settings.urls[name]:
+        return HttpSubscriber(name, system.settings.urls[name], topics, system.tokens, source,
+                              connect_timeout=system.settings.http_connect_timeout,
+                              read_timeout=system.settings.http_read_timeout)
+    return None
+
+
+def build_relays(system: System, policy: RelayPolicy | None = None) -> dict:
+    """module -> the Relay that delivers its outbox, for each module served here."""
+    topics = subscriptions(system)
+    relays = {}
+    for source in system.served:
+        if source not in MODULES or system.parts[source].database is None:
+            continue
+        subscribers = [_subscriber(system, name, topics[name], source) for name in MODULES if topics[name]]
+        relays[source] = Relay(system.parts[source].database, source, [s for s in subscribers if s], policy)
+    return relays
