@@ -32,7 +32,20 @@ class SeatsUnavailable(Conflict):
 
 
 class InvalidTransition(Conflict):
+    """The booking is not in a state that allows this; ``status`` in the details says which it is in."""
     code = "invalid_transition"
+
+
+class HoldExpired(InvalidTransition):
+    code = "hold_expired"
+
+
+class FlightNotFound(NotFound):
+    code = "flight_not_found"
+
+
+class FlightDeparted(Conflict):
+    code = "flight_departed"
 
 
 # --- users --------------------------------------------------------------------------------

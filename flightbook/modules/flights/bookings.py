@@ -1,17 +1,326 @@
-"""(being written: seat holds, confirm, cancel, expiry)"""
+"""Bookings: seat holds, confirmation, cancellation and expiry — never selling a seat a cabin lacks.
+
+Seats move only by conditional UPDATEs (``seats_left >= n``), and a booking changes status only by a
+conditional UPDATE on the status it leaves, so no interleaving of workers, sweepers and payments can
+oversell a cabin or move one booking twice.
+"""
+from __future__ import annotations
+
+import datetime as dt
 from dataclasses import dataclass
+
+import peewee as pw
+
+from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, BookingNotFound, BookingPage, BookingRequest,
+                                          BookingStatus, BookingView, FlightDeparted, FlightNotFound, HoldExpired,
+                                          InvalidTransition, PassengerInput, SeatsUnavailable)
+from flightbook.kernel import clock, validate
+from flightbook.kernel.auth import Principal
+from flightbook.kernel.db import connection, write_transaction
+from flightbook.kernel.errors import Forbidden, Unavailable, ValidationError
+from flightbook.kernel.money import Money
+from flightbook.modules.flights import refs
+from flightbook.modules.flights.booking_views import booking_views
+from flightbook.modules.flights.fare_rules import BookingRules
+from flightbook.modules.flights.models import Booking, BookingFlight, Flight, Passenger, SeatInventory, database
+
+__all__ = ["BookingRules", "TRANSITIONS", "hold_seats", "get_booking", "list_bookings", "confirm_booking",
+           "cancel_booking", "release_expired_holds"]
+
+HELD, CONFIRMED, EXPIRED, CANCELLED = (BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.EXPIRED,
+                                       BookingStatus.CANCELLED)
+
+#: The booking's state machine: status -> the statuses it may move to. Anything else is a 409.
+TRANSITIONS = {
+    HELD: frozenset({CONFIRMED, EXPIRED, CANCELLED}),
+    CONFIRMED: frozenset({CANCELLED}),
+    EXPIRED: frozenset(),
+    CANCELLED: frozenset(),
+}
+
+_MAX_ID = 2 ** 63 - 1
+_OLDEST_BIRTH_DATE = dt.date(1900, 1, 1)
+_REF_ATTEMPTS = 10
+_SWEEP_BATCH = 500
 
 
 @dataclass(frozen=True)
-class BookingRules:
-    hold_minutes: int = 15
-    refund_cutoff_hours: int = 24
-    late_refund_percent: int = 0
+class Leg:
+    """A flight of a booking request, checked bookable in the requested cabin."""
+    flight: Flight
+    direction: str
+    cabin: str
+    fare: Money  # per passenger
+    seats_left: int
 
-    @classmethod
-    def from_settings(cls, settings):
-        return cls(settings.hold_minutes, settings.refund_cutoff_hours, settings.late_refund_percent)
+
+# --- holding seats --------------------------------------------------------------------------
+
+def hold_seats(user_id: int, request: BookingRequest, rules: BookingRules,
+               now: dt.datetime | None = None) -> BookingView:
+    """Validate everything, then take every seat and write the booking in one transaction (or nothing)."""
+    now = now or clock.now()
+    passengers = valid_passengers(request.passengers, now.date())
+    email = validate.email({"contact_email": request.contact_email}, "contact_email")
+    legs = bookable_legs(request, len(passengers), now)
+    total = booking_total(legs, len(passengers))
+    expires_at = min(rules.hold_expires_at(now), clock.from_db(legs[0].flight.departs_at))
+    with write_transaction(database):
+        ref = _insert_booking(user_id=user_id, status=HELD, cabin=legs[0].cabin, contact_email=email,
+                              total_amount=total.amount, currency=total.currency,
+                              hold_expires_at=clock.to_db(expires_at), created_at=clock.to_db(now))
+        _insert_legs_and_passengers(ref, legs, passengers)
+        _take_seats(legs, len(passengers))
+    return get_booking(ref)
 
 
-def release_expired_holds():
-    return 0
+def _insert_booking(**fields) -> str:
+    for _ in range(_REF_ATTEMPTS):
+        ref = refs.new_ref()
+        try:
+            with database.atomic():  # a savepoint: a ref collision must not abort the whole transaction
+                Booking.insert(ref=ref, **fields).execute()
+            return ref
+        except pw.IntegrityError:
+            continue
+    raise Unavailable("could not find a free booking reference; try again", code="ref_exhausted")
+
+
+def _insert_legs_and_passengers(ref: str, legs: list[Leg], passengers: list[PassengerInput]) -> None:
+    BookingFlight.insert_many([
+        {"booking": ref, "flight": leg.flight.id, "direction": leg.direction,
+         "fare_amount": leg.fare.amount, "currency": leg.fare.currency} for leg in legs]).execute()
+    Passenger.insert_many([
+        {"booking": ref, "first_name": p.first_name, "last_name": p.last_name,
+         "date_of_birth": p.date_of_birth, "gender": p.gender} for p in passengers]).execute()
+
+
+def _take_seats(legs: list[Leg], n: int) -> None:
+    # Conditional UPDATE, never read-then-write, so two buyers cannot both take the last seat. Flights
+    # go in id order so two return bookings over the same pair lock the rows alike and cannot deadlock.
+    # Taken last, so the hot inventory row stays locked for as short a time as possible.
+    for leg in sorted(legs, key=lambda leg: leg.flight.id):
+        taken = (SeatInventory.update(seats_left=SeatInventory.seats_left - n)
+                 .where((SeatInventory.flight == leg.flight.id) & (SeatInventory.cabin == leg.cabin)
+                        & (SeatInventory.seats_left >= n))
+                 .execute())
+        if taken != 1:
+            left = SeatInventory.get((SeatInventory.flight == leg.flight.id) & (SeatInventory.cabin == leg.cabin))
+            raise _seats_unavailable(leg, n, left.seats_left)
+
+
+def _seats_unavailable(leg: Leg, wanted: int, seats_left: int) -> SeatsUnavailable:
+    return SeatsUnavailable(
+        f"flight {leg.flight.flight_number} has {seats_left} {leg.cabin} seat(s) left, {wanted} wanted",
+        flight_id=leg.flight.id, cabin=leg.cabin, seats_left=seats_left, requested=wanted)
+
+
+# --- checking a request (before any seat is taken) -----------------------------------------
+
+def valid_passengers(passengers, today: dt.date) -> list[PassengerInput]:
+    if not isinstance(passengers, (list, tuple)) or not 1 <= len(passengers) <= MAX_PASSENGERS:
+        count = len(passengers) if isinstance(passengers, (list, tuple)) else "no"
+        raise ValidationError("passengers", f"a booking is for 1 to {MAX_PASSENGERS} passengers, not {count}")
+    return [valid_passenger(p, f"passengers[{i}]", today) for i, p in enumerate(passengers)]
+
+
+def valid_passenger(p: PassengerInput, field: str, today: dt.date) -> PassengerInput:
+    return PassengerInput(
+        first_name=_text(getattr(p, "first_name", None), f"{field}.first_name", max_len=100),
+        last_name=_text(getattr(p, "last_name", None), f"{field}.last_name", max_len=100),
+        date_of_birth=valid_birth_date(getattr(p, "date_of_birth", None), f"{field}.date_of_birth", today),
+        gender=_text(getattr(p, "gender", None), f"{field}.gender", max_len=10, required=False),
+    )
+
+
+def valid_birth_date(value, field: str, today: dt.date) -> dt.date:
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise ValidationError(field, "is required (YYYY-MM-DD)")
+    if value > today:
+        raise ValidationError(field, f"{value.isoformat()} is in the future")
+    if value < _OLDEST_BIRTH_DATE:
+        raise ValidationError(field, f"{value.isoformat()} is not a plausible date of birth")
+    return value
+
+
+def _text(value, field: str, *, max_len: int, required: bool = True) -> str | None:
+    return validate.text({field: value}, field, max_len=max_len, required=required)
+
+
+def bookable_legs(request: BookingRequest, n: int, now: dt.datetime) -> list[Leg]:
+    cabin = request.cabin.strip().lower() if isinstance(request.cabin, str) else request.cabin
+    if cabin not in CABINS:
+        raise ValidationError("cabin", f"must be one of {', '.join(CABINS)}")
+    legs = [_bookable_leg(request.outbound_flight_id, "outbound_flight_id", "outbound", cabin, n, now)]
+    if request.return_flight_id is not None:
+        legs.append(_bookable_leg(request.return_flight_id, "return_flight_id", "return", cabin, n, now))
+        check_return(legs[0].flight, legs[1].flight)
+    return legs
+
+
+def _bookable_leg(flight_id, field: str, direction: str, cabin: str, n: int, now: dt.datetime) -> Leg:
+    if isinstance(flight_id, bool) or not isinstance(flight_id, int) or not 1 <= flight_id <= _MAX_ID:
+        raise ValidationError(field, "must be a flight id (a positive whole number)")
+    flight = Flight.get_or_none(Flight.id == flight_id)
+    if flight is None:
+        raise FlightNotFound(f"{field}: no flight {flight_id}", field=field, flight_id=flight_id)
+    if clock.from_db(flight.departs_at) <= now:
+        raise FlightDeparted(f"{field}: flight {flight.flight_number} has already departed",
+                             field=field, flight_id=flight_id)
+    inventory = SeatInventory.get_or_none((SeatInventory.flight == flight_id) & (SeatInventory.cabin == cabin))
+    if inventory is None:
+        raise ValidationError("cabin", f"{cabin} is not sold on flight {flight.flight_number}", flight_id=flight_id)
+    leg = Leg(flight, direction, cabin, Money(inventory.fare_amount, inventory.currency), inventory.seats_left)
+    if inventory.seats_left < n:  # an early no; the conditional UPDATE is what really decides
+        raise _seats_unavailable(leg, n, inventory.seats_left)
+    return leg
+
+
+def check_return(outbound: Flight, back: Flight) -> None:
+    if back.id == outbound.id:
+        raise ValidationError("return_flight_id", "must be a different flight from the outbound one")
+    if (back.origin, back.destination) != (outbound.destination, outbound.origin):
+        raise ValidationError("return_flight_id", f"must fly {outbound.destination} to {outbound.origin}, "
+                                                  f"not {back.origin} to {back.destination}")
+    if clock.from_db(back.departs_at) <= clock.from_db(outbound.arrives_at):
+        raise ValidationError("return_flight_id", f"must depart after the outbound flight arrives "
+                                                  f"({clock.iso(clock.from_db(outbound.arrives_at))})")
+
+
+def booking_total(legs: list[Leg], n: int) -> Money:
+    currencies = {leg.fare.currency for leg in legs}
+    if len(currencies) > 1:
+        raise ValidationError("return_flight_id", "is priced in another currency than the outbound flight; "
+                                                  "book the two flights separately")
+    return Money(sum(leg.fare.amount for leg in legs) * n, legs[0].fare.currency)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def get_booking(ref: str, viewer: Principal | None = None) -> BookingView:
+    """The owner, an admin or a service (``viewer`` None or a service principal) may see a booking;
+    to anyone else it does not exist."""
+    booking = _find(ref)
+    if not _may_see(viewer, booking):
+        raise BookingNotFound(f"no booking {ref}")
+    return booking_views([booking])[0]
+
+
+def list_bookings(user_id: int, page: int = 1, per_page: int = 20) -> BookingPage:
+    """The traveller's bookings, newest first."""
+    mine = Booking.select().where(Booking.user_id == user_id)
+    rows = list(mine.order_by(Booking.created_at.desc(), Booking.ref.desc()).paginate(page, per_page))
+    return BookingPage(bookings=booking_views(rows), page=page, per_page=per_page, total=mine.count())
+
+
+def _find(ref: str) -> Booking:
+    booking = Booking.get_or_none(Booking.ref == ref) if refs.is_ref(ref) else None
+    if booking is None:
+        raise BookingNotFound(f"no booking {ref}")
+    return booking
+
+
+def _may_see(viewer: Principal | None, booking: Booking) -> bool:
+    return viewer is None or viewer.is_service or viewer.is_admin or viewer.user_id == booking.user_id
+
+
+# --- moving a booking through its states -----------------------------------------------------
+
+def confirm_booking(ref: str, payment_id: str, now: dt.datetime | None = None) -> BookingView:
+    """HELD -> CONFIRMED once paid. Confirming again with the same payment changes nothing."""
+    now = now or clock.now()
+    if not isinstance(payment_id, str) or not payment_id.strip() or len(payment_id) > 64:
+        raise ValidationError("payment_id", "is required (at most 64 characters)")
+    _expire_if_lapsed(ref, now)
+    with write_transaction(database):
+        booking = _find(ref)
+        if not (booking.status == CONFIRMED and booking.payment_id == payment_id):
+            _move(booking, CONFIRMED, payment_id=payment_id, confirmed_at=clock.to_db(now))
+    return get_booking(ref)
+
+
+def cancel_booking(ref: str, caller: Principal, rules: BookingRules, now: dt.datetime | None = None) -> BookingView:
+    """The owner cancels: HELD or CONFIRMED -> CANCELLED, seats back, refund due by the fare rule."""
+    now = now or clock.now()
+    _check_owner(_find(ref), caller)
+    _expire_if_lapsed(ref, now)
+    with write_transaction(database):
+        booking = _find(ref)
+        refund = _refund_due(booking, rules, now) if booking.status == CONFIRMED else None
+        _move(booking, CANCELLED, cancelled_at=clock.to_db(now),
+              refund_amount=refund.amount if refund is not None else None)
+        _release_seats(booking)
+    return get_booking(ref)
+
+
+def release_expired_holds(now: dt.datetime | None = None) -> int:
+    """HELD bookings past their expiry -> EXPIRED, seats back. Safe beside other sweepers and payments."""
+    now = now or clock.now()
+    released = 0
+    with connection(database):
+        while True:
+            lapsed = [b.ref for b in Booking.select(Booking.ref)
+                      .where((Booking.status == HELD) & (Booking.hold_expires_at <= clock.to_db(now)))
+                      .order_by(Booking.hold_expires_at).limit(_SWEEP_BATCH)]
+            released += sum(_expire_if_lapsed(ref, now) for ref in lapsed)
+            if len(lapsed) < _SWEEP_BATCH:
+                return released
+
+
+def _expire_if_lapsed(ref: str, now: dt.datetime) -> bool:
+    """Expire the hold when its time is up; its own transaction, so the expiry stands whatever follows."""
+    with write_transaction(database):
+        booking = Booking.get_or_none(Booking.ref == ref) if refs.is_ref(ref) else None
+        if booking is None or booking.status != HELD or clock.from_db(booking.hold_expires_at) > now:
+            return False
+        moved = _move(booking, EXPIRED, when=Booking.hold_expires_at <= clock.to_db(now), quiet=True)
+        if moved:
+            _release_seats(booking)
+        return moved
+
+
+def _move(booking: Booking, to: str, *, when=None, quiet: bool = False, **changes) -> bool:
+    """One step of the state machine as a conditional UPDATE on the status it leaves, so two workers
+    cannot both move the booking. Another worker got there first: False if ``quiet``, else a 409."""
+    if to not in TRANSITIONS[booking.status]:
+        raise _cannot(booking.ref, booking.status, to)
+    condition = (Booking.ref == booking.ref) & (Booking.status == booking.status)
+    moved = Booking.update(status=to, **changes).where(condition if when is None else condition & when).execute()
+    if moved != 1 and not quiet:
+        raise _cannot(booking.ref, Booking.get(Booking.ref == booking.ref).status, to)
+    return moved == 1
+
+
+def _cannot(ref: str, status: str, to: str) -> InvalidTransition:
+    if status == EXPIRED:
+        return HoldExpired(f"booking {ref} is EXPIRED: its hold ran out before it became {to}",
+                           ref=ref, status=status)
+    if status == to == CONFIRMED:
+        return InvalidTransition(f"booking {ref} is already CONFIRMED by another payment", ref=ref, status=status)
+    return InvalidTransition(f"booking {ref} is {status} and cannot become {to}", ref=ref, status=status)
+
+
+def _release_seats(booking: Booking) -> None:
+    n = Passenger.select().where(Passenger.booking == booking.ref).count()
+    flight_ids = sorted(s.flight_id for s in BookingFlight.select(BookingFlight.flight)
+                        .where(BookingFlight.booking == booking.ref))
+    for flight_id in flight_ids:  # id order, as when they were taken, so the two cannot deadlock
+        (SeatInventory.update(seats_left=SeatInventory.seats_left + n)
+         .where((SeatInventory.flight == flight_id) & (SeatInventory.cabin == booking.cabin)).execute())
+
+
+def _check_owner(booking: Booking, caller: Principal) -> None:
+    if caller.user_id == booking.user_id and not caller.is_service:
+        return
+    if caller.is_admin:
+        raise Forbidden("only the traveller who booked may cancel a booking", code="not_owner")
+    raise BookingNotFound(f"no booking {booking.ref}")
+
+
+def _refund_due(booking: Booking, rules: BookingRules, now: dt.datetime) -> Money:
+    first_departure = min(clock.from_db(f.departs_at) for f in Flight.select(Flight.departs_at)
+                          .join(BookingFlight).where(BookingFlight.booking == booking.ref))
+    if now >= first_departure:
+        raise FlightDeparted(f"booking {booking.ref} cannot be cancelled: its first flight has departed",
+                             ref=booking.ref, status=booking.status)
+    return rules.refund_due(Money(booking.total_amount, booking.currency), first_departure, now)

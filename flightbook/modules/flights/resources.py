@@ -83,20 +83,23 @@ class FlightSearch:
                       "return": [data.to_dict(o) for o in result.inbound]}
 
 
+def _passenger(i: int, p) -> PassengerInput:
+    """Shapes only; the service checks names and dates, so in-process callers meet the same rules."""
+    if not isinstance(p, dict):
+        raise ValidationError(f"passengers[{i}]", "must be an object")
+    try:
+        date_of_birth = validate.date(p, "date_of_birth")
+    except ValidationError as exc:
+        raise ValidationError(f"passengers[{i}].date_of_birth", exc.message.split(": ", 1)[-1]) from None
+    return PassengerInput(first_name=p.get("first_name"), last_name=p.get("last_name"),
+                          date_of_birth=date_of_birth, gender=p.get("gender"))
+
+
 def parse_booking_request(body: dict) -> BookingRequest:
     passengers = body.get("passengers")
     if not isinstance(passengers, list):
         raise ValidationError("passengers", "must be a list of passengers")
-    parsed = []
-    for i, p in enumerate(passengers):
-        if not isinstance(p, dict):
-            raise ValidationError(f"passengers[{i}]", "must be an object")
-        parsed.append(PassengerInput(
-            first_name=validate.text(p, "first_name", max_len=1000) and p["first_name"].strip(),
-            last_name=validate.text(p, "last_name", max_len=1000) and p["last_name"].strip(),
-            date_of_birth=validate.date(p, "date_of_birth"),
-            gender=validate.text(p, "gender", max_len=20, required=False),
-        ))
+    parsed = [_passenger(i, p) for i, p in enumerate(passengers)]
     return BookingRequest(
         outbound_flight_id=validate.integer(body, "outbound_flight_id", minimum=1),
         return_flight_id=validate.integer(body, "return_flight_id", minimum=1, required=False),

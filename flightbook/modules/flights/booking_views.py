@@ -1,0 +1,72 @@
+"""Bookings as the contract shows them: rows of a page of bookings -> BookingViews, in a few queries."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flightbook.contracts.flights import BookedFlight, BookingView, FareLine, PassengerInput
+from flightbook.kernel import clock
+from flightbook.kernel.money import Money
+from flightbook.modules.flights.models import Airport, Booking, BookingFlight, Flight, Passenger
+
+_DIRECTION_ORDER = {"outbound": 0, "return": 1}
+
+
+def local_time(moment: dt.datetime, tz_name: str | None) -> str:
+    """ISO 8601 in the airport's zone, e.g. '2026-12-01T09:05:00-08:00' (UTC when the zone is unknown)."""
+    try:
+        zone = ZoneInfo(tz_name) if tz_name else clock.UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = clock.UTC
+    return moment.astimezone(zone).replace(microsecond=0).isoformat()
+
+
+def booking_views(bookings: list[Booking]) -> list[BookingView]:
+    refs = [b.ref for b in bookings]
+    if not refs:
+        return []
+    segments = defaultdict(list)
+    for seg in (BookingFlight.select(BookingFlight, Flight).join(Flight)
+                .where(BookingFlight.booking.in_(refs))):
+        segments[seg.booking_ref].append(seg)
+    passengers = defaultdict(list)
+    for p in Passenger.select().where(Passenger.booking.in_(refs)).order_by(Passenger.id):
+        passengers[p.booking_ref].append(p)
+    codes = {c for segs in segments.values() for s in segs for c in (s.flight.origin, s.flight.destination)}
+    zones = {a.iata: a.tz for a in Airport.select(Airport.iata, Airport.tz).where(Airport.iata.in_(list(codes)))}
+    return [_view(b, sorted(segments[b.ref], key=lambda s: _DIRECTION_ORDER.get(s.direction, 9)),
+                  passengers[b.ref], zones) for b in bookings]
+
+
+def _booked_flight(seg: BookingFlight, zones: dict) -> BookedFlight:
+    f = seg.flight
+    departs_at, arrives_at = clock.from_db(f.departs_at), clock.from_db(f.arrives_at)
+    return BookedFlight(
+        id=f.id, direction=seg.direction, flight_number=f.flight_number, airline=f.airline,
+        origin=f.origin, destination=f.destination, departs_at=departs_at, arrives_at=arrives_at,
+        departs_local=local_time(departs_at, zones.get(f.origin)),
+        arrives_local=local_time(arrives_at, zones.get(f.destination)),
+        duration_minutes=f.duration_minutes, fare=Money(seg.fare_amount, seg.currency))
+
+
+def _view(b: Booking, segments: list[BookingFlight], passengers: list[Passenger], zones: dict) -> BookingView:
+    return BookingView(
+        ref=b.ref, user_id=b.user_id, status=b.status, cabin=b.cabin, contact_email=b.contact_email,
+        flights=[_booked_flight(s, zones) for s in segments],
+        passengers=[PassengerInput(p.first_name, p.last_name, _date(p.date_of_birth), p.gender)
+                    for p in passengers],
+        fares=[FareLine(passenger=i, flight_id=s.flight_id, fare=Money(s.fare_amount, s.currency))
+               for i in range(len(passengers)) for s in segments],
+        total=Money(b.total_amount, b.currency),
+        hold_expires_at=clock.from_db(b.hold_expires_at),
+        created_at=clock.from_db(b.created_at),
+        confirmed_at=clock.from_db(b.confirmed_at),
+        cancelled_at=clock.from_db(b.cancelled_at),
+        payment_id=b.payment_id,
+        refund_due=Money(b.refund_amount, b.currency) if b.refund_amount is not None else None,
+    )
+
+
+def _date(value) -> dt.date:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value

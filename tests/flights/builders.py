@@ -1,0 +1,76 @@
+"""Test data for bookings: flights with seat inventory written straight into the flights database
+(independent of the schedule importer), and booking requests / bodies with sensible defaults."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from flightbook.contracts.flights import BookingRequest, PassengerInput
+from flightbook.kernel import clock
+from flightbook.modules.flights.models import Airport, Flight, SeatInventory
+
+_numbers = itertools.count(100)
+
+AIRPORTS = {"LHR": ("London Heathrow", "London", "GB", "Europe/London"),
+            "JFK": ("John F Kennedy Intl", "New York", "US", "America/New_York"),
+            "CDG": ("Charles de Gaulle", "Paris", "FR", "Europe/Paris")}
+
+
+def add_airports(*codes: str) -> None:
+    for code in codes or AIRPORTS:
+        name, city, country, tz = AIRPORTS[code]
+        Airport.insert(iata=code, name=name, city=city, country=country, lat=0.0, lon=0.0, tz=tz,
+                       search_text=f"{city} | {name} | {country}".lower()).on_conflict_ignore().execute()
+
+
+def add_flight(origin: str = "LHR", destination: str = "JFK", *, departs_in: dt.timedelta = dt.timedelta(days=7),
+               departs_at: dt.datetime | None = None, minutes: int = 480, cabins: dict | None = None,
+               currency: str = "USD") -> Flight:
+    """A dated flight; ``cabins`` maps cabin -> (seats, fare in minor units). Default: 50 economy at 250.00."""
+    departs_at = (departs_at or clock.now() + departs_in).replace(microsecond=0)
+    arrives_at = departs_at + dt.timedelta(minutes=minutes)
+    flight = Flight.create(flight_number=f"FB{next(_numbers)}", airline="Flightbook Air", origin=origin,
+                           destination=destination, service_date=departs_at.date(),
+                           departs_at=clock.to_db(departs_at), arrives_at=clock.to_db(arrives_at),
+                           duration_minutes=minutes)
+    for cabin, (seats, fare) in (cabins or {"economy": (50, 25000)}).items():
+        SeatInventory.insert(flight=flight.id, cabin=cabin, capacity=seats, seats_left=seats,
+                             fare_amount=fare, currency=currency).execute()
+    return flight
+
+
+def seats_left(flight_id: int, cabin: str = "economy") -> int:
+    return SeatInventory.get((SeatInventory.flight == flight_id) & (SeatInventory.cabin == cabin)).seats_left
+
+
+def passenger(i: int = 0, **overrides) -> PassengerInput:
+    fields = {"first_name": f"Ada{i}", "last_name": "Lovelace", "date_of_birth": dt.date(1985, 12, 10),
+              "gender": None}
+    fields.update(overrides)
+    return PassengerInput(**fields)
+
+
+def booking_request(flight_id: int, passengers: int | list = 1, *, return_flight_id: int | None = None,
+                    cabin: str = "economy", **overrides) -> BookingRequest:
+    fields = {"outbound_flight_id": flight_id, "return_flight_id": return_flight_id, "cabin": cabin,
+              "passengers": _people(passengers, passenger), "contact_email": "ada@example.com"}
+    fields.update(overrides)
+    return BookingRequest(**fields)
+
+
+def passenger_body(i: int = 0, **overrides) -> dict:
+    body = {"first_name": f"Ada{i}", "last_name": "Lovelace", "date_of_birth": "1985-12-10"}
+    body.update(overrides)
+    return body
+
+
+def booking_body(flight_id: int, passengers: int | list = 1, **overrides) -> dict:
+    body = {"outbound_flight_id": flight_id, "cabin": "economy",
+            "passengers": _people(passengers, passenger_body), "contact_email": "ada@example.com"}
+    body.update(overrides)
+    return body
+
+
+def _people(passengers: int | list, make) -> list:
+    """A count of default passengers, or the passengers themselves."""
+    return [make(i) for i in range(passengers)] if isinstance(passengers, int) else list(passengers)
