@@ -104,6 +104,153 @@ def create_admin(
     typer.echo(f"admin {user.username} created (id {user.id})")
 
 
+class _Progress:
+    """A rich progress bar when stdout is a terminal; otherwise nothing. Call it with (done, total)."""
+
+    def __init__(self, label: str):
+        self._label, self._bar, self._task = label, None, None
+
+    def __enter__(self):
+        if sys.stdout.isatty():
+            from rich.progress import Progress
+            self._bar = Progress(transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(self._label, total=None)
+        return self
+
+    def __call__(self, done: int, total: int):
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total)
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _flights_database() -> wiring.System:
+    system = _system("flights")
+    apply_migrations("flights", system.parts["flights"].database)
+    return system
+
+
+def load_airports(csv_path) -> str:
+    from flightbook.modules.flights import airports
+
+    with _Progress("airports") as progress:
+        result = airports.import_airports(csv_path or airports.DEFAULT_CSV, progress=progress)
+    return (f"airports: {result.read} read, {result.added} added, {result.updated} updated, "
+            f"{result.unchanged} unchanged")
+
+
+def load_flights(schedule, start, days: int) -> str:
+    from flightbook.modules.flights import schedules
+
+    with _Progress("flights") as progress:
+        result = schedules.import_flights(schedule, start, days, progress=progress)
+    return (f"flights: {result.schedules} schedules x {days} days from {start} = {result.dated} dated flights, "
+            f"{result.added} added, {result.existing} already there")
+
+
+@app.command("import-airports")
+def import_airports(csv_path: str = typer.Argument(None, metavar="[CSV]", help="default data/airports.csv")):
+    """Upsert airports by IATA code, all or nothing. Example: flightbook import-airports"""
+    from flightbook.kernel.errors import DomainError
+
+    system = _flights_database()
+    try:
+        typer.echo(load_airports(csv_path))
+    except DomainError as exc:
+        fail(f"{exc.message} (nothing imported)")
+    finally:
+        system.close()
+
+
+@app.command("generate-schedule")
+def generate_schedule(
+    airports_count: int = typer.Option(60, "--airports", min=2, max=5000, help="how many of the largest airports"),
+    out: str = typer.Option(..., help="schedule CSV to write"),
+    seed: int = typer.Option(1, help="same seed, same schedule"),
+    airports_csv: str = typer.Option(None, "--airports-csv", help="airport data (default data/airports.csv)"),
+):
+    """Write a realistic weekly schedule. Example: flightbook generate-schedule --airports 80 --out data/schedule.csv"""
+    from flightbook.kernel.errors import DomainError
+    from flightbook.modules.flights import airports, schedules
+
+    try:
+        rows = schedules.generate_schedule(airports.read_airports(airports_csv or airports.DEFAULT_CSV),
+                                           airports_count, seed)
+        schedules.write_schedule(rows, out)
+    except DomainError as exc:
+        fail(exc.message)
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc.strerror or exc}")
+    per_day = sum(len(r["weekdays"]) for r in rows) / 7
+    typer.echo(f"schedule: {len(rows)} weekly flights between {airports_count} airports "
+               f"(~{per_day:.0f} a day) written to {out}")
+
+
+@app.command("import-flights")
+def import_flights(
+    schedule: str = typer.Argument(..., help="weekly schedule CSV"),
+    start: str = typer.Option(..., help="first service date, YYYY-MM-DD (the origin's local date)"),
+    days: int = typer.Option(..., help="how many days from --start (1-800)"),
+):
+    """Expand a weekly schedule into dated flights with seat inventory; re-importing changes nothing.
+    Example: flightbook import-flights data/schedule.csv --start 2026-12-01 --days 30"""
+    import datetime as dt
+
+    from flightbook.kernel.errors import DomainError
+
+    try:
+        first = dt.date.fromisoformat(start)
+    except ValueError:
+        fail(f"--start is not a date YYYY-MM-DD: {start!r}")
+    system = _flights_database()
+    try:
+        typer.echo(load_flights(schedule, first, days))
+    except DomainError as exc:
+        fail(f"{exc.message} (nothing imported)")
+    finally:
+        system.close()
+
+
+DEMO_USERNAME, DEMO_PASSWORD = "demo", "demo-traveller-2026"
+
+
+@app.command()
+def demo(
+    host: str = typer.Option("127.0.0.1", help="address to bind"),
+    port: int = typer.Option(8000, help="port"),
+    workers: int = typer.Option(2, min=1, max=64, help="gunicorn worker processes"),
+    days: int = typer.Option(30, min=1, max=366, help="days of flights from today"),
+    prepare_only: bool = typer.Option(False, "--prepare-only", help="prepare the data, do not serve"),
+):
+    """Embedded SQLite with airports, the sample schedule and a demo traveller; then serve. Example: flightbook demo"""
+    import datetime as dt
+
+    from flightbook import ROOT
+    from flightbook.contracts.flights import Registration
+    from flightbook.kernel.errors import Conflict, DomainError
+    from flightbook.modules.flights import users
+
+    system = _flights_database()
+    try:
+        typer.echo(load_airports(None))
+        typer.echo(load_flights(ROOT / "data" / "schedule.csv", dt.date.today(), days))
+        try:
+            users.register(Registration(username=DEMO_USERNAME, email="demo@example.com", password=DEMO_PASSWORD,
+                                        first_name="Demo", last_name="Traveller"))
+        except Conflict:
+            pass
+    except DomainError as exc:
+        fail(exc.message)
+    finally:
+        system.close()
+    typer.echo(f"demo traveller: username {DEMO_USERNAME!r}, password {DEMO_PASSWORD!r}")
+    if not prepare_only:
+        serve(part=None, host=host, port=port, workers=workers, background=True)
+
+
 def main():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app()
