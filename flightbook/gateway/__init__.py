@@ -5,4 +5,25 @@ from flightbook.kernel.part import Part
 
 
 def build(settings, tokens, contracts) -> Part:
-    return Part(name="gateway")
+    from flightbook.gateway import account_pages, booking_pages, payment_pages, search_pages, trip_pages
+    from flightbook.gateway.web import HERE, Web
+
+    web = Web(settings, tokens, contracts)
+
+    def add_routes(app) -> None:
+        app.add_static_route("/static", str(HERE / "static"))
+        app.add_route("/", search_pages.Home(web))
+        app.add_route("/flights", search_pages.Results(web))
+        app.add_route("/ui/places", search_pages.PlaceSuggestions(web))
+        app.add_route("/book/passengers", booking_pages.Passengers(web))
+        app.add_route("/book", booking_pages.Book(web))
+        app.add_route("/bookings", trip_pages.MyBookings(web))
+        app.add_route("/bookings/{ref}", trip_pages.Ticket(web))
+        app.add_route("/bookings/{ref}/cancel", trip_pages.Cancel(web))
+        app.add_route("/bookings/{ref}/pay", payment_pages.Pay(web))
+        app.add_route("/loyalty", payment_pages.Loyalty(web))
+        app.add_route("/login", account_pages.Login(web))
+        app.add_route("/register", account_pages.Register(web))
+        app.add_route("/logout", account_pages.Logout(web))
+
+    return Part(name="gateway", add_routes=add_routes)

@@ -1,0 +1,129 @@
+"""From chosen flights to a held booking: the passenger details page and the booking it makes."""
+from __future__ import annotations
+
+import datetime as dt
+
+import falcon
+
+from flightbook.contracts.flights import BookingRequest, PassengerInput
+from flightbook.gateway.search_pages import SearchForm, results_url
+from flightbook.gateway.web import LoginRequired, Web, page
+from flightbook.kernel.errors import Conflict, NotFound, ValidationError
+
+GENDERS = {"": "Prefer not to say", "female": "Female", "male": "Male", "other": "Other"}
+PASSENGER_FIELDS = ("first_name", "last_name", "date_of_birth", "gender")
+
+
+def _flight_id(form: dict, field: str, required: bool) -> int | None:
+    raw = (form.get(field) or "").strip()
+    if not raw and not required:
+        return None
+    if not raw.isdigit():
+        raise ValidationError(field, "choose a flight")
+    return int(raw)
+
+
+class Selection:
+    """The search and the flights picked on the results page, carried through the forms as hidden fields."""
+
+    def __init__(self, web: Web, form: dict):
+        self.search = SearchForm(web, form)
+        self.query = self.search.to_query()
+        if self.query is None:
+            raise ValidationError("search", "the search is incomplete: " + "; ".join(self.search.errors.values()))
+        is_return = self.query.return_date is not None
+        if is_return and not (form.get("return_flight_id") or "").strip():
+            raise ValidationError("return_flight_id", "choose a return flight as well")
+        self.outbound_id = _flight_id(form, "outbound_flight_id", True)
+        self.return_id = _flight_id(form, "return_flight_id", is_return)
+        found = web.contracts["flights"].search_flights(self.query)
+        self.outbound = next((o for o in found.outbound if o.id == self.outbound_id), None)
+        self.inbound = next((o for o in found.inbound if o.id == self.return_id), None) if is_return else None
+        if self.outbound is None or (is_return and self.inbound is None):
+            raise Conflict("Sorry, a flight you picked is no longer available with enough seats. "
+                           "Please search again.", code="seats_unavailable")
+        self.places = web.places_for([self.query.origin, self.query.destination])
+        self.flights = [web.flight_view(f, self.places) for f in (self.outbound, self.inbound) if f]
+        self.total = self.outbound.total + self.inbound.total if self.inbound else self.outbound.total
+        self.hidden = {**{k: v for k, v in self.search.data.items() if v}, "outbound_flight_id": self.outbound_id,
+                       "return_flight_id": self.return_id or ""}
+
+
+class Passengers:
+    """POST from the results page: the chosen flights -> a form with one block per passenger."""
+
+    def __init__(self, web: Web):
+        self.web = web
+
+    @page
+    def on_post(self, req, resp):
+        form = self.web.form(req)
+        principal = self.web.principal(req)
+        if principal is None:
+            raise LoginRequired("Log in or create an account to book these flights.",
+                                next_path=results_url(form))
+        selection = Selection(self.web, form)
+        user = self.web.contracts["flights"].get_user(principal, principal.user_id)
+        people = [{f: "" for f in PASSENGER_FIELDS} for _ in range(selection.query.passengers)]
+        people[0].update(first_name=user.first_name, last_name=user.last_name)
+        render_passengers(self.web, req, resp, selection, people, user.email, {})
+
+
+def render_passengers(web, req, resp, selection, people, contact_email, errors, error=None,
+                      status=falcon.HTTP_200):
+    web.render(req, resp, "passengers.html", status=status, selection=selection, people=people,
+               contact_email=contact_email, errors=errors, error=error, genders=GENDERS,
+               back_url=results_url(selection.search.data), today=dt.date.today().isoformat())
+
+
+class Book:
+    """POST the passengers: hold the seats (a HELD booking) and go on to pay."""
+
+    def __init__(self, web: Web):
+        self.web = web
+
+    @page
+    def on_post(self, req, resp):
+        form = self.web.form(req)
+        principal = self.web.traveller(req)
+        selection = Selection(self.web, form)
+        people = [{f: (form.get(f"p{i}_{f}") or "").strip() for f in PASSENGER_FIELDS}
+                  for i in range(selection.query.passengers)]
+        contact_email = (form.get("contact_email") or "").strip()
+        errors = passenger_errors(people)
+        if not contact_email:
+            errors["contact_email"] = "Enter an email address for your e-ticket."
+        if errors:
+            return render_passengers(self.web, req, resp, selection, people, contact_email, errors,
+                                     "Please check the highlighted fields.", status=falcon.HTTP_400)
+        request = BookingRequest(
+            outbound_flight_id=selection.outbound_id, return_flight_id=selection.return_id,
+            cabin=selection.query.cabin, contact_email=contact_email,
+            passengers=[PassengerInput(first_name=p["first_name"], last_name=p["last_name"],
+                                       date_of_birth=dt.date.fromisoformat(p["date_of_birth"]),
+                                       gender=p["gender"] or None) for p in people])
+        try:
+            booking = self.web.contracts["flights"].book(principal, request)
+        except (ValidationError, Conflict, NotFound) as exc:
+            return render_passengers(self.web, req, resp, selection, people, contact_email, {},
+                                     exc.message, status=exc.status)
+        self.web.redirect(req, resp, f"/bookings/{booking.ref}/pay",
+                          f"Seats held: booking {booking.ref}. Complete payment to confirm it.")
+
+
+def passenger_errors(people: list[dict]) -> dict:
+    errors = {}
+    for i, person in enumerate(people):
+        if not person["first_name"]:
+            errors[f"p{i}_first_name"] = "Enter the first name as on the passport."
+        if not person["last_name"]:
+            errors[f"p{i}_last_name"] = "Enter the last name as on the passport."
+        if person["gender"] not in GENDERS:
+            errors[f"p{i}_gender"] = "Choose one of the options."
+        try:
+            born = dt.date.fromisoformat(person["date_of_birth"])
+            if born > dt.date.today():
+                errors[f"p{i}_date_of_birth"] = "The date of birth is in the future."
+        except ValueError:
+            errors[f"p{i}_date_of_birth"] = "Enter the date of birth (YYYY-MM-DD)."
+    return errors

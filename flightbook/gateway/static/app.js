@@ -1,0 +1,118 @@
+/* flightbook: airport autocomplete, return-date toggle, the live cash + points split, print. No framework. */
+(function () {
+  "use strict";
+
+  function autocomplete(input) {
+    var list = document.createElement("ul");
+    var listId = input.id + "-suggestions";
+    var items = [], active = -1, timer = null, lastQuery = "";
+    list.id = listId; list.className = "suggestions"; list.setAttribute("role", "listbox"); list.hidden = true;
+    input.parentNode.appendChild(list);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", listId);
+
+    function close() { list.hidden = true; input.setAttribute("aria-expanded", "false"); input.removeAttribute("aria-activedescendant"); active = -1; }
+    function choose(i) { if (!items[i]) return; input.value = items[i].label; close(); }
+    function highlight(i) {
+      var nodes = list.children;
+      for (var k = 0; k < nodes.length; k++) nodes[k].setAttribute("aria-selected", k === i ? "true" : "false");
+      active = i;
+      if (nodes[i]) { input.setAttribute("aria-activedescendant", nodes[i].id); nodes[i].scrollIntoView({block: "nearest"}); }
+    }
+    function show(found) {
+      items = found; list.innerHTML = "";
+      found.forEach(function (place, i) {
+        var li = document.createElement("li");
+        li.id = listId + "-" + i; li.setAttribute("role", "option"); li.setAttribute("aria-selected", "false");
+        var left = document.createElement("span");
+        var city = document.createElement("strong"); city.textContent = place.city || place.name;
+        var where = document.createElement("span"); where.className = "where"; where.textContent = " " + place.name + ", " + place.country;
+        left.appendChild(city); left.appendChild(where);
+        var code = document.createElement("span"); code.className = "code"; code.textContent = place.iata;
+        li.appendChild(left); li.appendChild(code);
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(i); });
+        list.appendChild(li);
+      });
+      list.hidden = found.length === 0;
+      input.setAttribute("aria-expanded", found.length ? "true" : "false");
+      active = -1;
+    }
+    function lookup() {
+      var q = input.value.trim();
+      if (q.length < 2) { close(); return; }
+      if (q === lastQuery) return;
+      lastQuery = q;
+      fetch(input.dataset.autocomplete + "?q=" + encodeURIComponent(q), {headers: {Accept: "application/json"}})
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (found) { if (input.value.trim() === q) show(found); })
+        .catch(function () { close(); });
+    }
+    input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(lookup, 120); });
+    input.addEventListener("keydown", function (e) {
+      if (list.hidden) { if (e.key === "ArrowDown") { lastQuery = ""; lookup(); } return; }
+      if (e.key === "ArrowDown") { e.preventDefault(); highlight(Math.min(active + 1, items.length - 1)); }
+      else if (e.key === "ArrowUp") { e.preventDefault(); highlight(Math.max(active - 1, 0)); }
+      else if (e.key === "Enter" && active >= 0) { e.preventDefault(); choose(active); }
+      else if (e.key === "Escape") { close(); }
+    });
+    input.addEventListener("blur", function () { setTimeout(close, 100); });
+  }
+
+  function tripType(form) {
+    var returnField = form.querySelector("[data-return-only]");
+    if (!returnField) return;
+    function sync() {
+      var checked = form.querySelector("input[name=trip]:checked");
+      var isReturn = checked && checked.value === "return";
+      returnField.hidden = !isReturn;
+      returnField.querySelector("input").disabled = !isReturn;
+    }
+    form.querySelectorAll("input[name=trip]").forEach(function (r) { r.addEventListener("change", sync); });
+    sync();
+  }
+
+  function formatMoney(minor, currency) {
+    var digits = {JPY: 0, KRW: 0, VND: 0, CLP: 0, ISK: 0, BHD: 3, KWD: 3, JOD: 3, OMR: 3, TND: 3}[currency];
+    if (digits === undefined) digits = 2;
+    var symbols = {USD: "$", EUR: "€", GBP: "£", JPY: "¥"};
+    var text = (minor / Math.pow(10, digits)).toLocaleString("en-US", {minimumFractionDigits: digits, maximumFractionDigits: digits});
+    return symbols[currency] ? symbols[currency] + text : text + " " + currency;
+  }
+
+  function pointsSplit(form) {
+    var range = form.querySelector("[data-points-range]"), box = form.querySelector("[data-points-input]");
+    if (!range || !box) return;
+    var total = parseInt(form.dataset.total, 10), currency = form.dataset.currency;
+    var perPoint = parseFloat(form.dataset.pointValue), step = parseInt(form.dataset.pointsMin || "1", 10);
+    var cashOut = form.querySelector("[data-split-cash]"), pointsOut = form.querySelector("[data-split-points]");
+    var payButton = form.querySelector("[data-pay-button]"), cardFields = form.querySelector("[data-card-fields]");
+    var maxPoints = parseInt(range.max, 10);
+    range.step = step; box.step = step;
+    function update(value) {
+      var points = Math.max(0, Math.min(maxPoints, parseInt(value, 10) || 0));
+      points = points - (points % step);
+      var covered = Math.min(total, Math.floor(points * perPoint));
+      var cash = total - covered;
+      range.value = points; box.value = points;
+      pointsOut.textContent = points.toLocaleString("en-US") + " pts (−" + formatMoney(covered, currency) + ")";
+      cashOut.textContent = formatMoney(cash, currency);
+      payButton.textContent = cash > 0 ? "Pay " + formatMoney(cash, currency) : "Pay with " + points.toLocaleString("en-US") + " points";
+      cardFields.disabled = cash === 0;
+    }
+    range.addEventListener("input", function () { update(range.value); });
+    box.addEventListener("input", function () { update(box.value); });
+    var all = form.querySelector("[data-points-all]");
+    if (all) all.addEventListener("click", function () { update(Math.ceil(total / perPoint / step) * step); });
+    update(box.value);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("input[data-autocomplete]").forEach(autocomplete);
+    document.querySelectorAll("form[role=search]").forEach(tripType);
+    var pay = document.getElementById("pay-form");
+    if (pay) pointsSplit(pay);
+    document.querySelectorAll("[data-print]").forEach(function (b) { b.addEventListener("click", function () { window.print(); }); });
+  });
+})();

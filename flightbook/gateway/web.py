@@ -1,0 +1,166 @@
+"""What every page shares: the session, the signed-in traveller, rendering templates, redirects and
+turning any error into a readable page (never a traceback)."""
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+from urllib.parse import quote
+
+import falcon
+import jinja2
+
+from flightbook.gateway import formatting
+from flightbook.gateway.session import CSRF_FIELD, SessionCookies
+from flightbook.kernel.auth import Principal
+from flightbook.kernel.errors import DomainError, Unauthorized
+
+log = logging.getLogger("flightbook.gateway")
+HERE = Path(__file__).resolve().parent
+
+
+class LoginRequired(Exception):
+    """Raised by a page that needs a signed-in traveller; the page wrapper sends them to log in."""
+
+    def __init__(self, message: str = "Please log in to continue.", next_path: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.next_path = next_path
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
+                             autoescape=jinja2.select_autoescape(["html"], default_for_string=True),
+                             trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env.filters.update(money=formatting.money, duration=formatting.duration, day=formatting.day,
+                       datetime=formatting.when, points=formatting.points)
+    return env
+
+
+class Web:
+    def __init__(self, settings, tokens, contracts):
+        self.settings = settings
+        self.tokens = tokens
+        self.contracts = contracts
+        self.cookies = SessionCookies(settings.secret_key, settings.cookie_secure)
+        self.templates = _environment()
+
+    # --- the session and who is signed in -----------------------------------------------------
+    def session(self, req):
+        if not hasattr(req.context, "session"):
+            req.context.session = self.cookies.load(req)
+        return req.context.session
+
+    def session_token(self, req) -> str | None:
+        """The signed-in traveller's JWT, for the /api/gateway proxy."""
+        principal = self.principal(req)
+        return principal.token if principal else None
+
+    def principal(self, req) -> Principal | None:
+        session = self.session(req)
+        if not session.token:
+            return None
+        try:
+            return self.tokens.verify(session.token)
+        except Unauthorized:
+            session.sign_out()
+            session.say("Your session has expired. Please log in again.", "error")
+            return None
+
+    def traveller(self, req) -> Principal:
+        principal = self.principal(req)
+        if principal is None or principal.is_service:
+            raise LoginRequired()
+        return principal
+
+    def form(self, req) -> dict:
+        """The posted form (after checking its CSRF token)."""
+        data = req.get_media(default_when_empty={}) if req.content_length else {}
+        if not isinstance(data, dict):
+            data = {}
+        self.session(req).check_csrf(data.get(CSRF_FIELD))
+        return {k: (v[-1] if isinstance(v, list) else v) for k, v in data.items()}
+
+    # --- airports and flights for people -----------------------------------------------------
+    def places_for(self, codes) -> dict:
+        """IATA code -> Place (for the city name and time zone); airports change rarely, so cached."""
+        cache = self.__dict__.setdefault("_places", {})
+        for code in set(codes) - set(cache):
+            found = [p for p in self.contracts["flights"].search_places(code, 10) if p.iata == code]
+            if found:
+                cache[code] = found[0]
+        return {code: cache[code] for code in codes if code in cache}
+
+    def flight_view(self, flight, places: dict) -> dict:
+        """A flight option or booked flight with its times in the airports' own zones."""
+        origin, destination = places.get(flight.origin), places.get(flight.destination)
+        return {
+            "flight": flight,
+            "departs": formatting.local(flight.departs_at, origin.tz if origin else None, flight.departs_local),
+            "arrives": formatting.local(flight.arrives_at, destination.tz if destination else None,
+                                        flight.arrives_local),
+            "origin_city": (origin.city or origin.name) if origin else flight.origin,
+            "destination_city": (destination.city or destination.name) if destination else flight.destination,
+            "next_day": flight.arrives_local[:10] != flight.departs_local[:10],
+        }
+
+    # --- answers ------------------------------------------------------------------------------
+    def render(self, req, resp, template: str, status=falcon.HTTP_200, **context) -> None:
+        session = self.session(req)
+        principal = self.principal(req)
+        context.setdefault("flash", session.take_flash())
+        html = self.templates.get_template(template).render(
+            csrf_token=session.csrf, csrf_field=CSRF_FIELD, principal=principal, path=req.path,
+            relative_uri=req.relative_uri, **context)
+        resp.status = status
+        resp.content_type = falcon.MEDIA_HTML
+        resp.set_header("Cache-Control", "no-store")
+        resp.set_header("X-Frame-Options", "DENY")
+        resp.set_header("Content-Security-Policy",
+                        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                        "form-action 'self'; frame-ancestors 'none'")
+        resp.text = html
+        self.cookies.save(resp, session)
+
+    def redirect(self, req, resp, location: str, message: str | None = None, kind: str = "info") -> None:
+        session = self.session(req)
+        if message:
+            session.say(message, kind)
+        self.cookies.save(resp, session)
+        resp.status = falcon.HTTP_303
+        resp.location = location
+
+    def error_page(self, req, resp, status: int, message: str, title: str = "Something is not right") -> None:
+        self.render(req, resp, "error.html", status=status, title=title, message=message)
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site paths are followed after login (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def page(responder):
+    """Wrap a page's responder: a domain error becomes a readable page, a missing login a redirect,
+    anything unexpected a friendly 500 page naming the request id."""
+
+    @functools.wraps(responder)
+    def wrapped(self, req, resp, **params):
+        web: Web = self.web
+        try:
+            return responder(self, req, resp, **params)
+        except LoginRequired as exc:
+            target = exc.next_path or (req.relative_uri if req.method == "GET" else "/")
+            web.redirect(req, resp, f"/login?next={quote(safe_next(target), safe='')}", exc.message)
+        except Unauthorized:
+            web.session(req).sign_out()
+            web.redirect(req, resp, f"/login?next={quote(safe_next(req.relative_uri), safe='')}",
+                         "Your session has expired. Please log in again.", "error")
+        except DomainError as exc:
+            web.error_page(req, resp, exc.status, exc.message)
+        except Exception:
+            log.exception("page %s %s failed (request %s)", req.method, req.path, req.context.request_id)
+            web.error_page(req, resp, 500, "Something went wrong on our side. Please try again in a moment "
+                                           f"(reference {req.context.request_id}).", title="Sorry")
+    return wrapped
