@@ -1,0 +1,183 @@
+"""Never oversell: many buyers at once, in threads (a connection each) and in separate processes,
+on SQLite and PostgreSQL; and books, cancels, confirms and expiries racing each other."""
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import random
+import threading
+
+import pytest
+
+from flightbook.contracts.flights import InvalidTransition, SeatsUnavailable
+from flightbook.kernel import clock
+from flightbook.kernel.auth import Principal
+from flightbook.kernel.db import open_database
+from flightbook.modules.flights import bookings, models
+from flightbook.modules.flights.models import Booking, Passenger
+from tests.flights.builders import add_flight, booking_request, seats_left
+
+RULES = bookings.BookingRules()
+ATTEMPTS = 200
+CAPACITY = 50
+
+
+def run_together(workers: int, work) -> list:
+    """Run ``work(i)`` on ``workers`` threads released at once; each thread uses (and closes) its own
+    connection. Returns what each returned; re-raises the first unexpected error."""
+    start = threading.Barrier(workers)
+    results, errors = [None] * workers, []
+
+    def run(i):
+        try:
+            start.wait()
+            results[i] = work(i)
+        except BaseException as exc:  # noqa: BLE001 - reported to the test below
+            errors.append(exc)
+        finally:
+            models.database.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    if errors:
+        raise errors[0]
+    return results
+
+
+def book_repeatedly(flight_id: int, attempts: int, user_id: int) -> tuple[int, int]:
+    held = sold_out = 0
+    for _ in range(attempts):
+        try:
+            bookings.hold_seats(user_id, booking_request(flight_id), RULES)
+            held += 1
+        except SeatsUnavailable:
+            sold_out += 1
+    return held, sold_out
+
+
+def held_passengers(flight_id: int, statuses=("HELD", "CONFIRMED")) -> int:
+    return (Passenger.select().join(Booking)
+            .join(models.BookingFlight, on=(models.BookingFlight.booking == Booking.ref))
+            .where((models.BookingFlight.flight == flight_id) & Booking.status.in_(list(statuses))).count())
+
+
+@pytest.mark.slow
+def test_200_buyers_in_threads_get_exactly_the_50_seats(system):
+    flight = add_flight(cabins={"economy": (CAPACITY, 12000)})
+    workers = 25
+    outcomes = run_together(workers, lambda i: book_repeatedly(flight.id, ATTEMPTS // workers, user_id=i + 1))
+    assert sum(h for h, _ in outcomes) == CAPACITY
+    assert sum(s for _, s in outcomes) == ATTEMPTS - CAPACITY
+    assert seats_left(flight.id) == 0
+    assert held_passengers(flight.id) == CAPACITY
+
+
+def _book_in_a_process(url: str, flight_id: int, attempts: int, user_id: int, start, results) -> None:
+    models.database.initialize(open_database(url))
+    try:
+        start.wait()
+        results.put(book_repeatedly(flight_id, attempts, user_id))
+    except BaseException as exc:  # noqa: BLE001 - the parent fails the test on it
+        results.put(repr(exc))
+    finally:
+        models.database.close()
+
+
+@pytest.mark.slow
+def test_200_buyers_in_separate_processes_get_exactly_the_50_seats(system, settings):
+    flight = add_flight(cabins={"economy": (CAPACITY, 12000)})
+    models.database.close()
+    ctx = multiprocessing.get_context("spawn")
+    processes = 8
+    start, results = ctx.Barrier(processes), ctx.Queue()
+    children = [ctx.Process(target=_book_in_a_process,
+                            args=(settings.databases["flights"], flight.id, ATTEMPTS // processes, i + 1,
+                                  start, results)) for i in range(processes)]
+    for child in children:
+        child.start()
+    outcomes = [results.get(timeout=120) for _ in children]
+    for child in children:
+        child.join(timeout=30)
+    assert all(isinstance(o, tuple) for o in outcomes), outcomes
+    assert sum(h for h, _ in outcomes) == CAPACITY
+    assert sum(s for _, s in outcomes) == ATTEMPTS - CAPACITY
+    assert seats_left(flight.id) == 0
+    assert held_passengers(flight.id) == CAPACITY
+
+
+@pytest.mark.slow
+def test_books_cancels_confirms_and_expiries_keep_inventory_exact(system):
+    capacity = 40
+    out = add_flight("LHR", "JFK", cabins={"economy": (capacity, 10000)})
+    back = add_flight("JFK", "LHR", departs_in=dt.timedelta(days=12), cabins={"economy": (capacity, 10000)})
+    short_hold = bookings.BookingRules(hold_minutes=0)  # lapses at once: fodder for the sweeper
+    stop = threading.Event()
+
+    def traveller(i):
+        rng = random.Random(i)
+        me = Principal(kind="user", user_id=i + 1)
+        for step in range(25):
+            ret = back.id if rng.random() < 0.5 else None
+            rules = short_hold if rng.random() < 0.3 else RULES
+            try:
+                ref = bookings.hold_seats(me.user_id, booking_request(out.id, rng.randint(1, 3),
+                                                                     return_flight_id=ret), rules).ref
+            except SeatsUnavailable:
+                continue
+            try:
+                if rng.random() < 0.5:
+                    bookings.confirm_booking(ref, f"pay-{i}-{step}")
+                if rng.random() < 0.5:
+                    bookings.cancel_booking(ref, me, RULES)
+            except InvalidTransition:  # the sweeper expired it first
+                pass
+
+    def sweeper(_):
+        swept = 0
+        while not stop.is_set():
+            swept += bookings.release_expired_holds()
+        return swept
+
+    sweeping = threading.Thread(target=lambda: run_together(2, sweeper))
+    sweeping.start()
+    try:
+        run_together(8, traveller)
+    finally:
+        stop.set()
+        sweeping.join(timeout=60)
+    for flight in (out, back):
+        assert seats_left(flight.id) == capacity - held_passengers(flight.id)
+    assert Booking.select().where(Booking.status == "EXPIRED").count() > 0
+    assert Booking.select().where(Booking.status == "CANCELLED").count() > 0
+    bookings.release_expired_holds()
+    for flight in (out, back):
+        assert seats_left(flight.id) == capacity - held_passengers(flight.id)
+
+
+@pytest.mark.slow
+def test_sweeper_and_payment_racing_for_lapsing_holds_move_each_once(system):
+    flight = add_flight(cabins={"economy": (30, 10000)})
+    now = clock.now()
+    refs = [bookings.hold_seats(1, booking_request(flight.id, 2), RULES, now=now).ref for _ in range(15)]
+    lapse = now + dt.timedelta(minutes=RULES.hold_minutes)
+    confirmed = []
+
+    def pay(_):
+        for ref in refs:
+            try:  # a payment that believes it is just in time
+                bookings.confirm_booking(ref, f"pay-{ref}", now=lapse - dt.timedelta(seconds=1))
+                confirmed.append(ref)
+            except InvalidTransition:
+                pass
+
+    def sweep(_):
+        return bookings.release_expired_holds(now=lapse)
+
+    run_together(2, lambda i: pay(i) if i == 0 else sweep(i))
+    statuses = {b.ref: b.status for b in Booking.select()}
+    assert set(statuses.values()) <= {"CONFIRMED", "EXPIRED"}
+    assert sorted(confirmed) == sorted(r for r, s in statuses.items() if s == "CONFIRMED")
+    assert seats_left(flight.id) == 30 - 2 * len(confirmed)
