@@ -251,6 +251,28 @@ def demo(
         serve(part=None, host=host, port=port, workers=workers, background=True)
 
 
+@app.command("expire-points")
+def expire_points(
+    as_of: str = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
+                              help="expire lots due by the start of this UTC day (default: now)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="count what would expire; change nothing"),
+):
+    """Expire loyalty points lots past their expiry. Example: flightbook expire-points --as-of 2027-01-01"""
+    import datetime as dt
+
+    from flightbook.kernel import clock
+
+    try:
+        moment = dt.datetime.combine(dt.date.fromisoformat(as_of), dt.time(), clock.UTC) if as_of else None
+    except ValueError:
+        fail(f"--as-of must be a date YYYY-MM-DD, got {as_of!r}")
+    system = _system("loyalty")
+    apply_migrations("loyalty", system.parts["loyalty"].database)
+    report = system.parts["loyalty"].contract.expire_points(moment, dry_run=dry_run)
+    verb = "would expire" if dry_run else "expired"
+    typer.echo(f"{verb} {report.points} points in {report.accounts} accounts (as of {clock.iso(report.as_of)})")
+
+
 def main():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app()

@@ -56,6 +56,10 @@ class Settings:
     http_read_timeout: float = 10.0
     cookie_secure: bool = False
     log_level: str = "INFO"
+    loyalty_points_per_unit: int = 10
+    loyalty_lot_months: int = 24
+    loyalty_qualifying_months: int = 12
+    loyalty_expiring_soon_days: int = 90
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -86,6 +90,10 @@ class Settings:
             stripe_api_base=env.get("FLIGHTBOOK_STRIPE_API_BASE", ""),
             cookie_secure=env.get("FLIGHTBOOK_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
             log_level=env.get("FLIGHTBOOK_LOG_LEVEL", "INFO"),
+            loyalty_points_per_unit=_int(env, "FLIGHTBOOK_LOYALTY_POINTS_PER_UNIT", 10),
+            loyalty_lot_months=_int(env, "FLIGHTBOOK_LOYALTY_LOT_MONTHS", 24),
+            loyalty_qualifying_months=_int(env, "FLIGHTBOOK_LOYALTY_QUALIFYING_MONTHS", 12),
+            loyalty_expiring_soon_days=_int(env, "FLIGHTBOOK_LOYALTY_EXPIRING_SOON_DAYS", 90),
         )
 
     def is_local(self, module: str) -> bool:

@@ -1,6 +1,21 @@
-"""loyalty module (being written)."""
+"""loyalty: tiers, accounts, points lots, earn/redeem/expire, history. Hands the wiring its Part."""
+from __future__ import annotations
+
+from flightbook.kernel.db import open_database
 from flightbook.kernel.part import Part
 
 
 def build(settings, tokens, contracts) -> Part:
-    return Part(name="loyalty")
+    from flightbook.modules.loyalty import handlers, models, resources
+    from flightbook.modules.loyalty.rules import LoyaltyRules
+    from flightbook.modules.loyalty.service import LoyaltyService
+
+    models.database.initialize(open_database(settings.databases["loyalty"]))
+    service = LoyaltyService(LoyaltyRules.from_settings(settings))
+    return Part(
+        name="loyalty",
+        database=models.database,
+        contract=service,
+        add_routes=lambda app: resources.add_routes(app, service),
+        event_handlers=handlers.build(service),
+    )

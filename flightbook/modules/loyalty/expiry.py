@@ -1,0 +1,102 @@
+"""Expiring points lots in set-based SQL (SQLite 3.33+ and PostgreSQL alike): a handful of statements
+for any number of lots, in one transaction.
+
+Hold protection: points under a pending hold never expire. A hold counts against the account's
+oldest lots first (the order its commit will spend them in), so of an expired lot only the part
+beyond what pending holds cover expires; if the hold is released instead, that part expires on the
+next run. This keeps ``balance >= held``, so a commit always finds its points.
+
+No lost update while points are redeemed: on PostgreSQL the affected accounts are locked first
+(``FOR UPDATE``, the same account-before-lots order every other writer uses) and only then are the
+lots read, in a fresh READ COMMITTED snapshot; SQLite's ``BEGIN IMMEDIATE`` serialises writers anyway.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flightbook.contracts.loyalty import ExpiryReport, TransactionKind
+from flightbook.kernel import clock
+from flightbook.kernel.db import is_postgres, write_transaction
+from flightbook.modules.loyalty.models import database
+
+_TEMP = ("expired_account", "expiring_lot", "expiring_account")
+
+_ACCOUNTS_WITH_EXPIRED_LOTS = """
+CREATE TEMP TABLE expiring_account AS
+SELECT DISTINCT user_id FROM points_lot WHERE remaining > 0 AND expires_at <= {p}"""
+
+_LOCK_ACCOUNTS = """
+SELECT count(*) FROM (SELECT user_id FROM loyalty_account
+                      WHERE user_id IN (SELECT user_id FROM expiring_account)
+                      ORDER BY user_id FOR UPDATE) AS locked"""
+
+# ``before``: points in the account's older expired lots; held points cover those first.
+_EXPIRING_LOTS = """
+CREATE TEMP TABLE expiring_lot AS
+SELECT lot_id, user_id,
+       CASE WHEN held <= before THEN remaining ELSE before + remaining - held END AS points
+FROM (SELECT l.id AS lot_id, l.user_id, l.remaining, a.held,
+             SUM(l.remaining) OVER (PARTITION BY l.user_id ORDER BY l.expires_at, l.id
+                                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - l.remaining AS before
+      FROM points_lot l JOIN loyalty_account a ON a.user_id = l.user_id
+      WHERE l.remaining > 0 AND l.expires_at <= {p}
+        AND l.user_id IN (SELECT user_id FROM expiring_account)) AS ranked
+WHERE held < before + remaining"""
+
+_SPEND_LOTS = """
+UPDATE points_lot SET remaining = remaining - e.points
+FROM expiring_lot e WHERE points_lot.id = e.lot_id"""
+
+_EXPIRED_ACCOUNTS = """
+CREATE TEMP TABLE expired_account AS
+SELECT x.user_id, x.points,
+       (SELECT COALESCE(SUM(l.points), 0) FROM points_lot l
+        WHERE l.user_id = x.user_id AND l.source = 'EARN' AND l.reversed_at IS NULL
+          AND l.earned_at > {p}) AS qualifying
+FROM (SELECT user_id, SUM(points) AS points FROM expiring_lot GROUP BY user_id) AS x"""
+
+_DEBIT_ACCOUNTS = """
+UPDATE loyalty_account
+SET balance = balance - x.points, updated_at = {p},
+    tier = (SELECT t.name FROM loyalty_tier t WHERE t.threshold <= x.qualifying
+            ORDER BY t.threshold DESC LIMIT 1)
+FROM expired_account x WHERE loyalty_account.user_id = x.user_id"""
+
+_RECORD = """
+INSERT INTO points_transaction (user_id, kind, points, balance_after, booking_ref, note, created_at)
+SELECT a.user_id, '{kind}', -x.points, a.balance, NULL, {p}, {p}
+FROM loyalty_account a JOIN expired_account x ON a.user_id = x.user_id"""
+
+
+def expire_lots(as_of: dt.datetime, now: dt.datetime, qualifying_since: dt.datetime,
+                dry_run: bool = False) -> ExpiryReport:
+    """Expire every lot whose ``expires_at`` is at or before ``as_of``: one EXPIRE transaction per account."""
+    p = database.param
+    cutoff = clock.to_db(as_of)
+    postgres = is_postgres(database)
+    with write_transaction(database) as txn:
+        _drop_temp_tables()
+        database.execute_sql(_ACCOUNTS_WITH_EXPIRED_LOTS.format(p=p), (cutoff,))
+        if postgres:
+            database.execute_sql(_LOCK_ACCOUNTS)
+        database.execute_sql(_EXPIRING_LOTS.format(p=p), (cutoff,))
+        if postgres:
+            database.execute_sql("ANALYZE expiring_lot")
+        accounts, points = database.execute_sql(
+            "SELECT count(DISTINCT user_id), COALESCE(SUM(points), 0) FROM expiring_lot").fetchone()
+        if dry_run:
+            txn.rollback()
+            return ExpiryReport(as_of=as_of, accounts=int(accounts), points=int(points), dry_run=True)
+        database.execute_sql(_SPEND_LOTS)
+        database.execute_sql(_EXPIRED_ACCOUNTS.format(p=p), (clock.to_db(qualifying_since),))
+        database.execute_sql(_DEBIT_ACCOUNTS.format(p=p), (clock.to_db(now),))
+        # PointsExpired events: one set-based INSERT into the outbox from expired_account goes here
+        database.execute_sql(_RECORD.format(p=p, kind=TransactionKind.EXPIRE),
+                             (f"lots expired as of {clock.iso(as_of)}", clock.to_db(now)))
+        _drop_temp_tables()
+    return ExpiryReport(as_of=as_of, accounts=int(accounts), points=int(points))
+
+
+def _drop_temp_tables() -> None:
+    for name in _TEMP:
+        database.execute_sql(f"DROP TABLE IF EXISTS {name}")

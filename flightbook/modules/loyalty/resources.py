@@ -1,0 +1,134 @@
+"""HTTP <-> the loyalty service. No business rules here: parse, call, answer."""
+from __future__ import annotations
+
+import falcon
+
+from flightbook.kernel import data, money, validate
+from flightbook.kernel.auth import require_service, require_user
+from flightbook.kernel.errors import ValidationError
+from flightbook.kernel.money import Money
+
+
+def _principal(req):
+    return getattr(req.context, "principal", None)
+
+
+def _user_id(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationError("user_id", "must be a whole number") from None
+
+
+def _currency(body: dict, default: str | None = None) -> str:
+    code = validate.text(body, "currency", max_len=3, min_len=3, required=default is None) or default
+    if not money.is_currency(code):
+        raise ValidationError("currency", "must be an ISO 4217 code such as USD")
+    return code
+
+
+class Tiers:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        resp.media = {"tiers": [data.to_dict(t) for t in self.service.tiers()]}
+
+
+class Account:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, user_id):
+        resp.media = data.to_dict(self.service.get_account(_principal(req), _user_id(user_id)))
+
+
+class Earn:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp):
+        require_service(_principal(req))
+        body = validate.body(req)
+        user_id = validate.integer(body, "user_id", minimum=1)
+        booking_ref = validate.text(body, "booking_ref", max_len=40)
+        amount = Money(validate.integer(body, "amount", minimum=0), _currency(body))
+        earned = self.service.earn(user_id, booking_ref, amount)
+        resp.media = {"user_id": user_id, "booking_ref": booking_ref.upper(), "points": earned}
+
+
+class Redeem:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp):
+        caller = require_user(_principal(req))
+        body = validate.body(req)
+        hold = self.service.hold_points(caller, validate.integer(body, "user_id", minimum=1),
+                                        validate.integer(body, "points", minimum=1),
+                                        validate.text(body, "booking_ref", max_len=40), _currency(body, "USD"))
+        resp.status = falcon.HTTP_201
+        resp.media = data.to_dict(hold)
+
+
+class CommitHold:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp, hold_id):
+        require_service(_principal(req))
+        resp.media = data.to_dict(self.service.commit_hold(hold_id))
+
+
+class ReleaseHold:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp, hold_id):
+        require_service(_principal(req))
+        resp.media = data.to_dict(self.service.release_hold(hold_id))
+
+
+class BookingHold:
+    """The live hold on a booking (services only): payments subtracts its value from the card amount."""
+
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, booking_ref):
+        require_service(_principal(req))
+        hold = self.service.active_hold_for_booking(booking_ref)
+        resp.media = {"hold": data.to_dict(hold) if hold else None}
+
+
+class Reversals:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp):
+        require_service(_principal(req))
+        body = validate.body(req)
+        resp.media = data.to_dict(self.service.reverse_booking(validate.text(body, "booking_ref", max_len=40)))
+
+
+class History:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, user_id):
+        params = validate.query(req)
+        page = validate.integer(params, "page", minimum=1, maximum=100000, required=False, default=1)
+        per_page = validate.integer(params, "per_page", minimum=1, maximum=100, required=False, default=20)
+        resp.media = data.to_dict(self.service.history(_principal(req), _user_id(user_id), page, per_page))
+
+
+def add_routes(app, service) -> None:
+    app.add_route("/api/loyalty/tiers", Tiers(service))
+    app.add_route("/api/loyalty/account/{user_id}", Account(service))
+    app.add_route("/api/loyalty/earn", Earn(service))
+    app.add_route("/api/loyalty/redeem", Redeem(service))
+    app.add_route("/api/loyalty/holds/{hold_id}/commit", CommitHold(service))
+    app.add_route("/api/loyalty/holds/{hold_id}/release", ReleaseHold(service))
+    app.add_route("/api/loyalty/bookings/{booking_ref}/hold", BookingHold(service))
+    app.add_route("/api/loyalty/reversals", Reversals(service))
+    app.add_route("/api/loyalty/history/{user_id}", History(service))
