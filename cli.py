@@ -273,6 +273,23 @@ def expire_points(
     typer.echo(f"{verb} {report.points} points in {report.accounts} accounts (as of {clock.iso(report.as_of)})")
 
 
+@app.command("expire-holds")
+def expire_holds():
+    """Release seat holds past their expiry (a serving process also sweeps them in the background).
+    Example: flightbook expire-holds"""
+    import peewee
+
+    system = _system("flights")
+    try:
+        apply_migrations("flights", system.parts["flights"].database)
+        released = system.parts["flights"].contract.expire_holds()
+    except peewee.OperationalError as exc:
+        fail(f"flights database unavailable: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}")
+    finally:
+        system.close()
+    typer.echo(f"released {released} expired seat hold{'' if released == 1 else 's'}")
+
+
 def main():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app()
