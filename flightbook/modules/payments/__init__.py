@@ -1,6 +1,26 @@
-"""payments module (being written)."""
+"""payments: intents, card payments through a provider (mockbank or Stripe), webhooks, history, refunds."""
+from __future__ import annotations
+
+from flightbook.kernel.db import open_database
 from flightbook.kernel.part import Part
 
 
 def build(settings, tokens, contracts) -> Part:
-    return Part(name="payments")
+    from flightbook.modules.payments import handlers, models, resources
+    from flightbook.modules.payments.banking import MockBank
+    from flightbook.modules.payments.service import PaymentsService
+
+    models.database.initialize(open_database(settings.databases["payments"]))
+    providers = {"mockbank": MockBank()}
+    if settings.stripe_api_key:
+        from flightbook.modules.payments.stripe_provider import StripeProvider
+        providers["stripe"] = StripeProvider(settings.stripe_api_key, settings.stripe_api_base)
+    service = PaymentsService(settings, contracts["flights"], contracts.get("loyalty"), providers,
+                              "stripe" if settings.stripe_api_key else "mockbank")
+    return Part(
+        name="payments",
+        database=models.database,
+        contract=service,
+        add_routes=lambda app: resources.add_routes(app, service),
+        event_handlers=handlers.build(service),
+    )

@@ -1,0 +1,107 @@
+"""HTTP <-> the payments service. No business rules here: parse, call, answer."""
+from __future__ import annotations
+
+import falcon
+
+from flightbook.contracts.payments import CardInput, PaymentResult, PaymentStatus
+from flightbook.kernel import data, validate
+from flightbook.kernel.auth import require_service_or_admin
+from flightbook.kernel.errors import ValidationError
+
+MAX_WEBHOOK_BYTES = 1 << 20
+
+
+def _principal(req):
+    return getattr(req.context, "principal", None)
+
+
+def parse_card(body: dict) -> CardInput:
+    card = body.get("card")
+    if not isinstance(card, dict):
+        raise ValidationError("card", "must be an object {number, exp_month, exp_year, cvc, holder_name}")
+    number = validate.text(card, "number", max_len=30)
+    cvc = validate.text(card, "cvc", max_len=4)
+    try:
+        exp_month = validate.integer(card, "exp_month", minimum=1, maximum=12)
+        exp_year = validate.integer(card, "exp_year", minimum=2000, maximum=2100)
+        holder = validate.text(card, "holder_name", max_len=100, required=False) or ""
+    except ValidationError as exc:
+        raise ValidationError(f"card.{exc.field}", exc.message.split(": ", 1)[-1]) from None
+    return CardInput(number=number, exp_month=exp_month, exp_year=exp_year, cvc=cvc, holder_name=holder)
+
+
+def payment_response(resp, result: PaymentResult) -> None:
+    """Succeeded -> 200; a decline -> 402; charged but the booking was gone (money sent back) -> 409."""
+    body = data.to_dict(result)
+    if result.status == PaymentStatus.FAILED:
+        resp.status = falcon.HTTP_402
+        body["error"] = {"code": result.failure_code, "message": result.message}
+    elif result.status == PaymentStatus.REFUNDED:
+        resp.status = falcon.HTTP_409
+        body["error"] = {"code": "booking_not_payable", "message": result.message}
+    resp.media = body
+
+
+class CreateIntent:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp):
+        body = validate.body(req)
+        booking_ref = validate.text(body, "booking_ref", max_len=16).upper()
+        resp.status = falcon.HTTP_201
+        resp.media = data.to_dict(self.service.create_intent(_principal(req), booking_ref))
+
+
+class Process:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp):
+        body = validate.body(req)
+        intent_id = validate.text(body, "intent_id", max_len=40)
+        card = parse_card(body)
+        result = self.service.process_payment(_principal(req), intent_id, card, req.get_header("Idempotency-Key"))
+        payment_response(resp, result)
+
+
+class History:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, user_id):
+        user = validate.integer({"user_id": user_id}, "user_id", minimum=1, maximum=2 ** 62)
+        resp.media = data.to_dict(self.service.history(_principal(req), user))
+
+
+class RefundPayment:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp):
+        require_service_or_admin(_principal(req))
+        body = validate.body(req)
+        payment_id = validate.text(body, "payment_id", max_len=40)
+        amount = validate.integer(body, "amount", minimum=1, maximum=2 ** 62, required=False)
+        if isinstance(body.get("amount"), str):
+            raise ValidationError("amount", "must be a number of minor units, not a string")
+        resp.media = data.to_dict(self.service.refund(payment_id, amount, req.get_header("Idempotency-Key")))
+
+
+class Webhook:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp):
+        if (req.content_length or 0) > MAX_WEBHOOK_BYTES:
+            raise ValidationError("body", "is too large for a Stripe event")
+        payload = req.bounded_stream.read()
+        resp.media = self.service.receive_webhook(payload, req.get_header("Stripe-Signature"))
+
+
+def add_routes(app, service) -> None:
+    app.add_route("/api/payments/create-intent", CreateIntent(service))
+    app.add_route("/api/payments/process", Process(service))
+    app.add_route("/api/payments/history/{user_id}", History(service))
+    app.add_route("/api/payments/refund", RefundPayment(service))
+    app.add_route("/api/payments/webhook", Webhook(service))
