@@ -271,3 +271,30 @@ def test_service_layer_checks_names_itself(system):
     view = bookings.hold_seats(1, request, bookings.BookingRules())
     assert (view.passengers[0].first_name, view.passengers[0].last_name) == ("Grace", "Hopper")
     assert Passenger.get(Passenger.booking == view.ref).first_name == "Grace"
+
+
+# --- the expire-holds command ----------------------------------------------------------------
+
+def test_expire_holds_command_releases_lapsed_holds_and_says_how_many(system, env, monkeypatch):
+    from typer.testing import CliRunner
+
+    import cli
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    flight = add_flight()
+    rules = bookings.BookingRules()
+    lapsed = [bookings.hold_seats(1, booking_request(flight.id, 2), rules).ref for _ in range(2)]
+    live = bookings.hold_seats(1, booking_request(flight.id, 1), rules).ref
+    Booking.update(hold_expires_at=clock.to_db(clock.now() - dt.timedelta(minutes=1))).where(
+        Booking.ref.in_(lapsed)).execute()
+    result = CliRunner().invoke(cli.app, ["expire-holds"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "released 2 expired seat holds"
+    assert seats_left(flight.id) == 49 and bookings.get_booking(live).status == "HELD"
+    assert CliRunner().invoke(cli.app, ["expire-holds"]).output.strip() == "released 0 expired seat holds"
+
+    monkeypatch.setenv("FLIGHTBOOK_FLIGHTS_DATABASE", "postgresql://postgres@127.0.0.1:1/nowhere")
+    result = CliRunner().invoke(cli.app, ["expire-holds"])
+    assert result.exit_code != 0 and result.output.startswith("error: flights database unavailable")
+    assert len(result.output.strip().splitlines()) == 1
