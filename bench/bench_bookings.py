@@ -1,0 +1,149 @@
+"""Seat-hold throughput on PostgreSQL: bookings per second and latency with concurrent clients, on one
+hot flight and spread across many, and the oversell count (must be 0).
+
+    python bench/bench_bookings.py [--clients 16] [--attempts 150] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+
+Each client is a thread with its own connection calling the service layer (bookings.hold_seats), as a
+gunicorn worker thread would. A scratch database is created and dropped again.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg2
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from flightbook.contracts.flights import BookingRequest, PassengerInput, SeatsUnavailable  # noqa: E402
+from flightbook.kernel import clock  # noqa: E402
+from flightbook.kernel.db import open_database  # noqa: E402
+from flightbook.kernel.migrations import migrate  # noqa: E402
+from flightbook.modules.flights import bookings, models  # noqa: E402
+from flightbook.modules.flights.models import Booking, BookingFlight, Flight, Passenger, SeatInventory  # noqa: E402
+
+RULES = bookings.BookingRules()
+SCRATCH = "fbbench_bookings"
+
+
+def admin(pg: str, sql: str) -> None:
+    conn = psycopg2.connect(pg)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+def add_flights(count: int, capacity: int, tag: str) -> list[int]:
+    departs = clock.now().replace(microsecond=0) + dt.timedelta(days=10)
+    ids = []
+    for i in range(count):
+        flight = Flight.create(flight_number=f"{tag}{i}", airline="Bench Air", origin="LHR", destination="JFK",
+                               service_date=departs.date(), departs_at=clock.to_db(departs),
+                               arrives_at=clock.to_db(departs + dt.timedelta(hours=8)), duration_minutes=480)
+        SeatInventory.insert(flight=flight.id, cabin="economy", capacity=capacity, seats_left=capacity,
+                             fare_amount=19900, currency="USD").execute()
+        ids.append(flight.id)
+    return ids
+
+
+def request(flight_id: int, passengers: int) -> BookingRequest:
+    people = [PassengerInput(f"Pax{i}", "Bench", dt.date(1990, 1, 1)) for i in range(passengers)]
+    return BookingRequest(outbound_flight_id=flight_id, cabin="economy", passengers=people,
+                          contact_email="bench@example.com")
+
+
+def run(flight_ids: list[int], clients: int, attempts: int) -> dict:
+    start = threading.Barrier(clients + 1)
+    latencies, held, refused = [], [0], [0]
+    lock = threading.Lock()
+
+    def client(i: int) -> None:
+        rng, mine, ok, no = random.Random(i), [], 0, 0
+        start.wait()
+        for _ in range(attempts):
+            began = time.perf_counter()
+            try:
+                bookings.hold_seats(i + 1, request(rng.choice(flight_ids), rng.randint(1, 3)), RULES)
+                ok += 1
+            except SeatsUnavailable:
+                no += 1
+            mine.append(time.perf_counter() - began)
+        models.database.close()
+        with lock:
+            latencies.extend(mine)
+            held[0] += ok
+            refused[0] += no
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    start.wait()
+    began = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {"held": held[0], "refused": refused[0], "elapsed": elapsed, "latencies": latencies,
+            "oversold": oversold(flight_ids)}
+
+
+def oversold(flight_ids: list[int]) -> int:
+    """Seats sold beyond capacity, plus any flight whose inventory disagrees with its live passengers."""
+    bad = 0
+    for inv in SeatInventory.select().where(SeatInventory.flight.in_(flight_ids)):
+        passengers = (Passenger.select().join(Booking)
+                      .join(BookingFlight, on=(BookingFlight.booking == Booking.ref))
+                      .where((BookingFlight.flight == inv.flight_id) & Booking.status.in_(["HELD", "CONFIRMED"]))
+                      .count())
+        bad += max(0, passengers - inv.capacity) + (inv.capacity - inv.seats_left != passengers)
+    return bad
+
+
+def report(label: str, clients: int, result: dict) -> None:
+    lat = result["latencies"]
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+    print(f"{label}: {clients} clients, {len(lat)} attempts in {result['elapsed']:.2f}s -> "
+          f"{result['held'] / result['elapsed']:.0f} bookings/s held ({len(lat) / result['elapsed']:.0f} attempts/s), "
+          f"{result['held']} held, {result['refused']} refused as sold out, "
+          f"latency p50 {statistics.median(lat) * 1000:.1f} ms p99 {p99:.1f} ms, oversold {result['oversold']}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres", help="admin URL")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--attempts", type=int, default=150, help="booking attempts per client per scenario")
+    parser.add_argument("--flights", type=int, default=200, help="flights in the spread scenario")
+    args = parser.parse_args()
+    admin(args.pg, f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)")
+    admin(args.pg, f"CREATE DATABASE {SCRATCH}")
+    database = open_database(f"{args.pg.rsplit('/', 1)[0]}/{SCRATCH}")
+    try:
+        models.database.initialize(database)
+        migrate("flights", database)
+        total = args.clients * args.attempts
+        # The hot flight has seats for about 60% of the passengers asked for, so it sells out mid-run.
+        hot = add_flights(1, capacity=int(total * 2 * 0.6), tag="HOT")
+        spread = add_flights(args.flights, capacity=max(1, int(total * 2 * 0.6 / args.flights)), tag="SPR")
+        models.database.close()
+        results = [("one hot flight", run(hot, args.clients, args.attempts)),
+                   (f"spread over {args.flights} flights", run(spread, args.clients, args.attempts))]
+        for label, result in results:
+            report(label, args.clients, result)
+        return 1 if any(r["oversold"] for _, r in results) else 0
+    finally:
+        database.close_all()
+        admin(args.pg, f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
