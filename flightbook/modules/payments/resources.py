@@ -19,9 +19,9 @@ def parse_card(body: dict) -> CardInput:
     card = body.get("card")
     if not isinstance(card, dict):
         raise ValidationError("card", "must be an object {number, exp_month, exp_year, cvc, holder_name}")
-    number = validate.text(card, "number", max_len=30)
-    cvc = validate.text(card, "cvc", max_len=4)
     try:
+        number = validate.text(card, "number", max_len=30)
+        cvc = validate.text(card, "cvc", max_len=4)
         exp_month = validate.integer(card, "exp_month", minimum=1, maximum=12)
         exp_year = validate.integer(card, "exp_year", minimum=2000, maximum=2100)
         holder = validate.text(card, "holder_name", max_len=100, required=False) or ""

@@ -4,7 +4,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from flightbook.contracts.flights import BookingStatus, BookingView
+from flightbook.contracts.flights import BookingStatus, BookingView, FlightsContract
+from flightbook.contracts.loyalty import LoyaltyContract
 from flightbook.contracts.payments import (BookingNotPayable, CardInput, IntentView, PaymentHistory,
                                            PaymentResult, PaymentStatus, RefundExceedsPayment, RefundView)
 from flightbook.kernel import clock, data
@@ -29,7 +30,8 @@ DECLINE_MESSAGES = {
 class PaymentsService:
     """Implements PaymentsContract in process."""
 
-    def __init__(self, settings, flights, loyalty, providers: dict, provider_name: str):
+    def __init__(self, settings, flights: FlightsContract, loyalty: LoyaltyContract | None, providers: dict,
+                 provider_name: str):
         self.secret = settings.service_secret
         self.webhook_secret = settings.stripe_webhook_secret
         self.flights = flights
@@ -66,10 +68,14 @@ class PaymentsService:
         return due
 
     def points_hold_value(self, booking: BookingView) -> Money:
-        # Seam for the saga issue: loyalty's contract, once it lands, tells what a points hold covers.
-        find_hold = getattr(self.loyalty, "active_hold_for_booking", None)
-        hold = find_hold(booking.ref) if find_hold else None
-        return hold.value if hold is not None else Money(0, booking.total.currency)
+        """The value of the points the traveller holds against the booking (none while loyalty is absent)."""
+        hold = self.loyalty.active_hold_for_booking(booking.ref) if self.loyalty is not None else None
+        if hold is None:
+            return Money(0, booking.total.currency)
+        if hold.value.currency != booking.total.currency:
+            raise BookingNotPayable(f"the points hold on {booking.ref} is valued in {hold.value.currency}, "
+                                    f"the booking in {booking.total.currency}")
+        return hold.value
 
     # --- paying ----------------------------------------------------------------------------
 
