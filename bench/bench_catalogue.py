@@ -1,0 +1,215 @@
+"""The flights catalogue at scale on PostgreSQL: import of >= 1,000,000 dated flights (rows/s), flight search
+in process (p50/p99 over >= 300 airports), and search through gunicorn (2 workers) in requests/s beside a
+bare Falcon JSON endpoint on the same gunicorn settings (ratio).
+
+    python bench/bench_catalogue.py [--airports 300] [--flights 1000000] [--searches 2000] [--seconds 10]
+                                    [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+
+A scratch database (fbbench_catalogue) is created and dropped again.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import math
+import multiprocessing
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from flightbook.contracts.flights import FlightQuery  # noqa: E402
+from flightbook.kernel.db import open_database  # noqa: E402
+from flightbook.kernel.migrations import migrate  # noqa: E402
+from flightbook.modules.flights import airports, models, schedules, search  # noqa: E402
+
+SCRATCH = "fbbench_catalogue"
+OUT = ROOT / "bench" / "out"
+
+
+def admin(pg: str, sql: str) -> None:
+    conn = psycopg2.connect(pg)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+def bench_import(args, url: str):
+    models.database.initialize(open_database(url))
+    migrate("flights", models.database)
+    airports.import_airports(airports.DEFAULT_CSV)
+    rows = schedules.generate_schedule(airports.read_airports(airports.DEFAULT_CSV), args.airports, seed=1)
+    path = OUT / f"schedule-{args.airports}.csv"
+    schedules.write_schedule(rows, path)
+    zones = dict(models.Airport.select(models.Airport.iata, models.Airport.tz).tuples())
+    parsed = schedules.read_schedule(path, zones)
+    start = dt.date.today() + dt.timedelta(days=1)
+    per_week = schedules.count_dated(parsed, start, 7)
+    days = math.ceil(args.flights / per_week * 7)
+    began = time.perf_counter()
+    result = schedules.import_flights(path, start, days)
+    seconds = time.perf_counter() - began
+    print(f"import: {result.added:,} dated flights ({result.inventory_rows:,} inventory rows) from "
+          f"{result.schedules:,} weekly schedules between {args.airports} airports over {days} days "
+          f"in {seconds:.1f} s = {result.added / seconds:,.0f} flights/s "
+          f"({(result.added + result.inventory_rows) / seconds:,.0f} rows/s incl. inventory)")
+    began = time.perf_counter()
+    again = schedules.import_flights(path, start, days)
+    print(f"re-import: {again.added} added, {again.existing:,} already there, {time.perf_counter() - began:.1f} s")
+    models.database.execute_sql("ANALYZE")
+    return parsed, start, days
+
+
+def bench_search_in_process(args, parsed, start, days) -> list:
+    rng = random.Random(2)
+    queries = []
+    for _ in range(args.searches):
+        row = rng.choice(parsed)
+        queries.append(FlightQuery(origin=row.origin, destination=row.destination,
+                                   date=start + dt.timedelta(days=rng.randrange(1, days - 1)),
+                                   passengers=rng.randint(1, 4), sort=rng.choice(search.SORTS)))
+    for q in queries[:50]:
+        search.search_flights(q)  # warm the pool and caches
+    timings, found = [], 0
+    for q in queries:
+        began = time.perf_counter()
+        found += len(search.search_flights(q).outbound)
+        timings.append((time.perf_counter() - began) * 1000)
+    timings.sort()
+    p50, p99 = statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
+    print(f"search in process: {len(queries)} searches, {found / len(queries):.1f} options each, "
+          f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, mean {statistics.fmean(timings):.2f} ms")
+    return queries
+
+
+class BareJson:
+    def on_get(self, req, resp):
+        resp.media = {"outbound": [], "return": []}
+
+
+def serve(kind: str, port: int, url: str) -> None:
+    """Runs in a child process: gunicorn with 2 workers serving flight search or the bare endpoint."""
+    import falcon
+
+    from flightbook import wiring
+    from flightbook.kernel.server import GunicornServer
+    from flightbook.kernel.settings import Settings
+
+    def factory():
+        if kind == "bare":
+            app = falcon.App()
+            app.add_route("/api/flights/search", BareJson())
+            return app
+        env = dict(os.environ, FLIGHTBOOK_FLIGHTS_DATABASE=url, FLIGHTBOOK_HOME=str(OUT / "home"))
+        return wiring.create_app(wiring.build_system(Settings.from_env(env), serve="flights"))
+
+    GunicornServer(factory, {"bind": f"127.0.0.1:{port}", "workers": 2, "preload_app": False,
+                             "accesslog": None, "loglevel": "warning"}).run()
+
+
+def _load(port: int, paths: list, seconds: float, counter) -> None:
+    deadline, done, i = time.perf_counter() + seconds, 0, 0
+    while time.perf_counter() < deadline:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", paths[i % len(paths)])
+        resp = conn.getresponse()
+        resp.read()
+        conn.close()
+        if resp.status == 200:
+            done += 1
+        i += 1
+    with counter.get_lock():
+        counter.value += done
+
+
+def requests_per_second(port: int, paths: list, seconds: float, clients: int) -> float:
+    counter = multiprocessing.Value("i", 0)
+    procs = [multiprocessing.Process(target=_load, args=(port, paths[k::clients], seconds, counter))
+             for k in range(clients)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    return counter.value / seconds
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(port: int) -> None:
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"server on {port} did not start")
+
+
+def bench_http(args, url: str, queries) -> None:
+    paths = [f"/api/flights/search?origin={q.origin}&destination={q.destination}&date={q.date}"
+             f"&passengers={q.passengers}&sort={q.sort}" for q in queries]
+    figures = {}
+    for kind in ("bare", "search"):
+        port = _free_port()
+        server = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--port", str(port), "--url", url])
+        try:
+            _wait(port)
+            requests_per_second(port, paths, 1, args.clients)  # warm-up
+            figures[kind] = requests_per_second(port, paths, args.seconds, args.clients)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    print(f"gunicorn 2 workers, {args.clients} client processes, {args.seconds:.0f} s each: "
+          f"bare Falcon JSON {figures['bare']:,.0f} req/s, flight search {figures['search']:,.0f} req/s, "
+          f"ratio {figures['search'] / figures['bare']:.2f}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--airports", type=int, default=300)
+    parser.add_argument("--flights", type=int, default=1_000_000)
+    parser.add_argument("--searches", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--serve", choices=("bare", "search"), help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.port, args.url)
+        return 0
+    OUT.mkdir(parents=True, exist_ok=True)
+    url = f"{args.pg.rsplit('/', 1)[0]}/{SCRATCH}"
+    admin(args.pg, f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)")
+    admin(args.pg, f"CREATE DATABASE {SCRATCH}")
+    try:
+        parsed, start, days = bench_import(args, url)
+        queries = bench_search_in_process(args, parsed, start, days)
+        models.database.close_all() if hasattr(models.database, "close_all") else models.database.close()
+        bench_http(args, url, queries)
+    finally:
+        models.database.obj and getattr(models.database.obj, "close_all", models.database.close)()
+        admin(args.pg, f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
