@@ -1,9 +1,15 @@
 """After booking: the confirmation / e-ticket page, my bookings and cancelling with the refund shown first."""
 from __future__ import annotations
 
+import datetime as dt
+
+from flightbook.contracts.flights import BookingStatus
+from flightbook.contracts.loyalty import HoldStatus, TransactionKind
 from flightbook.gateway.web import Web, page
+from flightbook.kernel import clock
 from flightbook.kernel import validate
 from flightbook.kernel.errors import ValidationError
+from flightbook.kernel.money import Money
 
 STATUS_LABELS = {"HELD": "Awaiting payment", "CONFIRMED": "Confirmed", "EXPIRED": "Expired",
                  "CANCELLED": "Cancelled"}
@@ -15,11 +21,32 @@ def booking_view(web: Web, booking) -> dict:
             "flights": [web.flight_view(f, places) for f in booking.flights], "places": places}
 
 
-def points_earned(web: Web, principal, ref: str) -> int | None:
-    """Points this booking earned, when the loyalty part can tell (None while it cannot)."""
-    loyalty = web.contracts.get("loyalty")
-    earned_for = getattr(loyalty, "points_earned_for", None)
-    return earned_for(principal, ref) if earned_for else None
+def points_on_booking(web: Web, principal, ref: str) -> dict:
+    """Points earned on this booking and points used to pay for it, from the traveller's history."""
+    history = web.contracts["loyalty"].history(principal, principal.user_id, 1, 100)
+    mine = [t for t in history.transactions if t.booking_ref == ref]
+    return {"earned": sum(t.points for t in mine if t.kind == TransactionKind.EARN),
+            "used": -sum(t.points for t in mine if t.kind == TransactionKind.REDEEM)}
+
+
+def cancellation_quote(web: Web, booking) -> dict:
+    """What cancelling now gives back, shown before the traveller confirms. A preview of the fare rule
+    flights applies (full refund until the cutoff before the first departure, the late percentage after);
+    the refund actually paid is the one flights records on the cancelled booking."""
+    rules, now = web.settings, clock.now()
+    hold = web.contracts["loyalty"].active_hold_for_booking(booking.ref)
+    points = hold.points if hold is not None and hold.status == HoldStatus.COMMITTED else 0
+    if booking.status != BookingStatus.CONFIRMED:
+        return {"refund": Money(0, booking.total.currency), "points": points,
+                "note": "Nothing has been charged yet: cancelling releases the seats."}
+    cash_paid = booking.total - (hold.value if points else Money(0, booking.total.currency))
+    first_departure = min(f.departs_at for f in booking.flights)
+    if now <= first_departure - dt.timedelta(hours=rules.refund_cutoff_hours):
+        return {"refund": cash_paid, "points": points, "note": "Full refund to your card."}
+    late = Money(cash_paid.amount * rules.late_refund_percent // 100, cash_paid.currency)
+    return {"refund": late, "points": points,
+            "note": f"Less than {rules.refund_cutoff_hours} hours before departure: "
+                    f"{rules.late_refund_percent}% of the fare is refunded."}
 
 
 class Ticket:
@@ -33,7 +60,7 @@ class Ticket:
         if booking.status == "HELD":
             self.web.redirect(req, resp, f"/bookings/{booking.ref}/pay")
             return
-        self.web.render(req, resp, "ticket.html", points=points_earned(self.web, principal, booking.ref),
+        self.web.render(req, resp, "ticket.html", points=points_on_booking(self.web, principal, booking.ref),
                         **booking_view(self.web, booking))
 
 
@@ -63,7 +90,11 @@ class Cancel:
         principal = self.web.traveller(req)
         flights = self.web.contracts["flights"]
         booking = flights.get_booking(principal, ref.upper())
-        quote = flights.quote_cancellation(principal, booking.ref)
+        if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+            self.web.redirect(req, resp, f"/bookings/{booking.ref}", f"Booking {booking.ref} is "
+                              f"{booking.status.lower()}; there is nothing to cancel.")
+            return
+        quote = cancellation_quote(self.web, booking)
         self.web.render(req, resp, "cancel.html", quote=quote, **booking_view(self.web, booking))
 
     @page

@@ -117,7 +117,7 @@ class Web:
         resp.set_header("Cache-Control", "no-store")
         resp.set_header("X-Frame-Options", "DENY")
         resp.set_header("Content-Security-Policy",
-                        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                        "default-src 'self'; img-src 'self' data:; style-src 'self'; style-src-attr 'unsafe-inline'; script-src 'self'; "
                         "form-action 'self'; frame-ancestors 'none'")
         resp.text = html
         self.cookies.save(resp, session)
