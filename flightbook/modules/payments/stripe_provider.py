@@ -36,7 +36,7 @@ def failure_code_of(code: str | None, decline_code: str | None) -> str:
 def _declined(exc: stripe.CardError) -> ChargeOutcome:
     error = exc.error
     stripe_intent = getattr(error, "payment_intent", None) if error else None
-    return ChargeOutcome(provider_ref=stripe_intent.get("id") if stripe_intent else None,
+    return ChargeOutcome(provider_ref=getattr(stripe_intent, "id", None),
                          failure_code=failure_code_of(exc.code, getattr(error, "decline_code", None)))
 
 

@@ -36,14 +36,14 @@ def apply_event(event) -> tuple[bool, PaymentResult | None]:
                 return False, None
             WebhookEvent.create(id=event.id, type=event.type, received_at=clock.to_db(clock.now()))
             handler = HANDLERS.get(event.type)
-            return True, handler(event.data.object) if handler else None
+            return True, handler(event.data.object.to_dict()) if handler else None
     except pw.IntegrityError:  # the same event, delivered twice at once
         return False, None
 
 
 def _ours(stripe_intent) -> PaymentIntent | None:
     """Our intent behind a Stripe PaymentIntent, unless a payment of ours already records that attempt."""
-    if Payment.get_or_none(Payment.provider_ref == stripe_intent.id) is not None:
+    if Payment.get_or_none(Payment.provider_ref == stripe_intent["id"]) is not None:
         return None
     metadata = stripe_intent.get("metadata") or {}
     intent = PaymentIntent.get_or_none(PaymentIntent.id == metadata.get("intent_id"))
@@ -55,9 +55,9 @@ def _ours(stripe_intent) -> PaymentIntent | None:
 
 def _attempt_from(stripe_intent, intent: PaymentIntent, status: str, failure: str | None) -> PaymentResult:
     metadata = stripe_intent.get("metadata") or {}
-    return PaymentResult(id=metadata.get("payment_id") or f"pay_{stripe_intent.id}", intent_id=intent.id,
-                         booking_ref=intent.booking_ref, status=status, amount=int(stripe_intent.amount),
-                         currency=str(stripe_intent.currency).upper(), failure_code=failure)
+    return PaymentResult(id=metadata.get("payment_id") or "pay_" + stripe_intent["id"], intent_id=intent.id,
+                         booking_ref=intent.booking_ref, status=status, amount=int(stripe_intent["amount"]),
+                         currency=str(stripe_intent["currency"]).upper(), failure_code=failure)
 
 
 def payment_intent_succeeded(stripe_intent) -> PaymentResult | None:
@@ -65,7 +65,7 @@ def payment_intent_succeeded(stripe_intent) -> PaymentResult | None:
     if intent is None or intent.status == IntentStatus.SUCCEEDED:
         return None
     result = _attempt_from(stripe_intent, intent, PaymentStatus.SUCCEEDED, None)
-    ledger.record_attempt(result, intent.user_id, "stripe", stripe_intent.id, None, None)
+    ledger.record_attempt(result, intent.user_id, "stripe", stripe_intent["id"], None, None)
     return result
 
 
@@ -76,16 +76,16 @@ def payment_intent_failed(stripe_intent) -> None:
     error = stripe_intent.get("last_payment_error") or {}
     failure = failure_code_of(error.get("code"), error.get("decline_code"))
     ledger.record_attempt(_attempt_from(stripe_intent, intent, PaymentStatus.FAILED, failure),
-                          intent.user_id, "stripe", stripe_intent.id, None, None)
+                          intent.user_id, "stripe", stripe_intent["id"], None, None)
     return None
 
 
 def charge_refunded(charge) -> None:
     """Refunds made outside flightbook (the Stripe dashboard): catch up with what Stripe says."""
     payment = Payment.get_or_none(Payment.provider_ref == charge.get("payment_intent"))
-    if payment is None or int(charge.amount_refunded) <= payment.refunded_amount:
+    if payment is None or int(charge["amount_refunded"]) <= payment.refunded_amount:
         return None
-    missing = int(charge.amount_refunded) - payment.refunded_amount
+    missing = int(charge["amount_refunded"]) - payment.refunded_amount
     ledger.reserve_refund(payment, missing)
     refunds = (charge.get("refunds") or {}).get("data") or []
     ledger.record_refund(payment.id, missing, refunds[0]["id"] if refunds else None, None)
