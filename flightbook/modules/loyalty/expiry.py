@@ -41,7 +41,8 @@ FROM (SELECT l.id AS lot_id, l.user_id, l.remaining, a.held,
       FROM points_lot l JOIN loyalty_account a ON a.user_id = l.user_id
       WHERE l.remaining > 0 AND l.expires_at <= {p}
         AND l.user_id IN (SELECT user_id FROM expiring_account)) AS ranked
-WHERE held < before + remaining"""
+WHERE held < before + remaining
+ORDER BY lot_id"""  # so the UPDATE visits lots in table order
 
 _SPEND_LOTS = """
 UPDATE points_lot SET remaining = remaining - e.points
