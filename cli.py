@@ -290,6 +290,89 @@ def expire_holds():
     typer.echo(f"released {released} expired seat hold{'' if released == 1 else 's'}")
 
 
+def _database_trouble(exc) -> str:
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+    return f"database unavailable: {first_line}"
+
+
+@app.command()
+def relay(
+    once: bool = typer.Option(False, "--once", help="deliver what is due now, then exit"),
+    max_attempts: int = typer.Option(10, min=1, max=1000, help="attempts before a delivery is parked as dead"),
+    interval: float = typer.Option(1.0, min=0.05, max=3600, help="seconds between rounds"),
+):
+    """Deliver each local module's outbox to its subscribers (`serve` also does it in the background).
+    Example: flightbook relay --once"""
+    import time
+
+    import peewee
+
+    from flightbook.kernel.relay import RelayPolicy
+
+    system = _system()
+    try:
+        migrate_local(system)
+        relays = wiring.build_relays(system, RelayPolicy(max_attempts=max_attempts, interval_seconds=interval))
+        if not relays:
+            fail("no module with a database runs here (every FLIGHTBOOK_<M>_URL is set)")
+        while True:
+            for name, module_relay in relays.items():
+                result = module_relay.drain()
+                if once or result.touched:
+                    typer.echo(f"{name}: {result.fanned_out} new events, {result.delivered} delivered, "
+                               f"{result.retried} to retry, {result.dead} dead")
+            if once:
+                break
+            time.sleep(interval)
+    except ValueError as exc:
+        fail(str(exc))
+    except peewee.DatabaseError as exc:
+        fail(_database_trouble(exc))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        system.close()
+
+
+@app.command()
+def events(retry: str = typer.Option(None, "--retry", metavar="EVENT_ID",
+                                     help="re-queue the dead deliveries of this event")):
+    """Backlog, oldest pending event and dead letters of each local module's outbox.
+    Example: flightbook events  |  flightbook events --retry 0b7e4c1a-5d2f-4e8b-9a41-3f7c2d9e8b10"""
+    import re
+
+    import peewee
+
+    from flightbook.kernel import clock, outbox
+
+    if retry is not None and not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+                                              retry.strip().lower()):
+        fail(f"--retry takes an event id (a UUID as `flightbook events` lists it), got {retry!r}")
+    system = _system()
+    try:
+        migrate_local(system)
+        if retry is not None:
+            event_id = retry.strip().lower()
+            count = sum(outbox.retry_dead_letter(database, event_id) for database in system.databases.values())
+            if not count:
+                fail(f"no dead letter with event id {event_id}")
+            typer.echo(f"re-queued {count} dead deliver{'y' if count == 1 else 'ies'} of event {event_id}")
+            return
+        for name, database in system.databases.items():
+            report = outbox.report(database)
+            oldest = report.oldest_pending
+            since = (f"oldest pending {oldest.event_id} {oldest.topic} since {clock.iso(oldest.created_at)}"
+                     if oldest else "nothing pending")
+            typer.echo(f"{name}: backlog {report.backlog}, {since}, {len(report.dead_letters)} dead")
+            for dead in report.dead_letters:
+                typer.echo(f"  dead {dead.event_id} {dead.topic} -> {dead.subscriber} after {dead.attempts} "
+                           f"attempts: {dead.last_error}")
+    except peewee.DatabaseError as exc:
+        fail(_database_trouble(exc))
+    finally:
+        system.close()
+
+
 def main():
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     app()
