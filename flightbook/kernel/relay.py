@@ -133,13 +133,16 @@ class Relay:
         with kdb.connection(self.database):
             result = RoundResult(fanned_out=self._fan_out(now))
             claim, batch = self._claim(now)
-            unreachable = set()
+            unreachable, delivered = set(), []
             for delivery in batch:
                 if delivery.subscriber in unreachable:
                     self._release(delivery, claim)
                     continue
                 outcome = self._deliver(delivery, claim, now, unreachable)
+                if outcome == "delivered":
+                    delivered.append(delivery.id)
                 setattr(result, outcome, getattr(result, outcome) + 1)
+            self._acknowledge(delivered, claim)
         return result
 
     def drain(self, max_rounds: int = 100) -> RoundResult:
@@ -191,6 +194,7 @@ class Relay:
         return claim, list(batch)
 
     def _deliver(self, delivery, claim: str, now, unreachable: set) -> str:
+        """"delivered" (acknowledged with the rest of the batch), "retried" or "dead"."""
         message = Message.of(delivery.event)
         try:
             self.subscribers[delivery.subscriber].deliver(message)
@@ -203,8 +207,6 @@ class Relay:
             log.warning("delivery of %s %s to %s failed: %r", message.topic, message.event_id,
                         delivery.subscriber, exc)
             return self._failed(delivery, claim, now, f"{type(exc).__name__}: {exc}")
-        self._settle(delivery, claim, status=DELIVERED, attempts=delivery.attempts + 1,
-                     delivered_at=clock.to_db(clock.now()), last_error=None)
         return "delivered"
 
     def _failed(self, delivery, claim: str, now, error: str) -> str:
@@ -217,6 +219,16 @@ class Relay:
         self._settle(delivery, claim, attempts=attempts, last_error=error[:2000],
                      next_attempt_at=clock.to_db(now + self.policy.backoff(attempts)))
         return "retried"
+
+    def _acknowledge(self, ids: list, claim: str) -> None:
+        """One write for the batch's successes: a crash before it only means redeliveries (no-ops)."""
+        if not ids:
+            return
+        Delivery = self._t.OutboxDelivery
+        with kdb.write_transaction(self.database):
+            (Delivery.update(status=DELIVERED, attempts=Delivery.attempts + 1, delivered_at=clock.to_db(clock.now()),
+                             last_error=None, claim=None, locked_until=None)
+             .where(Delivery.id.in_(ids) & (Delivery.claim == claim)).execute())
 
     def _release(self, delivery, claim: str) -> None:
         self._settle(delivery, claim)
