@@ -132,7 +132,10 @@ def test_only_owner_admin_or_service_see_a_booking(system, api, traveller, servi
     stranger = register_and_login(api)
     assert stranger.get(f"/api/tickets/{ref}").status_code == 404
     assert stranger.post(f"/api/tickets/{ref}/cancel").status_code == 404
-    assert _admin(api).get(f"/api/tickets/{ref}").json["ref"] == ref
+    admin = _admin(api)
+    assert admin.get(f"/api/tickets/{ref}").json["ref"] == ref
+    assert admin.post(f"/api/tickets/{ref}/cancel").status_code == 403
+    assert traveller.get(f"/api/tickets/{ref}").json["status"] == "HELD" and seats_left(flight.id) == 49
     assert api.get(f"/api/tickets/{ref}", headers={"Authorization": f"Bearer {service_token()}"}).status_code == 200
     assert api.get(f"/api/tickets/{ref}").status_code == 401
     assert traveller.get("/api/tickets/NOSUCH").status_code == 404

@@ -268,15 +268,16 @@ def release_expired_holds(now: dt.datetime | None = None) -> int:
 
 
 def _expire_if_lapsed(ref: str, now: dt.datetime) -> bool:
-    """Expire the hold when its time is up; its own transaction, so the expiry stands whatever follows."""
+    """Expire the hold when its time is up; its own transaction, so the expiry stands whatever follows.
+    The read is only a shortcut: the conditional UPDATE decides, should another worker move it meanwhile."""
+    booking = Booking.get_or_none(Booking.ref == ref) if refs.is_ref(ref) else None
+    if booking is None or booking.status != HELD or clock.from_db(booking.hold_expires_at) > now:
+        return False
     with write_transaction(database):
-        booking = Booking.get_or_none(Booking.ref == ref) if refs.is_ref(ref) else None
-        if booking is None or booking.status != HELD or clock.from_db(booking.hold_expires_at) > now:
-            return False
         moved = _move(booking, EXPIRED, when=Booking.hold_expires_at <= clock.to_db(now), quiet=True)
         if moved:
             _release_seats(booking)
-        return moved
+    return moved
 
 
 def _move(booking: Booking, to: str, *, when=None, quiet: bool = False, **changes) -> bool:
