@@ -9,7 +9,7 @@ from flightbook.contracts.flights import BookingStatus, PassengerInput
 from flightbook.kernel import clock
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
-from flightbook.modules.flights import bookings, refs
+from flightbook.modules.flights import booking_checks, bookings, refs
 from flightbook.modules.flights.fare_rules import BookingRules
 from flightbook.modules.flights.models import Flight
 
@@ -79,12 +79,12 @@ def _p(**changes):
 ])
 def test_bad_passengers_are_refused_naming_the_field(passengers, field):
     with pytest.raises(ValidationError) as caught:
-        bookings.valid_passengers(passengers, TODAY)
+        booking_checks.valid_passengers(passengers, TODAY)
     assert caught.value.field == field
 
 
 def test_good_passengers_are_trimmed_and_a_newborn_may_fly():
-    checked = bookings.valid_passengers([_p(first_name="  Ada ", last_name="x" * 100), _p(date_of_birth=TODAY)],
+    checked = booking_checks.valid_passengers([_p(first_name="  Ada ", last_name="x" * 100), _p(date_of_birth=TODAY)],
                                         TODAY)
     assert checked[0].first_name == "Ada" and len(checked[0].last_name) == 100
     assert checked[1].date_of_birth == TODAY
@@ -98,9 +98,9 @@ def _flight(fid, origin, destination, departs_h, arrives_h):
 
 def test_a_return_must_fly_back_after_the_outbound_lands():
     out = _flight(1, "LHR", "JFK", 0, 8)
-    bookings.check_return(out, _flight(2, "JFK", "LHR", 9, 16))
+    booking_checks.check_return(out, _flight(2, "JFK", "LHR", 9, 16))
     for back in (_flight(3, "JFK", "CDG", 9, 16), _flight(4, "LHR", "JFK", 9, 16), _flight(5, "JFK", "LHR", 8, 15),
                  _flight(1, "LHR", "JFK", 0, 8)):
         with pytest.raises(ValidationError) as caught:
-            bookings.check_return(out, back)
+            booking_checks.check_return(out, back)
         assert caught.value.field == "return_flight_id"
