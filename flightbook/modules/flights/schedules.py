@@ -50,7 +50,7 @@ def block_minutes(distance_km: float) -> int:
     return int(math.ceil(minutes / 5) * 5)
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=1024)
 def zone(name: str) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(name)
 
@@ -239,20 +239,25 @@ def _static_columns(row: ScheduleRow) -> tuple:
 
 
 def _staged(rows, start, days, zones):
-    """Stage tuples (static columns..., service_date, departs_at, arrives_at) in naive UTC text."""
+    """Stage rows (static columns..., service_date, departs_at, arrives_at), times as naive UTC text."""
     statics = {row.flight_number: _static_columns(row) for row in rows}
     for flight in expand(rows, start, days, zones):
-        yield (*statics[flight.row.flight_number], flight.service_date.isoformat(),
-               str(flight.departs_at.replace(tzinfo=None)), str(flight.arrives_at.replace(tzinfo=None)))
+        yield (*statics[flight.row.flight_number], *_dated_columns(flight))
 
 
-def _stage_postgres(database, staged, total, progress, chunk_rows=100_000) -> None:
+def _dated_columns(flight: DatedFlight) -> tuple[str, str, str]:
+    return (flight.service_date.isoformat(), str(flight.departs_at.replace(tzinfo=None)),
+            str(flight.arrives_at.replace(tzinfo=None)))
+
+
+def _stage_postgres(database, rows, start, days, zones, total, progress, chunk_rows=100_000) -> None:
     """COPY the dated flights into a temporary staging table, in chunks so progress can be shown."""
     cursor = database.cursor()
     cursor.execute(_STAGE_TABLE.format(suffix=" ON COMMIT DROP"))
+    statics = {row.flight_number: "\t".join(map(str, _static_columns(row))) for row in rows}
     done, lines = 0, []
-    for values in staged:
-        lines.append("\t".join(map(str, values)))
+    for flight in expand(rows, start, days, zones):
+        lines.append(statics[flight.row.flight_number] + "\t" + "\t".join(_dated_columns(flight)))
         if len(lines) == chunk_rows:
             cursor.copy_expert("COPY flight_stage FROM STDIN", io.StringIO("\n".join(lines) + "\n"))
             done += len(lines)
@@ -318,12 +323,11 @@ def import_flights(path: Path | str, start: dt.date, days: int, progress=None) -
     total = count_dated(rows, start, days)
     postgres = is_postgres(database)
     with write_transaction(database):
-        staged = _staged(rows, start, days, zones)
         if postgres:
-            _stage_postgres(database, staged, total, progress)
+            _stage_postgres(database, rows, start, days, zones, total, progress)
             added, inventory = _move_postgres(database)
         else:
-            _stage_sqlite(database, staged, total, progress)
+            _stage_sqlite(database, _staged(rows, start, days, zones), total, progress)
             added, inventory = _move_sqlite(database)
     progress and progress(total, total)
     return FlightImport(schedules=len(rows), dated=total, added=added, existing=total - added,
