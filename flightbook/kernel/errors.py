@@ -5,10 +5,17 @@ sees the same exception whether a module runs in process or over HTTP.
 """
 from __future__ import annotations
 
+BY_CODE: dict = {}  # (status, code) -> DomainError subclass; filled as classes are defined
+
 
 class DomainError(Exception):
     status = 400
     code = "bad_request"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # the most specific class per (status, code) wins, so a client can rebuild e.g. SeatsUnavailable
+        BY_CODE[(cls.status, cls.__dict__.get("code", cls.code))] = cls
 
     def __init__(self, message: str, *, code: str | None = None, **details):
         super().__init__(message)
@@ -81,6 +88,7 @@ def from_response(status: int, body: dict) -> DomainError:
         exc = ValidationError(field, message.split(": ", 1)[-1], **details)
         exc.code = err.get("code", exc.code)
         return exc
-    cls = BY_STATUS.get(status, Unavailable if status >= 500 else DomainError)
-    exc = cls(message, code=err.get("code"), **details)
-    return exc
+    cls = BY_CODE.get((status, err.get("code"))) or BY_STATUS.get(status, Unavailable if status >= 500 else DomainError)
+    if issubclass(cls, ValidationError):
+        cls = DomainError
+    return cls(message, code=err.get("code"), **details)
