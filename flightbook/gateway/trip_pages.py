@@ -29,6 +29,12 @@ def points_on_booking(web: Web, principal, ref: str) -> dict:
             "used": -sum(t.points for t in mine if t.kind == TransactionKind.REDEEM)}
 
 
+def card_charges(web: Web, principal, ref: str) -> list:
+    """The successful card payments for this booking (brand, last four, amount)."""
+    history = web.contracts["payments"].history(principal, principal.user_id)
+    return [p for p in history.payments if p.booking_ref == ref and p.status != "failed"]
+
+
 def cancellation_quote(web: Web, booking) -> dict:
     """What cancelling now gives back, shown before the traveller confirms. A preview of the fare rule
     flights applies (full refund until the cutoff before the first departure, the late percentage after);
@@ -61,6 +67,7 @@ class Ticket:
             self.web.redirect(req, resp, f"/bookings/{booking.ref}/pay")
             return
         self.web.render(req, resp, "ticket.html", points=points_on_booking(self.web, principal, booking.ref),
+                        charges=card_charges(self.web, principal, booking.ref),
                         **booking_view(self.web, booking))
 
 
