@@ -6,11 +6,14 @@ from flightbook.kernel.part import Part
 
 def build(settings, tokens, contracts) -> Part:
     from flightbook.gateway import account_pages, booking_pages, payment_pages, search_pages, trip_pages
+    from flightbook.gateway.api import GatewayApi
     from flightbook.gateway.web import HERE, Web
 
     web = Web(settings, tokens, contracts)
+    api = GatewayApi(settings, tokens, session_token=web.session_token)
 
     def add_routes(app) -> None:
+        api.mount(app)
         app.add_static_route("/static", str(HERE / "static"))
         app.add_route("/", search_pages.Home(web))
         app.add_route("/flights", search_pages.Results(web))

@@ -43,8 +43,9 @@ class GatewayApi:
         headers = {h: req.get_header(h) for h in _PASSED_ON if req.get_header(h)}
         headers["X-Request-ID"] = req.context.request_id
         authorization = req.get_header("Authorization")
-        if not authorization and self._session_token(req):
-            authorization = f"Bearer {self._session_token(req)}"
+        if not authorization:
+            session_token = self._session_token(req)
+            authorization = f"Bearer {session_token}" if session_token else None
         if authorization:
             headers["Authorization"] = authorization
         body = req.bounded_stream.read() if req.content_length else b""

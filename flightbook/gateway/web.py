@@ -52,9 +52,14 @@ class Web:
         return req.context.session
 
     def session_token(self, req) -> str | None:
-        """The signed-in traveller's JWT, for the /api/gateway proxy."""
+        """The signed-in traveller's JWT, for the /api/gateway proxy. A cookie alone authorises only
+        safe methods; a POST must also carry the session's CSRF token in ``X-CSRF-Token``."""
         principal = self.principal(req)
-        return principal.token if principal else None
+        if principal is None:
+            return None
+        if req.method not in ("GET", "HEAD"):
+            self.session(req).check_csrf(req.get_header("X-CSRF-Token"))
+        return principal.token
 
     def principal(self, req) -> Principal | None:
         session = self.session(req)
