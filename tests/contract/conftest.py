@@ -64,3 +64,46 @@ def contract_for(adapter, local_system, served):
 @pytest.fixture(params=["in_process", "http"])
 def adapter(request):
     return request.param
+
+
+@pytest.fixture
+def closed_url() -> str:
+    """A URL where nothing listens: connecting is refused at once."""
+    from tests.servers import free_port
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
+def silent_url():
+    """A URL whose socket accepts connections (the kernel's backlog) but never answers."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
+
+
+@pytest.fixture
+def impatient_client(local_system):
+    """make(module, url): the HTTP adapter of ``module`` at ``url`` with half-second timeouts."""
+    import dataclasses
+
+    settings = dataclasses.replace(local_system.settings, http_connect_timeout=0.5, http_read_timeout=0.5)
+    made = []
+
+    def make(module: str, url: str):
+        client = http_contract(dataclasses.replace(local_system, settings=settings), module, url)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.http.close()
+
+
+@pytest.fixture
+def http_for(local_system, served):
+    """http_for("payments") -> the HTTP adapter alone, for what only exists at the HTTP door (who may call)."""
+    return lambda module: http_contract(local_system, module, served(module).url)

@@ -1,0 +1,78 @@
+"""The loyalty contract over HTTP (FLIGHTBOOK_LOYALTY_URL set)."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flightbook.contracts.loyalty import AccountView, HistoryPage, PointsHold, ReversalResult, Tier
+from flightbook.kernel.auth import Principal
+from flightbook.kernel.data import from_dict
+from flightbook.kernel.errors import Unauthorized
+from flightbook.kernel.httpclient import ServiceClient
+from flightbook.kernel.money import Money
+
+
+def bearer(caller: Principal | None) -> str | None:
+    """The token to pass on for ``caller``: theirs for a traveller, None (a fresh service token) for a part."""
+    if caller is None:
+        raise Unauthorized("sign in first: send Authorization: Bearer <token>", code="unauthorized")
+    if caller.is_service:
+        return None
+    if not caller.token:
+        raise Unauthorized("the caller's token is needed to act for them over HTTP", code="unauthorized")
+    return caller.token
+
+
+def _segment(value) -> str:
+    """A path segment as given (the service validates it), escaped so it cannot reach another route."""
+    return quote(str(value), safe="")
+
+
+class Client:
+    """Implements LoyaltyContract by calling a loyalty service.
+
+    earn, commit, release and reversal are idempotent by the contract, so they may be retried on another
+    instance after a timeout; a points hold (a traveller's POST) is not.
+    """
+
+    def __init__(self, urls, tokens, caller: str, settings):
+        self.http = ServiceClient("loyalty", urls, tokens, caller, connect_timeout=settings.http_connect_timeout,
+                                  read_timeout=settings.http_read_timeout)
+
+    def tiers(self) -> list[Tier]:
+        return [from_dict(Tier, t) for t in self.http.call("GET", "/api/loyalty/tiers")["tiers"]]
+
+    def get_account(self, caller: Principal, user_id: int) -> AccountView:
+        body = self.http.call("GET", f"/api/loyalty/account/{_segment(user_id)}", token=bearer(caller))
+        return from_dict(AccountView, body)
+
+    def earn(self, user_id: int, booking_ref: str, amount: Money) -> int:
+        body = self.http.call("POST", "/api/loyalty/earn", idempotent=True, json={
+            "user_id": user_id, "booking_ref": booking_ref, "amount": amount.amount, "currency": amount.currency})
+        return body["points"]
+
+    def hold_points(self, caller: Principal, user_id: int, points: int, booking_ref: str,
+                    currency: str = "USD") -> PointsHold:
+        body = self.http.call("POST", "/api/loyalty/redeem", token=bearer(caller), json={
+            "user_id": user_id, "points": points, "booking_ref": booking_ref, "currency": currency})
+        return from_dict(PointsHold, body)
+
+    def commit_hold(self, hold_id: str) -> PointsHold:
+        body = self.http.call("POST", f"/api/loyalty/holds/{_segment(hold_id)}/commit", idempotent=True)
+        return from_dict(PointsHold, body)
+
+    def release_hold(self, hold_id: str) -> PointsHold:
+        body = self.http.call("POST", f"/api/loyalty/holds/{_segment(hold_id)}/release", idempotent=True)
+        return from_dict(PointsHold, body)
+
+    def active_hold_for_booking(self, booking_ref: str) -> PointsHold | None:
+        body = self.http.call("GET", f"/api/loyalty/bookings/{_segment(booking_ref)}/hold")
+        return from_dict(PointsHold, body["hold"]) if body.get("hold") else None
+
+    def reverse_booking(self, booking_ref: str) -> ReversalResult:
+        body = self.http.call("POST", "/api/loyalty/reversals", json={"booking_ref": booking_ref}, idempotent=True)
+        return from_dict(ReversalResult, body)
+
+    def history(self, caller: Principal, user_id: int, page: int = 1, per_page: int = 20) -> HistoryPage:
+        body = self.http.call("GET", f"/api/loyalty/history/{_segment(user_id)}", token=bearer(caller),
+                              params={"page": page, "per_page": per_page})
+        return from_dict(HistoryPage, body)

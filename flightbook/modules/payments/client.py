@@ -1,0 +1,76 @@
+"""The payments contract over HTTP (FLIGHTBOOK_PAYMENTS_URL set)."""
+from __future__ import annotations
+
+from flightbook.contracts.payments import (CardInput, IntentView, PaymentHistory, PaymentResult, PaymentStatus,
+                                           RefundView)
+from flightbook.kernel import errors
+from flightbook.kernel.auth import Principal
+from flightbook.kernel.data import from_dict, to_dict
+from flightbook.kernel.errors import Unauthorized
+from flightbook.kernel.httpclient import ServiceClient
+
+# Statuses with which /api/payments/process answers a PaymentResult rather than an error: a decline
+# (402) and a charge sent straight back because the booking was gone (409).
+_RESULT_STATUSES = {402: PaymentStatus.FAILED, 409: PaymentStatus.REFUNDED}
+
+
+def bearer(caller: Principal | None) -> str | None:
+    """The token to pass on for ``caller``: theirs for a traveller, None (a fresh service token) for a part."""
+    if caller is None:
+        raise Unauthorized("sign in first: send Authorization: Bearer <token>", code="unauthorized")
+    if caller.is_service:
+        return None
+    if not caller.token:
+        raise Unauthorized("the caller's token is needed to act for them over HTTP", code="unauthorized")
+    return caller.token
+
+
+class Client:
+    """Implements PaymentsContract by calling a payments service."""
+
+    def __init__(self, urls, tokens, caller: str, settings):
+        self.http = ServiceClient("payments", urls, tokens, caller, connect_timeout=settings.http_connect_timeout,
+                                  read_timeout=settings.http_read_timeout)
+
+    def create_intent(self, caller: Principal, booking_ref: str) -> IntentView:
+        # Safe to retry: a booking has one open intent, and asking again returns it.
+        body = self.http.call("POST", "/api/payments/create-intent", json={"booking_ref": booking_ref},
+                              token=bearer(caller), idempotent=True)
+        return from_dict(IntentView, body)
+
+    def process_payment(self, caller: Principal, intent_id: str, card: CardInput,
+                        idempotency_key: str) -> PaymentResult:
+        token = bearer(caller)
+        headers = {"Authorization": f"Bearer {token or self.http.service_token()}"}
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        response = self.http.send("POST", "/api/payments/process", headers=headers,
+                                  json={"intent_id": intent_id, "card": to_dict(card)},
+                                  idempotent=idempotency_key is not None)
+        body = _json(response)
+        if response.status_code == 200 or _is_result(response.status_code, body):
+            return from_dict(PaymentResult, body)
+        raise errors.from_response(response.status_code, body)
+
+    def history(self, caller: Principal, user_id: int) -> PaymentHistory:
+        body = self.http.call("GET", f"/api/payments/history/{user_id}", token=bearer(caller))
+        return from_dict(PaymentHistory, body)
+
+    def refund(self, payment_id: str, amount: int | None, idempotency_key: str) -> RefundView:
+        body = {"payment_id": payment_id} if amount is None else {"payment_id": payment_id, "amount": amount}
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+        return from_dict(RefundView, self.http.call("POST", "/api/payments/refund", json=body, headers=headers))
+
+
+def _is_result(status: int, body: dict) -> bool:
+    return body.get("status") == _RESULT_STATUSES.get(status) and "intent_id" in body
+
+
+def _json(response) -> dict:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return {"error": {"code": "bad_gateway", "message": f"non-JSON answer (HTTP {response.status_code})"}}
+    return body
