@@ -30,8 +30,8 @@ def _segment(value) -> str:
 class Client:
     """Implements LoyaltyContract by calling a loyalty service.
 
-    earn, commit, release and reversal are idempotent by the contract, so they may be retried on another
-    instance after a timeout; a points hold (a traveller's POST) is not.
+    Every POST here is idempotent by the contract (earn per booking, a hold repeated with the same
+    points, commit, release, reversal), so each may be retried on another instance after a timeout.
     """
 
     def __init__(self, urls, tokens, caller: str, settings):
@@ -52,7 +52,7 @@ class Client:
 
     def hold_points(self, caller: Principal, user_id: int, points: int, booking_ref: str,
                     currency: str = "USD") -> PointsHold:
-        body = self.http.call("POST", "/api/loyalty/redeem", token=bearer(caller), json={
+        body = self.http.call("POST", "/api/loyalty/redeem", token=bearer(caller), idempotent=True, json={
             "user_id": user_id, "points": points, "booking_ref": booking_ref, "currency": currency})
         return from_dict(PointsHold, body)
 
