@@ -43,12 +43,12 @@ def served(contract_env, tmp_path_factory):
         server.stop()
 
 
-def http_contract(system: wiring.System, module: str, url: str):
-    """The HTTP adapter of ``module``'s contract, pointed at ``url``."""
+def http_contract(system: wiring.System, module: str, *urls: str):
+    """The HTTP adapter of ``module``'s contract, pointed at ``urls`` (spread round-robin)."""
     import importlib
 
     client = importlib.import_module(f"flightbook.modules.{module}.client")
-    return client.Client((url,), system.tokens, caller="gateway", settings=system.settings)
+    return client.Client(urls, system.tokens, caller="gateway", settings=system.settings)
 
 
 @pytest.fixture
@@ -87,14 +87,14 @@ def silent_url():
 
 @pytest.fixture
 def impatient_client(local_system):
-    """make(module, url): the HTTP adapter of ``module`` at ``url`` with half-second timeouts."""
+    """make(module, *urls): the HTTP adapter of ``module`` at ``urls`` with half-second timeouts."""
     import dataclasses
 
     settings = dataclasses.replace(local_system.settings, http_connect_timeout=0.5, http_read_timeout=0.5)
     made = []
 
-    def make(module: str, url: str):
-        client = http_contract(dataclasses.replace(local_system, settings=settings), module, url)
+    def make(module: str, *urls: str):
+        client = http_contract(dataclasses.replace(local_system, settings=settings), module, *urls)
         made.append(client)
         return client
 

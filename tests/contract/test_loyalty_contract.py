@@ -187,3 +187,10 @@ def test_a_silent_loyalty_is_unavailable_within_the_read_timeout(impatient_clien
     with pytest.raises(Unavailable):
         loyalty.hold_points(ada, ada.user_id, 100, "ABC123")
     assert time.monotonic() - started < 1.5
+
+
+def test_a_dead_instance_among_several_is_skipped(impatient_client, served, closed_url, local_system, ada):
+    loyalty = impatient_client("loyalty", closed_url, served("loyalty").url)
+    for _ in range(3):
+        assert loyalty.get_account(ada, ada.user_id).user_id == ada.user_id
+    assert loyalty.earn(ada.user_id, _ref(), Money(10000, "USD")) > 0
