@@ -143,10 +143,10 @@ def load_airports(csv_path) -> str:
 
 
 def load_flights(schedule, start, days: int) -> str:
-    from flightbook.modules.flights import schedules
+    from flightbook.modules.flights import schedule_import
 
     with _Progress("flights") as progress:
-        result = schedules.import_flights(schedule, start, days, progress=progress)
+        result = schedule_import.import_flights(schedule, start, days, progress=progress)
     return (f"flights: {result.schedules} schedules x {days} days from {start} = {result.dated} dated flights, "
             f"{result.added} added, {result.existing} already there")
 
@@ -174,12 +174,12 @@ def generate_schedule(
 ):
     """Write a realistic weekly schedule. Example: flightbook generate-schedule --airports 80 --out data/schedule.csv"""
     from flightbook.kernel.errors import DomainError
-    from flightbook.modules.flights import airports, schedules
+    from flightbook.modules.flights import airports, schedule_generator
 
     try:
-        rows = schedules.generate_schedule(airports.read_airports(airports_csv or airports.DEFAULT_CSV),
-                                           airports_count, seed)
-        schedules.write_schedule(rows, out)
+        rows = schedule_generator.generate_schedule(airports.read_airports(airports_csv or airports.DEFAULT_CSV),
+                                                    airports_count, seed)
+        schedule_generator.write_schedule(rows, out)
     except DomainError as exc:
         fail(exc.message)
     except OSError as exc:

@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 from flightbook.contracts.flights import FlightQuery  # noqa: E402
 from flightbook.kernel.db import open_database  # noqa: E402
 from flightbook.kernel.migrations import migrate  # noqa: E402
-from flightbook.modules.flights import airports, models, schedules, search  # noqa: E402
+from flightbook.modules.flights import (airports, models, schedule_generator, schedule_import, schedules,  # noqa: E402
+                                        search)
 
 SCRATCH = "fbbench_catalogue"
 OUT = ROOT / "bench" / "out"
@@ -51,23 +52,23 @@ def bench_import(args, url: str):
     models.database.initialize(open_database(url))
     migrate("flights", models.database)
     airports.import_airports(airports.DEFAULT_CSV)
-    rows = schedules.generate_schedule(airports.read_airports(airports.DEFAULT_CSV), args.airports, seed=1)
+    rows = schedule_generator.generate_schedule(airports.read_airports(airports.DEFAULT_CSV), args.airports, seed=1)
     path = OUT / f"schedule-{args.airports}.csv"
-    schedules.write_schedule(rows, path)
+    schedule_generator.write_schedule(rows, path)
     zones = dict(models.Airport.select(models.Airport.iata, models.Airport.tz).tuples())
     parsed = schedules.read_schedule(path, zones)
     start = dt.date.today() + dt.timedelta(days=1)
     per_week = schedules.count_dated(parsed, start, 7)
     days = math.ceil(args.flights / per_week * 7)
     began = time.perf_counter()
-    result = schedules.import_flights(path, start, days)
+    result = schedule_import.import_flights(path, start, days)
     seconds = time.perf_counter() - began
     print(f"import: {result.added:,} dated flights ({result.inventory_rows:,} inventory rows) from "
           f"{result.schedules:,} weekly schedules between {args.airports} airports over {days} days "
           f"in {seconds:.1f} s = {result.added / seconds:,.0f} flights/s "
           f"({(result.added + result.inventory_rows) / seconds:,.0f} rows/s incl. inventory)")
     began = time.perf_counter()
-    again = schedules.import_flights(path, start, days)
+    again = schedule_import.import_flights(path, start, days)
     print(f"re-import: {again.added} added, {again.existing:,} already there, {time.perf_counter() - began:.1f} s")
     models.database.execute_sql("ANALYZE")
     return parsed, start, days

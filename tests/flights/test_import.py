@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cli
-from flightbook.modules.flights import airports, schedules
+from flightbook.modules.flights import airports, schedule_import, schedules
 from flightbook.modules.flights.airports import BadImportFile
 from flightbook.modules.flights.models import Airport, Flight, SeatInventory
 from flightbook.modules.flights.schedules import COLUMNS
@@ -100,7 +100,7 @@ def test_flights_import_expands_the_week_with_inventory_and_reimport_changes_not
     start = dt.date.today() + dt.timedelta(days=10)
     path = write_schedule(tmp_path, [schedule_row(), schedule_row(flight_number="FB101", weekdays="1",
                                                                   first_seats=4, first_fare="2500.00")])
-    result = schedules.import_flights(path, start, 14)
+    result = schedule_import.import_flights(path, start, 14)
     assert (result.schedules, result.dated, result.added, result.existing) == (2, 16, 16, 0)
     assert Flight.select().count() == 16
     assert result.inventory_rows == SeatInventory.select().count() == 14 * 2 + 2 * 3
@@ -112,7 +112,7 @@ def test_flights_import_expands_the_week_with_inventory_and_reimport_changes_not
     SeatInventory.update(seats_left=3).where(SeatInventory.flight == economy.flight_id,
                                               SeatInventory.cabin == "economy").execute()
 
-    again = schedules.import_flights(path, start, 21)
+    again = schedule_import.import_flights(path, start, 21)
     assert (again.dated, again.added, again.existing) == (24, 8, 16)
     assert Flight.select().count() == 24
     assert SeatInventory.get(flight=economy.flight_id, cabin="economy").seats_left == 3
@@ -121,7 +121,7 @@ def test_flights_import_expands_the_week_with_inventory_and_reimport_changes_not
 def test_departures_follow_the_origin_clock_across_a_dst_change(flights_db, tmp_path):
     change = next_dst_change("America/New_York", dt.date.today() + dt.timedelta(days=1))
     path = write_schedule(tmp_path, [schedule_row(departure_local="08:00", duration_minutes=330)])
-    schedules.import_flights(path, change - dt.timedelta(days=1), 3)
+    schedule_import.import_flights(path, change - dt.timedelta(days=1), 3)
     flights = list(Flight.select().order_by(Flight.service_date))
     offsets = [schedules.zone("America/New_York").utcoffset(dt.datetime.combine(f.service_date, dt.time(8)))
                for f in flights]
@@ -148,7 +148,7 @@ def test_a_bad_schedule_row_is_reported_by_line_and_nothing_is_imported(flights_
     rows = [schedule_row(), schedule_row(flight_number="FB200"), schedule_row(**{"flight_number": "FB300", **overrides})]
     path = write_schedule(tmp_path, rows)
     with pytest.raises(BadImportFile) as raised:
-        schedules.import_flights(path, dt.date.today(), 7)
+        schedule_import.import_flights(path, dt.date.today(), 7)
     assert raised.value.message.startswith("line 4: ") and reason in raised.value.message
     assert Flight.select().count() == 0 and SeatInventory.select().count() == 0
 
@@ -189,5 +189,5 @@ def test_generated_schedule_is_deterministic_and_imports(system, cli_env, tmp_pa
         assert result.exit_code == 0, result.output
     assert outs[0].read_bytes() == outs[1].read_bytes() != outs[2].read_bytes()
     airports.import_airports(airports.DEFAULT_CSV)
-    result = schedules.import_flights(outs[0], dt.date.today(), 2)
+    result = schedule_import.import_flights(outs[0], dt.date.today(), 2)
     assert result.added == result.dated > 0

@@ -7,7 +7,7 @@ import pytest
 
 from flightbook.contracts.flights import FlightQuery
 from flightbook.kernel.errors import ValidationError
-from flightbook.modules.flights import airports, schedules, search
+from flightbook.modules.flights import airports, schedule_import, schedules, search
 from flightbook.modules.flights.models import Flight, SeatInventory
 from tests.flights.test_import import next_dst_change, schedule_row, write_airports, write_schedule
 
@@ -25,7 +25,7 @@ def catalogue(system, tmp_path):
                          business_seats=0),
             schedule_row(flight_number="FB101", origin="LAX", destination="JFK", departure_local="07:15",
                          duration_minutes=320, economy_fare="189.00")]
-    schedules.import_flights(write_schedule(tmp_path, rows), SOON - dt.timedelta(days=1), 14)
+    schedule_import.import_flights(write_schedule(tmp_path, rows), SOON - dt.timedelta(days=1), 14)
 
 
 def query(**overrides) -> FlightQuery:
@@ -86,7 +86,7 @@ def test_return_flights_are_searched_on_the_return_date(catalogue):
 def test_local_times_carry_the_offset_of_the_day_across_a_dst_change(system, tmp_path):
     airports.import_airports(write_airports(tmp_path))
     change = next_dst_change("America/New_York", dt.date.today() + dt.timedelta(days=1))
-    schedules.import_flights(write_schedule(tmp_path, [schedule_row(departure_local="09:00")]),
+    schedule_import.import_flights(write_schedule(tmp_path, [schedule_row(departure_local="09:00")]),
                              change - dt.timedelta(days=1), 3)
     before = search.search_flights(query(date=change - dt.timedelta(days=1))).outbound[0]
     after = search.search_flights(query(date=change + dt.timedelta(days=1))).outbound[0]

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from flightbook.modules.flights.places import normalize
-from flightbook.modules.flights.schedules import (block_minutes, count_dated, departure_utc, expand,
+from flightbook.modules.flights.schedules import (block_minutes, clock_runs, count_dated, departure_utc, expand,
                                                   great_circle_km, local_iso, parse_schedule_row)
 from flightbook.modules.flights.search import local_day_window
 
@@ -82,3 +82,16 @@ def test_normalize_strips_accents_case_and_extra_blanks():
     assert normalize("  São   PAULO ") == "sao paulo"
     assert normalize("Ålesund") == "alesund"
     assert normalize("Zürich") == "zurich"
+
+
+@pytest.mark.parametrize("day, tz", [(dt.date(2026, 3, 8), "America/New_York"), (dt.date(2026, 11, 1), "America/New_York"),
+                                     (dt.date(2026, 10, 4), "Australia/Lord_Howe"), (dt.date(2026, 7, 1), "Asia/Kolkata")])
+def test_clock_runs_give_the_offset_departure_utc_applies_at_every_local_minute(day, tz):
+    runs = clock_runs(day, tz)
+    assert runs[0][0] == 0 and runs[-1][1] == 24 * 60 and all(a[1] == b[0] for a, b in zip(runs, runs[1:]))
+    for low, high, offset in runs:
+        for minute in range(low, high):
+            local = dt.time(minute // 60, minute % 60)
+            expected = dt.datetime.combine(day, local) - dt.timedelta(seconds=offset)
+            assert departure_utc(day, local, tz) == expected.replace(tzinfo=UTC)
+    assert (len(runs) == 1) == (tz == "Asia/Kolkata")

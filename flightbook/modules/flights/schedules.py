@@ -1,12 +1,10 @@
-"""Weekly schedules: the CSV format, the rules that turn a local departure into UTC, a generator of
-realistic schedules from the airport data, and the import that expands schedules into dated flights."""
+"""Weekly schedules: the CSV format, the rules that turn a local departure into UTC, and the expansion of
+schedules into dated flights. The import lives in schedule_import.py, the generator in schedule_generator.py."""
 from __future__ import annotations
 
 import csv
-import io
 import datetime as dt
 import math
-import random
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -15,11 +13,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from flightbook.contracts.flights import CABINS
-from flightbook.kernel.db import is_postgres, write_transaction
-from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money, is_currency
 from flightbook.modules.flights.airports import BadImportFile
-from flightbook.modules.flights.models import Airport, database
 
 COLUMNS = ("flight_number", "airline", "origin", "destination", "departure_local", "duration_minutes", "weekdays",
            "economy_seats", "business_seats", "first_seats", "economy_fare", "business_fare", "first_fare",
@@ -64,6 +59,27 @@ def departure_utc(service_date: dt.date, departure_local: dt.time, tz: str) -> d
     """
     local = dt.datetime.combine(service_date, departure_local, tzinfo=zone(tz))
     return local.astimezone(UTC)
+
+
+def clock_runs(day: dt.date, tz: str) -> list[tuple[int, int, int]]:
+    """(from_minute, to_minute, utc_offset_seconds): the offsets ``departure_utc`` applies to the local minutes
+    of ``day``. One run on most days; on a day the clocks change, a run before and a run after the change
+    (a zone never changes twice in one day and back again, so equal offsets at 00:00 and 23:59 mean one run)."""
+    local = zone(tz)
+
+    def offset(minute: int) -> int:
+        moment = dt.datetime.combine(day, dt.time(minute // 60, minute % 60), tzinfo=local)
+        return int(moment.utcoffset().total_seconds())
+
+    current = offset(0)
+    if offset(24 * 60 - 1) == current:
+        return [(0, 24 * 60, current)]
+    runs, start = [], 0
+    for minute in range(1, 24 * 60):
+        if (now := offset(minute)) != current:
+            runs.append((start, minute, current))
+            start, current = minute, now
+    return runs + [(start, 24 * 60, current)]
 
 
 def local_iso(moment: dt.datetime, tz: str) -> str:
@@ -200,243 +216,3 @@ def expand(rows: list[ScheduleRow], start: dt.date, days: int, airport_zones: di
 def count_dated(rows: list[ScheduleRow], start: dt.date, days: int) -> int:
     per_weekday = {wd: sum(1 for r in rows if wd in r.weekdays) for wd in range(1, 8)}
     return sum(per_weekday[day.isoweekday()] for day in service_dates(start, days))
-
-
-# --- import ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class FlightImport:
-    schedules: int  # rows of the schedule file
-    dated: int  # dated flights those rows make over the days asked for
-    added: int  # of which were new
-    existing: int  # of which were there already (left untouched, inventory included)
-    inventory_rows: int  # seat inventory rows written for the new flights
-
-
-_STAGE_COLUMNS = ("flight_number", "airline", "origin", "destination", "duration_minutes",
-                  "economy_seats", "economy_fare", "business_seats", "business_fare", "first_seats", "first_fare",
-                  "currency", "service_date", "departs_at", "arrives_at")
-_STAGE_TABLE = """CREATE TEMP TABLE flight_stage (
-    flight_number VARCHAR(10) NOT NULL, airline VARCHAR(100) NOT NULL, origin VARCHAR(3) NOT NULL,
-    destination VARCHAR(3) NOT NULL, duration_minutes INTEGER NOT NULL,
-    economy_seats INTEGER NOT NULL, economy_fare BIGINT NOT NULL, business_seats INTEGER NOT NULL,
-    business_fare BIGINT NOT NULL, first_seats INTEGER NOT NULL, first_fare BIGINT NOT NULL,
-    currency VARCHAR(3) NOT NULL, service_date DATE NOT NULL, departs_at TIMESTAMP NOT NULL,
-    arrives_at TIMESTAMP NOT NULL){suffix}"""
-_FLIGHT_COLUMNS = ("flight_number, airline, origin, destination, service_date, departs_at, arrives_at, "
-                   "duration_minutes")
-_NEW_INVENTORY = " UNION ALL ".join(
-    f"SELECT f.id, '{cabin}', s.{cabin}_seats, s.{cabin}_seats, s.{cabin}_fare, s.currency "
-    f"FROM {{new}} f JOIN flight_stage s ON s.flight_number = f.flight_number AND s.service_date = f.service_date "
-    f"WHERE s.{cabin}_seats > 0{{extra}}" for cabin in CABINS)
-_INVENTORY_INSERT = "INSERT INTO seat_inventory (flight_id, cabin, capacity, seats_left, fare_amount, currency) "
-
-
-def _static_columns(row: ScheduleRow) -> tuple:
-    fares = [(row.seats[c], row.fares[c].amount if c in row.fares else 0) for c in CABINS]
-    return (row.flight_number, row.airline, row.origin, row.destination, row.duration_minutes,
-            *(v for pair in fares for v in pair), row.currency)
-
-
-def _staged(rows, start, days, zones):
-    """Stage rows (static columns..., service_date, departs_at, arrives_at), times as naive UTC text."""
-    statics = {row.flight_number: _static_columns(row) for row in rows}
-    for flight in expand(rows, start, days, zones):
-        yield (*statics[flight.row.flight_number], *_dated_columns(flight))
-
-
-def _dated_columns(flight: DatedFlight) -> tuple[str, str, str]:
-    return (flight.service_date.isoformat(), str(flight.departs_at.replace(tzinfo=None)),
-            str(flight.arrives_at.replace(tzinfo=None)))
-
-
-def _stage_postgres(database, rows, start, days, zones, total, progress, chunk_rows=100_000) -> None:
-    """COPY the dated flights into a temporary staging table, in chunks so progress can be shown."""
-    cursor = database.cursor()
-    cursor.execute(_STAGE_TABLE.format(suffix=" ON COMMIT DROP"))
-    statics = {row.flight_number: "\t".join(map(str, _static_columns(row))) for row in rows}
-    done, lines = 0, []
-    for flight in expand(rows, start, days, zones):
-        lines.append(statics[flight.row.flight_number] + "\t" + "\t".join(_dated_columns(flight)))
-        if len(lines) == chunk_rows:
-            cursor.copy_expert("COPY flight_stage FROM STDIN", io.StringIO("\n".join(lines) + "\n"))
-            done += len(lines)
-            lines = []
-            progress and progress(done, total)
-    if lines:
-        cursor.copy_expert("COPY flight_stage FROM STDIN", io.StringIO("\n".join(lines) + "\n"))
-    cursor.execute("ANALYZE flight_stage")
-
-
-def _move_postgres(database) -> tuple[int, int]:
-    """New flights and their inventory in one statement; existing flights (and their seats) are left alone."""
-    sql = (f"WITH new AS (INSERT INTO flight ({_FLIGHT_COLUMNS}) SELECT {_FLIGHT_COLUMNS} FROM flight_stage "
-           f"ON CONFLICT (flight_number, service_date) DO NOTHING RETURNING id, flight_number, service_date), "
-           f"inv AS ({_INVENTORY_INSERT}{_NEW_INVENTORY.format(new='new', extra='')} RETURNING 1) "
-           f"SELECT (SELECT count(*) FROM new), (SELECT count(*) FROM inv)")
-    return tuple(database.execute_sql(sql).fetchone())
-
-
-def _stage_sqlite(database, staged, total, progress, chunk_rows=2_000) -> None:
-    """Large multi-row INSERTs into a temporary staging table."""
-    database.execute_sql("DROP TABLE IF EXISTS temp.flight_stage")
-    database.execute_sql(_STAGE_TABLE.format(suffix=""))
-    one_row = "(" + ", ".join("?" * len(_STAGE_COLUMNS)) + ")"
-    done, batch = 0, []
-    for values in staged:
-        batch.append(values)
-        if len(batch) == chunk_rows:
-            done = _insert_stage_rows(database, one_row, batch, done)
-            batch = []
-            progress and progress(done, total)
-    if batch:
-        _insert_stage_rows(database, one_row, batch, done)
-
-
-def _insert_stage_rows(database, one_row: str, batch: list, done: int) -> int:
-    sql = "INSERT INTO flight_stage VALUES " + ", ".join([one_row] * len(batch))
-    database.execute_sql(sql, [v for values in batch for v in values])
-    return done + len(batch)
-
-
-def _move_sqlite(database) -> tuple[int, int]:
-    # SQLite has no INSERT in a CTE: the new flights are those with ids above the highest before the insert
-    # (we hold the write lock, and rowids only grow from the maximum).
-    (highest,) = database.execute_sql("SELECT COALESCE(MAX(id), 0) FROM flight").fetchone()
-    added = database.execute_sql(
-        f"INSERT INTO flight ({_FLIGHT_COLUMNS}) SELECT {_FLIGHT_COLUMNS} FROM flight_stage WHERE true "
-        f"ON CONFLICT (flight_number, service_date) DO NOTHING").rowcount
-    inventory = database.execute_sql(
-        _INVENTORY_INSERT + _NEW_INVENTORY.format(new="flight", extra=" AND f.id > ?"), [highest] * len(CABINS)
-    ).rowcount
-    database.execute_sql("DROP TABLE temp.flight_stage")
-    return added, inventory
-
-
-def import_flights(path: Path | str, start: dt.date, days: int, progress=None) -> FlightImport:
-    """Expand a weekly schedule into dated flights with seat inventory, all in one transaction;
-    re-importing changes nothing. ``progress(done, total)`` is called as dated flights are staged."""
-    if not 1 <= days <= MAX_DAYS:
-        raise ValidationError("days", f"must be from 1 to {MAX_DAYS}")
-    zones = dict(Airport.select(Airport.iata, Airport.tz).tuples())
-    rows = read_schedule(path, zones)
-    total = count_dated(rows, start, days)
-    postgres = is_postgres(database)
-    with write_transaction(database):
-        if postgres:
-            _stage_postgres(database, rows, start, days, zones, total, progress)
-            added, inventory = _move_postgres(database)
-        else:
-            _stage_sqlite(database, _staged(rows, start, days, zones), total, progress)
-            added, inventory = _move_sqlite(database)
-    progress and progress(total, total)
-    return FlightImport(schedules=len(rows), dated=total, added=added, existing=total - added,
-                        inventory_rows=inventory)
-
-
-# --- generating a realistic schedule -------------------------------------------------------
-
-# Busiest airports by passengers (roughly, recent years), most first: the generator's idea of "large".
-# Airports beyond this list are taken from the other "International" airports in IATA order.
-MAJOR_HUBS = (
-    "ATL DXB DFW LHR HND DEN IST LAX ORD DEL CDG JFK CAN AMS FRA PVG PEK ICN MAD SIN LAS BKK CLT MIA SEA "
-    "SFO EWR MCO PHX IAH CGK BOM SZX KUL MEX GRU DOH FCO BCN MUC JED SYD YYZ CTU LGW MNL BOS MSP SVO HKG "
-    "NRT DTW ORY PMI RUH SAW PHL SHA BLR DME CKG CUN LGA KMG AYT XIY BOG FLL DUB BWI ZRH CPH HGH SLC VIE "
-    "IAD MDW SAN OSL ARN DCA TPA MEL YVR BNE LIS AUH TLV HEL BRU GIG LIM SCL EZE JNB CAI NBO ADD LOS CMN "
-    "ATH WAW PRG BUD TPE KIX BER HAN SGN CCU MAA HYD KHI ISB DMM KWI MCT BAH AKL PER YUL YYC HNL ANC SJU "
-    "PTY BSB CPT DUR ACC DSS ALG TUN").split()
-# A fictional carrier per country of the route's larger airport; two-character codes are unique.
-AIRLINES = {
-    "US": ("Liberty Air", "LY"), "CA": ("Maple Airways", "MP"), "MX": ("Aerosol Mexicana", "AX"),
-    "BR": ("Cruzeiro Linhas Aéreas", "CZ"), "AR": ("Pampa Air", "PA"), "GB": ("Albion Airways", "AB"),
-    "FR": ("Air Hexagone", "HX"), "DE": ("Adler Luft", "AD"), "NL": ("Polder Air", "PD"),
-    "ES": ("Iberiana", "IB"), "IT": ("Aquila Italia", "AQ"), "TR": ("Anadolu Hava", "AN"),
-    "AE": ("Falcon Gulf", "FG"), "QA": ("Pearl Airways", "PR"), "SA": ("Nakheel Air", "NK"),
-    "IN": ("Garuda Bharat", "GB"), "CN": ("Dragon Air China", "DC"), "JP": ("Sakura Airlines", "SK"),
-    "KR": ("Hanbit Air", "HB"), "SG": ("Merlion Airways", "ML"), "TH": ("Siam Sky", "SS"),
-    "AU": ("Southern Cross Airways", "SX"), "ZA": ("Protea Air", "PT"), "RU": ("Aeroflot Vostok", "AV"),
-    "ID": ("Nusantara Air", "NS"), "MY": ("Harimau Air", "HR"), "EG": ("Nile Wings", "NW"),
-}
-DEFAULT_AIRLINE = ("Flightbook Connect", "FC")
-MIN_ROUTE_KM, MAX_ROUTE_KM = 150, 15_000
-
-
-def pick_airports(airports: list, count: int) -> list:
-    """The ``count`` largest airports: the hub list first, then other international airports."""
-    by_code = {a.iata: a for a in airports}
-    chosen = [by_code[code] for code in MAJOR_HUBS if code in by_code][:count]
-    if len(chosen) < count:
-        taken = {a.iata for a in chosen}
-        others = sorted((a for a in airports if a.iata not in taken and a.icao and "international" in a.name.lower()),
-                        key=lambda a: a.iata)
-        chosen += others[:count - len(chosen)]
-    return chosen
-
-
-def _weight(rank: int) -> float:
-    return 1.0 / (1 + rank / 8)
-
-
-def _routes(chosen: list, rng: random.Random):
-    """(from_rank, to_rank, distance, daily flights, weekdays) for each route, both directions."""
-    linked = set()
-    hubs = range(min(20, len(chosen)))
-    for i, a in enumerate(chosen):
-        nearest_hubs = sorted((great_circle_km(a.lat, a.lon, chosen[h].lat, chosen[h].lon), h) for h in hubs if h != i)
-        linked.update(tuple(sorted((i, h))) for km, h in nearest_hubs[:2] if km >= MIN_ROUTE_KM)
-        for j in range(i + 1, len(chosen)):
-            if rng.random() < 4 * _weight(i) * _weight(j):
-                linked.add((i, j))
-    for i, j in sorted(linked):
-        a, b = chosen[i], chosen[j]
-        km = great_circle_km(a.lat, a.lon, b.lat, b.lon)
-        if not MIN_ROUTE_KM <= km <= MAX_ROUTE_KM:
-            continue
-        strength = 4 * _weight(i) * _weight(j)
-        daily = 1 if km > 6000 else min(4, 1 + int(3 * strength))
-        weekdays = "1234567" if strength >= 0.3 or rng.random() < 0.5 else rng.choice(("12345", "1357", "2467", "67"))
-        yield i, j, km, daily, weekdays
-        yield j, i, km, daily, weekdays
-
-
-def _cabin_plan(km: float, is_premium: bool, rng: random.Random) -> dict:
-    economy = (39 + 0.11 * km) * rng.uniform(0.85, 1.2)
-    seats = (156, 12, 0) if km < 1500 else (186, 24, 0) if km < 5000 else (264, 42, 8 if is_premium else 0)
-    fares = (economy, economy * (2.2 if km < 1500 else 3.2), economy * 6)
-    return {c: (s, f"{max(1, round(f)) - 0.01:.2f}" if s else "") for c, s, f in zip(CABINS, seats, fares)}
-
-
-def generate_schedule(airports: list, count: int, seed: int = 1) -> list[dict]:
-    """A weekly schedule between the ``count`` largest airports: great-circle distance gives the duration
-    and fares; the busiest pairs get several flights a day. Same airports and seed, same schedule."""
-    if count < 2:
-        raise ValidationError("airports", "need at least 2 airports")
-    rng = random.Random(seed)
-    chosen = pick_airports(airports, count)
-    if len(chosen) < count:
-        raise ValidationError("airports", f"only {len(chosen)} suitable airports are known")
-    numbers: dict[str, int] = {}
-    rows = []
-    for i, j, km, daily, weekdays in _routes(chosen, rng):
-        origin, destination = chosen[i], chosen[j]
-        name, code = AIRLINES.get(chosen[min(i, j)].country, DEFAULT_AIRLINE)
-        cabins = _cabin_plan(km, i < 40 and j < 40, rng)
-        gap = 16 * 60 // daily
-        first_departure = 6 * 60 + rng.randrange(0, gap, 5)
-        for k in range(daily):
-            numbers[code] = numbers.get(code, 99) + 1
-            minutes = first_departure + k * gap
-            rows.append({"flight_number": f"{code}{numbers[code]}", "airline": name, "origin": origin.iata,
-                         "destination": destination.iata, "departure_local": f"{minutes // 60:02d}:{minutes % 60:02d}",
-                         "duration_minutes": block_minutes(km), "weekdays": weekdays,
-                         **{f"{c}_seats": cabins[c][0] for c in CABINS},
-                         **{f"{c}_fare": cabins[c][1] for c in CABINS}, "currency": "USD"})
-    return rows
-
-
-def write_schedule(rows: list[dict], out: Path | str) -> None:
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)

@@ -1,0 +1,194 @@
+"""``flightbook import-flights``: a weekly schedule expanded into dated flights with seat inventory, in one
+transaction; re-importing the same schedule and dates changes nothing.
+
+PostgreSQL expands in the database: the schedule, its cabins and the airports' clocks (UTC offsets per local
+day, from Python's zoneinfo so both backends agree) are COPYed into small temporary tables, and one
+``INSERT ... SELECT`` per slice of days writes the flights, a second their inventory. SQLite stages rows
+computed in Python with large multi-row INSERTs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from flightbook.contracts.flights import CABINS
+from flightbook.kernel.db import is_postgres, write_transaction
+from flightbook.kernel.errors import ValidationError
+from flightbook.modules.flights.models import Airport, database
+from flightbook.modules.flights.schedules import (MAX_DAYS, DatedFlight, ScheduleRow, clock_runs, count_dated,
+                                                  expand, read_schedule, service_dates)
+
+
+@dataclass(frozen=True)
+class FlightImport:
+    schedules: int  # rows of the schedule file
+    dated: int  # dated flights those rows make over the days asked for
+    added: int  # of which were new
+    existing: int  # of which were there already (left untouched, inventory included)
+    inventory_rows: int  # seat inventory rows written for the new flights
+
+
+def import_flights(path: Path | str, start: dt.date, days: int, progress=None) -> FlightImport:
+    """Expand a weekly schedule into dated flights with seat inventory, all in one transaction;
+    re-importing changes nothing. ``progress(done, total)`` is called as dated flights are written."""
+    if not 1 <= days <= MAX_DAYS:
+        raise ValidationError("days", f"must be from 1 to {MAX_DAYS}")
+    zones = dict(Airport.select(Airport.iata, Airport.tz).tuples())
+    rows = read_schedule(path, zones)
+    total = count_dated(rows, start, days)
+    with write_transaction(database):
+        if is_postgres(database):
+            added, inventory = _import_postgres(rows, start, days, zones, total, progress)
+        else:
+            _stage_sqlite(rows, start, days, zones, total, progress)
+            added, inventory = _move_sqlite()
+    progress and progress(total, total)
+    return FlightImport(schedules=len(rows), dated=total, added=added, existing=total - added,
+                        inventory_rows=inventory)
+
+
+_FLIGHT_COLUMNS = ("flight_number, airline, origin, destination, service_date, departs_at, arrives_at, "
+                   "duration_minutes")
+_INVENTORY_INSERT = "INSERT INTO seat_inventory (flight_id, cabin, capacity, seats_left, fare_amount, currency) "
+
+
+# --- PostgreSQL: expansion in the database --------------------------------------------------
+
+_PG_TABLES = (
+    """CREATE TEMP TABLE schedule_stage (line INTEGER NOT NULL, flight_number VARCHAR(10) NOT NULL,
+    airline VARCHAR(100) NOT NULL, origin VARCHAR(3) NOT NULL, destination VARCHAR(3) NOT NULL,
+    tz VARCHAR(64) NOT NULL, departure_minute INTEGER NOT NULL, duration_minutes INTEGER NOT NULL,
+    weekdays INTEGER[] NOT NULL) ON COMMIT DROP""",
+    """CREATE TEMP TABLE cabin_stage (flight_number VARCHAR(10) NOT NULL, cabin VARCHAR(10) NOT NULL,
+    seats INTEGER NOT NULL, fare_amount BIGINT NOT NULL, currency VARCHAR(3) NOT NULL) ON COMMIT DROP""",
+    """CREATE TEMP TABLE zone_clock (tz VARCHAR(64) NOT NULL, service_date DATE NOT NULL,
+    from_minute INTEGER NOT NULL, to_minute INTEGER NOT NULL, offset_seconds INTEGER NOT NULL) ON COMMIT DROP""",
+)
+# Departure = local date + local time - the offset in force at that local minute (zone_clock holds the
+# offsets departure_utc would apply). Rows go in route order: the search index then grows at a few places
+# rather than everywhere, and a route's flights share heap pages.
+_EXPAND = f"""INSERT INTO flight ({_FLIGHT_COLUMNS})
+SELECT s.flight_number, s.airline, s.origin, s.destination, d.day,
+       d.day + (s.departure_minute * 60 - z.offset_seconds) * interval '1 second',
+       d.day + ((s.departure_minute + s.duration_minutes) * 60 - z.offset_seconds) * interval '1 second',
+       s.duration_minutes
+FROM (SELECT g::date AS day FROM generate_series(%s::date, %s::date, interval '1 day') g) d
+JOIN schedule_stage s ON extract(isodow FROM d.day)::int = ANY (s.weekdays)
+JOIN zone_clock z ON z.tz = s.tz AND z.service_date = d.day
+                 AND s.departure_minute >= z.from_minute AND s.departure_minute < z.to_minute
+ORDER BY s.origin, s.destination, d.day, s.line"""
+# The flights above ``highest`` are this import's: the table lock keeps every other writer of flights out.
+_NEW_INVENTORY = f"""{_INVENTORY_INSERT}
+SELECT f.id, c.cabin, c.seats, c.seats, c.fare_amount, c.currency
+FROM flight f JOIN cabin_stage c ON c.flight_number = f.flight_number
+WHERE f.id > %s ORDER BY f.id, c.cabin"""
+_OVERLAP = """SELECT EXISTS (SELECT 1 FROM flight f JOIN schedule_stage s ON s.flight_number = f.flight_number
+WHERE f.service_date BETWEEN %s AND %s)"""
+
+
+def _import_postgres(rows, start, days, zones, total, progress, slice_flights=100_000) -> tuple[int, int]:
+    cursor = database.cursor()
+    # Imports queue here, one at a time; searches and bookings (which only read flights) are not blocked.
+    cursor.execute("LOCK TABLE flight IN SHARE ROW EXCLUSIVE MODE")
+    cursor.execute("SET LOCAL work_mem = '64MB'")
+    cursor.execute("SET LOCAL jit = off")
+    _stage_schedule(cursor, rows, start, days, zones)
+    last = start + dt.timedelta(days=days - 1)
+    cursor.execute(_OVERLAP, (start, last))
+    # Dates already imported for some of these flights: skip those (their seats may be sold) instead of failing.
+    expand_sql = _EXPAND + (" ON CONFLICT (flight_number, service_date) DO NOTHING" if cursor.fetchone()[0] else "")
+    step = max(1, math.floor(days * slice_flights / max(total, 1)))
+    added = inventory = 0
+    for first in range(0, days, step):
+        cursor.execute("SELECT COALESCE(MAX(id), 0) FROM flight")
+        highest = cursor.fetchone()[0]
+        cursor.execute(expand_sql, (start + dt.timedelta(days=first),
+                                    start + dt.timedelta(days=min(first + step, days) - 1)))
+        added += cursor.rowcount
+        cursor.execute(_NEW_INVENTORY, (highest,))
+        inventory += cursor.rowcount
+        progress and progress(count_dated(rows, start, min(first + step, days)), total)
+    return added, inventory
+
+
+def _stage_schedule(cursor, rows: list[ScheduleRow], start: dt.date, days: int, zones: dict) -> None:
+    for sql in _PG_TABLES:
+        cursor.execute(sql)
+    schedule = "".join(
+        f"{r.line}\t{r.flight_number}\t{r.airline}\t{r.origin}\t{r.destination}\t{zones[r.origin]}\t"
+        f"{r.departure_local.hour * 60 + r.departure_local.minute}\t{r.duration_minutes}\t"
+        f"{{{','.join(map(str, sorted(r.weekdays)))}}}\n" for r in rows)
+    cabins = "".join(f"{r.flight_number}\t{cabin}\t{r.seats[cabin]}\t{r.fares[cabin].amount}\t{r.currency}\n"
+                     for r in rows for cabin in CABINS if r.seats[cabin] > 0)
+    clocks = "".join(f"{tz}\t{day.isoformat()}\t{low}\t{high}\t{offset}\n"
+                     for tz in sorted({zones[r.origin] for r in rows}) for day in service_dates(start, days)
+                     for low, high, offset in clock_runs(day, tz))
+    for table, text in (("schedule_stage", schedule), ("cabin_stage", cabins), ("zone_clock", clocks)):
+        cursor.copy_expert(f"COPY {table} FROM STDIN", io.StringIO(text))
+        cursor.execute(f"ANALYZE {table}")
+
+
+# --- SQLite: rows computed in Python, staged with multi-row INSERTs ---------------------------
+
+_STAGE_COLUMNS = ("flight_number", "airline", "origin", "destination", "duration_minutes",
+                  "economy_seats", "economy_fare", "business_seats", "business_fare", "first_seats", "first_fare",
+                  "currency", "service_date", "departs_at", "arrives_at")
+_STAGE_TABLE = """CREATE TEMP TABLE flight_stage (
+    flight_number VARCHAR(10) NOT NULL, airline VARCHAR(100) NOT NULL, origin VARCHAR(3) NOT NULL,
+    destination VARCHAR(3) NOT NULL, duration_minutes INTEGER NOT NULL,
+    economy_seats INTEGER NOT NULL, economy_fare BIGINT NOT NULL, business_seats INTEGER NOT NULL,
+    business_fare BIGINT NOT NULL, first_seats INTEGER NOT NULL, first_fare BIGINT NOT NULL,
+    currency VARCHAR(3) NOT NULL, service_date DATE NOT NULL, departs_at TIMESTAMP NOT NULL,
+    arrives_at TIMESTAMP NOT NULL)"""
+_STAGED_INVENTORY = " UNION ALL ".join(
+    f"SELECT f.id, '{cabin}', s.{cabin}_seats, s.{cabin}_seats, s.{cabin}_fare, s.currency "
+    f"FROM flight f JOIN flight_stage s ON s.flight_number = f.flight_number AND s.service_date = f.service_date "
+    f"WHERE s.{cabin}_seats > 0 AND f.id > ?" for cabin in CABINS)
+
+
+def _static_columns(row: ScheduleRow) -> tuple:
+    fares = [(row.seats[c], row.fares[c].amount if c in row.fares else 0) for c in CABINS]
+    return (row.flight_number, row.airline, row.origin, row.destination, row.duration_minutes,
+            *(v for pair in fares for v in pair), row.currency)
+
+
+def _dated_columns(flight: DatedFlight) -> tuple[str, str, str]:
+    return (flight.service_date.isoformat(), str(flight.departs_at.replace(tzinfo=None)),
+            str(flight.arrives_at.replace(tzinfo=None)))
+
+
+def _stage_sqlite(rows, start, days, zones, total, progress, chunk_rows=2_000) -> None:
+    database.execute_sql("DROP TABLE IF EXISTS temp.flight_stage")
+    database.execute_sql(_STAGE_TABLE)
+    statics = {row.flight_number: _static_columns(row) for row in rows}
+    one_row = "(" + ", ".join("?" * len(_STAGE_COLUMNS)) + ")"
+    done, batch = 0, []
+    for flight in expand(rows, start, days, zones):
+        batch.append((*statics[flight.row.flight_number], *_dated_columns(flight)))
+        if len(batch) == chunk_rows:
+            done = _insert_stage_rows(one_row, batch, done)
+            batch = []
+            progress and progress(done, total)
+    if batch:
+        _insert_stage_rows(one_row, batch, done)
+
+
+def _insert_stage_rows(one_row: str, batch: list, done: int) -> int:
+    sql = "INSERT INTO flight_stage VALUES " + ", ".join([one_row] * len(batch))
+    database.execute_sql(sql, [v for values in batch for v in values])
+    return done + len(batch)
+
+
+def _move_sqlite() -> tuple[int, int]:
+    # SQLite has no INSERT in a CTE: the new flights are those with ids above the highest before the insert
+    # (we hold the write lock, and rowids only grow from the maximum).
+    (highest,) = database.execute_sql("SELECT COALESCE(MAX(id), 0) FROM flight").fetchone()
+    added = database.execute_sql(
+        f"INSERT INTO flight ({_FLIGHT_COLUMNS}) SELECT {_FLIGHT_COLUMNS} FROM flight_stage WHERE true "
+        f"ON CONFLICT (flight_number, service_date) DO NOTHING").rowcount
+    inventory = database.execute_sql(_INVENTORY_INSERT + _STAGED_INVENTORY, [highest] * len(CABINS)).rowcount
+    database.execute_sql("DROP TABLE temp.flight_stage")
+    return added, inventory
