@@ -213,6 +213,9 @@ class BookingCancelled(Event):
     was_confirmed: bool
     refund_due: Money
     payment_id: str | None
+    # the fare rule's share of what was paid that goes back (100, or the late percentage; 0 for a hold):
+    # flights does not know the cash/points split, so payments and loyalty each apply it to their part
+    refund_percent: int = 0
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,19 @@ class BookingExpired(Event):
     topic = "booking.expired"
     ref: str
     user_id: int
+
+
+@dataclass(frozen=True)
+class BookingPaymentRejected(Event):
+    """A payment flights could not take for the booking (hold lapsed and seats gone, booking cancelled or
+    already paid by another payment): payments gives it back; loyalty lets the points hold go unless
+    ``booking_status`` is CONFIRMED (then the hold belongs to the payment that did confirm it)."""
+    topic = "booking.payment_rejected"
+    ref: str
+    user_id: int
+    payment_id: str
+    reason: str
+    booking_status: str
 
 
 class FlightsContract(Protocol):

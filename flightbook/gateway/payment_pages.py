@@ -113,7 +113,7 @@ class Pay:
             hold = self.hold_points(principal, booking, points)
             covered = hold.value.amount if hold else 0
             if covered >= booking.total.amount:
-                self.pay_with_points_only(booking, hold)
+                self.pay_with_points_only(principal, booking, form.get("attempt") or uuid.uuid4().hex)
                 return self.web.redirect(req, resp, f"/bookings/{booking.ref}",
                                          f"Paid with {hold.points:,} points. Booking {booking.ref} is confirmed.")
             result = self.charge_card(principal, booking, read_card(form), form.get("attempt") or uuid.uuid4().hex)
@@ -144,10 +144,12 @@ class Pay:
             return None
         return loyalty.hold_points(principal, principal.user_id, points, booking.ref, booking.total.currency)
 
-    def pay_with_points_only(self, booking, hold) -> None:
-        """Points cover the whole fare: no card to charge, so the booking is confirmed against the hold."""
-        self.web.contracts["flights"].confirm_booking(booking.ref, f"points:{hold.hold_id}")
-        self.web.contracts["loyalty"].commit_hold(hold.hold_id)
+    def pay_with_points_only(self, principal, booking, attempt: str) -> None:
+        """Points cover the whole fare: payments takes the intent with no card (a payment of 0 made with
+        the points hold), and the saga confirms the booking and commits the hold as for a card."""
+        payments = self.web.contracts["payments"]
+        intent = payments.create_intent(principal, booking.ref)
+        payments.process_payment(principal, intent.id, None, f"{booking.ref}-{attempt}")
 
     def charge_card(self, principal, booking, card, attempt: str):
         payments = self.web.contracts["payments"]

@@ -32,7 +32,8 @@ def points_on_booking(web: Web, principal, ref: str) -> dict:
 def card_charges(web: Web, principal, ref: str) -> list:
     """The successful card payments for this booking (brand, last four, amount)."""
     history = web.contracts["payments"].history(principal, principal.user_id)
-    return [p for p in history.payments if p.booking_ref == ref and p.status != "failed"]
+    # a payment of 0 is the points paying it all (payments' "points" method): no card was charged
+    return [p for p in history.payments if p.booking_ref == ref and p.status != "failed" and p.amount > 0]
 
 
 def cancellation_quote(web: Web, booking) -> dict:

@@ -10,13 +10,16 @@ import datetime as dt
 
 import peewee as pw
 
-from flightbook.contracts.flights import (BookingNotFound, BookingPage, BookingRequest, BookingStatus, BookingView,
-                                          FlightDeparted, HoldExpired, InvalidTransition, PassengerInput)
+from flightbook.contracts.flights import (BookingCancelled, BookingConfirmed, BookingExpired, BookingNotFound,
+                                          BookingPage, BookingPaymentRejected, BookingRequest, BookingStatus,
+                                          BookingView, FlightDeparted, HoldExpired, InvalidTransition,
+                                          PassengerInput)
 from flightbook.kernel import clock, validate
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.db import connection, write_transaction
 from flightbook.kernel.errors import Forbidden, Unavailable, ValidationError
 from flightbook.kernel.money import Money
+from flightbook.kernel.outbox import Outbox
 from flightbook.modules.flights import refs
 from flightbook.modules.flights.booking_checks import (Leg, bookable_legs, booking_total, seats_unavailable,
                                                        valid_passengers)
@@ -25,21 +28,25 @@ from flightbook.modules.flights.fare_rules import BookingRules
 from flightbook.modules.flights.models import Booking, BookingFlight, Flight, Passenger, SeatInventory, database
 
 __all__ = ["BookingRules", "TRANSITIONS", "hold_seats", "get_booking", "list_bookings", "confirm_booking",
-           "cancel_booking", "release_expired_holds"]
+           "cancel_booking", "release_expired_holds", "apply_payment"]
 
 HELD, CONFIRMED, EXPIRED, CANCELLED = (BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.EXPIRED,
                                        BookingStatus.CANCELLED)
 
 #: The booking's state machine: status -> the statuses it may move to. Anything else is a 409.
+#: EXPIRED -> CONFIRMED is only ever taken by a late payment (``apply_payment``) that wins its seats back.
 TRANSITIONS = {
     HELD: frozenset({CONFIRMED, EXPIRED, CANCELLED}),
     CONFIRMED: frozenset({CANCELLED}),
-    EXPIRED: frozenset(),
+    EXPIRED: frozenset({CONFIRMED}),
     CANCELLED: frozenset(),
 }
 
 _REF_ATTEMPTS = 10
 _SWEEP_BATCH = 500
+
+#: every status change publishes its event here, in the transaction that makes the change
+outbox = Outbox(database, "flights")
 
 
 # --- holding seats --------------------------------------------------------------------------
@@ -136,9 +143,18 @@ def confirm_booking(ref: str, payment_id: str, now: dt.datetime | None = None) -
     _expire_if_lapsed(ref, now)
     with write_transaction(database):
         booking = _find(ref)
-        if not (booking.status == CONFIRMED and booking.payment_id == payment_id):
-            _move(booking, CONFIRMED, payment_id=payment_id, confirmed_at=clock.to_db(now))
+        if booking.status == CONFIRMED and booking.payment_id == payment_id:
+            return get_booking(ref)
+        if booking.status != HELD:  # a late payment goes through apply_payment, which wins seats back first
+            raise _cannot(ref, booking.status, CONFIRMED)
+        _confirm(booking, payment_id, now)
     return get_booking(ref)
+
+
+def _confirm(booking: Booking, payment_id: str, now: dt.datetime) -> None:
+    _move(booking, CONFIRMED, payment_id=payment_id, confirmed_at=clock.to_db(now))
+    outbox.publish(BookingConfirmed(ref=booking.ref, user_id=booking.user_id,
+                                    total=Money(booking.total_amount, booking.currency), payment_id=payment_id))
 
 
 def cancel_booking(ref: str, caller: Principal, rules: BookingRules, now: dt.datetime | None = None) -> BookingView:
@@ -148,11 +164,24 @@ def cancel_booking(ref: str, caller: Principal, rules: BookingRules, now: dt.dat
     _expire_if_lapsed(ref, now)
     with write_transaction(database):
         booking = _find(ref)
-        refund = _refund_due(booking, rules, now) if booking.status == CONFIRMED else None
+        was_confirmed = booking.status == CONFIRMED
+        paid = Money(booking.total_amount, booking.currency)
+        refund = _refund_due(booking, rules, now) if was_confirmed else None
         _move(booking, CANCELLED, cancelled_at=clock.to_db(now),
               refund_amount=refund.amount if refund is not None else None)
         _release_seats(booking)
+        outbox.publish(BookingCancelled(
+            ref=booking.ref, user_id=booking.user_id, was_confirmed=was_confirmed,
+            refund_due=refund or Money(0, booking.currency), payment_id=booking.payment_id,
+            refund_percent=_refund_percent(refund, paid, rules)))
     return get_booking(ref)
+
+
+def _refund_percent(refund: Money | None, paid: Money, rules: BookingRules) -> int:
+    """The fare rule's outcome as a share, for the parts that split the price (cash, points)."""
+    if refund is None:
+        return 0
+    return 100 if refund == paid else rules.late_refund_percent
 
 
 def release_expired_holds(now: dt.datetime | None = None) -> int:
@@ -179,6 +208,7 @@ def _expire_if_lapsed(ref: str, now: dt.datetime) -> bool:
         moved = _move(booking, EXPIRED, when=Booking.hold_expires_at <= clock.to_db(now), quiet=True)
         if moved:
             _release_seats(booking)
+            outbox.publish(BookingExpired(ref=booking.ref, user_id=booking.user_id))
     return moved
 
 
@@ -227,3 +257,68 @@ def _refund_due(booking: Booking, rules: BookingRules, now: dt.datetime) -> Mone
         raise FlightDeparted(f"booking {booking.ref} cannot be cancelled: its first flight has departed",
                              ref=booking.ref, status=booking.status)
     return rules.refund_due(Money(booking.total_amount, booking.currency), first_departure, now)
+
+
+# --- payment.succeeded: the guaranteed path to CONFIRMED ---------------------------------------
+
+def apply_payment(ref: str, payment_id: str, user_id: int, paid: Money, now: dt.datetime | None = None) -> str:
+    """A payment succeeded: confirm the booking it pays for, even late if its seats are still free;
+    otherwise publish BookingPaymentRejected so payments gives the money back. Never raises for a
+    payment it cannot take (a handler that raised would be retried for ever). Returns the outcome."""
+    now = now or clock.now()
+    _expire_if_lapsed(ref, now)
+    with write_transaction(database):
+        booking = Booking.get_or_none(Booking.ref == ref) if refs.is_ref(ref) else None
+        if booking is None:
+            outbox.publish(BookingPaymentRejected(ref=ref, user_id=user_id, payment_id=payment_id,
+                                                  reason="booking_not_found", booking_status="NONE"))
+            return "rejected"
+        if booking.status == CONFIRMED and booking.payment_id == payment_id:
+            return "already_confirmed"
+        if booking.status == HELD:
+            _confirm(booking, payment_id, now)
+            return "confirmed"
+        reason = _late_payment_refusal(booking, paid, now) or _retake_seats(booking)
+        if reason is None:
+            _confirm(booking, payment_id, now)
+            return "confirmed_late"
+        outbox.publish(BookingPaymentRejected(ref=booking.ref, user_id=booking.user_id, payment_id=payment_id,
+                                              reason=reason, booking_status=booking.status))
+        return "rejected"
+
+
+def _late_payment_refusal(booking: Booking, paid: Money, now: dt.datetime) -> str | None:
+    """Why a payment cannot confirm a booking that is no longer HELD (None: it may, if seats are free)."""
+    if booking.status == CANCELLED:
+        return "booking_cancelled"
+    if booking.status == CONFIRMED:
+        return "paid_by_another_payment"
+    if paid != Money(booking.total_amount, booking.currency):
+        # cash + points: the points hold was let go when the booking expired, so the cash alone falls short
+        return "points_hold_released"
+    first_departure = min(clock.from_db(f.departs_at) for f in Flight.select(Flight.departs_at)
+                          .join(BookingFlight).where(BookingFlight.booking == booking.ref))
+    return "flight_departed" if now >= first_departure else None
+
+
+class _SeatsGone(Exception):
+    pass
+
+
+def _retake_seats(booking: Booking) -> str | None:
+    """Take an expired booking's seats again with the same conditional UPDATE as holding them; a return
+    booking gets both legs or neither (savepoint). None when taken, else the reason it could not be."""
+    n = Passenger.select().where(Passenger.booking == booking.ref).count()
+    flight_ids = sorted(s.flight_id for s in BookingFlight.select(BookingFlight.flight)
+                        .where(BookingFlight.booking == booking.ref))
+    try:
+        with database.atomic():
+            for flight_id in flight_ids:
+                taken = (SeatInventory.update(seats_left=SeatInventory.seats_left - n)
+                         .where((SeatInventory.flight == flight_id) & (SeatInventory.cabin == booking.cabin)
+                                & (SeatInventory.seats_left >= n)).execute())
+                if taken != 1:
+                    raise _SeatsGone()
+    except _SeatsGone:
+        return "seats_gone"
+    return None

@@ -292,20 +292,23 @@ def _reversal_of(booking_ref: str):
                                       & (TransactionRow.booking_ref == booking_ref))
 
 
-def reverse_booking(booking_ref: str, now: dt.datetime, rules: r.LoyaltyRules) -> ReversalResult:
+def reverse_booking(booking_ref: str, now: dt.datetime, rules: r.LoyaltyRules, refund_percent: int = 100,
+                    user_id: int | None = None) -> ReversalResult:
+    """A cancelled booking: every point earned on it is taken back (the trip will not be flown) and
+    ``refund_percent`` of the points redeemed on it are returned (the fare rule's share, like the cash).
+    ``user_id`` (the booking's owner, when known) records the reversal even before anything was earned,
+    so a booking.confirmed arriving after the cancellation earns nothing."""
     with write_transaction(database):
         done = _reversal_of(booking_ref)
         if done is not None:
             returned = _returned_for(booking_ref)
             return ReversalResult(booking_ref, done.user_id, returned - done.points, returned)
-        user_id = _owner_of(booking_ref)
+        user_id = _owner_of(booking_ref) or user_id
         if user_id is None:
             return ReversalResult(booking_ref, None, 0, 0)
-        for pending in HoldRow.select().where((HoldRow.booking_ref == booking_ref)
-                                              & (HoldRow.status == HoldStatus.PENDING)):
-            if _settle(pending.id, HoldStatus.RELEASED, now)[1]:
-                _unhold(pending, now)
-        returned = _return_redeemed(booking_ref, now, rules)
+        open_account(user_id, now)
+        release_pending_holds(booking_ref, now)
+        returned = _return_redeemed(booking_ref, now, rules, refund_percent)
         taken_back = _take_back_earned(booking_ref, user_id, now)
         balance = LoyaltyAccount.get_by_id(user_id).balance
         _record(user_id, TransactionKind.REVERSAL, returned - taken_back, balance, now, booking_ref,
@@ -326,21 +329,25 @@ def _owner_of(booking_ref: str) -> int | None:
 
 
 def _returned_for(booking_ref: str) -> int:
-    return sum(h.points for h in HoldRow.select().where((HoldRow.booking_ref == booking_ref)
-                                                         & (HoldRow.status == HoldStatus.REVERSED)))
+    return sum(lot.points for lot in PointsLot.select().where((PointsLot.booking_ref == booking_ref)
+                                                               & (PointsLot.source == "RETURN")))
 
 
-def _return_redeemed(booking_ref: str, now, rules) -> int:
-    """Committed points come back as a new lot that keeps the expiry of the oldest lot they left."""
+def _return_redeemed(booking_ref: str, now, rules, refund_percent: int = 100) -> int:
+    """Committed points (``refund_percent`` of them, rounded down) come back as a new lot that keeps the
+    expiry of the oldest lot they left."""
     returned = 0
     for hold in HoldRow.select().where((HoldRow.booking_ref == booking_ref)
                                        & (HoldRow.status == HoldStatus.COMMITTED)):
         HoldRow.update(status=HoldStatus.REVERSED, settled_at=clock.to_db(now)).where(
             (HoldRow.id == hold.id) & (HoldRow.status == HoldStatus.COMMITTED)).execute()
-        _move_balance(hold.user_id, hold.points, now)
+        points = hold.points * refund_percent // 100
+        if points <= 0:
+            continue
+        _move_balance(hold.user_id, points, now)
         expires_at = clock.from_db(hold.oldest_expires_at) or r.expiry_of_lot(now, rules)
-        add_lot(hold.user_id, "RETURN", hold.points, now, expires_at, booking_ref)
-        returned += hold.points
+        add_lot(hold.user_id, "RETURN", points, now, expires_at, booking_ref)
+        returned += points
     return returned
 
 
@@ -358,3 +365,37 @@ def _take_back_earned(booking_ref: str, user_id: int, now) -> int:
         _move_balance(user_id, -taking, now)
         take_from_lots(user_id, taking, first_lot=lot.id)
     return max(taking, 0)
+
+
+# --- the booking saga: what loyalty does when flights reports a booking's fate ------------------
+
+def release_pending_holds(booking_ref: str, now: dt.datetime) -> int:
+    """The booking will not be paid (expired, cancelled while held, payment rejected): let its points go."""
+    released = 0
+    with write_transaction(database):
+        for pending in HoldRow.select().where((HoldRow.booking_ref == booking_ref)
+                                              & (HoldRow.status == HoldStatus.PENDING)):
+            if _settle(pending.id, HoldStatus.RELEASED, now)[1]:
+                _unhold(pending, now)
+                released += pending.points
+    return released
+
+
+def settle_confirmed_booking(booking_ref: str, user_id: int, total: Money, now: dt.datetime,
+                             rules: r.LoyaltyRules) -> int:
+    """booking.confirmed: commit the booking's pending points hold, then award points for the part paid
+    in cash (total - the committed hold's value). Idempotent per booking; nothing once it is reversed
+    (the cancellation overtook the confirmation and already let the hold go). Returns the points earned."""
+    with write_transaction(database):
+        if _reversal_of(booking_ref) is not None:
+            return 0
+        for pending in HoldRow.select().where((HoldRow.booking_ref == booking_ref)
+                                              & (HoldRow.status == HoldStatus.PENDING)):
+            commit_hold(pending.id, now)
+        committed = HoldRow.get_or_none((HoldRow.booking_ref == booking_ref)
+                                        & (HoldRow.status == HoldStatus.COMMITTED))
+        in_points = committed.value_amount if committed is not None and committed.currency == total.currency else 0
+        cash = total.amount - in_points
+        if cash <= 0:
+            return 0
+        return _earn(user_id, booking_ref, Money(cash, total.currency), now, rules)

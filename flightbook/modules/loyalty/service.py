@@ -77,6 +77,21 @@ class LoyaltyService:
     def reverse_booking(self, booking_ref: str) -> ReversalResult:
         return ledger.reverse_booking(_booking_ref(booking_ref), self.now(), self.rules)
 
+    # the booking saga (handlers.py): not part of the contract, run inside loyalty's inbox transaction
+    def booking_confirmed(self, booking_ref: str, user_id: int, total: Money) -> int:
+        return ledger.settle_confirmed_booking(_booking_ref(booking_ref), _user_id(user_id), total, self.now(),
+                                               self.rules)
+
+    def booking_cancelled(self, booking_ref: str, user_id: int, refund_percent: int) -> ReversalResult:
+        if not 0 <= refund_percent <= 100:
+            raise ValidationError("refund_percent", "must be between 0 and 100")
+        return ledger.reverse_booking(_booking_ref(booking_ref), self.now(), self.rules, refund_percent,
+                                      user_id=_user_id(user_id))
+
+    def booking_abandoned(self, booking_ref: str) -> int:
+        """Expired, cancelled while held, or its payment rejected: the points held for it go back."""
+        return ledger.release_pending_holds(_booking_ref(booking_ref), self.now())
+
     def history(self, caller: Principal, user_id: int, page: int = 1, per_page: int = 20) -> HistoryPage:
         require_self_or_admin(caller, _user_id(user_id), allow_service=True)
         return ledger.history(user_id, page, per_page)

@@ -1,6 +1,23 @@
-"""What payments does when other parts publish events: topic -> handler (the saga issue adds them)."""
+"""What payments does when flights publishes booking events: give money back and close intents."""
 from __future__ import annotations
+
+from flightbook.contracts.flights import BookingCancelled, BookingExpired, BookingPaymentRejected
+
+TOPICS = ("booking.payment_rejected", "booking.cancelled", "booking.expired")
 
 
 def build(service) -> dict:
-    return {}
+    def payment_rejected(event: BookingPaymentRejected) -> None:
+        service.refund_rejected_payment(event.payment_id)
+
+    def booking_cancelled(event: BookingCancelled) -> None:
+        if event.was_confirmed:
+            service.refund_cancelled_booking(event.ref, event.payment_id, event.refund_percent)
+        else:
+            service.cancel_open_intent(event.ref)
+
+    def booking_expired(event: BookingExpired) -> None:
+        service.cancel_open_intent(event.ref)
+
+    return {"booking.payment_rejected": payment_rejected, "booking.cancelled": booking_cancelled,
+            "booking.expired": booking_expired}

@@ -11,15 +11,20 @@ from flightbook.kernel import clock, data
 from flightbook.kernel.db import write_transaction
 from flightbook.kernel.events import Event
 from flightbook.kernel.money import Money
+from flightbook.kernel.outbox import Outbox
 from flightbook.modules.payments import idempotency
 from flightbook.modules.payments.models import Payment, PaymentIntent, Refund, database, new_id
 
 REFUNDABLE = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
 
 
+outbox = Outbox(database, "payments")
+
+
 def emit(event: Event) -> None:
-    """Where a state change's event goes: the events issue turns this into a write to the kernel outbox,
-    in the caller's transaction (every call below sits inside one)."""
+    """A state change's event, into the payments outbox in the caller's transaction (every call below
+    sits inside one), so the event exists exactly when the change does."""
+    outbox.publish(event)
 
 
 # --- intents ------------------------------------------------------------------------------
@@ -108,9 +113,17 @@ def record_attempt(result: PaymentResult, user_id: int, provider: str, provider_
                                failure_code=result.failure_code))
 
 
-def replace_result(scope_key: str, result: PaymentResult) -> None:
+def cancel_open_intent(booking_ref: str) -> bool:
+    """The booking can no longer be paid (expired or cancelled): its intent, if still waiting for a
+    payment method, is canceled. One in progress is left to finish (the saga refunds it if need be)."""
     with write_transaction(database):
-        idempotency.finish(scope_key, data.to_dict(result))
+        return bool(PaymentIntent.update(status=IntentStatus.CANCELED, updated_at=clock.to_db(clock.now())).where(
+            (PaymentIntent.booking_ref == booking_ref)
+            & (PaymentIntent.status == IntentStatus.REQUIRES_PAYMENT_METHOD)).execute())
+
+
+def payment_of(payment_id: str) -> Payment | None:
+    return Payment.get_or_none(Payment.id == payment_id) if payment_id else None
 
 
 # --- refunds ------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ class Process:
     def on_post(self, req, resp):
         body = validate.body(req)
         intent_id = validate.text(body, "intent_id", max_len=40)
-        card = parse_card(body)
+        card = parse_card(body) if body.get("card") is not None else None  # none: points pay it all
         result = self.service.process_payment(_principal(req), intent_id, card, req.get_header("Idempotency-Key"))
         payment_response(resp, result)
 

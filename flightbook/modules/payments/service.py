@@ -7,7 +7,8 @@ import logging
 from flightbook.contracts.flights import BookingStatus, BookingView, FlightsContract
 from flightbook.contracts.loyalty import LoyaltyContract
 from flightbook.contracts.payments import (BookingNotPayable, CardInput, IntentView, PaymentHistory,
-                                           PaymentResult, PaymentStatus, RefundExceedsPayment, RefundView)
+                                           PaymentNotFound, PaymentResult, PaymentStatus, RefundExceedsPayment,
+                                           RefundNotAllowed, RefundView)
 from flightbook.kernel import clock, data
 from flightbook.kernel.auth import Principal, require_self_or_admin, require_user
 from flightbook.kernel.errors import Conflict, NotFound, Unavailable, ValidationError
@@ -17,6 +18,7 @@ from flightbook.modules.payments.models import PaymentIntent
 from flightbook.modules.payments.providers import ChargeOutcome, ChargeRequest, ProviderError
 
 log = logging.getLogger("flightbook.payments")
+POINTS = "points"  # the provider name of a payment the traveller's points made in full
 
 DECLINE_MESSAGES = {
     "card_declined": "the card was declined",
@@ -61,11 +63,10 @@ class PaymentsService:
         return booking
 
     def amount_due(self, booking: BookingView) -> Money:
-        """What flights says the booking costs, less the points the traveller holds against it."""
+        """What flights says the booking costs, less the points the traveller holds against it (0 when the
+        points cover it all: then the intent is paid with no card)."""
         due = booking.total - self.points_hold_value(booking)
-        if due.amount <= 0:
-            raise BookingNotPayable(f"nothing is left to pay on booking {booking.ref}")
-        return due
+        return due if due.amount > 0 else Money(0, due.currency)
 
     def points_hold_value(self, booking: BookingView) -> Money:
         """The value of the points the traveller holds against the booking (none while loyalty is absent)."""
@@ -79,13 +80,14 @@ class PaymentsService:
 
     # --- paying ----------------------------------------------------------------------------
 
-    def process_payment(self, caller: Principal, intent_id: str, card: CardInput,
+    def process_payment(self, caller: Principal, intent_id: str, card: CardInput | None,
                         idempotency_key: str) -> PaymentResult:
+        """``card`` None pays an intent whose amount due is 0 (points cover the total): no provider call."""
         caller = require_user(caller)
         key = idempotency.checked_key(idempotency_key)
-        card = cards.checked(card)
+        card = cards.checked(card) if card is not None else None
         scope = f"process:{caller.user_id}:{key}"
-        request = {"intent_id": intent_id, "card": data.to_dict(card)}
+        request = {"intent_id": intent_id, "card": data.to_dict(card) if card is not None else None}
         stored = idempotency.claim(scope, idempotency.request_hash(self.secret, request))
         if stored is not None:
             return data.from_dict(PaymentResult, stored)
@@ -96,13 +98,18 @@ class PaymentsService:
             raise
         return self.confirm_booking(result, scope) if result.is_success else result
 
-    def attempt_payment(self, user_id: int, intent_id: str, card: CardInput, scope: str) -> PaymentResult:
+    def attempt_payment(self, user_id: int, intent_id: str, card: CardInput | None, scope: str) -> PaymentResult:
         intent = ledger.users_intent(intent_id, user_id)
         if intent.status != "requires_payment_method":
             ledger.refuse_attempt(intent)
-        due = self.amount_due(self.payable_booking(intent.booking_ref, user_id))
+        booking = self.payable_booking(intent.booking_ref, user_id)
+        due = self.amount_due(booking)
+        if due.amount > 0 and card is None:
+            raise ValidationError("card", f"is required: {due.format()} is left to pay after points")
         ledger.start_attempt(intent, due)
         payment_id = "pay_" + idempotency.derived(self.secret, scope, "payment")
+        if due.amount == 0:
+            return self.pay_with_points(booking, intent, payment_id, user_id, scope)
         try:
             outcome = self.charge(ChargeRequest(payment_id, intent.id, intent.booking_ref, due), card, scope)
         except ProviderError as exc:
@@ -118,30 +125,51 @@ class PaymentsService:
                               cards.fingerprint(card.number, self.secret), scope)
         return result
 
+    def pay_with_points(self, booking: BookingView, intent, payment_id: str, user_id: int,
+                        scope: str) -> PaymentResult:
+        """Points cover the total: a succeeded payment of 0 made with the points hold (its id is the
+        payment's provider reference), with the same events as a card payment and no provider call."""
+        hold = self.loyalty.active_hold_for_booking(booking.ref) if self.loyalty is not None else None
+        result = PaymentResult(id=payment_id, intent_id=intent.id, booking_ref=intent.booking_ref,
+                               status=PaymentStatus.SUCCEEDED, amount=0, currency=booking.total.currency,
+                               message="paid with points")
+        ledger.record_attempt(result, user_id, POINTS, hold.hold_id if hold else None, None, scope)
+        return result
+
     def charge(self, request: ChargeRequest, card: CardInput, scope: str) -> ChargeOutcome:
         if not cards.passes_luhn(card.number):
             return ChargeOutcome(provider_ref=None, failure_code="invalid_number")
         return self.provider.charge(request, card, idempotency.derived(self.secret, scope, "charge"))
 
     def confirm_booking(self, result: PaymentResult, scope: str | None) -> PaymentResult:
-        """The fast path of the saga: flights confirms now. A hold lost meanwhile gets the money back;
-        flights being unreachable is left to the PaymentSucceeded event."""
+        """The fast path of the saga: flights confirms now. When it cannot (the hold lapsed meanwhile, or
+        flights is unreachable), the PaymentSucceeded event already in the outbox decides: flights confirms
+        late if the seats are still free, otherwise it rejects the payment and ``refund_rejected_payment``
+        gives the money back. So the event path alone refunds, exactly once."""
         try:
             self.flights.confirm_booking(result.booking_ref, result.id)
+            self.commit_points_hold(result.booking_ref)
             return result
         except (Conflict, NotFound) as exc:
-            log.warning("booking %s could not be confirmed after payment %s (%s): refunding",
+            log.warning("booking %s not confirmed at once after payment %s (%s): the saga settles it",
                         result.booking_ref, result.id, exc.code)
+            message = ("paid after the booking's hold ended: it is confirmed if its seats are still free, "
+                       "otherwise this payment is refunded in full")
         except Exception:
             log.exception("flights did not confirm booking %s after payment %s; the event will",
                           result.booking_ref, result.id)
-            return result
-        self.refund(result.id, None, f"hold-lost:{result.id}")
-        refunded = dataclasses.replace(result, status=PaymentStatus.REFUNDED,
-                                       message="the booking's hold ended before the payment; the charge was refunded")
-        if scope:
-            ledger.replace_result(scope, refunded)
-        return refunded
+            message = "paid; the booking will be confirmed shortly"
+        return dataclasses.replace(result, message=message)
+
+    def commit_points_hold(self, booking_ref: str) -> None:
+        """Fast path for the points part, so the traveller sees them spent at once; loyalty's
+        booking.confirmed handler guarantees it (committing twice is a no-op), so a failure here waits."""
+        try:
+            hold = self.loyalty.active_hold_for_booking(booking_ref) if self.loyalty is not None else None
+            if hold is not None and hold.status == "PENDING":
+                self.loyalty.commit_hold(hold.hold_id)
+        except Exception:
+            log.exception("points hold of booking %s not committed at once; booking.confirmed will", booking_ref)
 
     # --- history and refunds ---------------------------------------------------------------
 
@@ -185,6 +213,31 @@ class PaymentsService:
             raise Unavailable(f"payment {payment.id} was made with {payment.provider}, which is not configured",
                               code="provider_unavailable")
         return provider
+
+    # --- the saga's compensations (called by handlers.py inside the inbox transaction) --------
+
+    def refund_rejected_payment(self, payment_id: str) -> RefundView | None:
+        """flights could not take this payment: all of it goes back, once (the key is the payment's)."""
+        return self._refund_once(payment_id, None, f"rejected:{payment_id}")
+
+    def refund_cancelled_booking(self, booking_ref: str, payment_id: str | None, refund_percent: int):
+        """A confirmed booking was cancelled: refund the fare rule's share of what the card paid, once per
+        booking. A points-only payment (amount 0) has nothing to refund: loyalty returns the points."""
+        payment = ledger.payment_of(payment_id)
+        if payment is None or payment.amount == 0 or refund_percent <= 0:
+            return None
+        return self._refund_once(payment.id, payment.amount * refund_percent // 100, f"cancel:{booking_ref}")
+
+    def _refund_once(self, payment_id: str, amount: int | None, key: str) -> RefundView | None:
+        try:
+            return self.refund(payment_id, amount, key)
+        except (PaymentNotFound, RefundNotAllowed, RefundExceedsPayment) as exc:
+            # nothing (more) to give back: already refunded by other means, or never captured
+            log.warning("no refund of payment %s under %s: %s", payment_id, key, exc.message)
+            return None
+
+    def cancel_open_intent(self, booking_ref: str) -> bool:
+        return ledger.cancel_open_intent(booking_ref)
 
     def intent_of_booking(self, booking_ref: str) -> IntentView | None:
         intent = PaymentIntent.get_or_none(PaymentIntent.booking_ref == booking_ref)
