@@ -32,7 +32,7 @@ def _expected_points(loyalty, amount: Money, local_system) -> int:
     return rules.points_earned(amount, first.multiplier_permille, local_system.settings.loyalty_points_per_unit)
 
 
-def _with_points(loyalty, local_system, user_id: int, dollars: int = 500) -> int:
+def _with_points(local_system, user_id: int, dollars: int = 500) -> int:
     """Earned through the in-process service (setup, not the adapter under test): the points earned."""
     return local_system.contracts["loyalty"].earn(user_id, _ref(), Money(dollars * 100, "USD"))
 
@@ -74,7 +74,7 @@ def test_earning_refuses_bad_input_field_by_field(loyalty, ada):
 
 
 def test_a_hold_sets_points_aside_and_commits_once(loyalty, local_system, ada):
-    balance = _with_points(loyalty, local_system, ada.user_id)
+    balance = _with_points(local_system, ada.user_id)
     ref = _ref()
     hold = loyalty.hold_points(ada, ada.user_id, 1500, ref)
     assert (hold.user_id, hold.booking_ref, hold.points, hold.status) == (ada.user_id, ref, 1500, HoldStatus.PENDING)
@@ -92,7 +92,7 @@ def test_a_hold_sets_points_aside_and_commits_once(loyalty, local_system, ada):
 
 
 def test_a_released_hold_gives_the_points_back_and_cannot_be_committed(loyalty, local_system, ada):
-    balance = _with_points(loyalty, local_system, ada.user_id)
+    balance = _with_points(local_system, ada.user_id)
     ref = _ref()
     hold = loyalty.hold_points(ada, ada.user_id, 1000, ref, "EUR")
     assert hold.value == Money(1000, "EUR")
@@ -105,7 +105,7 @@ def test_a_released_hold_gives_the_points_back_and_cannot_be_committed(loyalty, 
 
 
 def test_holds_refuse_more_than_is_available_another_hold_and_someone_elses_points(loyalty, local_system, ada):
-    balance = _with_points(loyalty, local_system, ada.user_id, dollars=100)
+    balance = _with_points(local_system, ada.user_id, dollars=100)
     with pytest.raises(InsufficientPoints):
         loyalty.hold_points(ada, ada.user_id, balance + 100, _ref())
     ref = _ref()
@@ -126,7 +126,7 @@ def test_holds_refuse_more_than_is_available_another_hold_and_someone_elses_poin
 
 
 def test_reversing_a_booking_takes_back_earned_and_returns_redeemed_points_once(loyalty, local_system, ada):
-    _with_points(loyalty, local_system, ada.user_id)
+    _with_points(local_system, ada.user_id)
     ref = _ref()
     hold = loyalty.hold_points(ada, ada.user_id, 700, ref)
     loyalty.commit_hold(hold.hold_id)
