@@ -7,6 +7,7 @@ from flightbook.contracts.flights import BookingStatus
 from flightbook.contracts.payments import (IdempotencyKeyReused, IntentAlreadyPaid, IntentNotFound, IntentStatus,
                                            PaymentNotFound, PaymentStatus, RefundExceedsPayment)
 from flightbook.kernel.errors import Forbidden, NotFound, Unauthorized, Unavailable, ValidationError
+from flightbook.kernel.money import Money
 from tests.contract.builders import DECLINED_CARD, card, held_booking, new_key, same, service, traveller
 
 
@@ -150,3 +151,31 @@ def test_a_payment_to_a_silent_service_is_unavailable_within_the_timeout(impatie
         payments.process_payment(ada, "pi_x", card(), new_key())
     assert silent.value.code == "service_unavailable"
     assert time.monotonic() - started < 1.5
+
+
+def _points_on(local_system, caller, booking, points: int) -> None:
+    """Setup through in-process loyalty: enough points earned, then ``points`` held against the booking."""
+    loyalty = local_system.contracts["loyalty"]
+    loyalty.earn(caller.user_id, f"E{booking.ref}", Money(points * 10, "USD"))  # 10 points a dollar
+    loyalty.hold_points(caller, caller.user_id, points, booking.ref, booking.total.currency)
+
+
+def test_points_held_on_the_booking_lower_what_the_card_pays(payments, local_system, ada):
+    booking = held_booking(local_system, ada, fare=30000)
+    _points_on(local_system, ada, booking, 12000)
+    intent = payments.create_intent(ada, booking.ref)
+    assert (intent.amount, intent.currency) == (30000 - 12000, "USD")
+    with pytest.raises(ValidationError) as no_card:
+        payments.process_payment(ada, intent.id, None, new_key())
+    assert no_card.value.field == "card"
+    assert payments.process_payment(ada, intent.id, card(), new_key()).amount == 18000
+
+
+def test_points_that_cover_the_total_pay_without_a_card(payments, local_system, ada):
+    booking = held_booking(local_system, ada, fare=15000)
+    _points_on(local_system, ada, booking, 15000)
+    intent = payments.create_intent(ada, booking.ref)
+    assert intent.amount == 0
+    result = payments.process_payment(ada, intent.id, None, new_key())
+    assert (result.status, result.amount, result.card) == (PaymentStatus.SUCCEEDED, 0, None)
+    assert local_system.contracts["flights"].get_booking(None, booking.ref).status == BookingStatus.CONFIRMED
