@@ -15,7 +15,7 @@ from flightbook.kernel import clock, db as kdb, validate
 from flightbook.kernel.auth import require_service
 from flightbook.kernel.errors import DomainError, Forbidden, Unavailable, Unprocessable, ValidationError
 from flightbook.kernel.events import EVENT_TYPES
-from flightbook.kernel.outbox import Message, tables
+from flightbook.kernel.outbox import Message, event_connection, tables
 
 log = logging.getLogger("flightbook.events")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -40,7 +40,7 @@ class Inbox:
             raise NoHandler(f"{self.subscriber} does not handle {message.topic!r}")
         event = _decode(message)
         inbox = tables(self.database).InboxEvent
-        with kdb.connection(self.database), kdb.write_transaction(self.database):
+        with event_connection(self.database), kdb.write_transaction(self.database):
             # Insert first: on PostgreSQL a concurrent delivery of the same event waits here on the
             # unique index until this transaction ends, then finds the id and does nothing.
             inserted = (inbox.insert(subscriber=self.subscriber, event_id=message.event_id, topic=message.topic,
@@ -53,7 +53,7 @@ class Inbox:
 
     def has_applied(self, event_id: str) -> bool:
         inbox = tables(self.database).InboxEvent
-        with kdb.connection(self.database):
+        with event_connection(self.database):
             return inbox.select().where((inbox.subscriber == self.subscriber)
                                         & (inbox.event_id == event_id)).exists()
 

@@ -12,6 +12,7 @@ The tables live in every module's database (``migrations/kernel/``): ``outbox`` 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -119,6 +120,19 @@ class Outbox:
         return event_id
 
 
+def event_connection(database):
+    """The connection the event machinery works on. PostgreSQL: borrowed from the pool for the block.
+    SQLite: opened once per thread and kept. Closing it after each delivery made many threads open and
+    close the same file all the time, and a WAL database's last connection takes an exclusive lock
+    while it cleans up on close: a connection opening meanwhile gets "database is locked" at once,
+    without waiting on the busy timeout (https://sqlite.org/wal.html#sometimes_queries_return_sqlite_busy_in_wal_mode).
+    That was the flaky failure of the concurrent-relays test under load."""
+    if kdb.is_postgres(database):
+        return kdb.connection(database)
+    database.connect(reuse_if_open=True)
+    return contextlib.nullcontext(database)
+
+
 # --- inspection and repair (``flightbook events``) -------------------------------------------
 
 @dataclass(frozen=True)
@@ -153,7 +167,7 @@ class OutboxReport:
 
 def report(database, dead_limit: int = 50) -> OutboxReport:
     t = tables(database)
-    with kdb.connection(database):
+    with event_connection(database):
         pending = t.OutboxDelivery.select().where(t.OutboxDelivery.status == PENDING).count()
         unfanned = t.OutboxEvent.select().where(t.OutboxEvent.fanned_out_at.is_null()).count()
         oldest = (t.OutboxEvent.select()
@@ -174,7 +188,7 @@ def retry_dead_letter(database, event_id: str) -> int:
     """Put the dead deliveries of ``event_id`` back in the queue with a fresh set of attempts;
     returns how many were re-queued (0: no dead letter with that id here)."""
     t = tables(database)
-    with kdb.connection(database), kdb.write_transaction(database):
+    with event_connection(database), kdb.write_transaction(database):
         event = t.OutboxEvent.get_or_none(t.OutboxEvent.event_id == event_id)
         if event is None:
             return 0

@@ -27,7 +27,7 @@ from playhouse.shortcuts import chunked
 from flightbook.kernel import clock, data, db as kdb
 from flightbook.kernel.errors import DomainError
 from flightbook.kernel.inbox import Inbox
-from flightbook.kernel.outbox import DEAD, DELIVERED, PENDING, Message, tables
+from flightbook.kernel.outbox import DEAD, DELIVERED, PENDING, Message, event_connection, tables
 
 log = logging.getLogger("flightbook.relay")
 
@@ -130,7 +130,7 @@ class Relay:
     def run_once(self, now: dt.datetime | None = None) -> RoundResult:
         """One round: fan out new events, then claim and deliver one batch of due deliveries."""
         now = now or clock.now()
-        with kdb.connection(self.database):
+        with event_connection(self.database):
             result = RoundResult(fanned_out=self._fan_out(now))
             claim, batch = self._claim(now)
             unreachable, delivered = set(), []
