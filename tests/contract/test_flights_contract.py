@@ -120,10 +120,6 @@ def test_a_traveller_lists_their_own_bookings_newest_first(flights, local_system
 
 
 def test_a_travellers_calls_without_a_traveller_are_unauthorized(flights, adapter, local_system, request):
-    if adapter == "http":
-        # Known divergence: flights/client.py reads caller.token without checking for None.
-        request.applymarker(pytest.mark.xfail(strict=True, raises=AttributeError,
-                                              reason="the flights HTTP client does not refuse a None caller"))
     booking = held_booking(local_system, traveller(local_system))
     for call in (lambda: flights.book(None, booking_request(booking.flights[0].id)),
                  lambda: flights.list_bookings(None), lambda: flights.cancel_booking(None, booking.ref)):
@@ -169,10 +165,6 @@ def test_flights_down_is_unavailable_at_once(impatient_client, closed_url):
     assert down.value.code == "service_unavailable" and time.monotonic() - started < 0.5
 
 
-def test_a_booking_ref_is_found_whatever_its_case(flights, adapter, local_system, ada, request):
-    if adapter == "in_process":
-        # Known divergence: the ticket resources upper-case the ref, the in-process service does not.
-        request.applymarker(pytest.mark.xfail(strict=True, raises=BookingNotFound,
-                                              reason="FlightsService.get_booking does not normalise the ref"))
+def test_a_booking_ref_is_found_whatever_its_case(flights, local_system, ada):
     booking = held_booking(local_system, ada)
     assert flights.get_booking(ada, booking.ref.lower()).ref == booking.ref

@@ -4,8 +4,16 @@ from __future__ import annotations
 from flightbook.contracts.flights import (BookingPage, BookingRequest, BookingView, FlightOption, FlightQuery,
                                           LoginResult, Place, Registration, SearchResult, UserView)
 from flightbook.kernel.auth import Principal
+from flightbook.kernel.errors import Unauthorized
 from flightbook.kernel.data import from_dict, to_dict
 from flightbook.kernel.httpclient import ServiceClient
+
+
+def _token(caller: Principal | None) -> str:
+    """The traveller's own token, passed on: the flights service decides what they may do."""
+    if caller is None or not caller.token:
+        raise Unauthorized("sign in first: send Authorization: Bearer <token>", code="unauthorized")
+    return caller.token
 
 
 class Client:
@@ -23,7 +31,7 @@ class Client:
         return from_dict(LoginResult, body)
 
     def get_user(self, caller: Principal, user_id: int) -> UserView:
-        return from_dict(UserView, self.http.call("GET", "/api/users/me", token=caller.token))
+        return from_dict(UserView, self.http.call("GET", "/api/users/me", token=_token(caller)))
 
     def search_places(self, q: str, limit: int = 10) -> list[Place]:
         body = self.http.call("GET", "/api/places/search", params={"q": q, "limit": limit})
@@ -36,7 +44,7 @@ class Client:
                             inbound=[from_dict(FlightOption, o) for o in body["return"]])
 
     def book(self, caller: Principal, request: BookingRequest) -> BookingView:
-        body = self.http.call("POST", "/api/flights/book", json=to_dict(request), token=caller.token)
+        body = self.http.call("POST", "/api/flights/book", json=to_dict(request), token=_token(caller))
         return from_dict(BookingView, body)
 
     def get_booking(self, caller: Principal | None, ref: str) -> BookingView:
@@ -44,12 +52,12 @@ class Client:
         return from_dict(BookingView, self.http.call("GET", f"/api/tickets/{ref}", token=token))
 
     def list_bookings(self, caller: Principal, page: int = 1, per_page: int = 20) -> BookingPage:
-        body = self.http.call("GET", "/api/tickets", params={"page": page, "per_page": per_page}, token=caller.token)
+        body = self.http.call("GET", "/api/tickets", params={"page": page, "per_page": per_page}, token=_token(caller))
         return from_dict(BookingPage, body)
 
     def cancel_booking(self, caller: Principal, ref: str) -> BookingView:
-        return from_dict(BookingView, self.http.call("POST", f"/api/tickets/{ref}/cancel", token=caller.token,
-                                                     idempotent=True))
+        # not retried: a second cancel would answer "already cancelled" for a cancel that worked
+        return from_dict(BookingView, self.http.call("POST", f"/api/tickets/{ref}/cancel", token=_token(caller)))
 
     def confirm_booking(self, ref: str, payment_id: str) -> BookingView:
         body = self.http.call("POST", f"/api/tickets/{ref}/confirm", json={"payment_id": payment_id},

@@ -14,3 +14,8 @@ def new_ref() -> str:
 
 def is_ref(text) -> bool:
     return isinstance(text, str) and len(text) == LENGTH and all(c in ALPHABET for c in text)
+
+
+def normalize(text: str) -> str:
+    """What a traveller typed, as we store it: refs are case-insensitive and surrounding spaces don't count."""
+    return text.strip().upper() if isinstance(text, str) else text

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flightbook.contracts.flights import (BookingPage, BookingRequest, BookingView, FlightQuery, LoginResult,
                                           Place, Registration, SearchResult, UserView)
 from flightbook.kernel.auth import Principal, Tokens, require_self_or_admin, require_user
-from flightbook.modules.flights import bookings, places, search, users
+from flightbook.modules.flights import bookings, places, refs, search, users
 
 
 class FlightsService:
@@ -39,7 +39,7 @@ class FlightsService:
         return bookings.hold_seats(caller.user_id, request, self.rules)
 
     def get_booking(self, caller: Principal | None, ref: str) -> BookingView:
-        return bookings.get_booking(ref, viewer=caller)
+        return bookings.get_booking(refs.normalize(ref), viewer=caller)
 
     def list_bookings(self, caller: Principal, page: int = 1, per_page: int = 20) -> BookingPage:
         caller = require_user(caller)
@@ -47,10 +47,10 @@ class FlightsService:
 
     def cancel_booking(self, caller: Principal, ref: str) -> BookingView:
         caller = require_user(caller)
-        return bookings.cancel_booking(ref, caller, self.rules)
+        return bookings.cancel_booking(refs.normalize(ref), caller, self.rules)
 
     def confirm_booking(self, ref: str, payment_id: str) -> BookingView:
-        return bookings.confirm_booking(ref, payment_id)
+        return bookings.confirm_booking(refs.normalize(ref), payment_id)
 
     def expire_holds(self) -> int:
         return bookings.release_expired_holds()
