@@ -2,7 +2,7 @@
 in process (p50/p99 over >= 300 airports), and search through gunicorn (2 workers) in requests/s beside a
 bare Falcon JSON endpoint on the same gunicorn settings (ratio).
 
-    python bench/bench_catalogue.py [--airports 300] [--flights 1000000] [--searches 2000] [--seconds 10]
+    python bench/bench_catalogue.py [--airports 300] [--flights 1000000] [--searches 2000] [--seconds 10] [--rounds 5]
                                     [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 
 A scratch database (fbbench_catalogue) is created and dropped again.
@@ -164,22 +164,31 @@ def _wait(port: int) -> None:
 
 
 def bench_http(args, url: str, queries) -> None:
+    """Both servers up side by side; load phases alternate between them (--rounds each) so a change in the
+    machine's other load hits both alike; the medians are compared."""
     paths = [f"/api/flights/search?origin={q.origin}&destination={q.destination}&date={q.date}"
              f"&passengers={q.passengers}&sort={q.sort}" for q in queries]
-    figures = {}
-    for kind in ("bare", "search"):
-        port = _free_port()
-        server = subprocess.Popen([sys.executable, __file__, "--serve", kind, "--port", str(port), "--url", url])
-        try:
-            _wait(port)
-            requests_per_second(port, paths, 1, args.clients)  # warm-up
-            figures[kind] = requests_per_second(port, paths, args.seconds, args.clients)
-        finally:
+    servers, ports, figures = [], {}, {"bare": [], "search": []}
+    try:
+        for kind in figures:
+            ports[kind] = _free_port()
+            servers.append(subprocess.Popen([sys.executable, __file__, "--serve", kind, "--port", str(ports[kind]),
+                                             "--url", url]))
+        for kind in figures:
+            _wait(ports[kind])
+            requests_per_second(ports[kind], paths, 1, args.clients)  # warm-up
+        for _ in range(args.rounds):
+            for kind in figures:
+                figures[kind].append(requests_per_second(ports[kind], paths, args.seconds / args.rounds, args.clients))
+    finally:
+        for server in servers:
             server.terminate()
             server.wait(timeout=30)
-    print(f"gunicorn 2 workers, {args.clients} client processes, {args.seconds:.0f} s each: "
-          f"bare Falcon JSON {figures['bare']:,.0f} req/s, flight search {figures['search']:,.0f} req/s, "
-          f"ratio {figures['search'] / figures['bare']:.2f}")
+    bare, found = statistics.median(figures["bare"]), statistics.median(figures["search"])
+    print(f"gunicorn 2 workers, {args.clients} client processes, {args.rounds} alternating rounds of "
+          f"{args.seconds / args.rounds:.1f} s each: bare Falcon JSON {bare:,.0f} req/s, flight search {found:,.0f} req/s "
+          f"(medians; rounds: bare {', '.join(f'{v:,.0f}' for v in figures['bare'])}; "
+          f"search {', '.join(f'{v:,.0f}' for v in figures['search'])}), ratio {found / bare:.2f}")
 
 
 def main() -> int:
@@ -189,6 +198,7 @@ def main() -> int:
     parser.add_argument("--searches", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=5, help="alternating load phases per server")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--serve", choices=("bare", "search"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)

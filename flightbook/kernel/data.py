@@ -18,9 +18,22 @@ def to_dict(obj) -> dict:
     return _dump(obj)
 
 
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+
+
+@functools.lru_cache(maxsize=None)
+def _field_names(cls) -> tuple | None:
+    """The field names of dataclass ``cls`` (None for any other type), looked up once per class."""
+    return tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
+
+
 def _dump(value):
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _dump(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    names = _field_names(kind)
+    if names is not None:
+        return {name: _dump(getattr(value, name)) for name in names}
     if isinstance(value, dt.datetime):
         return clock.iso(value)
     if isinstance(value, dt.date):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -11,6 +12,32 @@ from playhouse.pool import PooledPostgresqlDatabase
 
 class DatabaseURLError(ValueError):
     pass
+
+
+class _Pool(PooledPostgresqlDatabase):
+    """The pool, minus its liveness round trip (``SELECT 1`` on every check-out) for a connection that was
+    given back idle less than ``RECENT_SECONDS`` ago: a web request checks a connection out and back in, so
+    that ping was a third of a flight search's round trips. Older connections are still pinged."""
+
+    RECENT_SECONDS = 1.0
+
+    def __init__(self, *args, **kwargs):
+        self._returned_at = {}
+        super().__init__(*args, **kwargs)
+
+    def _is_closed(self, conn):
+        returned_at = self._returned_at.pop(self.conn_key(conn), None)
+        if (returned_at is not None and time.monotonic() - returned_at < self.RECENT_SECONDS
+                and not conn.closed and self._adapter.txn_status(conn) == self._adapter.txn_idle):
+            return False
+        return super()._is_closed(conn)
+
+    def _close(self, conn, close_conn=False):
+        super()._close(conn, close_conn)
+        if close_conn or conn.closed:
+            self._returned_at.pop(self.conn_key(conn), None)
+        else:
+            self._returned_at[self.conn_key(conn)] = time.monotonic()
 
 
 def open_database(url: str) -> peewee.Database:
@@ -29,7 +56,7 @@ def open_database(url: str) -> peewee.Database:
             pragmas={"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1, "busy_timeout": 30000},
         )
     if parsed.scheme in ("postgres", "postgresql"):
-        return PooledPostgresqlDatabase(
+        return _Pool(
             unquote(parsed.path.lstrip("/")),
             user=unquote(parsed.username) if parsed.username else None,
             password=unquote(parsed.password) if parsed.password else None,

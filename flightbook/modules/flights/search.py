@@ -2,21 +2,37 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import time
+import weakref
 
 from flightbook.contracts.flights import CABINS, MAX_PASSENGERS, FlightOption, FlightQuery, SearchResult
 from flightbook.kernel import clock
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
-from flightbook.modules.flights.models import Airport, Flight, SeatInventory
+from flightbook.modules.flights.models import Airport, database
 from flightbook.modules.flights.schedules import local_iso, zone
 
 SORTS = ("price", "departure", "duration")
 
 
+# Known airports' time zones per database, kept ZONE_TTL_SECONDS: airports change only by import-airports
+# (usually another process), so a changed zone shows within that time; an unknown code always asks the database.
+ZONE_TTL_SECONDS = 60.0
+_known_zones: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _zones(query: FlightQuery) -> dict:
     """The time zone of each airport of the query; ValidationError naming the unknown one."""
-    codes = {query.origin, query.destination}
-    zones = dict(Airport.select(Airport.iata, Airport.tz).where(Airport.iata.in_(list(codes))).tuples())
+    cache = _known_zones.setdefault(database.obj, {})
+    now = time.monotonic()
+    zones = {code: cache[code][0] for code in (query.origin, query.destination)
+             if code in cache and cache[code][1] > now}
+    missing = [code for code in (query.origin, query.destination) if code not in zones]
+    if missing:
+        found = dict(Airport.select(Airport.iata, Airport.tz).where(Airport.iata.in_(missing)).tuples())
+        cache.update((code, (tz, now + ZONE_TTL_SECONDS)) for code, tz in found.items())
+        zones.update(found)
     for field in ("origin", "destination"):
         if getattr(query, field) not in zones:
             raise ValidationError(field, f"unknown airport {getattr(query, field)!r}")
@@ -58,24 +74,30 @@ def local_day_window(day: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:
 
 
 _ORDER = {
-    "price": (SeatInventory.fare_amount, Flight.departs_at, Flight.id),
-    "departure": (Flight.departs_at, SeatInventory.fare_amount, Flight.id),
-    "duration": (Flight.duration_minutes, Flight.departs_at, Flight.id),
+    "price": "i.fare_amount, f.departs_at, f.id",
+    "departure": "f.departs_at, i.fare_amount, f.id",
+    "duration": "f.duration_minutes, f.departs_at, f.id",
 }
+# Written once as SQL rather than built per request: building the query was most of a search's Python time.
+# The (origin, destination, departs_at) index finds the day's flights; the cabin's inventory is joined by key.
+_OPTIONS = """SELECT f.id, f.flight_number, f.airline, f.departs_at, f.arrives_at, f.duration_minutes,
+       i.seats_left, i.fare_amount, i.currency
+FROM flight f JOIN seat_inventory i ON i.flight_id = f.id AND i.cabin = {p}
+WHERE f.origin = {p} AND f.destination = {p} AND f.departs_at >= {p} AND f.departs_at < {p} AND i.seats_left >= {p}
+ORDER BY {order}"""
+
+
+@functools.lru_cache(maxsize=None)
+def _options_sql(sort: str, param: str) -> str:
+    return _OPTIONS.format(p=param, order=_ORDER[sort])
 
 
 def flights_on(origin: str, destination: str, day: dt.date, query: FlightQuery, zones: dict) -> list[FlightOption]:
-    """One indexed query (origin, destination, departs_at) joined to the cabin's inventory."""
+    """The day's flights from origin to destination with enough seats in the cabin, in the query's order."""
     start, end = local_day_window(day, zones[origin])
-    rows = (Flight.select(Flight.id, Flight.flight_number, Flight.airline, Flight.departs_at, Flight.arrives_at,
-                          Flight.duration_minutes, SeatInventory.seats_left, SeatInventory.fare_amount,
-                          SeatInventory.currency)
-            .join(SeatInventory, on=(SeatInventory.flight == Flight.id))
-            .where((Flight.origin == origin) & (Flight.destination == destination)
-                   & (Flight.departs_at >= clock.to_db(start)) & (Flight.departs_at < clock.to_db(end))
-                   & (SeatInventory.cabin == query.cabin) & (SeatInventory.seats_left >= query.passengers))
-            .order_by(*_ORDER[query.sort])
-            .tuples())
+    rows = database.execute_sql(_options_sql(query.sort, database.param),
+                                (query.cabin, origin, destination, clock.to_db(start), clock.to_db(end),
+                                 query.passengers)).fetchall()
     return [_option(row, origin, destination, query, zones) for row in rows]
 
 
