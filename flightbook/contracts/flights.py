@@ -203,6 +203,8 @@ class BookingConfirmed(Event):
     user_id: int
     total: Money
     payment_id: str | None
+    #: what the card paid, when the confirming payment said so; the rest of the total is points
+    paid: Money | None = None
 
 
 @dataclass(frozen=True)
@@ -251,5 +253,6 @@ class FlightsContract(Protocol):
         """caller None means "a service asks" (payments checking what is due)."""
     def list_bookings(self, caller: Principal, page: int = 1, per_page: int = 20) -> BookingPage: ...
     def cancel_booking(self, caller: Principal, ref: str) -> BookingView: ...
-    def confirm_booking(self, ref: str, payment_id: str) -> BookingView:
-        """HELD -> CONFIRMED (service only); idempotent for the same payment."""
+    def confirm_booking(self, ref: str, payment_id: str, paid: Money | None = None) -> BookingView:
+        """HELD -> CONFIRMED (service only); idempotent for the same payment. ``paid``: what the card
+        paid, passed on to loyalty in BookingConfirmed so points are spent only if they were needed."""

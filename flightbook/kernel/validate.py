@@ -93,3 +93,21 @@ def choice(data: dict, field: str, options, *, required: bool = True, default=No
 def query(req) -> dict:
     """The query string as a dict of the last value per name."""
     return {k: (v[-1] if isinstance(v, list) else v) for k, v in req.params.items()}
+
+
+def money(data: dict, field: str, *, required: bool = True):
+    """A ``{"amount": <minor units>, "currency": "USD"}`` object as Money."""
+    from flightbook.kernel.money import Money, is_currency
+
+    value = data.get(field)
+    if value is None:
+        if required:
+            raise ValidationError(field, "is required ({amount, currency})")
+        return None
+    if not isinstance(value, dict):
+        raise ValidationError(field, "must be an object {amount, currency}")
+    amount = integer(value, "amount", minimum=0)
+    currency = value.get("currency")
+    if not is_currency(currency):
+        raise ValidationError(field, "currency must be an ISO code such as USD")
+    return Money(amount, currency)

@@ -6,7 +6,7 @@ import pytest
 
 from flightbook import MODULES, wiring
 from flightbook.kernel.settings import Settings
-from tests.conftest import PG_BASE, fresh_databases, make_env, pg_admin
+from tests.conftest import fresh_databases, make_env, pg_admin
 from tests.servers import Server
 
 

@@ -36,11 +36,7 @@ def test_an_intent_asks_what_the_booking_says_is_due_and_is_made_once(payments, 
     assert payments.create_intent(ada, booking.ref) == intent
 
 
-def test_a_booking_ref_is_found_whatever_its_case(payments, adapter, local_system, ada, request):
-    if adapter == "in_process":
-        # Known divergence: the HTTP resource upper-cases booking_ref, the in-process service does not.
-        request.applymarker(pytest.mark.xfail(strict=True, raises=NotFound,
-                                              reason="PaymentsService.create_intent does not normalise the ref"))
+def test_a_booking_ref_is_found_whatever_its_case(payments, local_system, ada):
     booking = held_booking(local_system, ada)
     assert payments.create_intent(ada, booking.ref.lower()).booking_ref == booking.ref
 

@@ -188,3 +188,25 @@ def test_history_is_newest_first_and_paginated(loyalty, clock):
     assert [t.balance_after for t in page.transactions] == [150, 100]
     last = loyalty.history(traveller_principal(ADA), ADA, page=3, per_page=2)
     assert [t.booking_ref for t in last.transactions] == ["REF000"]
+
+
+def test_confirmed_booking_spends_the_hold_when_points_paid_part_of_it(loyalty):
+    me = traveller_principal(ADA)
+    loyalty.earn(ADA, "EARN01", usd(100))  # 1,000 points
+    loyalty.hold_points(me, ADA, 400, "BOOK01")  # worth $4.00
+    assert loyalty.booking_confirmed("BOOK01", ADA, usd(50), paid=usd(46)) == 460
+    account = loyalty.get_account(me, ADA)
+    assert (account.balance, account.available) == (1000 - 400 + 460, 1060)
+
+
+def test_confirmed_booking_releases_the_hold_when_the_card_paid_everything(loyalty):
+    """Loyalty was down when payments worked out the amount, so the card paid the whole total:
+    the points were not needed and must not be spent as well."""
+    me = traveller_principal(ADA)
+    loyalty.earn(ADA, "EARN01", usd(100))
+    loyalty.hold_points(me, ADA, 400, "BOOK01")
+    assert loyalty.booking_confirmed("BOOK01", ADA, usd(50), paid=usd(50)) == 500
+    account = loyalty.get_account(me, ADA)
+    assert (account.balance, account.available) == (1500, 1500)
+    assert "REDEEM" not in [t.kind for t in loyalty.history(me, ADA).transactions]
+    assert_books_balance(ADA)

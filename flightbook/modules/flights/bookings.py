@@ -135,7 +135,8 @@ def _may_see(viewer: Principal | None, booking: Booking) -> bool:
 
 # --- moving a booking through its states -----------------------------------------------------
 
-def confirm_booking(ref: str, payment_id: str, now: dt.datetime | None = None) -> BookingView:
+def confirm_booking(ref: str, payment_id: str, now: dt.datetime | None = None,
+                    paid: Money | None = None) -> BookingView:
     """HELD -> CONFIRMED once paid. Confirming again with the same payment changes nothing."""
     now = now or clock.now()
     if not isinstance(payment_id, str) or not payment_id.strip() or len(payment_id) > 64:
@@ -147,14 +148,15 @@ def confirm_booking(ref: str, payment_id: str, now: dt.datetime | None = None) -
             return get_booking(ref)
         if booking.status != HELD:  # a late payment goes through apply_payment, which wins seats back first
             raise _cannot(ref, booking.status, CONFIRMED)
-        _confirm(booking, payment_id, now)
+        _confirm(booking, payment_id, now, paid)
     return get_booking(ref)
 
 
-def _confirm(booking: Booking, payment_id: str, now: dt.datetime) -> None:
+def _confirm(booking: Booking, payment_id: str, now: dt.datetime, paid: Money | None = None) -> None:
     _move(booking, CONFIRMED, payment_id=payment_id, confirmed_at=clock.to_db(now))
     outbox.publish(BookingConfirmed(ref=booking.ref, user_id=booking.user_id,
-                                    total=Money(booking.total_amount, booking.currency), payment_id=payment_id))
+                                    total=Money(booking.total_amount, booking.currency), payment_id=payment_id,
+                                    paid=paid))
 
 
 def cancel_booking(ref: str, caller: Principal, rules: BookingRules, now: dt.datetime | None = None) -> BookingView:
@@ -276,11 +278,11 @@ def apply_payment(ref: str, payment_id: str, user_id: int, paid: Money, now: dt.
         if booking.status == CONFIRMED and booking.payment_id == payment_id:
             return "already_confirmed"
         if booking.status == HELD:
-            _confirm(booking, payment_id, now)
+            _confirm(booking, payment_id, now, paid)
             return "confirmed"
         reason = _late_payment_refusal(booking, paid, now) or _retake_seats(booking)
         if reason is None:
-            _confirm(booking, payment_id, now)
+            _confirm(booking, payment_id, now, paid)
             return "confirmed_late"
         outbox.publish(BookingPaymentRejected(ref=booking.ref, user_id=booking.user_id, payment_id=payment_id,
                                               reason=reason, booking_status=booking.status))

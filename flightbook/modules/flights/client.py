@@ -7,6 +7,7 @@ from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import Unauthorized
 from flightbook.kernel.data import from_dict, to_dict
 from flightbook.kernel.httpclient import ServiceClient
+from flightbook.kernel.money import Money
 
 
 def _token(caller: Principal | None) -> str:
@@ -59,7 +60,8 @@ class Client:
         # not retried: a second cancel would answer "already cancelled" for a cancel that worked
         return from_dict(BookingView, self.http.call("POST", f"/api/tickets/{ref}/cancel", token=_token(caller)))
 
-    def confirm_booking(self, ref: str, payment_id: str) -> BookingView:
-        body = self.http.call("POST", f"/api/tickets/{ref}/confirm", json={"payment_id": payment_id},
+    def confirm_booking(self, ref: str, payment_id: str, paid: Money | None = None) -> BookingView:
+        body = self.http.call("POST", f"/api/tickets/{ref}/confirm",
+                              json={"payment_id": payment_id, "paid": to_dict(paid) if paid else None},
                               idempotent=True)
         return from_dict(BookingView, body)

@@ -157,7 +157,8 @@ class ConfirmTicket:
         require_service(_principal(req))
         body = validate.body(req)
         payment_id = validate.text(body, "payment_id", max_len=64)
-        resp.media = data.to_dict(self.service.confirm_booking(ref.upper(), payment_id))
+        paid = validate.money(body, "paid", required=False)
+        resp.media = data.to_dict(self.service.confirm_booking(ref.upper(), payment_id, paid=paid))
 
 
 def add_routes(app, service) -> None:

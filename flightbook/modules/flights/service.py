@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flightbook.contracts.flights import (BookingPage, BookingRequest, BookingView, FlightQuery, LoginResult,
                                           Place, Registration, SearchResult, UserView)
+from flightbook.kernel.money import Money
 from flightbook.kernel.auth import Principal, Tokens, require_self_or_admin, require_user
 from flightbook.modules.flights import bookings, places, refs, search, users
 
@@ -49,8 +50,8 @@ class FlightsService:
         caller = require_user(caller)
         return bookings.cancel_booking(refs.normalize(ref), caller, self.rules)
 
-    def confirm_booking(self, ref: str, payment_id: str) -> BookingView:
-        return bookings.confirm_booking(refs.normalize(ref), payment_id)
+    def confirm_booking(self, ref: str, payment_id: str, paid: Money | None = None) -> BookingView:
+        return bookings.confirm_booking(refs.normalize(ref), payment_id, paid=paid)
 
     def expire_holds(self) -> int:
         return bookings.release_expired_holds()

@@ -12,7 +12,7 @@ TOPICS = ("booking.confirmed", "booking.cancelled", "booking.expired", "booking.
 
 def build(service) -> dict:
     def booking_confirmed(event: BookingConfirmed) -> None:
-        service.booking_confirmed(event.ref, event.user_id, event.total)
+        service.booking_confirmed(event.ref, event.user_id, event.total, event.paid)
 
     def booking_cancelled(event: BookingCancelled) -> None:
         if event.was_confirmed:

@@ -382,16 +382,23 @@ def release_pending_holds(booking_ref: str, now: dt.datetime) -> int:
 
 
 def settle_confirmed_booking(booking_ref: str, user_id: int, total: Money, now: dt.datetime,
-                             rules: r.LoyaltyRules) -> int:
+                             rules: r.LoyaltyRules, paid: Money | None = None) -> int:
     """booking.confirmed: commit the booking's pending points hold, then award points for the part paid
-    in cash (total - the committed hold's value). Idempotent per booking; nothing once it is reversed
-    (the cancellation overtook the confirmation and already let the hold go). Returns the points earned."""
+    in cash (total - the committed hold's value). When the card paid the whole total (``paid``; loyalty
+    was unreachable when the amount was worked out) the hold was not needed and is released instead.
+    Idempotent per booking; nothing once it is reversed (the cancellation overtook the confirmation and
+    already let the hold go). Returns the points earned."""
     with write_transaction(database):
         if _reversal_of(booking_ref) is not None:
             return 0
+        card_paid_everything = paid is not None and paid.currency == total.currency and paid.amount >= total.amount
         for pending in HoldRow.select().where((HoldRow.booking_ref == booking_ref)
                                               & (HoldRow.status == HoldStatus.PENDING)):
-            commit_hold(pending.id, now)
+            if card_paid_everything:
+                if _settle(pending.id, HoldStatus.RELEASED, now)[1]:
+                    _unhold(pending, now)
+            else:
+                commit_hold(pending.id, now)
         committed = HoldRow.get_or_none((HoldRow.booking_ref == booking_ref)
                                         & (HoldRow.status == HoldStatus.COMMITTED))
         in_points = committed.value_amount if committed is not None and committed.currency == total.currency else 0

@@ -78,9 +78,9 @@ class LoyaltyService:
         return ledger.reverse_booking(_booking_ref(booking_ref), self.now(), self.rules)
 
     # the booking saga (handlers.py): not part of the contract, run inside loyalty's inbox transaction
-    def booking_confirmed(self, booking_ref: str, user_id: int, total: Money) -> int:
+    def booking_confirmed(self, booking_ref: str, user_id: int, total: Money, paid: Money | None = None) -> int:
         return ledger.settle_confirmed_booking(_booking_ref(booking_ref), _user_id(user_id), total, self.now(),
-                                               self.rules)
+                                               self.rules, paid=paid)
 
     def booking_cancelled(self, booking_ref: str, user_id: int, refund_percent: int) -> ReversalResult:
         if not 0 <= refund_percent <= 100:

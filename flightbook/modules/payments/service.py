@@ -69,8 +69,16 @@ class PaymentsService:
         return due if due.amount > 0 else Money(0, due.currency)
 
     def points_hold_value(self, booking: BookingView) -> Money:
-        """The value of the points the traveller holds against the booking (none while loyalty is absent)."""
-        hold = self.loyalty.active_hold_for_booking(booking.ref) if self.loyalty is not None else None
+        """The value of the points the traveller holds against the booking (none while loyalty is absent).
+
+        Loyalty being down must not stop a card payment: the intent is then for the whole total, and
+        loyalty, told by booking.confirmed what the card paid, releases a hold that was not needed
+        instead of spending it."""
+        try:
+            hold = self.loyalty.active_hold_for_booking(booking.ref) if self.loyalty is not None else None
+        except Unavailable:
+            log.warning("loyalty unavailable: intent for booking %s is for the whole total", booking.ref)
+            hold = None
         if hold is None:
             return Money(0, booking.total.currency)
         if hold.value.currency != booking.total.currency:
@@ -147,8 +155,10 @@ class PaymentsService:
         late if the seats are still free, otherwise it rejects the payment and ``refund_rejected_payment``
         gives the money back. So the event path alone refunds, exactly once."""
         try:
-            self.flights.confirm_booking(result.booking_ref, result.id)
-            self.commit_points_hold(result.booking_ref)
+            booking = self.flights.confirm_booking(result.booking_ref, result.id,
+                                                   paid=Money(result.amount, result.currency))
+            if result.amount < booking.total.amount:  # points paid the rest
+                self.commit_points_hold(result.booking_ref)
             return result
         except (Conflict, NotFound) as exc:
             log.warning("booking %s not confirmed at once after payment %s (%s): the saga settles it",

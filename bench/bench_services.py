@@ -1,0 +1,139 @@
+"""End-to-end booking latency through the gateway, one process vs four services, and search requests/s
+through the gateway.
+
+    python bench/bench_services.py [--bookings 60] [--clients 4] [--seconds 10]
+
+Each deployment is started for real (gunicorn; one process, and four processes as the Procfile does),
+both on three PostgreSQL databases and seeded with the sample schedule. A booking is: search, book one passenger, create the intent, pay with the test card, read the
+ticket back — all through /api/gateway. Prints p50/p99 per mode, the four/one ratio (target <= 1.5) and
+gateway search requests/s.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.e2e.deployments import Deployment  # noqa: E402
+
+CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": dt.date.today().year + 2, "cvc": "123",
+        "holder_name": "Bench Mark"}
+ROUTES = [("LHR", "JFK"), ("JFK", "LHR"), ("CDG", "JFK"), ("FRA", "JFK"), ("LHR", "CDG"), ("JFK", "LAX")]
+
+
+def traveller(api: str) -> requests.Session:
+    http = requests.Session()
+    name = f"b{uuid.uuid4().hex[:12]}"
+    http.post(api + "/users/register", json={"username": name, "email": f"{name}@example.com",
+                                             "password": "bench-password", "first_name": "B",
+                                             "last_name": "M"}, timeout=30).raise_for_status()
+    login = http.post(api + "/users/login", json={"username": name, "password": "bench-password"}, timeout=30)
+    login.raise_for_status()
+    http.headers["Authorization"] = f"Bearer {login.json()['token']}"
+    return http
+
+
+def one_booking(http: requests.Session, api: str, i: int) -> float:
+    origin, destination = ROUTES[i % len(ROUTES)]
+    date = (dt.date.today() + dt.timedelta(days=2 + i % 3)).isoformat()
+    started = time.perf_counter()
+    found = http.get(api + "/flights/search", params={"origin": origin, "destination": destination,
+                                                      "date": date}, timeout=30).json()
+    flight = found["outbound"][0]
+    booking = http.post(api + "/flights/book", json={
+        "outbound_flight_id": flight["id"], "cabin": "economy", "contact_email": "b@example.com",
+        "passengers": [{"first_name": "Bench", "last_name": "Mark", "date_of_birth": "1990-01-01"}]}, timeout=30)
+    booking.raise_for_status()
+    ref = booking.json()["ref"]
+    intent = http.post(api + "/payments/create-intent", json={"booking_ref": ref}, timeout=30).json()
+    paid = http.post(api + "/payments/process", json={"intent_id": intent["id"], "card": CARD},
+                     headers={"Idempotency-Key": uuid.uuid4().hex}, timeout=30)
+    paid.raise_for_status()
+    ticket = http.get(api + f"/tickets/{ref}", timeout=30).json()
+    assert ticket["status"] == "CONFIRMED", ticket
+    return time.perf_counter() - started
+
+
+def measure_bookings(api: str, bookings: int, clients: int) -> list[float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    counter = iter(range(bookings))
+
+    def client():
+        http = traveller(api)
+        for i in counter:
+            took = one_booking(http, api, i)
+            with lock:
+                latencies.append(took)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies
+
+
+def measure_search(api: str, seconds: float, clients: int) -> float:
+    date = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    done = [0] * clients
+    stop = time.monotonic() + seconds
+
+    def client(k):
+        http = requests.Session()
+        while time.monotonic() < stop:
+            origin, destination = ROUTES[(k + done[k]) % len(ROUTES)]
+            http.get(api + "/flights/search", params={"origin": origin, "destination": destination, "date": date},
+                     timeout=30).raise_for_status()
+            done[k] += 1
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(done) / seconds
+
+
+def pct(values, q):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bookings", type=int, default=60)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=10)
+    args = parser.parse_args()
+    results = {}
+    for mode in ("one_process", "four_services"):
+        with tempfile.TemporaryDirectory() as folder:
+            # both on PostgreSQL, so the ratio measures the deployment, not the database
+            deployment = Deployment(mode, Path(folder), "bench_services", backend="postgres").start()
+            try:
+                api = deployment.url + "/api/gateway"
+                measure_bookings(api, 5, 1)  # warm-up
+                latencies = measure_bookings(api, args.bookings, args.clients)
+                search = measure_search(api, args.seconds, args.clients)
+            finally:
+                deployment.stop()
+        results[mode] = (statistics.median(latencies) * 1000, pct(latencies, 0.99), search)
+        print(f"{mode:14s} booking p50 {results[mode][0]:7.1f} ms  p99 {results[mode][1]:7.1f} ms  "
+              f"gateway search {search:7.1f} req/s  ({len(latencies)} bookings, {args.clients} clients)")
+    one, four = results["one_process"], results["four_services"]
+    print(f"ratio four/one: p50 {four[0] / one[0]:.2f}  p99 {four[1] / one[1]:.2f}  (target p50 <= 1.5)")
+
+
+if __name__ == "__main__":
+    main()
