@@ -17,7 +17,6 @@ import threading
 import time
 from pathlib import Path
 
-import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -27,19 +26,11 @@ from flightbook.kernel.db import open_database  # noqa: E402
 from flightbook.kernel.migrations import migrate  # noqa: E402
 from flightbook.modules.flights import bookings, models  # noqa: E402
 from flightbook.modules.flights.models import Booking, BookingFlight, Flight, Passenger, SeatInventory  # noqa: E402
+from bench.common import admin  # noqa: E402
 
 RULES = bookings.BookingRules()
 SCRATCH = "fbbench_bookings"
 
-
-def admin(pg: str, sql: str) -> None:
-    conn = psycopg2.connect(pg)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
 
 
 def add_flights(count: int, capacity: int, tag: str) -> list[int]:

@@ -24,19 +24,12 @@ from flightbook.kernel.migrations import migrate  # noqa: E402
 from flightbook.modules.loyalty import models  # noqa: E402
 from flightbook.modules.loyalty.rules import LoyaltyRules  # noqa: E402
 from flightbook.modules.loyalty.service import LoyaltyService  # noqa: E402
+from bench.common import admin  # noqa: E402
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2027, 6, 1, tzinfo=UTC)
 LOT_POINTS = 100
 HELD = 150  # on every tenth account
-
-
-def admin(url: str, sql: str) -> None:
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(sql)
-    conn.close()
 
 
 def copy(cur, table: str, columns: str, rows) -> None:

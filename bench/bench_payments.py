@@ -18,7 +18,6 @@ import threading
 import time
 from pathlib import Path
 
-import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -30,18 +29,10 @@ from flightbook.kernel.auth import Principal  # noqa: E402
 from flightbook.kernel.db import open_database  # noqa: E402
 from flightbook.kernel.migrations import migrate  # noqa: E402
 from flightbook.kernel.settings import Settings  # noqa: E402
+from bench.common import admin  # noqa: E402
 
 CARD = CardInput(number="4242424242424242", exp_month=12, exp_year=dt.date.today().year + 2, cvc="123")
 
-
-def admin(pg: str, sql: str) -> None:
-    conn = psycopg2.connect(pg)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
 
 
 def scratch_system(pg: str):
