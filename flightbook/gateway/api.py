@@ -25,9 +25,7 @@ class GatewayApi:
         self._settings = settings
         self._session_token = session_token
         self._app = None
-        self._remote = {m: ServiceClient(m, settings.urls[m], tokens, "gateway",
-                                         connect_timeout=settings.http_connect_timeout,
-                                         read_timeout=settings.http_read_timeout)
+        self._remote = {m: ServiceClient.for_settings(m, settings.urls[m], tokens, "gateway", settings)
                         for m in set(OWNERS.values()) if not settings.is_local(m)}
 
     def mount(self, app: falcon.App) -> None:

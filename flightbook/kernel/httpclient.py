@@ -15,6 +15,19 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from flightbook.kernel import errors
+from flightbook.kernel.auth import Principal
+from flightbook.kernel.errors import Unauthorized
+
+
+def bearer(caller: Principal | None) -> str | None:
+    """The token to pass on for ``caller``: theirs for a traveller, None (a fresh service token) for a part."""
+    if caller is None:
+        raise Unauthorized("sign in first: send Authorization: Bearer <token>", code="unauthorized")
+    if caller.is_service:
+        return None
+    if not caller.token:
+        raise Unauthorized("the caller's token is needed to act for them over HTTP", code="unauthorized")
+    return caller.token
 
 
 class ServiceClient:
@@ -49,6 +62,11 @@ class ServiceClient:
     def _bench(self, url: str) -> None:
         with self._lock:
             self._benched_until[url] = time.monotonic() + self.BENCH_SECONDS
+
+    @classmethod
+    def for_settings(cls, service: str, urls, tokens, caller: str, settings) -> "ServiceClient":
+        return cls(service, urls, tokens, caller, connect_timeout=settings.http_connect_timeout,
+                   read_timeout=settings.http_read_timeout)
 
     def service_token(self) -> str:
         return self._tokens.issue_service_token(self._caller, self.service)

@@ -1,28 +1,19 @@
 """The flights contract over HTTP (FLIGHTBOOK_FLIGHTS_URL set)."""
 from __future__ import annotations
 
-from flightbook.contracts.flights import (BookingPage, BookingRequest, BookingView, FlightOption, FlightQuery,
-                                          LoginResult, Place, Registration, SearchResult, UserView)
+from flightbook.contracts.flights import (BookingPage, BookingRequest, BookingView, CancellationQuote, FlightOption,
+                                          FlightQuery, LoginResult, Place, Registration, SearchResult, UserView)
 from flightbook.kernel.auth import Principal
-from flightbook.kernel.errors import Unauthorized
 from flightbook.kernel.data import from_dict, to_dict
-from flightbook.kernel.httpclient import ServiceClient
+from flightbook.kernel.httpclient import ServiceClient, bearer
 from flightbook.kernel.money import Money
-
-
-def _token(caller: Principal | None) -> str:
-    """The traveller's own token, passed on: the flights service decides what they may do."""
-    if caller is None or not caller.token:
-        raise Unauthorized("sign in first: send Authorization: Bearer <token>", code="unauthorized")
-    return caller.token
 
 
 class Client:
     """Implements FlightsContract by calling a flights service."""
 
     def __init__(self, urls, tokens, caller: str, settings):
-        self.http = ServiceClient("flights", urls, tokens, caller, connect_timeout=settings.http_connect_timeout,
-                                  read_timeout=settings.http_read_timeout)
+        self.http = ServiceClient.for_settings("flights", urls, tokens, caller, settings)
 
     def register(self, registration: Registration) -> UserView:
         return from_dict(UserView, self.http.call("POST", "/api/users/register", json=to_dict(registration)))
@@ -32,7 +23,7 @@ class Client:
         return from_dict(LoginResult, body)
 
     def get_user(self, caller: Principal, user_id: int) -> UserView:
-        return from_dict(UserView, self.http.call("GET", "/api/users/me", token=_token(caller)))
+        return from_dict(UserView, self.http.call("GET", "/api/users/me", token=bearer(caller)))
 
     def search_places(self, q: str, limit: int = 10) -> list[Place]:
         body = self.http.call("GET", "/api/places/search", params={"q": q, "limit": limit})
@@ -45,7 +36,7 @@ class Client:
                             inbound=[from_dict(FlightOption, o) for o in body["return"]])
 
     def book(self, caller: Principal, request: BookingRequest) -> BookingView:
-        body = self.http.call("POST", "/api/flights/book", json=to_dict(request), token=_token(caller))
+        body = self.http.call("POST", "/api/flights/book", json=to_dict(request), token=bearer(caller))
         return from_dict(BookingView, body)
 
     def get_booking(self, caller: Principal | None, ref: str) -> BookingView:
@@ -53,12 +44,16 @@ class Client:
         return from_dict(BookingView, self.http.call("GET", f"/api/tickets/{ref}", token=token))
 
     def list_bookings(self, caller: Principal, page: int = 1, per_page: int = 20) -> BookingPage:
-        body = self.http.call("GET", "/api/tickets", params={"page": page, "per_page": per_page}, token=_token(caller))
+        body = self.http.call("GET", "/api/tickets", params={"page": page, "per_page": per_page}, token=bearer(caller))
         return from_dict(BookingPage, body)
 
     def cancel_booking(self, caller: Principal, ref: str) -> BookingView:
         # not retried: a second cancel would answer "already cancelled" for a cancel that worked
-        return from_dict(BookingView, self.http.call("POST", f"/api/tickets/{ref}/cancel", token=_token(caller)))
+        return from_dict(BookingView, self.http.call("POST", f"/api/tickets/{ref}/cancel", token=bearer(caller)))
+
+    def quote_cancellation(self, caller: Principal, ref: str) -> CancellationQuote:
+        body = self.http.call("GET", f"/api/tickets/{ref}/cancellation", token=bearer(caller))
+        return from_dict(CancellationQuote, body)
 
     def confirm_booking(self, ref: str, payment_id: str, paid: Money | None = None) -> BookingView:
         body = self.http.call("POST", f"/api/tickets/{ref}/confirm",

@@ -3,23 +3,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flightbook.contracts.loyalty import AccountView, HistoryPage, PointsHold, ReversalResult, Tier
+from flightbook.contracts.loyalty import AccountView, HistoryPage, PointsHold, PointsRate, ReversalResult, Tier
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.data import from_dict
-from flightbook.kernel.errors import Unauthorized
-from flightbook.kernel.httpclient import ServiceClient
+from flightbook.kernel.httpclient import ServiceClient, bearer
 from flightbook.kernel.money import Money
-
-
-def bearer(caller: Principal | None) -> str | None:
-    """The token to pass on for ``caller``: theirs for a traveller, None (a fresh service token) for a part."""
-    if caller is None:
-        raise Unauthorized("sign in first: send Authorization: Bearer <token>", code="unauthorized")
-    if caller.is_service:
-        return None
-    if not caller.token:
-        raise Unauthorized("the caller's token is needed to act for them over HTTP", code="unauthorized")
-    return caller.token
 
 
 def _segment(value) -> str:
@@ -35,8 +23,7 @@ class Client:
     """
 
     def __init__(self, urls, tokens, caller: str, settings):
-        self.http = ServiceClient("loyalty", urls, tokens, caller, connect_timeout=settings.http_connect_timeout,
-                                  read_timeout=settings.http_read_timeout)
+        self.http = ServiceClient.for_settings("loyalty", urls, tokens, caller, settings)
 
     def tiers(self) -> list[Tier]:
         return [from_dict(Tier, t) for t in self.http.call("GET", "/api/loyalty/tiers")["tiers"]]
@@ -44,6 +31,9 @@ class Client:
     def get_account(self, caller: Principal, user_id: int) -> AccountView:
         body = self.http.call("GET", f"/api/loyalty/account/{_segment(user_id)}", token=bearer(caller))
         return from_dict(AccountView, body)
+
+    def points_rate(self, currency: str) -> PointsRate:
+        return from_dict(PointsRate, self.http.call("GET", "/api/loyalty/points-rate", params={"currency": currency}))
 
     def earn(self, user_id: int, booking_ref: str, amount: Money) -> int:
         body = self.http.call("POST", "/api/loyalty/earn", idempotent=True, json={

@@ -6,31 +6,18 @@ from flightbook.contracts.payments import (CardInput, IntentView, PaymentHistory
 from flightbook.kernel import errors
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.data import from_dict, to_dict
-from flightbook.kernel.errors import Unauthorized
-from flightbook.kernel.httpclient import ServiceClient
+from flightbook.kernel.httpclient import ServiceClient, bearer
 
 # Statuses with which /api/payments/process answers a PaymentResult rather than an error: a decline
 # (402) and a charge sent straight back because the booking was gone (409).
 _RESULT_STATUSES = {402: PaymentStatus.FAILED, 409: PaymentStatus.REFUNDED}
 
 
-def bearer(caller: Principal | None) -> str | None:
-    """The token to pass on for ``caller``: theirs for a traveller, None (a fresh service token) for a part."""
-    if caller is None:
-        raise Unauthorized("sign in first: send Authorization: Bearer <token>", code="unauthorized")
-    if caller.is_service:
-        return None
-    if not caller.token:
-        raise Unauthorized("the caller's token is needed to act for them over HTTP", code="unauthorized")
-    return caller.token
-
-
 class Client:
     """Implements PaymentsContract by calling a payments service."""
 
     def __init__(self, urls, tokens, caller: str, settings):
-        self.http = ServiceClient("payments", urls, tokens, caller, connect_timeout=settings.http_connect_timeout,
-                                  read_timeout=settings.http_read_timeout)
+        self.http = ServiceClient.for_settings("payments", urls, tokens, caller, settings)
 
     def create_intent(self, caller: Principal, booking_ref: str) -> IntentView:
         # Safe to retry: a booking has one open intent, and asking again returns it.
