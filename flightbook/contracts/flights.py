@@ -187,6 +187,21 @@ class BookingView:
 
 
 @dataclass(frozen=True)
+class CancellationQuote:
+    """What cancelling the booking now would give back, by the fare rule cancel_booking applies. For a
+    booking already cancelled: what its cancellation gave back."""
+    ref: str
+    status: str
+    is_cancellable: bool
+    #: the share of what was paid that comes back (100, or the late percentage; 0 for a hold): payments
+    #: and loyalty each apply it to their part of a cash + points price
+    refund_percent: int
+    refund_due: Money  # refund_percent of the booking's total, rounded down to the minor unit
+    #: until when cancelling gives everything back (None when nothing was paid or it is too late to ask)
+    full_refund_until: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
 class BookingPage:
     bookings: list[BookingView]
     page: int
@@ -253,6 +268,8 @@ class FlightsContract(Protocol):
         """caller None means "a service asks" (payments checking what is due)."""
     def list_bookings(self, caller: Principal, page: int = 1, per_page: int = 20) -> BookingPage: ...
     def cancel_booking(self, caller: Principal, ref: str) -> BookingView: ...
+    def quote_cancellation(self, caller: Principal, ref: str) -> CancellationQuote:
+        """The owner asks what cancelling would give back now; changes nothing."""
     def confirm_booking(self, ref: str, payment_id: str, paid: Money | None = None) -> BookingView:
         """HELD -> CONFIRMED (service only); idempotent for the same payment. ``paid``: what the card
         paid, passed on to loyalty in BookingConfirmed so points are spent only if they were needed."""

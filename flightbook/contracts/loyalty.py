@@ -64,6 +64,15 @@ class AccountView:
 
 
 @dataclass(frozen=True)
+class PointsRate:
+    """What points are worth in a currency: ``points`` points pay ``value``, and points are held in
+    whole multiples of ``points`` (1 point = 1 cent in USD; 100 points = 1 yen in JPY)."""
+    currency: str
+    points: int
+    value: Money
+
+
+@dataclass(frozen=True)
 class PointsHold:
     hold_id: str
     user_id: int
@@ -176,6 +185,8 @@ class LoyaltyContract(Protocol):
     def tiers(self) -> list[Tier]: ...
     def get_account(self, caller: Principal, user_id: int) -> AccountView:
         """That user, an admin or a service; opens the account on first call."""
+    def points_rate(self, currency: str) -> PointsRate:
+        """What points are worth in ``currency``: the smallest whole block of points and its value."""
     def earn(self, user_id: int, booking_ref: str, amount: Money) -> int:
         """The points earned for ``amount`` paid in cash (service only); idempotent per booking_ref:
         a repeat returns the points of the first call."""

@@ -6,11 +6,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from flightbook.contracts.flights import (BookingNotFound, BookingStatus, FlightNotFound, FlightQuery,
+from flightbook.contracts.flights import (BookingNotFound, BookingStatus, FlightDeparted, FlightNotFound, FlightQuery,
                                           InvalidTransition, Registration, SeatsUnavailable)
 from flightbook.kernel import clock
 from flightbook.kernel.errors import Conflict, Forbidden, Unauthorized, Unavailable, ValidationError
-from flightbook.modules.flights.models import Flight
+from flightbook.kernel.money import Money
+from flightbook.modules.flights.models import Booking, Flight
 from tests.contract.builders import held_booking, same, traveller
 from tests.flights.builders import add_airports, add_flight, booking_request, seats_left
 
@@ -168,3 +169,69 @@ def test_flights_down_is_unavailable_at_once(impatient_client, closed_url):
 def test_a_booking_ref_is_found_whatever_its_case(flights, local_system, ada):
     booking = held_booking(local_system, ada)
     assert flights.get_booking(ada, booking.ref.lower()).ref == booking.ref
+
+
+def _confirmed(local_system, ada, departs_in: dt.timedelta, fare: int = 25000, passengers: int = 2):
+    add_airports("LHR", "JFK")
+    flight = add_flight(departs_in=departs_in, cabins={"economy": (9, fare)})
+    booking = local_system.contracts["flights"].book(ada, booking_request(flight.id, passengers))
+    return local_system.contracts["flights"].confirm_booking(booking.ref, f"pay_{booking.ref}")
+
+
+def test_a_cancellation_quote_is_what_cancelling_then_gives_back(flights, local_system, ada):
+    held = held_booking(local_system, ada)
+    quote = flights.quote_cancellation(ada, held.ref.lower())
+    assert (quote.ref, quote.status, quote.is_cancellable, quote.refund_percent) == (
+        held.ref, BookingStatus.HELD, True, 0)
+    assert (quote.refund_due, quote.full_refund_until) == (Money(0, held.total.currency), None)
+
+    booking = _confirmed(local_system, ada, dt.timedelta(days=7))
+    quote = flights.quote_cancellation(ada, booking.ref)
+    departs_at = booking.flights[0].departs_at
+    cutoff = dt.timedelta(hours=local_system.settings.refund_cutoff_hours)
+    assert (quote.status, quote.is_cancellable, quote.refund_percent, quote.refund_due) == (
+        BookingStatus.CONFIRMED, True, 100, booking.total)
+    assert quote.full_refund_until == departs_at - cutoff
+    cancelled = flights.cancel_booking(ada, booking.ref)
+    assert cancelled.refund_due == quote.refund_due
+    after = flights.quote_cancellation(ada, booking.ref)
+    assert (after.status, after.is_cancellable, after.refund_percent, after.refund_due) == (
+        BookingStatus.CANCELLED, False, 100, cancelled.refund_due)
+
+
+def test_a_late_cancellation_is_quoted_at_the_late_percentage(flights, local_system, ada):
+    cutoff = local_system.settings.refund_cutoff_hours
+    booking = _confirmed(local_system, ada, dt.timedelta(hours=max(cutoff - 2, 1)), fare=33333, passengers=3)
+    quote = flights.quote_cancellation(ada, booking.ref)
+    percent = local_system.settings.late_refund_percent
+    assert (quote.is_cancellable, quote.refund_percent) == (True, percent)
+    assert quote.refund_due == Money(booking.total.amount * percent // 100, booking.total.currency)
+    assert quote.full_refund_until < clock.now()
+    assert flights.cancel_booking(ada, booking.ref).refund_due == quote.refund_due
+
+
+def test_no_cancellation_is_quoted_after_departure_or_for_a_lapsed_hold(flights, local_system, ada):
+    booking = _confirmed(local_system, ada, dt.timedelta(days=3))
+    Flight.update(departs_at=clock.to_db(clock.now() - dt.timedelta(hours=1))).where(
+        Flight.id == booking.flights[0].id).execute()
+    quote = flights.quote_cancellation(ada, booking.ref)
+    assert (quote.status, quote.is_cancellable, quote.refund_due.amount) == (BookingStatus.CONFIRMED, False, 0)
+    with pytest.raises(FlightDeparted):
+        flights.cancel_booking(ada, booking.ref)
+
+    held = held_booking(local_system, ada)
+    Booking.update(hold_expires_at=clock.to_db(clock.now() - dt.timedelta(minutes=1))).where(
+        Booking.ref == held.ref).execute()
+    quote = flights.quote_cancellation(ada, held.ref)
+    assert (quote.status, quote.is_cancellable) == (BookingStatus.EXPIRED, False)
+
+
+def test_only_the_owner_is_quoted_a_cancellation(flights, local_system, ada):
+    booking = held_booking(local_system, ada)
+    with pytest.raises(BookingNotFound):
+        flights.quote_cancellation(traveller(local_system), booking.ref)
+    with pytest.raises(BookingNotFound):
+        flights.quote_cancellation(ada, "ZZZZZZ")
+    with pytest.raises(Unauthorized):
+        flights.quote_cancellation(None, booking.ref)
+    assert flights.get_booking(ada, booking.ref).status == BookingStatus.HELD

@@ -194,3 +194,21 @@ def test_a_dead_instance_among_several_is_skipped(impatient_client, served, clos
     for _ in range(3):
         assert loyalty.get_account(ada, ada.user_id).user_id == ada.user_id
     assert loyalty.earn(ada.user_id, _ref(), Money(10000, "USD")) > 0
+
+
+@pytest.mark.parametrize("currency, points, minor", [("USD", 1, 1), ("JPY", 100, 1), ("BHD", 1, 10)])
+def test_the_points_rate_is_what_a_hold_of_that_many_points_is_worth(loyalty, local_system, ada, currency, points,
+                                                                     minor):
+    rate = loyalty.points_rate(currency)
+    assert (rate.currency, rate.points, rate.value) == (currency, points, Money(minor, currency))
+    assert rate == local_system.contracts["loyalty"].points_rate(currency)
+    _with_points(local_system, ada.user_id)
+    hold = loyalty.hold_points(ada, ada.user_id, 7 * rate.points, _ref(), currency)
+    assert hold.value == Money(7 * rate.value.amount, currency)
+
+
+def test_the_points_rate_refuses_a_currency_that_is_not_one(loyalty):
+    for bad in ("usd", "US", ""):
+        with pytest.raises(ValidationError) as refused:
+            loyalty.points_rate(bad)
+        assert refused.value.field == "currency"

@@ -12,8 +12,8 @@ import peewee as pw
 
 from flightbook.contracts.flights import (BookingCancelled, BookingConfirmed, BookingExpired, BookingNotFound,
                                           BookingPage, BookingPaymentRejected, BookingRequest, BookingStatus,
-                                          BookingView, FlightDeparted, HoldExpired, InvalidTransition,
-                                          PassengerInput)
+                                          BookingView, CancellationQuote, FlightDeparted, HoldExpired,
+                                          InvalidTransition, PassengerInput)
 from flightbook.kernel import clock, validate
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.db import connection, write_transaction
@@ -28,7 +28,7 @@ from flightbook.modules.flights.fare_rules import BookingRules
 from flightbook.modules.flights.models import Booking, BookingFlight, Flight, Passenger, SeatInventory, database
 
 __all__ = ["BookingRules", "TRANSITIONS", "hold_seats", "get_booking", "list_bookings", "confirm_booking",
-           "cancel_booking", "release_expired_holds", "apply_payment"]
+           "cancel_booking", "quote_cancellation", "release_expired_holds", "apply_payment"]
 
 HELD, CONFIRMED, EXPIRED, CANCELLED = (BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.EXPIRED,
                                        BookingStatus.CANCELLED)
@@ -166,17 +166,53 @@ def cancel_booking(ref: str, caller: Principal, rules: BookingRules, now: dt.dat
     _expire_if_lapsed(ref, now)
     with write_transaction(database):
         booking = _find(ref)
-        was_confirmed = booking.status == CONFIRMED
-        paid = Money(booking.total_amount, booking.currency)
-        refund = _refund_due(booking, rules, now) if was_confirmed else None
+        refund, refund_percent = _cancellation_terms(booking, rules, now)
         _move(booking, CANCELLED, cancelled_at=clock.to_db(now),
               refund_amount=refund.amount if refund is not None else None)
         _release_seats(booking)
         outbox.publish(BookingCancelled(
-            ref=booking.ref, user_id=booking.user_id, was_confirmed=was_confirmed,
+            ref=booking.ref, user_id=booking.user_id, was_confirmed=refund is not None,
             refund_due=refund or Money(0, booking.currency), payment_id=booking.payment_id,
-            refund_percent=_refund_percent(refund, paid, rules)))
+            refund_percent=refund_percent))
     return get_booking(ref)
+
+
+def quote_cancellation(ref: str, caller: Principal, rules: BookingRules,
+                       now: dt.datetime | None = None) -> CancellationQuote:
+    """What ``cancel_booking`` would give back now, by the same terms; reads only. For a cancelled
+    booking, what its cancellation gave back."""
+    now = now or clock.now()
+    booking = _find(ref)
+    _check_owner(booking, caller)
+    status = EXPIRED if _has_lapsed(booking, now) else booking.status
+    paid = Money(booking.total_amount, booking.currency)
+    if status == CANCELLED:
+        refund = Money(booking.refund_amount, booking.currency) if booking.refund_amount is not None else None
+        return _quote(booking, status, False, refund, _refund_percent(refund, paid, rules))
+    if CANCELLED not in TRANSITIONS[status]:
+        return _quote(booking, status, False, None, 0)
+    try:
+        refund, refund_percent = _cancellation_terms(booking, rules, now)
+    except FlightDeparted:
+        return _quote(booking, status, False, None, 0)
+    full_until = rules.full_refund_until(_first_departure(booking)) if refund is not None else None
+    return _quote(booking, status, True, refund, refund_percent, full_until)
+
+
+def _quote(booking: Booking, status: str, is_cancellable: bool, refund: Money | None, refund_percent: int,
+           full_refund_until: dt.datetime | None = None) -> CancellationQuote:
+    return CancellationQuote(ref=booking.ref, status=status, is_cancellable=is_cancellable,
+                             refund_percent=refund_percent, refund_due=refund or Money(0, booking.currency),
+                             full_refund_until=full_refund_until)
+
+
+def _cancellation_terms(booking: Booking, rules: BookingRules, now: dt.datetime) -> tuple[Money | None, int]:
+    """The fare rule for cancelling ``booking`` now: (the refund due, None for a hold; its share of what
+    was paid). FlightDeparted once a confirmed booking's first flight has left."""
+    if booking.status != CONFIRMED:
+        return None, 0
+    refund = _refund_due(booking, rules, now)
+    return refund, _refund_percent(refund, Money(booking.total_amount, booking.currency), rules)
 
 
 def _refund_percent(refund: Money | None, paid: Money, rules: BookingRules) -> int:
@@ -204,7 +240,7 @@ def _expire_if_lapsed(ref: str, now: dt.datetime) -> bool:
     """Expire the hold when its time is up; its own transaction, so the expiry stands whatever follows.
     The read is only a shortcut: the conditional UPDATE decides, should another worker move it meanwhile."""
     booking = Booking.get_or_none(Booking.ref == ref) if refs.is_ref(ref) else None
-    if booking is None or booking.status != HELD or clock.from_db(booking.hold_expires_at) > now:
+    if booking is None or not _has_lapsed(booking, now):
         return False
     with write_transaction(database):
         moved = _move(booking, EXPIRED, when=Booking.hold_expires_at <= clock.to_db(now), quiet=True)
@@ -212,6 +248,10 @@ def _expire_if_lapsed(ref: str, now: dt.datetime) -> bool:
             _release_seats(booking)
             outbox.publish(BookingExpired(ref=booking.ref, user_id=booking.user_id))
     return moved
+
+
+def _has_lapsed(booking: Booking, now: dt.datetime) -> bool:
+    return booking.status == HELD and clock.from_db(booking.hold_expires_at) <= now
 
 
 def _move(booking: Booking, to: str, *, when=None, quiet: bool = False, **changes) -> bool:
@@ -252,9 +292,13 @@ def _check_owner(booking: Booking, caller: Principal) -> None:
     raise BookingNotFound(f"no booking {booking.ref}")
 
 
+def _first_departure(booking: Booking) -> dt.datetime:
+    return min(clock.from_db(f.departs_at) for f in Flight.select(Flight.departs_at)
+               .join(BookingFlight).where(BookingFlight.booking == booking.ref))
+
+
 def _refund_due(booking: Booking, rules: BookingRules, now: dt.datetime) -> Money:
-    first_departure = min(clock.from_db(f.departs_at) for f in Flight.select(Flight.departs_at)
-                          .join(BookingFlight).where(BookingFlight.booking == booking.ref))
+    first_departure = _first_departure(booking)
     if now >= first_departure:
         raise FlightDeparted(f"booking {booking.ref} cannot be cancelled: its first flight has departed",
                              ref=booking.ref, status=booking.status)
@@ -298,9 +342,7 @@ def _late_payment_refusal(booking: Booking, paid: Money, now: dt.datetime) -> st
     if paid != Money(booking.total_amount, booking.currency):
         # cash + points: the points hold was let go when the booking expired, so the cash alone falls short
         return "points_hold_released"
-    first_departure = min(clock.from_db(f.departs_at) for f in Flight.select(Flight.departs_at)
-                          .join(BookingFlight).where(BookingFlight.booking == booking.ref))
-    return "flight_departed" if now >= first_departure else None
+    return "flight_departed" if now >= _first_departure(booking) else None
 
 
 class _SeatsGone(Exception):

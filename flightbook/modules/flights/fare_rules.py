@@ -26,9 +26,12 @@ class BookingRules:
     def hold_expires_at(self, held_at: dt.datetime) -> dt.datetime:
         return held_at + dt.timedelta(minutes=self.hold_minutes)
 
+    def full_refund_until(self, first_departure: dt.datetime) -> dt.datetime:
+        return first_departure - dt.timedelta(hours=self.refund_cutoff_hours)
+
     def refund_due(self, paid: Money, first_departure: dt.datetime, cancelled_at: dt.datetime) -> Money:
         """Full refund until the cutoff before the first departure, ``late_refund_percent`` after it
         (rounded down to the minor unit, so we never refund more than the rule says)."""
-        if cancelled_at <= first_departure - dt.timedelta(hours=self.refund_cutoff_hours):
+        if cancelled_at <= self.full_refund_until(first_departure):
             return paid
         return Money(paid.amount * self.late_refund_percent // 100, paid.currency)

@@ -149,6 +149,14 @@ class CancelTicket:
         resp.media = data.to_dict(self.service.cancel_booking(_principal(req), ref.upper()))
 
 
+class CancellationQuote:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, ref):
+        resp.media = data.to_dict(self.service.quote_cancellation(_principal(req), ref.upper()))
+
+
 class ConfirmTicket:
     def __init__(self, service):
         self.service = service
@@ -171,4 +179,5 @@ def add_routes(app, service) -> None:
     app.add_route("/api/tickets", Tickets(service))
     app.add_route("/api/tickets/{ref}", Ticket(service))
     app.add_route("/api/tickets/{ref}/cancel", CancelTicket(service))
+    app.add_route("/api/tickets/{ref}/cancellation", CancellationQuote(service))
     app.add_route("/api/tickets/{ref}/confirm", ConfirmTicket(service))

@@ -1,8 +1,8 @@
 """The flights module's use cases behind its contract: the in-process adapter other parts are handed."""
 from __future__ import annotations
 
-from flightbook.contracts.flights import (BookingPage, BookingRequest, BookingView, FlightQuery, LoginResult,
-                                          Place, Registration, SearchResult, UserView)
+from flightbook.contracts.flights import (BookingPage, BookingRequest, BookingView, CancellationQuote, FlightQuery,
+                                          LoginResult, Place, Registration, SearchResult, UserView)
 from flightbook.kernel.money import Money
 from flightbook.kernel.auth import Principal, Tokens, require_self_or_admin, require_user
 from flightbook.modules.flights import bookings, places, refs, search, users
@@ -49,6 +49,10 @@ class FlightsService:
     def cancel_booking(self, caller: Principal, ref: str) -> BookingView:
         caller = require_user(caller)
         return bookings.cancel_booking(refs.normalize(ref), caller, self.rules)
+
+    def quote_cancellation(self, caller: Principal, ref: str) -> CancellationQuote:
+        caller = require_user(caller)
+        return bookings.quote_cancellation(refs.normalize(ref), caller, self.rules)
 
     def confirm_booking(self, ref: str, payment_id: str, paid: Money | None = None) -> BookingView:
         return bookings.confirm_booking(refs.normalize(ref), payment_id, paid=paid)

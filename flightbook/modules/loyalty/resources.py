@@ -35,6 +35,15 @@ class Tiers:
         resp.media = {"tiers": [data.to_dict(t) for t in self.service.tiers()]}
 
 
+class PointsRate:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        currency = _currency(validate.query(req))
+        resp.media = data.to_dict(self.service.points_rate(currency))
+
+
 class Account:
     def __init__(self, service):
         self.service = service
@@ -124,6 +133,7 @@ class History:
 
 def add_routes(app, service) -> None:
     app.add_route("/api/loyalty/tiers", Tiers(service))
+    app.add_route("/api/loyalty/points-rate", PointsRate(service))
     app.add_route("/api/loyalty/account/{user_id}", Account(service))
     app.add_route("/api/loyalty/earn", Earn(service))
     app.add_route("/api/loyalty/redeem", Redeem(service))

@@ -3,17 +3,20 @@ Who may do what is decided here; the rules about points live in ``ledger``, ``ex
 from __future__ import annotations
 
 import datetime as dt
+import math
 
-from flightbook.contracts.loyalty import (AccountView, ExpiryReport, HistoryPage, PointsHold, ReversalResult,
-                                          Tier)
+from flightbook.contracts.loyalty import (AccountView, ExpiryReport, HistoryPage, PointsHold, PointsRate,
+                                          ReversalResult, Tier)
 from flightbook.kernel import clock, money
 from flightbook.kernel.auth import Principal, require_self_or_admin, require_user
 from flightbook.kernel.errors import Forbidden, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.modules.loyalty import expiry, ledger
-from flightbook.modules.loyalty.rules import LoyaltyRules, qualifying_since
+from flightbook.modules.loyalty.rules import LoyaltyRules, points_value, qualifying_since
 
 MAX_POINTS = 10 ** 12
+#: a block of points worth a whole number of minor units in every currency (exponents 0 to 3)
+_RATE_PROBE = 10 ** 6
 
 
 def _booking_ref(booking_ref) -> str:
@@ -53,6 +56,13 @@ class LoyaltyService:
     def get_account(self, caller: Principal, user_id: int) -> AccountView:
         require_self_or_admin(caller, _user_id(user_id), allow_service=True)
         return ledger.account_view(user_id, self.now(), self.rules)
+
+    def points_rate(self, currency: str) -> PointsRate:
+        """The rules' own value of a large block, reduced to its smallest whole part (points_value is linear)."""
+        value = points_value(_RATE_PROBE, _currency(currency))
+        common = math.gcd(_RATE_PROBE, value.amount)
+        return PointsRate(currency=currency, points=_RATE_PROBE // common,
+                          value=Money(value.amount // common, currency))
 
     def earn(self, user_id: int, booking_ref: str, amount: Money) -> int:
         return ledger.earn(_user_id(user_id), _booking_ref(booking_ref), amount, self.now(), self.rules)
