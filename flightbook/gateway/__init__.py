@@ -5,6 +5,8 @@ from flightbook.kernel.part import Part
 
 
 def build(settings, tokens, contracts) -> Part:
+    import falcon
+
     from flightbook.gateway import account_pages, booking_pages, payment_pages, search_pages, trip_pages
     from flightbook.gateway.api import GatewayApi
     from flightbook.gateway.web import HERE, Web
@@ -13,6 +15,7 @@ def build(settings, tokens, contracts) -> Part:
     api = GatewayApi(settings, tokens, session_token=web.session_token)
 
     def add_routes(app) -> None:
+        app.add_error_handler(falcon.HTTPNotFound, web.not_found)
         api.mount(app)
         app.add_static_route("/static", str(HERE / "static"))
         app.add_route("/", search_pages.Home(web))

@@ -15,7 +15,7 @@ from flightbook.gateway.trip_pages import booking_view
 from flightbook.gateway.web import Web, page
 from flightbook.kernel import validate
 from flightbook.kernel.errors import Conflict, DomainError, ValidationError
-from flightbook.kernel.money import Money, exponent
+from flightbook.kernel.money import Money
 
 DECLINE_REASONS = {
     "card_declined": "Your bank declined this card.",
@@ -26,32 +26,29 @@ DECLINE_REASONS = {
 }
 
 
-def point_value(currency: str) -> tuple[float, int]:
-    """(minor units one point is worth, smallest step of points) for the live preview on the pay page.
-    Mirrors loyalty's published rate (1 point = 0.01 of the currency); loyalty values the real hold."""
-    minor_per_point = 10 ** exponent(currency) / 100
-    return minor_per_point, max(1, 100 // 10 ** exponent(currency))
+def worth(points: int, rate) -> int:
+    """Minor units ``points`` pay at loyalty's rate (whole blocks of ``rate.points``, as loyalty holds them)."""
+    return points // rate.points * rate.value.amount
 
 
 def points_offer(web: Web, principal, booking) -> dict | None:
-    """What the points control needs, or None when the traveller has no points to use."""
-    account = web.contracts["loyalty"].get_account(principal, principal.user_id)
+    """What the points control needs (loyalty's rate for the booking's currency, rendered for the page's
+    live split), or None when the traveller has no points to use."""
+    loyalty = web.contracts["loyalty"]
+    account = loyalty.get_account(principal, principal.user_id)
     if account.available <= 0:
         return None
-    per_point, step = point_value(booking.total.currency)
-    needed = -(-booking.total.amount // per_point) if per_point else 0
-    needed = int(-(-needed // step) * step)
-    usable = min(account.available - account.available % step, needed)
+    rate = loyalty.points_rate(booking.total.currency)
+    needed = -(-booking.total.amount // rate.value.amount) * rate.points
+    usable = min(account.available - account.available % rate.points, needed)
     if usable <= 0:
         return None
-    return {"balance": account.available, "usable": usable, "minor_per_point": per_point, "minimum": step,
-            "value": Money(int(account.available * per_point), booking.total.currency),
-            "covers_total": usable >= needed}
+    return {"balance": account.available, "usable": usable, "rate": rate, "covers_total": usable >= needed,
+            "value": Money(worth(account.available, rate), booking.total.currency)}
 
 
-def split(total: Money, points: int) -> dict:
-    per_point, _ = point_value(total.currency)
-    covered = min(total.amount, int(points * per_point))
+def split(total: Money, points: int, rate) -> dict:
+    covered = min(total.amount, worth(points, rate)) if points else 0
     return {"points": points, "points_value": Money(covered, total.currency),
             "cash": Money(total.amount - covered, total.currency)}
 
@@ -89,7 +86,8 @@ class Pay:
         offer = points_offer(self.web, principal, booking)
         points_requested = min(points_requested, offer["usable"]) if offer else 0
         self.web.render(req, resp, "pay.html", status=status, points=offer, points_requested=points_requested,
-                        split=split(booking.total, points_requested), card_error=card_error, card_name=card_name,
+                        split=split(booking.total, points_requested, offer and offer["rate"]),
+                        card_error=card_error, card_name=card_name,
                         attempt=uuid.uuid4().hex, **booking_view(self.web, booking))
 
     @page

@@ -1,12 +1,10 @@
 """After booking: the confirmation / e-ticket page, my bookings and cancelling with the refund shown first."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flightbook.contracts.flights import BookingStatus
 from flightbook.contracts.loyalty import HoldStatus, TransactionKind
+from flightbook.gateway import formatting
 from flightbook.gateway.web import Web, page
-from flightbook.kernel import clock
 from flightbook.kernel import validate
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
@@ -36,24 +34,35 @@ def card_charges(web: Web, principal, ref: str) -> list:
     return [p for p in history.payments if p.booking_ref == ref and p.status != "failed" and p.amount > 0]
 
 
-def cancellation_quote(web: Web, booking) -> dict:
-    """What cancelling now gives back, shown before the traveller confirms. A preview of the fare rule
-    flights applies (full refund until the cutoff before the first departure, the late percentage after);
-    the refund actually paid is the one flights records on the cancelled booking."""
-    rules, now = web.settings, clock.now()
+def spent_points(web: Web, booking):
+    """The points hold that paid part of the booking (committed), or None."""
     hold = web.contracts["loyalty"].active_hold_for_booking(booking.ref)
-    points = hold.points if hold is not None and hold.status == HoldStatus.COMMITTED else 0
-    if booking.status != BookingStatus.CONFIRMED:
-        return {"refund": Money(0, booking.total.currency), "points": points,
-                "note": "Nothing has been charged yet: cancelling releases the seats."}
-    cash_paid = booking.total - (hold.value if points else Money(0, booking.total.currency))
-    first_departure = min(f.departs_at for f in booking.flights)
-    if now <= first_departure - dt.timedelta(hours=rules.refund_cutoff_hours):
-        return {"refund": cash_paid, "points": points, "note": "Full refund to your card."}
-    late = Money(cash_paid.amount * rules.late_refund_percent // 100, cash_paid.currency)
-    return {"refund": late, "points": points,
-            "note": f"Less than {rules.refund_cutoff_hours} hours before departure: "
-                    f"{rules.late_refund_percent}% of the fare is refunded."}
+    return hold if hold is not None and hold.status == HoldStatus.COMMITTED else None
+
+
+def refund_parts(booking, hold, quote) -> dict:
+    """Flights' quote (one share of the price for every part) as the traveller gets it back: payments
+    refunds that share of the card's charge and loyalty returns that share of the points, rounded down."""
+    currency = booking.total.currency
+    cash_paid = booking.total - (hold.value if hold is not None else Money(0, currency))
+    return {"refund": Money(cash_paid.amount * quote.refund_percent // 100, currency),
+            "points": (hold.points if hold is not None else 0) * quote.refund_percent // 100}
+
+
+def cancellation_view(web: Web, principal, booking) -> dict:
+    """What cancelling now gives back, as flights quotes it, shown before the traveller confirms."""
+    quote = web.contracts["flights"].quote_cancellation(principal, booking.ref)
+    hold = spent_points(web, booking)
+    parts = refund_parts(booking, hold, quote)
+    if quote.status != BookingStatus.CONFIRMED:
+        note = "Nothing has been charged yet: cancelling releases the seats."
+    elif quote.refund_percent == 100:
+        note = (f"Full refund until {formatting.when(quote.full_refund_until)}." if quote.full_refund_until
+                else "Full refund.")
+    else:
+        note = (f"The full-refund period ended {formatting.when(quote.full_refund_until)}: "
+                f"{quote.refund_percent}% of what you paid comes back.")
+    return {**parts, "quote": quote, "note": note, "points_used": hold.points if hold is not None else 0}
 
 
 class Ticket:
@@ -98,19 +107,29 @@ class Cancel:
         principal = self.web.traveller(req)
         flights = self.web.contracts["flights"]
         booking = flights.get_booking(principal, ref.upper())
-        if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
-            self.web.redirect(req, resp, f"/bookings/{booking.ref}", f"Booking {booking.ref} is "
-                              f"{booking.status.lower()}; there is nothing to cancel.")
+        view = cancellation_view(self.web, principal, booking)
+        if not view["quote"].is_cancellable:
+            self.web.redirect(req, resp, f"/bookings/{booking.ref}", _not_cancellable(view["quote"]))
             return
-        quote = cancellation_quote(self.web, booking)
-        self.web.render(req, resp, "cancel.html", quote=quote, **booking_view(self.web, booking))
+        self.web.render(req, resp, "cancel.html", quote=view, **booking_view(self.web, booking))
 
     @page
     def on_post(self, req, resp, ref):
         self.web.form(req)
         principal = self.web.traveller(req)
-        booking = self.web.contracts["flights"].cancel_booking(principal, ref.upper())
-        refund = booking.refund_due
-        message = (f"Booking {booking.ref} is cancelled. A refund of {refund.format()} is on its way."
-                   if refund and refund.amount else f"Booking {booking.ref} is cancelled.")
+        flights = self.web.contracts["flights"]
+        hold = spent_points(self.web, flights.get_booking(principal, ref.upper()))  # before loyalty reverses it
+        booking = flights.cancel_booking(principal, ref.upper())
+        parts = refund_parts(booking, hold, flights.quote_cancellation(principal, booking.ref))
+        message = f"Booking {booking.ref} is cancelled."
+        if parts["refund"].amount:
+            message += f" A refund of {parts['refund'].format()} is on its way."
+        if parts["points"]:
+            message += f" {parts['points']:,} points go back to your account."
         self.web.redirect(req, resp, "/bookings", message)
+
+
+def _not_cancellable(quote) -> str:
+    if quote.status == BookingStatus.CONFIRMED:
+        return f"Booking {quote.ref} cannot be cancelled: its first flight has departed."
+    return f"Booking {quote.ref} is {quote.status.lower()}; there is nothing to cancel."

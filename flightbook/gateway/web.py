@@ -138,6 +138,13 @@ class Web:
     def error_page(self, req, resp, status: int, message: str, title: str = "Something is not right") -> None:
         self.render(req, resp, "error.html", status=status, title=title, message=message)
 
+    def not_found(self, req, resp, exc, params) -> None:
+        """falcon's 404 (no route, no static file) as a readable page for people; /api/* keeps its JSON."""
+        if req.path == "/api" or req.path.startswith("/api/"):
+            raise exc
+        self.error_page(req, resp, 404, "There is no page at this address. It may have moved, or the link "
+                                        "may be mistyped.", title="Page not found")
+
 
 def safe_next(target: str | None) -> str:
     """Only same-site paths are followed after login (no open redirects)."""

@@ -1,5 +1,6 @@
 """Browser fixtures: Debian's chromium driven by Playwright against a real ``flightbook serve`` process
-on fresh SQLite databases seeded by ``flightbook demo --prepare-only``."""
+on fresh SQLite databases seeded by ``flightbook demo --prepare-only``, and, for the journey, against
+either deployment (that one process, or four gunicorn services on PostgreSQL)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_env
+from tests.e2e.deployments import Deployment
 from tests.servers import FLIGHTBOOK, ROOT, Server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -61,6 +63,34 @@ def ui_server(ui_env, tmp_path_factory):
 def base_url(ui_server) -> str:
     """pytest-playwright's base_url: ``page.goto("/")`` lands on our server."""
     return ui_server.url
+
+
+class OneProcess:
+    """The session's one-process server seen as a deployment (started once for every browser test)."""
+    mode = "one_process"
+
+    def __init__(self, server):
+        self.url = server.url
+
+
+@pytest.fixture(scope="module", params=["one_process", "four_services"])
+def deployment(request, tmp_path_factory, worker):
+    """The journey's deployment: the shared one-process server, or four services started for the module."""
+    if request.param == "one_process":
+        yield OneProcess(request.getfixturevalue("ui_server"))
+        return
+    running = Deployment("four_services", tmp_path_factory.mktemp("ui-four"), f"browser_{worker}").start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def deployed_page(browser, deployment):
+    """A page whose relative URLs go to ``deployment``'s gateway."""
+    context = browser.new_context(viewport=DESKTOP, locale="en-US", timezone_id="UTC", base_url=deployment.url)
+    page = context.new_page()
+    yield page
+    context.close()
 
 
 _names = itertools.count(1)

@@ -6,6 +6,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import screenshot, travel_date
+from tests.e2e.deployments import eventually
 
 VISA = {"number": "4242 4242 4242 4242", "expiry": "12/34", "cvc": "123"}
 DECLINED = {"number": "4000 0000 0000 0002", "expiry": "12/34", "cvc": "123"}
@@ -71,3 +72,36 @@ def pay_by_card(page, card: dict) -> None:
 
 def money_to_minor(text: str) -> int:
     return int(re.sub(r"[^0-9]", "", text))
+
+
+def hold_one_way(page, origin: tuple[str, str], destination: tuple[str, str], people: list[tuple[str, str, str]],
+                 days_ahead: int = 2) -> str:
+    """Search, take the first option, enter the passengers and hold the seats; returns the booking's ref."""
+    search(page, origin, destination, passengers=len(people), days_ahead=days_ahead)
+    page.get_by_role("button", name="Continue to passengers").click()
+    fill_passengers(page, people)
+    page.get_by_role("button", name="Hold seats and pay").click()
+    expect(page.get_by_role("heading", name="Payment")).to_be_visible()
+    return re.search(r"/bookings/([A-Z0-9]+)/pay", page.url).group(1)
+
+
+def points_earned_on(page, ref: str, timeout: float = 30.0) -> int:
+    """The points the saga awards for a confirmed booking (loyalty reacts to booking.confirmed
+    asynchronously), read from its e-ticket once they are there."""
+    def earned():
+        page.goto(f"/bookings/{ref}")
+        return int(re.sub(r"[^0-9]", "", page.locator("[data-points-earned]").inner_text()) or 0)
+    return eventually(earned, timeout=timeout, interval=0.5)
+
+
+def balance(page) -> int:
+    page.goto("/loyalty")
+    return int(re.sub(r"[^0-9]", "", page.locator("[data-balance]").inner_text()))
+
+
+def points_rate(page, currency: str) -> tuple[int, int]:
+    """Loyalty's published rate (points, minor units they pay), as any client of the gateway API reads it."""
+    answer = page.request.get(f"/api/gateway/loyalty/points-rate?currency={currency}")
+    assert answer.ok, answer.text()
+    rate = answer.json()
+    return rate["points"], rate["value"]["amount"]

@@ -115,3 +115,16 @@ def test_home_works_on_a_phone_with_the_keyboard(page):
     ring = page.evaluate("getComputedStyle(document.activeElement).boxShadow")
     assert ring != "none", "the focused control must show a focus ring"
     screenshot(page, "home-phone")
+
+
+def test_an_unknown_address_is_a_readable_404_page_while_the_api_keeps_json(page, ui_server):
+    response = page.goto("/no/such/page")
+    assert response.status == 404 and "text/html" in response.headers["content-type"]
+    expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+    expect(page.get_by_role("link", name="Back to search")).to_be_visible()
+    assert requests.get(ui_server.url + "/static/no-such.css", timeout=10).headers["Content-Type"].startswith(
+        "text/html")
+    for path in ("/api", "/api/no-such-thing", "/api/gateway/no-such-thing", "/api/tickets/ABC123/nothing"):
+        answer = requests.get(ui_server.url + path, timeout=10)
+        assert answer.status_code == 404, path
+        assert set(answer.json()["error"]) == {"code", "message"}, path

@@ -85,15 +85,15 @@
     var range = form.querySelector("[data-points-range]"), box = form.querySelector("[data-points-input]");
     if (!range || !box) return;
     var total = parseInt(form.dataset.total, 10), currency = form.dataset.currency;
-    var perPoint = parseFloat(form.dataset.pointValue), step = parseInt(form.dataset.pointsMin || "1", 10);
+    // loyalty's rate as the server rendered it: ``step`` points are worth ``stepValue`` minor units
+    var step = parseInt(form.dataset.ratePoints, 10), stepValue = parseInt(form.dataset.rateValue, 10);
     var cashOut = form.querySelector("[data-split-cash]"), pointsOut = form.querySelector("[data-split-points]");
     var payButton = form.querySelector("[data-pay-button]"), cardFields = form.querySelector("[data-card-fields]");
     var maxPoints = parseInt(range.max, 10);
-    range.step = step; box.step = step;
     function update(value) {
       var points = Math.max(0, Math.min(maxPoints, parseInt(value, 10) || 0));
       points = points - (points % step);
-      var covered = Math.min(total, Math.floor(points * perPoint));
+      var covered = Math.min(total, (points / step) * stepValue);
       var cash = total - covered;
       range.value = points; box.value = points;
       pointsOut.textContent = points.toLocaleString("en-US") + " pts (−" + formatMoney(covered, currency) + ")";
@@ -104,7 +104,7 @@
     range.addEventListener("input", function () { update(range.value); });
     box.addEventListener("input", function () { update(box.value); });
     var all = form.querySelector("[data-points-all]");
-    if (all) all.addEventListener("click", function () { update(Math.ceil(total / perPoint / step) * step); });
+    if (all) all.addEventListener("click", function () { update(Math.ceil(total / stepValue) * step); });
     update(box.value);
   }
 
