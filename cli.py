@@ -51,6 +51,8 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="address to bind"),
     port: int = typer.Option(None, help="port (default 8000 for the gateway or everything, 8001-8003 per module)"),
     workers: int = typer.Option(2, min=1, max=64, help="gunicorn worker processes"),
+    threads: int = typer.Option(4, min=1, max=64,
+                                help="threads per worker: a part waiting on another part keeps serving"),
     background: bool = typer.Option(True, help="run the hold sweeper and event relay in each worker"),
 ):
     """Serve under gunicorn. Example: flightbook serve  |  flightbook serve payments --port 8002"""
@@ -76,7 +78,7 @@ def serve(
             runner.start()
 
     typer.echo(f"flightbook {part or 'all parts'} on http://{host}:{port}")
-    GunicornServer(factory, {"bind": f"{host}:{port}", "workers": workers, "preload_app": False,
+    GunicornServer(factory, {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "preload_app": False,
                              "accesslog": "-", "timeout": 60, "graceful_timeout": 10},
                    on_worker_start=start_jobs).run()
 
@@ -248,7 +250,7 @@ def demo(
         system.close()
     typer.echo(f"demo traveller: username {DEMO_USERNAME!r}, password {DEMO_PASSWORD!r}")
     if not prepare_only:
-        serve(part=None, host=host, port=port, workers=workers, background=True)
+        serve(part=None, host=host, port=port, workers=workers, threads=4, background=True)
 
 
 @app.command("expire-points")

@@ -28,7 +28,9 @@ from tests.e2e.deployments import Deployment  # noqa: E402
 
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": dt.date.today().year + 2, "cvc": "123",
         "holder_name": "Bench Mark"}
-ROUTES = [("LHR", "JFK"), ("JFK", "LHR"), ("CDG", "JFK"), ("FRA", "JFK"), ("LHR", "CDG"), ("JFK", "LAX")]
+CANDIDATE_ROUTES = [("LHR", "JFK"), ("JFK", "LHR"), ("CDG", "JFK"), ("FRA", "JFK"), ("LHR", "CDG"), ("JFK", "LAX"),
+                    ("LAX", "JFK"), ("CDG", "LHR"), ("DXB", "LHR"), ("SIN", "HND"), ("ATL", "ORD"), ("ORD", "ATL")]
+TRIPS: list[tuple[str, str, str]] = []  # (origin, destination, date) with flights, found at start
 
 
 def traveller(api: str) -> requests.Session:
@@ -43,9 +45,19 @@ def traveller(api: str) -> requests.Session:
     return http
 
 
+def find_trips(api: str) -> None:
+    """The candidate routes and days the sample schedule actually flies."""
+    for origin, destination in CANDIDATE_ROUTES:
+        for days in (2, 3, 4):
+            date = (dt.date.today() + dt.timedelta(days=days)).isoformat()
+            found = requests.get(api + "/flights/search", params={"origin": origin, "destination": destination,
+                                                                  "date": date}, timeout=30).json()
+            if found.get("outbound"):
+                TRIPS.append((origin, destination, date))
+
+
 def one_booking(http: requests.Session, api: str, i: int) -> float:
-    origin, destination = ROUTES[i % len(ROUTES)]
-    date = (dt.date.today() + dt.timedelta(days=2 + i % 3)).isoformat()
+    origin, destination, date = TRIPS[i % len(TRIPS)]
     started = time.perf_counter()
     found = http.get(api + "/flights/search", params={"origin": origin, "destination": destination,
                                                       "date": date}, timeout=30).json()
@@ -85,14 +97,13 @@ def measure_bookings(api: str, bookings: int, clients: int) -> list[float]:
 
 
 def measure_search(api: str, seconds: float, clients: int) -> float:
-    date = (dt.date.today() + dt.timedelta(days=2)).isoformat()
     done = [0] * clients
     stop = time.monotonic() + seconds
 
     def client(k):
         http = requests.Session()
         while time.monotonic() < stop:
-            origin, destination = ROUTES[(k + done[k]) % len(ROUTES)]
+            origin, destination, date = TRIPS[(k + done[k]) % len(TRIPS)]
             http.get(api + "/flights/search", params={"origin": origin, "destination": destination, "date": date},
                      timeout=30).raise_for_status()
             done[k] += 1
@@ -123,6 +134,8 @@ def main() -> None:
             deployment = Deployment(mode, Path(folder), "bench_services", backend="postgres").start()
             try:
                 api = deployment.url + "/api/gateway"
+                TRIPS.clear()
+                find_trips(api)
                 measure_bookings(api, 5, 1)  # warm-up
                 latencies = measure_bookings(api, args.bookings, args.clients)
                 search = measure_search(api, args.seconds, args.clients)

@@ -53,7 +53,7 @@ class Deployment:
         if self.mode == "one_process":
             self.servers = {"gateway": Server(None, self.env, workers=2, log_dir=self.folder).start()}
         else:
-            self.servers = four_services(self.env, log_dir=self.folder, workers=1)
+            self.servers = four_services(self.env, log_dir=self.folder, workers=2)
         return self
 
     @property
