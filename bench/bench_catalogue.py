@@ -3,7 +3,10 @@ in process (p50/p99 over >= 300 airports), and search through gunicorn (2 worker
 bare Falcon JSON endpoint on the same gunicorn settings (ratio).
 
     python bench/bench_catalogue.py [--airports 300] [--flights 1000000] [--searches 2000] [--seconds 10] [--rounds 5]
-                                    [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+                                    [--client wrk|python] [--clients 4] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+
+The HTTP load comes from wrk when it is installed (``apt-get install wrk``), else from Python client processes;
+both endpoints get the same client and the same gunicorn settings.
 
 A scratch database (fbbench_catalogue) is created and dropped again.
 """
@@ -16,6 +19,8 @@ import math
 import multiprocessing
 import os
 import random
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -136,7 +141,21 @@ def _load(port: int, paths: list, seconds: float, counter) -> None:
         counter.value += done
 
 
-def requests_per_second(port: int, paths: list, seconds: float, clients: int) -> float:
+_WRK_SCRIPT = """
+local paths, i = {}, 0
+function init(args)
+    for line in io.lines(args[1]) do paths[#paths + 1] = line end
+end
+function request()
+    i = i % #paths + 1
+    return wrk.format("GET", paths[i])
+end
+"""
+
+
+def requests_per_second(port: int, paths: list, seconds: float, clients: int, client: str) -> float:
+    if client == "wrk":
+        return _wrk_requests_per_second(port, paths, seconds, clients)
     counter = multiprocessing.Value("i", 0)
     procs = [multiprocessing.Process(target=_load, args=(port, paths[k::clients], seconds, counter))
              for k in range(clients)]
@@ -145,6 +164,19 @@ def requests_per_second(port: int, paths: list, seconds: float, clients: int) ->
     for p in procs:
         p.join()
     return counter.value / seconds
+
+
+def _wrk_requests_per_second(port: int, paths: list, seconds: float, connections: int) -> float:
+    """wrk (one thread, ``connections`` connections) cycling through ``paths``; any non-2xx answer is an error."""
+    script, listing = OUT / "paths.lua", OUT / "paths.txt"
+    script.write_text(_WRK_SCRIPT)
+    listing.write_text("\n".join(paths) + "\n")
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", str(script),
+                          f"http://127.0.0.1:{port}", "--", str(listing)],
+                         capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise SystemExit(f"wrk saw failed requests:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
 
 
 def _free_port() -> int:
@@ -176,16 +208,18 @@ def bench_http(args, url: str, queries) -> None:
                                              "--url", url]))
         for kind in figures:
             _wait(ports[kind])
-            requests_per_second(ports[kind], paths, 1, args.clients)  # warm-up
+            requests_per_second(ports[kind], paths, 1, args.clients, args.client)  # warm-up
         for _ in range(args.rounds):
             for kind in figures:
-                figures[kind].append(requests_per_second(ports[kind], paths, args.seconds / args.rounds, args.clients))
+                figures[kind].append(requests_per_second(ports[kind], paths, args.seconds / args.rounds, args.clients,
+                                                         args.client))
     finally:
         for server in servers:
             server.terminate()
             server.wait(timeout=30)
     bare, found = statistics.median(figures["bare"]), statistics.median(figures["search"])
-    print(f"gunicorn 2 workers, {args.clients} client processes, {args.rounds} alternating rounds of "
+    clients = f"wrk with {args.clients} connections" if args.client == "wrk" else f"{args.clients} client processes"
+    print(f"gunicorn 2 workers, {clients}, {args.rounds} alternating rounds of "
           f"{args.seconds / args.rounds:.1f} s each: bare Falcon JSON {bare:,.0f} req/s, flight search {found:,.0f} req/s "
           f"(medians; rounds: bare {', '.join(f'{v:,.0f}' for v in figures['bare'])}; "
           f"search {', '.join(f'{v:,.0f}' for v in figures['search'])}), ratio {found / bare:.2f}")
@@ -197,7 +231,9 @@ def main() -> int:
     parser.add_argument("--flights", type=int, default=1_000_000)
     parser.add_argument("--searches", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=4, help="client processes, or wrk's connections")
+    parser.add_argument("--client", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python",
+                        help="load generator (default: wrk when installed)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating load phases per server")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--serve", choices=("bare", "search"), help=argparse.SUPPRESS)

@@ -17,6 +17,7 @@ from pathlib import Path
 from flightbook.contracts.flights import CABINS
 from flightbook.kernel.db import is_postgres, write_transaction
 from flightbook.kernel.errors import ValidationError
+from flightbook.modules.flights import flight_copy
 from flightbook.modules.flights.models import Airport, database
 from flightbook.modules.flights.schedules import (MAX_DAYS, DatedFlight, ScheduleRow, clock_runs, count_dated,
                                                   expand, read_schedule, service_dates)
@@ -85,8 +86,6 @@ _NEW_INVENTORY = f"""{_INVENTORY_INSERT}
 SELECT f.id, c.cabin, c.seats, c.seats, c.fare_amount, c.currency
 FROM flight f JOIN cabin_stage c ON c.flight_number = f.flight_number
 WHERE f.id > %s ORDER BY f.id, c.cabin"""
-_OVERLAP = """SELECT EXISTS (SELECT 1 FROM flight f JOIN schedule_stage s ON s.flight_number = f.flight_number
-WHERE f.service_date BETWEEN %s AND %s)"""
 
 
 def _import_postgres(rows, start, days, zones, total, progress, slice_flights=100_000) -> tuple[int, int]:
@@ -95,11 +94,11 @@ def _import_postgres(rows, start, days, zones, total, progress, slice_flights=10
     cursor.execute("LOCK TABLE flight IN SHARE ROW EXCLUSIVE MODE")
     cursor.execute("SET LOCAL work_mem = '64MB'")
     cursor.execute("SET LOCAL jit = off")
+    if not flight_copy.overlaps(cursor, rows, start, days):
+        return flight_copy.copy_new_flights(cursor, rows, start, days, zones, total, progress)
     _stage_schedule(cursor, rows, start, days, zones)
-    last = start + dt.timedelta(days=days - 1)
-    cursor.execute(_OVERLAP, (start, last))
     # Dates already imported for some of these flights: skip those (their seats may be sold) instead of failing.
-    expand_sql = _EXPAND + (" ON CONFLICT (flight_number, service_date) DO NOTHING" if cursor.fetchone()[0] else "")
+    expand_sql = _EXPAND + " ON CONFLICT (flight_number, service_date) DO NOTHING"
     step = max(1, math.floor(days * slice_flights / max(total, 1)))
     added = inventory = 0
     for first in range(0, days, step):
