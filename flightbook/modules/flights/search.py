@@ -8,6 +8,7 @@ import weakref
 
 from flightbook.contracts.flights import CABINS, MAX_PASSENGERS, FlightOption, FlightQuery, SearchResult
 from flightbook.kernel import clock
+from flightbook.kernel.db import is_postgres
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
 from flightbook.modules.flights.models import Airport, database
@@ -89,15 +90,33 @@ ORDER BY {order}"""
 
 @functools.lru_cache(maxsize=None)
 def _options_sql(sort: str, param: str) -> str:
-    return _OPTIONS.format(p=param, order=_ORDER[sort])
+    sql = _OPTIONS.replace("{order}", _ORDER[sort])
+    if param != "$":
+        return sql.replace("{p}", param)
+    parts = sql.split("{p}")  # PREPARE numbers its parameters: $1, $2, ...
+    return "".join(part + (f"${n}" if n < len(parts) else "") for n, part in enumerate(parts, 1))
+
+
+# PostgreSQL: each connection prepares the query once per sort order (PREPARE lives as long as the connection),
+# so a search is one EXECUTE round trip without parsing or, once the plan is cached, planning.
+_prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # psycopg2 connection -> sorts prepared
+
+
+def _options(sort: str, params: tuple) -> list:
+    if not is_postgres(database):
+        return database.execute_sql(_options_sql(sort, database.param), params).fetchall()
+    prepared = _prepared_on.setdefault(database.connection(), set())
+    if sort not in prepared:
+        database.execute_sql(f"PREPARE flight_options_{sort} AS {_options_sql(sort, '$')}")
+        prepared.add(sort)
+    return database.execute_sql(f"EXECUTE flight_options_{sort} (%s, %s, %s, %s, %s, %s)", params).fetchall()
 
 
 def flights_on(origin: str, destination: str, day: dt.date, query: FlightQuery, zones: dict) -> list[FlightOption]:
     """The day's flights from origin to destination with enough seats in the cabin, in the query's order."""
     start, end = local_day_window(day, zones[origin])
-    rows = database.execute_sql(_options_sql(query.sort, database.param),
-                                (query.cabin, origin, destination, clock.to_db(start), clock.to_db(end),
-                                 query.passengers)).fetchall()
+    rows = _options(query.sort, (query.cabin, origin, destination, clock.to_db(start), clock.to_db(end),
+                                 query.passengers))
     return [_option(row, origin, destination, query, zones) for row in rows]
 
 
