@@ -84,14 +84,17 @@ def test_a_later_range_goes_in_beside_sold_seats_and_an_overlapping_one_adds_onl
     assert not SeatInventory.select().join(Flight, peewee.JOIN.LEFT_OUTER).where(Flight.id.is_null()).exists()
 
 
-def test_the_import_keeps_the_flight_indexes(flights_db, tmp_path):
+_INDEXES = "SELECT indexdef FROM pg_indexes WHERE tablename IN ('flight', 'seat_inventory')"
+
+
+def test_the_import_keeps_the_flight_and_inventory_indexes(flights_db, tmp_path):
     if not is_postgres(flights_db):
         pytest.skip("indexes are set aside only on PostgreSQL")
-    before = sorted(flights_db.execute_sql("SELECT indexdef FROM pg_indexes WHERE tablename = 'flight'").fetchall())
+    before = sorted(flights_db.execute_sql(_INDEXES).fetchall())
     schedule_import.import_flights(_schedule(tmp_path), dt.date.today() + dt.timedelta(days=3), 14)  # first load
     schedule_import.import_flights(_schedule(tmp_path), dt.date.today() + dt.timedelta(days=17), 2)  # small one
-    after = sorted(flights_db.execute_sql("SELECT indexdef FROM pg_indexes WHERE tablename = 'flight'").fetchall())
-    assert after == before and len(before) == 3
+    after = sorted(flights_db.execute_sql(_INDEXES).fetchall())
+    assert after == before and len(before) == 4
 
 
 def test_an_inventory_statement_with_a_gap_in_its_flight_ids_is_refused(flights_db, tmp_path):

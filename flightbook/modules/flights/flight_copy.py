@@ -59,7 +59,8 @@ def _is_most_of_the_table(cursor, total: int) -> bool:
 
 
 def _set_aside_indexes(cursor) -> list[str]:
-    """Drop flight's secondary indexes (not its primary key), returning the statements that rebuild them.
+    """Drop flight's secondary indexes (not its primary key) and seat_inventory's primary key, returning the
+    statements that rebuild them.
 
     Building an index once from the finished table costs about half of keeping it up to date row by row, but
     dropping it locks flight against searches until the import commits; so it is done only for an import
@@ -71,9 +72,18 @@ def _set_aside_indexes(cursor) -> list[str]:
                       WHERE i.indrelid = 'flight'::regclass AND NOT i.indisprimary
                       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)""")
     indexes = cursor.fetchall()
+    # The inventory's primary key too: bookings then wait for the import as searches do. (Should a booking
+    # already holding a lock deadlock with the import, PostgreSQL ends one of the two; nothing half-written stays.)
+    cursor.execute("LOCK TABLE seat_inventory IN ACCESS EXCLUSIVE MODE")
+    cursor.execute("""SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+                      WHERE conrelid = 'seat_inventory'::regclass AND contype = 'p'""")
+    keys = cursor.fetchall()
     for name, _ in indexes:
         cursor.execute(f"DROP INDEX {name}")
-    return [definition for _, definition in indexes]
+    for name, _ in keys:
+        cursor.execute(f'ALTER TABLE seat_inventory DROP CONSTRAINT "{name}"')
+    return ([definition for _, definition in indexes]
+            + [f'ALTER TABLE seat_inventory ADD CONSTRAINT "{name}" {definition}' for name, definition in keys])
 
 
 class _Chunks:
