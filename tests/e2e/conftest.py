@@ -39,7 +39,7 @@ def seeded_env(folder: Path) -> dict:
     """FLIGHTBOOK_* for a one-process deployment on SQLite under ``folder``, with airports, a few days
     of the sample schedule and the demo traveller."""
     urls = {m: f"sqlite:///{folder / (m + '.db')}" for m in ("flights", "payments", "loyalty")}
-    env = make_env(folder, urls, FLIGHTBOOK_SWEEP_INTERVAL_SECONDS=2)
+    env = make_env(folder, urls, FLIGHTBOOK_SWEEP_INTERVAL_SECONDS=1)
     subprocess.run([FLIGHTBOOK, "migrate"], env={**os.environ, **env}, cwd=ROOT, check=True,
                    capture_output=True, timeout=120)
     subprocess.run([FLIGHTBOOK, "demo", "--prepare-only", "--days", str(DEMO_DAYS)], env={**os.environ, **env},

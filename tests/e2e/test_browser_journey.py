@@ -108,7 +108,11 @@ def test_full_journey_two_passengers_pay_with_cash_and_points_see_ticket_and_poi
     expect(page.get_by_role("status")).to_contain_text(f"A refund of {usd(cash)} is on its way")
     expect(page.get_by_role("status")).to_contain_text(f"{used:,} points go back to your account")
     expect(page.locator(f"[data-booking='{ref}'] .status")).to_have_text("Cancelled")
-    # the saga settles the points: those spent come back, those earned on the cancelled trip go
+    # the saga settles the rest: the card refunded, the points spent back, those earned on the trip gone
+    def refunded():
+        page.goto(f"/bookings/{ref}")
+        return page.locator("[data-refund]").all_inner_texts()
+    assert eventually(refunded, timeout=30, interval=0.5) == [usd(cash)]
     eventually(lambda: balance(page) == first_points, timeout=30, interval=0.5)
 
 
