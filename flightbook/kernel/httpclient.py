@@ -46,6 +46,9 @@ class ServiceClient:
         self._benched_until: dict[str, float] = {}
         self._lock = threading.Lock()
         self._session = requests.Session()
+        # calls between parts stay inside the deployment: no proxy look-up from the environment on every
+        # call (it costs about a third of a local round trip)
+        self._session.trust_env = False
         adapter = HTTPAdapter(pool_connections=len(self._urls), pool_maxsize=32, max_retries=0)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
