@@ -20,6 +20,7 @@ from flightbook.kernel.db import is_postgres, write_transaction
 from flightbook.modules.loyalty.models import database
 
 _TEMP = ("expired_account", "expiring_lot", "expiring_account")
+_WORK_MEM = "64MB"  # per sort or hash of this one transaction, reset when it ends
 
 _ACCOUNTS_WITH_EXPIRED_LOTS = """
 CREATE TEMP TABLE expiring_account AS
@@ -76,6 +77,9 @@ def expire_lots(as_of: dt.datetime, now: dt.datetime, qualifying_since: dt.datet
     cutoff = clock.to_db(as_of)
     postgres = is_postgres(database)
     with write_transaction(database) as txn:
+        if postgres:  # ~1M-row sorts and hashes fit in memory; JIT compiling costs more than it saves here
+            database.execute_sql(f"SET LOCAL work_mem = '{_WORK_MEM}'")
+            database.execute_sql("SET LOCAL jit = off")
         _drop_temp_tables()
         database.execute_sql(_ACCOUNTS_WITH_EXPIRED_LOTS.format(p=p), (cutoff,))
         if postgres:
