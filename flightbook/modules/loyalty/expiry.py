@@ -31,18 +31,31 @@ SELECT count(*) FROM (SELECT user_id FROM loyalty_account
                       WHERE user_id IN (SELECT user_id FROM expiring_account)
                       ORDER BY user_id FOR UPDATE) AS locked"""
 
-# ``before``: points in the account's older expired lots; held points cover those first.
-_EXPIRING_LOTS = """
-CREATE TEMP TABLE expiring_lot AS
+# Due lots and how many of their points expire. Without a pending hold (most accounts) that is all of a
+# due lot's remaining points. With one, ``before`` is the points in the account's older due lots; held
+# points cover those first. (Two branches so only accounts with holds pay for the running sum's sort.)
+_DUE_LOTS = """
+SELECT l.id AS lot_id, l.user_id, l.remaining AS points
+FROM points_lot l JOIN loyalty_account a ON a.user_id = l.user_id
+WHERE a.held = 0 AND l.remaining > 0 AND l.expires_at <= {p}
+  AND l.user_id IN (SELECT user_id FROM expiring_account)
+UNION ALL
 SELECT lot_id, user_id,
        CASE WHEN held <= before THEN remaining ELSE before + remaining - held END AS points
 FROM (SELECT l.id AS lot_id, l.user_id, l.remaining, a.held,
              SUM(l.remaining) OVER (PARTITION BY l.user_id ORDER BY l.expires_at, l.id
                                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - l.remaining AS before
       FROM points_lot l JOIN loyalty_account a ON a.user_id = l.user_id
-      WHERE l.remaining > 0 AND l.expires_at <= {p}
+      WHERE a.held > 0 AND l.remaining > 0 AND l.expires_at <= {p}
         AND l.user_id IN (SELECT user_id FROM expiring_account)) AS ranked
-WHERE held < before + remaining
+WHERE held < before + remaining"""
+
+_QUALIFYING = """(SELECT COALESCE(SUM(l.points), 0) FROM points_lot l
+        WHERE l.user_id = x.user_id AND l.source = 'EARN' AND l.reversed_at IS NULL
+          AND l.earned_at > {p})"""
+
+# SQLite (no data-modifying WITH): the due lots into a temp table, spend them, sum them per account.
+_EXPIRING_LOTS = "CREATE TEMP TABLE expiring_lot AS" + _DUE_LOTS + """
 ORDER BY lot_id"""  # so the UPDATE visits lots in table order
 
 _SPEND_LOTS = """
@@ -51,11 +64,21 @@ FROM expiring_lot e WHERE points_lot.id = e.lot_id"""
 
 _EXPIRED_ACCOUNTS = """
 CREATE TEMP TABLE expired_account AS
-SELECT x.user_id, x.points,
-       (SELECT COALESCE(SUM(l.points), 0) FROM points_lot l
-        WHERE l.user_id = x.user_id AND l.source = 'EARN' AND l.reversed_at IS NULL
-          AND l.earned_at > {p}) AS qualifying
+SELECT x.user_id, x.points, """ + _QUALIFYING + """ AS qualifying
 FROM (SELECT user_id, SUM(points) AS points FROM expiring_lot GROUP BY user_id) AS x"""
+
+# PostgreSQL: one statement spends the due lots and sums what it spent per account, so ~1M lot rows are
+# never written to, analyzed in and read back from a temp table. (``qualifying`` reads lots' ``points``,
+# which the UPDATE does not change.)
+_EXPIRED_ACCOUNT_TABLE = "CREATE TEMP TABLE expired_account (user_id BIGINT, points BIGINT, qualifying BIGINT)"
+
+_SPEND_AND_SUM = """
+WITH spent AS (UPDATE points_lot SET remaining = remaining - e.points
+               FROM (""" + _DUE_LOTS + """) AS e WHERE points_lot.id = e.lot_id
+               RETURNING e.user_id, e.points)
+INSERT INTO expired_account (user_id, points, qualifying)
+SELECT x.user_id, x.points, """ + _QUALIFYING + """
+FROM (SELECT user_id, SUM(points) AS points FROM spent GROUP BY user_id) AS x"""
 
 _DEBIT_ACCOUNTS = """
 UPDATE loyalty_account
@@ -83,17 +106,24 @@ def expire_lots(as_of: dt.datetime, now: dt.datetime, qualifying_since: dt.datet
         _drop_temp_tables()
         database.execute_sql(_ACCOUNTS_WITH_EXPIRED_LOTS.format(p=p), (cutoff,))
         if postgres:
+            database.execute_sql("ANALYZE expiring_account")  # else the planner guesses 200 accounts
             database.execute_sql(_LOCK_ACCOUNTS)
-        database.execute_sql(_EXPIRING_LOTS.format(p=p), (cutoff,))
-        if postgres:
-            database.execute_sql("ANALYZE expiring_lot")
-        accounts, points = database.execute_sql(
-            "SELECT count(DISTINCT user_id), COALESCE(SUM(points), 0) FROM expiring_lot").fetchone()
         if dry_run:
+            accounts, points = database.execute_sql(
+                f"SELECT count(DISTINCT user_id), COALESCE(SUM(points), 0) FROM ({_DUE_LOTS.format(p=p)}) AS d",
+                (cutoff, cutoff)).fetchone()
             txn.rollback()
             return ExpiryReport(as_of=as_of, accounts=int(accounts), points=int(points), dry_run=True)
-        database.execute_sql(_SPEND_LOTS)
-        database.execute_sql(_EXPIRED_ACCOUNTS.format(p=p), (clock.to_db(qualifying_since),))
+        since = clock.to_db(qualifying_since)
+        if postgres:
+            database.execute_sql(_EXPIRED_ACCOUNT_TABLE)
+            database.execute_sql(_SPEND_AND_SUM.format(p=p), (cutoff, cutoff, since))
+        else:
+            database.execute_sql(_EXPIRING_LOTS.format(p=p), (cutoff, cutoff))
+            database.execute_sql(_SPEND_LOTS)
+            database.execute_sql(_EXPIRED_ACCOUNTS.format(p=p), (since,))
+        accounts, points = database.execute_sql(
+            "SELECT count(*), COALESCE(SUM(points), 0) FROM expired_account").fetchone()
         database.execute_sql(_DEBIT_ACCOUNTS.format(p=p), (clock.to_db(now),))
         # PointsExpired events: one set-based INSERT into the outbox from expired_account goes here
         database.execute_sql(_RECORD.format(p=p, kind=TransactionKind.EXPIRE),
