@@ -50,11 +50,6 @@ FROM (SELECT l.id AS lot_id, l.user_id, l.remaining, a.held,
         AND l.user_id IN (SELECT user_id FROM expiring_account)) AS ranked
 WHERE held < before + remaining"""
 
-_QUALIFYING = """(SELECT COALESCE(SUM(l.points), 0) FROM points_lot l
-        WHERE l.user_id = x.user_id AND l.source = 'EARN' AND l.reversed_at IS NULL
-          AND l.earned_at > {p})"""
-
-# SQLite (no data-modifying WITH): the due lots into a temp table, spend them, sum them per account.
 _EXPIRING_LOTS = "CREATE TEMP TABLE expiring_lot AS" + _DUE_LOTS + """
 ORDER BY lot_id"""  # so the UPDATE visits lots in table order
 
@@ -64,21 +59,11 @@ FROM expiring_lot e WHERE points_lot.id = e.lot_id"""
 
 _EXPIRED_ACCOUNTS = """
 CREATE TEMP TABLE expired_account AS
-SELECT x.user_id, x.points, """ + _QUALIFYING + """ AS qualifying
+SELECT x.user_id, x.points,
+       (SELECT COALESCE(SUM(l.points), 0) FROM points_lot l
+        WHERE l.user_id = x.user_id AND l.source = 'EARN' AND l.reversed_at IS NULL
+          AND l.earned_at > {p}) AS qualifying
 FROM (SELECT user_id, SUM(points) AS points FROM expiring_lot GROUP BY user_id) AS x"""
-
-# PostgreSQL: one statement spends the due lots and sums what it spent per account, so ~1M lot rows are
-# never written to, analyzed in and read back from a temp table. (``qualifying`` reads lots' ``points``,
-# which the UPDATE does not change.)
-_EXPIRED_ACCOUNT_TABLE = "CREATE TEMP TABLE expired_account (user_id BIGINT, points BIGINT, qualifying BIGINT)"
-
-_SPEND_AND_SUM = """
-WITH spent AS (UPDATE points_lot SET remaining = remaining - e.points
-               FROM (""" + _DUE_LOTS + """) AS e WHERE points_lot.id = e.lot_id
-               RETURNING e.user_id, e.points)
-INSERT INTO expired_account (user_id, points, qualifying)
-SELECT x.user_id, x.points, """ + _QUALIFYING + """
-FROM (SELECT user_id, SUM(points) AS points FROM spent GROUP BY user_id) AS x"""
 
 _DEBIT_ACCOUNTS = """
 UPDATE loyalty_account
@@ -108,22 +93,16 @@ def expire_lots(as_of: dt.datetime, now: dt.datetime, qualifying_since: dt.datet
         if postgres:
             database.execute_sql("ANALYZE expiring_account")  # else the planner guesses 200 accounts
             database.execute_sql(_LOCK_ACCOUNTS)
+        database.execute_sql(_EXPIRING_LOTS.format(p=p), (cutoff, cutoff))
+        if postgres:
+            database.execute_sql("ANALYZE expiring_lot")
+        accounts, points = database.execute_sql(
+            "SELECT count(DISTINCT user_id), COALESCE(SUM(points), 0) FROM expiring_lot").fetchone()
         if dry_run:
-            accounts, points = database.execute_sql(
-                f"SELECT count(DISTINCT user_id), COALESCE(SUM(points), 0) FROM ({_DUE_LOTS.format(p=p)}) AS d",
-                (cutoff, cutoff)).fetchone()
             txn.rollback()
             return ExpiryReport(as_of=as_of, accounts=int(accounts), points=int(points), dry_run=True)
-        since = clock.to_db(qualifying_since)
-        if postgres:
-            database.execute_sql(_EXPIRED_ACCOUNT_TABLE)
-            database.execute_sql(_SPEND_AND_SUM.format(p=p), (cutoff, cutoff, since))
-        else:
-            database.execute_sql(_EXPIRING_LOTS.format(p=p), (cutoff, cutoff))
-            database.execute_sql(_SPEND_LOTS)
-            database.execute_sql(_EXPIRED_ACCOUNTS.format(p=p), (since,))
-        accounts, points = database.execute_sql(
-            "SELECT count(*), COALESCE(SUM(points), 0) FROM expired_account").fetchone()
+        database.execute_sql(_SPEND_LOTS)
+        database.execute_sql(_EXPIRED_ACCOUNTS.format(p=p), (clock.to_db(qualifying_since),))
         database.execute_sql(_DEBIT_ACCOUNTS.format(p=p), (clock.to_db(now),))
         # PointsExpired events: one set-based INSERT into the outbox from expired_account goes here
         database.execute_sql(_RECORD.format(p=p, kind=TransactionKind.EXPIRE),
