@@ -65,6 +65,23 @@ def test_points_under_a_pending_hold_do_not_expire_until_it_is_released(loyalty,
     assert_books_balance(4)
 
 
+def test_accounts_with_and_without_holds_expire_by_their_own_rule_in_one_run(loyalty, clock):
+    for user_id in (7, 8):
+        clock.moment = START
+        loyalty.earn(user_id, f"OLD00{user_id}", usd(100))
+        clock.advance(days=10)
+        loyalty.earn(user_id, f"MID00{user_id}", usd(50))
+        clock.advance(days=100)
+        loyalty.earn(user_id, f"NEW00{user_id}", usd(20))
+    loyalty.hold_points(traveller_principal(8), 8, 1200, "TRIP08")  # covers the OLD lot and 200 of MID
+    report = loyalty.expire_points(TWO_YEARS_ON + dt.timedelta(days=30))  # OLD and MID are due, NEW not
+    assert (report.accounts, report.points) == (2, 1500 + 300)
+    assert lots_of(7) == [(1000, 0), (500, 0), (200, 200)]
+    assert lots_of(8) == [(1000, 1000), (500, 200), (200, 200)]
+    for user_id in (7, 8):
+        assert_books_balance(user_id)
+
+
 def test_sql_protection_matches_the_rule_on_random_lots(loyalty, clock):
     rng = random.Random(5)
     expected = {}
