@@ -74,8 +74,7 @@ class Pay:
 
     @page
     def on_get(self, req, resp, ref):
-        principal = self.web.traveller(req)
-        booking = self.web.contracts["flights"].get_booking(principal, ref.upper())
+        principal, booking = self.web.traveller_booking(req, ref)
         if booking.status != BookingStatus.HELD:
             self.web.redirect(req, resp, f"/bookings/{booking.ref}")
             return
@@ -93,8 +92,7 @@ class Pay:
     @page
     def on_post(self, req, resp, ref):
         form = self.web.form(req)
-        principal = self.web.traveller(req)
-        booking = self.web.contracts["flights"].get_booking(principal, ref.upper())
+        principal, booking = self.web.traveller_booking(req, ref)
         if booking.status != BookingStatus.HELD:
             self.web.redirect(req, resp, f"/bookings/{booking.ref}", "This booking is already "
                               f"{booking.status.lower()}.")

@@ -71,8 +71,7 @@ class Ticket:
 
     @page
     def on_get(self, req, resp, ref):
-        principal = self.web.traveller(req)
-        booking = self.web.contracts["flights"].get_booking(principal, ref.upper())
+        principal, booking = self.web.traveller_booking(req, ref)
         if booking.status == "HELD":
             self.web.redirect(req, resp, f"/bookings/{booking.ref}/pay")
             return
@@ -104,9 +103,7 @@ class Cancel:
 
     @page
     def on_get(self, req, resp, ref):
-        principal = self.web.traveller(req)
-        flights = self.web.contracts["flights"]
-        booking = flights.get_booking(principal, ref.upper())
+        principal, booking = self.web.traveller_booking(req, ref)
         view = cancellation_view(self.web, principal, booking)
         if not view["quote"].is_cancellable:
             self.web.redirect(req, resp, f"/bookings/{booking.ref}", _not_cancellable(view["quote"]))
@@ -118,8 +115,8 @@ class Cancel:
         self.web.form(req)
         principal = self.web.traveller(req)
         flights = self.web.contracts["flights"]
-        hold = spent_points(self.web, flights.get_booking(principal, ref.upper()))  # before loyalty reverses it
-        booking = flights.cancel_booking(principal, ref.upper())
+        hold = spent_points(self.web, flights.get_booking(principal, ref))  # before loyalty reverses it
+        booking = flights.cancel_booking(principal, ref)
         parts = refund_parts(booking, hold, flights.quote_cancellation(principal, booking.ref))
         message = f"Booking {booking.ref} is cancelled."
         if parts["refund"].amount:

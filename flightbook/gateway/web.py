@@ -78,6 +78,11 @@ class Web:
             raise LoginRequired()
         return principal
 
+    def traveller_booking(self, req, ref: str):
+        """The signed-in traveller and their booking ``ref`` (refs are case-insensitive in flights)."""
+        principal = self.traveller(req)
+        return principal, self.contracts["flights"].get_booking(principal, ref)
+
     def form(self, req) -> dict:
         """The posted form (after checking its CSRF token)."""
         data = req.get_media(default_when_empty={}) if req.content_length else {}
