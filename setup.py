@@ -23,6 +23,7 @@ setup(
         "jinja2>=3.1",
         "airportsdata>=20240101",
         "honcho>=2",
+        "orjson>=3.9",
     ],
     extras_require={
         "test": [

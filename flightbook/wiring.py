@@ -10,7 +10,7 @@ import falcon
 from flightbook import MODULES
 from flightbook.kernel.auth import Tokens
 from flightbook.kernel.http import (AuthMiddleware, DatabaseMiddleware, Health, Ready, RequestIdMiddleware,
-                                    install_error_handling)
+                                    install_error_handling, install_json)
 from flightbook.kernel.inbox import EventsResource, Inbox
 from flightbook.kernel.part import Job, Part
 from flightbook.kernel.relay import HttpSubscriber, LocalSubscriber, Relay, RelayPolicy
@@ -83,6 +83,7 @@ def create_app(system: System) -> falcon.App:
         AuthMiddleware(system.tokens, audience=list(system.served)),
         DatabaseMiddleware(databases),
     ])
+    install_json(app)
     install_error_handling(app)
     app.req_options.strip_url_path_trailing_slash = True
     app.add_route("/health", Health())

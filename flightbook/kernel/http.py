@@ -2,11 +2,14 @@
 ``/health`` and ``/ready``."""
 from __future__ import annotations
 
+import json
 import logging
+import random
 import re
-import uuid
 
 import falcon
+import falcon.media
+import orjson
 
 from flightbook.kernel import db as kdb
 from flightbook.kernel.errors import DomainError, Unauthorized
@@ -20,10 +23,16 @@ class RequestIdMiddleware:
 
     def process_request(self, req, resp):
         given = req.get_header("X-Request-ID")
-        req.context.request_id = given if given and _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+        req.context.request_id = given if given and _SAFE_REQUEST_ID.match(given) else new_request_id()
 
     def process_response(self, req, resp, resource, req_succeeded):
-        resp.set_header("X-Request-ID", getattr(req.context, "request_id", None) or uuid.uuid4().hex)
+        resp.set_header("X-Request-ID", getattr(req.context, "request_id", None) or new_request_id())
+
+
+def new_request_id() -> str:
+    """32 hex digits. A request id only has to be unique enough to find a request in the logs, not
+    unguessable, so it comes from the process's PRNG rather than a system call per request (uuid4)."""
+    return f"{random.getrandbits(128):032x}"
 
 
 class AuthMiddleware:
@@ -79,6 +88,24 @@ def _handle_unexpected(req, resp, exc: Exception, params):
     resp.status = falcon.HTTP_500
     resp.media = {"error": {"code": "internal_error",
                             "message": "something went wrong on our side; quote the X-Request-ID header"}}
+
+
+def _dumps(media) -> bytes:
+    """orjson for the common case (a search answer serializes in ~1 µs instead of ~12 µs with json);
+    anything it refuses (an int over 64 bits, a non-str key) goes through json as before."""
+    try:
+        return orjson.dumps(media)
+    except TypeError:
+        return json.dumps(media, ensure_ascii=False).encode()
+
+
+JSON = falcon.media.JSONHandler(dumps=_dumps, loads=orjson.loads)
+
+
+def install_json(app: falcon.App) -> None:
+    """Requests and responses in JSON through orjson (a body it cannot parse is a 400, as before)."""
+    app.req_options.media_handlers[falcon.MEDIA_JSON] = JSON
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = JSON
 
 
 def install_error_handling(app: falcon.App) -> None:
