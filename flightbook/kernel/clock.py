@@ -30,4 +30,6 @@ def iso(moment: dt.datetime | None) -> str | None:
     """UTC ISO 8601 with a Z, seconds precision: '2026-12-01T17:05:00Z'."""
     if moment is None:
         return None
+    if moment.tzinfo is UTC and not moment.microsecond and moment.year > 999:
+        return moment.isoformat()[:19] + "Z"  # the usual case, without the conversions below
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
