@@ -2,6 +2,10 @@
 in process (p50/p99 over >= 300 airports), and search through gunicorn (2 workers) in requests/s beside a
 bare Falcon JSON endpoint on the same gunicorn settings (ratio).
 
+The gunicorn settings are ``flightbook serve``'s defaults (2 workers, 4 threads each). A third endpoint, bare
+Falcon plus one ``SELECT 1`` on a connection kept per thread, shows what one PostgreSQL round trip alone costs
+on the machine: the ceiling of the ratio for any answer that asks the database anything.
+
     python bench/bench_catalogue.py [--airports 300] [--flights 1000000] [--searches 2000] [--seconds 10] [--rounds 5]
                                     [--client wrk|python] [--clients 4] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 
@@ -106,8 +110,27 @@ class BareJson:
         resp.media = {"outbound": [], "return": []}
 
 
+class OneRoundTrip:
+    """The bare answer after ``SELECT 1`` on a psycopg2 connection kept per thread (no pool, no ORM)."""
+
+    def __init__(self, url: str):
+        import threading
+        self._url, self._local = url, threading.local()
+
+    def on_get(self, req, resp):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = psycopg2.connect(self._url)
+            conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            cur.fetchall()
+        resp.media = {"outbound": [], "return": []}
+
+
 def serve(kind: str, port: int, url: str) -> None:
-    """Runs in a child process: gunicorn with 2 workers serving flight search or the bare endpoint."""
+    """Runs in a child process: gunicorn with ``flightbook serve``'s defaults (2 workers, 4 threads) serving
+    flight search, the bare endpoint or the bare endpoint plus one round trip."""
     import falcon
 
     from flightbook import wiring
@@ -115,14 +138,14 @@ def serve(kind: str, port: int, url: str) -> None:
     from flightbook.kernel.settings import Settings
 
     def factory():
-        if kind == "bare":
+        if kind in ("bare", "round_trip"):
             app = falcon.App()
-            app.add_route("/api/flights/search", BareJson())
+            app.add_route("/api/flights/search", BareJson() if kind == "bare" else OneRoundTrip(url))
             return app
         env = dict(os.environ, FLIGHTBOOK_FLIGHTS_DATABASE=url, FLIGHTBOOK_HOME=str(OUT / "home"))
         return wiring.create_app(wiring.build_system(Settings.from_env(env), serve="flights"))
 
-    GunicornServer(factory, {"bind": f"127.0.0.1:{port}", "workers": 2, "preload_app": False,
+    GunicornServer(factory, {"bind": f"127.0.0.1:{port}", "workers": 2, "threads": 4, "preload_app": False,
                              "accesslog": None, "loglevel": "warning"}).run()
 
 
@@ -200,7 +223,7 @@ def bench_http(args, url: str, queries) -> None:
     machine's other load hits both alike; the medians are compared."""
     paths = [f"/api/flights/search?origin={q.origin}&destination={q.destination}&date={q.date}"
              f"&passengers={q.passengers}&sort={q.sort}" for q in queries]
-    servers, ports, figures = [], {}, {"bare": [], "search": []}
+    servers, ports, figures = [], {}, {"bare": [], "round_trip": [], "search": []}
     try:
         for kind in figures:
             ports[kind] = _free_port()
@@ -217,12 +240,13 @@ def bench_http(args, url: str, queries) -> None:
         for server in servers:
             server.terminate()
             server.wait(timeout=30)
-    bare, found = statistics.median(figures["bare"]), statistics.median(figures["search"])
+    bare, trip, found = (statistics.median(figures[k]) for k in ("bare", "round_trip", "search"))
     clients = f"wrk with {args.clients} connections" if args.client == "wrk" else f"{args.clients} client processes"
-    print(f"gunicorn 2 workers, {clients}, {args.rounds} alternating rounds of "
-          f"{args.seconds / args.rounds:.1f} s each: bare Falcon JSON {bare:,.0f} req/s, flight search {found:,.0f} req/s "
-          f"(medians; rounds: bare {', '.join(f'{v:,.0f}' for v in figures['bare'])}; "
-          f"search {', '.join(f'{v:,.0f}' for v in figures['search'])}), ratio {found / bare:.2f}")
+    rounds = "; ".join(f"{k} {', '.join(f'{v:,.0f}' for v in figures[k])}" for k in figures)
+    print(f"gunicorn 2 workers x 4 threads, {clients}, {args.rounds} alternating rounds of "
+          f"{args.seconds / args.rounds:.1f} s each (medians; rounds: {rounds}):\n"
+          f"  bare Falcon JSON {bare:,.0f} req/s; bare + one SELECT 1 {trip:,.0f} req/s (ratio {trip / bare:.2f}, "
+          f"the ceiling for an answer from the database); flight search {found:,.0f} req/s, ratio {found / bare:.2f}")
 
 
 def main() -> int:
@@ -236,7 +260,7 @@ def main() -> int:
                         help="load generator (default: wrk when installed)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating load phases per server")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--serve", choices=("bare", "search"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=("bare", "round_trip", "search"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
