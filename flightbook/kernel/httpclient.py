@@ -72,7 +72,7 @@ class ServiceClient:
                    read_timeout=settings.http_read_timeout)
 
     def service_token(self) -> str:
-        return self._tokens.issue_service_token(self._caller, self.service)
+        return self._tokens.service_token(self._caller, self.service)
 
     def call(self, method: str, path: str, *, json=None, params=None, token: str | None = None,
              headers: dict | None = None, idempotent: bool | None = None):

@@ -93,7 +93,7 @@ class HttpSubscriber:
         self._start = itertools.count()
 
     def deliver(self, message: Message) -> None:
-        token = self._tokens.issue_service_token(self._source, audience=self.name)
+        token = self._tokens.service_token(self._source, self.name)
         first = next(self._start) % len(self.urls)
         failures = []
         for url in self.urls[first:] + self.urls[:first]:
