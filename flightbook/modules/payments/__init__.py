@@ -16,7 +16,8 @@ def build(settings, tokens, contracts) -> Part:
         from flightbook.modules.payments.stripe_provider import StripeProvider
         providers["stripe"] = StripeProvider(settings.stripe_api_key, settings.stripe_api_base)
     service = PaymentsService(settings, contracts["flights"], contracts.get("loyalty"), providers,
-                              "stripe" if settings.stripe_api_key else "mockbank")
+                              "stripe" if settings.stripe_api_key else "mockbank",
+                              parallel_lookups=not settings.is_local("loyalty"))
     return Part(
         name="payments",
         database=models.database,

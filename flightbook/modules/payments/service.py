@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from flightbook.contracts.flights import BookingStatus, BookingView, FlightsContract
 from flightbook.contracts.loyalty import LoyaltyContract
@@ -33,20 +34,31 @@ class PaymentsService:
     """Implements PaymentsContract in process."""
 
     def __init__(self, settings, flights: FlightsContract, loyalty: LoyaltyContract | None, providers: dict,
-                 provider_name: str):
+                 provider_name: str, parallel_lookups: bool = False):
         self.secret = settings.service_secret
         self.webhook_secret = settings.stripe_webhook_secret
         self.flights = flights
         self.loyalty = loyalty
         self.providers = providers
         self.provider = providers[provider_name]
+        # When flights and loyalty are other services, the booking and the points hold are read at the same
+        # time (two round trips for the price of one); in process they are plain calls and stay in order.
+        self._lookups = (ThreadPoolExecutor(max_workers=8, thread_name_prefix="payments-lookup")
+                         if parallel_lookups and loyalty is not None else None)
 
     # --- intents ---------------------------------------------------------------------------
 
     def create_intent(self, caller: Principal, booking_ref: str) -> IntentView:
         caller = require_user(caller)
-        booking = self.payable_booking(booking_ref, caller.user_id)
-        return ledger.open_intent(booking.ref, booking.user_id, self.amount_due(booking))
+        booking, hold = self.booking_and_hold(booking_ref, caller.user_id)
+        return ledger.open_intent(booking.ref, booking.user_id, self.amount_due(booking, hold))
+
+    def booking_and_hold(self, booking_ref: str, user_id: int) -> tuple[BookingView, object | None]:
+        """The caller's payable booking and the points held against it (None: no hold, or loyalty absent)."""
+        if self._lookups is None:
+            return self.payable_booking(booking_ref, user_id), self.points_hold(booking_ref)
+        hold = self._lookups.submit(self.points_hold, booking_ref)
+        return self.payable_booking(booking_ref, user_id), hold.result()
 
     def payable_booking(self, booking_ref: str, user_id: int) -> BookingView:
         """The caller's booking, still HELD and within its hold (someone else's booking reads as missing)."""
@@ -62,23 +74,26 @@ class PaymentsService:
             raise BookingNotPayable(f"the hold on booking {booking.ref} has expired")
         return booking
 
-    def amount_due(self, booking: BookingView) -> Money:
+    def amount_due(self, booking: BookingView, hold) -> Money:
         """What flights says the booking costs, less the points the traveller holds against it (0 when the
         points cover it all: then the intent is paid with no card)."""
-        due = booking.total - self.points_hold_value(booking)
+        due = booking.total - self.hold_value(booking, hold)
         return due if due.amount > 0 else Money(0, due.currency)
 
-    def points_hold_value(self, booking: BookingView) -> Money:
-        """The value of the points the traveller holds against the booking (none while loyalty is absent).
+    def points_hold(self, booking_ref: str):
+        """The points hold against the booking; None when there is none or loyalty is absent.
 
         Loyalty being down must not stop a card payment: the intent is then for the whole total, and
         loyalty, told by booking.confirmed what the card paid, releases a hold that was not needed
         instead of spending it."""
         try:
-            hold = self.loyalty.active_hold_for_booking(booking.ref) if self.loyalty is not None else None
+            return self.loyalty.active_hold_for_booking(booking_ref) if self.loyalty is not None else None
         except Unavailable:
-            log.warning("loyalty unavailable: intent for booking %s is for the whole total", booking.ref)
-            hold = None
+            log.warning("loyalty unavailable: intent for booking %s is for the whole total", booking_ref)
+            return None
+
+    @staticmethod
+    def hold_value(booking: BookingView, hold) -> Money:
         if hold is None:
             return Money(0, booking.total.currency)
         if hold.value.currency != booking.total.currency:
@@ -110,14 +125,14 @@ class PaymentsService:
         intent = ledger.users_intent(intent_id, user_id)
         if intent.status != "requires_payment_method":
             ledger.refuse_attempt(intent)
-        booking = self.payable_booking(intent.booking_ref, user_id)
-        due = self.amount_due(booking)
+        booking, hold = self.booking_and_hold(intent.booking_ref, user_id)
+        due = self.amount_due(booking, hold)
         if due.amount > 0 and card is None:
             raise ValidationError("card", f"is required: {due.format()} is left to pay after points")
         ledger.start_attempt(intent, due)
         payment_id = "pay_" + idempotency.derived(self.secret, scope, "payment")
         if due.amount == 0:
-            return self.pay_with_points(booking, intent, payment_id, user_id, scope)
+            return self.pay_with_points(booking, hold, intent, payment_id, user_id, scope)
         try:
             outcome = self.charge(ChargeRequest(payment_id, intent.id, intent.booking_ref, due), card, scope)
         except ProviderError as exc:
@@ -133,11 +148,10 @@ class PaymentsService:
                               cards.fingerprint(card.number, self.secret), scope)
         return result
 
-    def pay_with_points(self, booking: BookingView, intent, payment_id: str, user_id: int,
+    def pay_with_points(self, booking: BookingView, hold, intent, payment_id: str, user_id: int,
                         scope: str) -> PaymentResult:
         """Points cover the total: a succeeded payment of 0 made with the points hold (its id is the
         payment's provider reference), with the same events as a card payment and no provider call."""
-        hold = self.loyalty.active_hold_for_booking(booking.ref) if self.loyalty is not None else None
         result = PaymentResult(id=payment_id, intent_id=intent.id, booking_ref=intent.booking_ref,
                                status=PaymentStatus.SUCCEEDED, amount=0, currency=booking.total.currency,
                                message="paid with points")
