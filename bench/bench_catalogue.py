@@ -2,9 +2,11 @@
 in process (p50/p99 over >= 300 airports), and search through gunicorn (2 workers) in requests/s beside a
 bare Falcon JSON endpoint on the same gunicorn settings (ratio).
 
-The gunicorn settings are ``flightbook serve``'s defaults (2 workers, 4 threads each). A third endpoint, bare
-Falcon plus one ``SELECT 1`` on a connection kept per thread, shows what one PostgreSQL round trip alone costs
-on the machine: the ceiling of the ratio for any answer that asks the database anything.
+The gunicorn settings are ``flightbook serve``'s defaults (2 workers, 4 threads each). Two reference endpoints
+on bare Falcon and a psycopg2 connection kept per thread show where the time goes: ``round_trip`` answers after
+one ``SELECT 1`` (the ceiling of the ratio for any answer that asks the database anything), ``raw_query`` runs
+the search's own prepared query and puts the rows straight into JSON (no validation, no time zones, no
+contract types, no middleware: the ceiling for this query).
 
     python bench/bench_catalogue.py [--airports 300] [--flights 1000000] [--searches 2000] [--seconds 10] [--rounds 5]
                                     [--client wrk|python] [--clients 4] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
@@ -106,6 +108,9 @@ def bench_search_in_process(args, parsed, start, days) -> list:
 
 
 class BareJson:
+    def __init__(self, url: str):
+        pass
+
     def on_get(self, req, resp):
         resp.media = {"outbound": [], "return": []}
 
@@ -117,15 +122,41 @@ class OneRoundTrip:
         import threading
         self._url, self._local = url, threading.local()
 
-    def on_get(self, req, resp):
+    def connection(self):
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = psycopg2.connect(self._url)
             conn.autocommit = True
-        with conn.cursor() as cur:
+            with conn.cursor() as cur:
+                for sort in search.SORTS:
+                    cur.execute(f"PREPARE flight_options_{sort} AS {search._options_sql(sort, '$')}")
+        return conn
+
+    def on_get(self, req, resp):
+        with self.connection().cursor() as cur:
             cur.execute("SELECT 1")
             cur.fetchall()
         resp.media = {"outbound": [], "return": []}
+
+
+class RawQuery(OneRoundTrip):
+    """The search's prepared query for the day in UTC, its rows straight into JSON: what this query costs
+    served with nothing around it (the real endpoint's answer has more fields and checks its input)."""
+
+    def on_get(self, req, resp):
+        p = req.params
+        start = dt.datetime.combine(dt.date.fromisoformat(p["date"]), dt.time(0))
+        with self.connection().cursor() as cur:
+            cur.execute(f"EXECUTE flight_options_{p['sort']} (%s, %s, %s, %s, %s, %s)",
+                        ("economy", p["origin"], p["destination"], start, start + dt.timedelta(days=1),
+                         int(p["passengers"])))
+            rows = cur.fetchall()
+        resp.media = {"outbound": [{"id": r[0], "flight_number": r[1], "airline": r[2], "departs_at": r[3].isoformat(),
+                                    "arrives_at": r[4].isoformat(), "duration_minutes": r[5], "seats_left": r[6],
+                                    "fare": {"amount": r[7], "currency": r[8]}} for r in rows], "return": []}
+
+
+REFERENCES = {"bare": BareJson, "round_trip": OneRoundTrip, "raw_query": RawQuery}
 
 
 def serve(kind: str, port: int, url: str) -> None:
@@ -138,9 +169,9 @@ def serve(kind: str, port: int, url: str) -> None:
     from flightbook.kernel.settings import Settings
 
     def factory():
-        if kind in ("bare", "round_trip"):
+        if kind in REFERENCES:
             app = falcon.App()
-            app.add_route("/api/flights/search", BareJson() if kind == "bare" else OneRoundTrip(url))
+            app.add_route("/api/flights/search", REFERENCES[kind](url))
             return app
         env = dict(os.environ, FLIGHTBOOK_FLIGHTS_DATABASE=url, FLIGHTBOOK_HOME=str(OUT / "home"))
         return wiring.create_app(wiring.build_system(Settings.from_env(env), serve="flights"))
@@ -223,7 +254,7 @@ def bench_http(args, url: str, queries) -> None:
     machine's other load hits both alike; the medians are compared."""
     paths = [f"/api/flights/search?origin={q.origin}&destination={q.destination}&date={q.date}"
              f"&passengers={q.passengers}&sort={q.sort}" for q in queries]
-    servers, ports, figures = [], {}, {"bare": [], "round_trip": [], "search": []}
+    servers, ports, figures = [], {}, {"bare": [], "round_trip": [], "raw_query": [], "search": []}
     try:
         for kind in figures:
             ports[kind] = _free_port()
@@ -240,13 +271,14 @@ def bench_http(args, url: str, queries) -> None:
         for server in servers:
             server.terminate()
             server.wait(timeout=30)
-    bare, trip, found = (statistics.median(figures[k]) for k in ("bare", "round_trip", "search"))
+    bare, trip, raw, found = (statistics.median(figures[k]) for k in ("bare", "round_trip", "raw_query", "search"))
     clients = f"wrk with {args.clients} connections" if args.client == "wrk" else f"{args.clients} client processes"
     rounds = "; ".join(f"{k} {', '.join(f'{v:,.0f}' for v in figures[k])}" for k in figures)
     print(f"gunicorn 2 workers x 4 threads, {clients}, {args.rounds} alternating rounds of "
           f"{args.seconds / args.rounds:.1f} s each (medians; rounds: {rounds}):\n"
           f"  bare Falcon JSON {bare:,.0f} req/s; bare + one SELECT 1 {trip:,.0f} req/s (ratio {trip / bare:.2f}, "
-          f"the ceiling for an answer from the database); flight search {found:,.0f} req/s, ratio {found / bare:.2f}")
+          f"the ceiling for an answer from the database);\n  the search query alone {raw:,.0f} req/s "
+          f"(ratio {raw / bare:.2f}); flight search {found:,.0f} req/s, ratio {found / bare:.2f}")
 
 
 def main() -> int:
@@ -260,7 +292,7 @@ def main() -> int:
                         help="load generator (default: wrk when installed)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating load phases per server")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--serve", choices=("bare", "round_trip", "search"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=("bare", "round_trip", "raw_query", "search"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
