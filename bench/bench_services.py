@@ -4,10 +4,11 @@ through the gateway.
     python bench/bench_services.py [--bookings 100] [--clients 4] [--seconds 10]
 
 Each deployment is started for real (gunicorn; one process, and four processes as the Procfile does),
-both on three PostgreSQL databases and seeded with the sample schedule. A booking is: search, book one passenger, create the intent, pay with the test card, read the
-ticket back — all through /api/gateway. Bookings are measured with one traveller at a time (latency alone)
-and with --clients travellers at once (latency under load). Prints p50/p99 and each step's p50 per mode and
-load, the four/one ratios (target <= 1.5) and gateway search requests/s.
+both on three PostgreSQL databases and seeded with the sample schedule. A booking is: search, book one
+passenger, create the intent, pay with the test card, read the ticket back — all through /api/gateway.
+Bookings are measured with one traveller at a time (latency alone) and with --clients travellers at once
+(latency under load). Prints p50/p99 and each step's p50 per mode and load, the four/one ratios (target
+<= 1.5) and gateway search requests/s.
 """
 from __future__ import annotations
 

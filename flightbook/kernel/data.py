@@ -48,7 +48,8 @@ def _compile_dumper(cls):
     """One function per dataclass that builds its dict in a single expression: a field holding a plain JSON
     value is copied, any other goes through ``_dump``. Dumping field by field through ``_dump`` was the
     largest Python cost of answering a flight search."""
-    items = ", ".join(f"{name!r}: (x if (x := v.{name}).__class__ in _PLAIN else _dump(x))" for name in (f.name for f in dataclasses.fields(cls)))
+    items = ", ".join(f"{f.name!r}: (x if (x := v.{f.name}).__class__ in _PLAIN else _dump(x))"
+                      for f in dataclasses.fields(cls))
     namespace = {"_dump": _dump, "_PLAIN": _PLAIN}
     exec(f"def dump(v):\n    return {{{items}}}\n", namespace)  # noqa: S102 - names are a dataclass's fields
     return namespace["dump"]

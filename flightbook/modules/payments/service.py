@@ -6,7 +6,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from flightbook.contracts.flights import BookingStatus, BookingView, FlightsContract
-from flightbook.contracts.loyalty import LoyaltyContract
+from flightbook.contracts.loyalty import LoyaltyContract, PointsHold
 from flightbook.contracts.payments import (BookingNotPayable, CardInput, IntentView, PaymentHistory,
                                            PaymentNotFound, PaymentResult, PaymentStatus, RefundExceedsPayment,
                                            RefundNotAllowed, RefundView)
@@ -53,7 +53,7 @@ class PaymentsService:
         booking, hold = self.booking_and_hold(booking_ref, caller.user_id)
         return ledger.open_intent(booking.ref, booking.user_id, self.amount_due(booking, hold))
 
-    def booking_and_hold(self, booking_ref: str, user_id: int) -> tuple[BookingView, object | None]:
+    def booking_and_hold(self, booking_ref: str, user_id: int) -> tuple[BookingView, PointsHold | None]:
         """The caller's payable booking and the points held against it (None: no hold, or loyalty absent)."""
         if self._lookups is None:
             return self.payable_booking(booking_ref, user_id), self.points_hold(booking_ref)
@@ -74,13 +74,13 @@ class PaymentsService:
             raise BookingNotPayable(f"the hold on booking {booking.ref} has expired")
         return booking
 
-    def amount_due(self, booking: BookingView, hold) -> Money:
+    def amount_due(self, booking: BookingView, hold: PointsHold | None) -> Money:
         """What flights says the booking costs, less the points the traveller holds against it (0 when the
         points cover it all: then the intent is paid with no card)."""
         due = booking.total - self.hold_value(booking, hold)
         return due if due.amount > 0 else Money(0, due.currency)
 
-    def points_hold(self, booking_ref: str):
+    def points_hold(self, booking_ref: str) -> PointsHold | None:
         """The points hold against the booking; None when there is none or loyalty is absent.
 
         Loyalty being down must not stop a card payment: the intent is then for the whole total, and
@@ -93,7 +93,7 @@ class PaymentsService:
             return None
 
     @staticmethod
-    def hold_value(booking: BookingView, hold) -> Money:
+    def hold_value(booking: BookingView, hold: PointsHold | None) -> Money:
         if hold is None:
             return Money(0, booking.total.currency)
         if hold.value.currency != booking.total.currency:
@@ -148,7 +148,7 @@ class PaymentsService:
                               cards.fingerprint(card.number, self.secret), scope)
         return result
 
-    def pay_with_points(self, booking: BookingView, hold, intent, payment_id: str, user_id: int,
+    def pay_with_points(self, booking: BookingView, hold: PointsHold | None, intent, payment_id: str, user_id: int,
                         scope: str) -> PaymentResult:
         """Points cover the total: a succeeded payment of 0 made with the points hold (its id is the
         payment's provider reference), with the same events as a card payment and no provider call."""
