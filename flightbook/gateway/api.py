@@ -59,7 +59,7 @@ class GatewayApi:
 
     def _forward(self, owner, req, path, headers, body):
         response = self._remote[owner].send(req.method, path, params=req.query_string or None,
-                                            data=body or None, headers=headers, allow_redirects=False)
+                                            data=body or None, headers=headers)
         return response.status_code, list(response.headers.items()), response.content
 
     def _dispatch(self, req, path, headers, body):

@@ -45,13 +45,11 @@ class ServiceClient:
         self._turn = itertools.count()
         self._benched_until: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._session = requests.Session()
-        # calls between parts stay inside the deployment: no proxy look-up from the environment on every
-        # call (it costs about a third of a local round trip)
-        self._session.trust_env = False
-        adapter = HTTPAdapter(pool_connections=len(self._urls), pool_maxsize=32, max_retries=0)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        # Requests go straight to one pooled adapter rather than through a Session: a call between parts
+        # carries no cookie jar (a cookie one traveller's answer set must never ride on the next caller's
+        # call), follows no redirect, looks up no proxy in the environment, and skips the Session's
+        # per-call merging of settings (about a fifth of the client's time on a local round trip).
+        self._adapter = HTTPAdapter(pool_connections=len(self._urls), pool_maxsize=32, max_retries=0)
 
     def _candidates(self) -> list[str]:
         """Every instance once, starting at the next in turn, benched instances last."""
@@ -99,14 +97,16 @@ class ServiceClient:
         last_error = "no instance tried"
         for url in self._candidates():
             try:
-                response = self._session.request(method, url + path, timeout=self._timeout, **kwargs)
+                prepared = requests.Request(method, url + path, **kwargs).prepare()
+                response = self._adapter.send(prepared, timeout=self._timeout)
+                response.content  # read it all now: the connection goes back to the pool
             except requests.ConnectionError as exc:
                 self._bench(url)
                 last_error = type(exc).__name__
                 if isinstance(exc, requests.ConnectTimeout) or _refused(exc) or idempotent:
                     continue
                 break
-            except requests.Timeout as exc:
+            except requests.RequestException as exc:  # no answer in time, or one that broke off
                 self._bench(url)
                 last_error = type(exc).__name__
                 if idempotent:
@@ -121,7 +121,7 @@ class ServiceClient:
                                  code="service_unavailable")
 
     def close(self) -> None:
-        self._session.close()
+        self._adapter.close()
 
 
 def _refused(exc: Exception) -> bool:
