@@ -62,31 +62,53 @@ def _hints(cls):
 
 def from_dict(cls, data: dict):
     """Build dataclass ``cls`` from a dict made by ``to_dict`` (unknown keys are ignored)."""
+    load = _loaders.get(cls)
+    if load is None:
+        _loaders[cls] = load = _compile_loader(cls)
+    return load(data)
+
+
+_loaders: dict = {}  # dataclass -> its loader
+
+
+def _compile_loader(cls):
+    """A loader for ``cls`` that knows, from the type hints, what each field needs (most need nothing)."""
     hints = _hints(cls)
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name in data:
-            kwargs[f.name] = _load(hints[f.name], data[f.name])
-    return cls(**kwargs)
+    fields = tuple((f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls))
+
+    def load(data: dict):
+        kwargs = {}
+        for name, convert in fields:
+            if name in data:
+                value = data[name]
+                kwargs[name] = value if convert is None or value is None else convert(value)
+        return cls(**kwargs)
+    return load
 
 
-def _load(tp, value):
-    if value is None:
-        return None
+def _converter(tp):
+    """The function that turns a JSON value into ``tp`` (never given None), or None when it is taken as it is."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _load(args[0], value) if len(args) == 1 else value
+        return _converter(args[0]) if len(args) == 1 else None
     if origin in (list, tuple):
         (inner, *_) = typing.get_args(tp) or (typing.Any,)
-        items = [_load(inner, v) for v in value]
-        return items if origin is list else tuple(items)
+        item = _converter(inner)
+        if item is None:
+            return list if origin is list else tuple
+        items = (lambda values: [None if v is None else item(v) for v in values])
+        return items if origin is list else (lambda values: tuple(items(values)))
     if origin is dict:
-        return dict(value)
+        return dict
     if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value)
+        return lambda value: from_dict(tp, value)
     if tp is dt.datetime:
-        return clock.from_db(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+        return _datetime
     if tp is dt.date:
-        return dt.date.fromisoformat(value) if isinstance(value, str) else value
-    return value
+        return lambda value: dt.date.fromisoformat(value) if isinstance(value, str) else value
+    return None
+
+
+def _datetime(value):
+    return clock.from_db(value.replace("Z", "+00:00")) if isinstance(value, str) else value
