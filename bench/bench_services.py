@@ -1,10 +1,11 @@
 """End-to-end booking latency through the gateway, one process vs four services, and search requests/s
 through the gateway.
 
-    python bench/bench_services.py [--bookings 100] [--clients 4] [--seconds 10]
+    python bench/bench_services.py [--bookings 100] [--clients 4] [--rounds 5] [--seconds 10]
 
-Each deployment is started for real (gunicorn; one process, and four processes as the Procfile does),
-both on three PostgreSQL databases and seeded with the sample schedule. A booking is: search, book one
+Both deployments are started for real, side by side (gunicorn; one process, and four processes as the
+Procfile does), each on three PostgreSQL databases of its own and seeded with the sample schedule; the
+measurements alternate between them in batches. A booking is: search, book one
 passenger, create the intent, pay with the test card, read the ticket back — all through /api/gateway.
 Bookings are measured with one traveller at a time (latency alone) and with --clients travellers at once
 (latency under load). Prints p50/p99 and each step's p50 per mode and load, the four/one ratios (target
@@ -140,38 +141,53 @@ def pct(values, q):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bookings", type=int, default=100, help="bookings per load")
+    parser.add_argument("--bookings", type=int, default=100, help="bookings per mode and load")
     parser.add_argument("--clients", type=int, default=4, help="concurrent travellers of the loaded run")
-    parser.add_argument("--seconds", type=float, default=10, help="length of the search run")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating batches per mode and load")
+    parser.add_argument("--seconds", type=float, default=10, help="length of the search runs per mode")
     args = parser.parse_args()
     loads = (1, args.clients) if args.clients != 1 else (1,)
-    results: dict = {}
-    for mode in ("one_process", "four_services"):
-        with tempfile.TemporaryDirectory() as folder:
-            # both on PostgreSQL, so the ratio measures the deployment, not the database
-            deployment = Deployment(mode, Path(folder), "bench_services", backend="postgres").start()
-            try:
-                api = deployment.url + "/api/gateway"
-                TRIPS.clear()
-                find_trips(api)
-                measure_bookings(api, 10, 1)  # warm-up
-                for clients in loads:
-                    steps: dict = {}
-                    latencies = measure_bookings(api, args.bookings, clients, steps)
-                    results[mode, clients] = (statistics.median(latencies) * 1000, pct(latencies, 0.99),
-                                              {k: statistics.median(v) * 1000 for k, v in steps.items()})
-                search = measure_search(api, args.seconds, args.clients)
-            finally:
+    modes = ("one_process", "four_services")
+    latencies = {(m, c): [] for m in modes for c in loads}
+    steps = {(m, c): {} for m in modes for c in loads}
+    searches = {m: [] for m in modes}
+    with tempfile.TemporaryDirectory() as folder:
+        deployments = {}
+        try:
+            for mode in modes:
+                # both on PostgreSQL, so the ratio measures the deployment, not the database
+                (Path(folder) / mode).mkdir()
+                deployments[mode] = Deployment(mode, Path(folder) / mode, f"bench_{mode}", backend="postgres")
+                deployments[mode].start()
+            apis = {mode: d.url + "/api/gateway" for mode, d in deployments.items()}
+            find_trips(apis["one_process"])
+            for mode in modes:
+                measure_bookings(apis[mode], 10, 1)  # warm-up
+            # Both run side by side and take turns, batch by batch, so a change in the machine's load
+            # falls on both alike.
+            for clients in loads:
+                for r in range(args.rounds):
+                    for mode in (modes if r % 2 == 0 else modes[::-1]):
+                        latencies[mode, clients] += measure_bookings(apis[mode], args.bookings // args.rounds,
+                                                                     clients, steps[mode, clients])
+            for r in range(args.rounds):
+                for mode in modes:
+                    searches[mode].append(measure_search(apis[mode], args.seconds / args.rounds, args.clients))
+        finally:
+            for deployment in deployments.values():
                 deployment.stop()
+    for mode in modes:
         for clients in loads:
-            p50, p99, steps = results[mode, clients]
-            print(f"{mode:14s} {clients} client(s): booking p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  "
-                  f"(steps p50: {', '.join(f'{k} {steps[k]:.1f}' for k in STEPS)} ms; {args.bookings} bookings)")
-        print(f"{mode:14s} gateway search {search:6.1f} req/s ({args.clients} clients)")
+            values = latencies[mode, clients]
+            p50 = {k: statistics.median(v) * 1000 for k, v in steps[mode, clients].items()}
+            print(f"{mode:14s} {clients} client(s): booking p50 {statistics.median(values) * 1000:6.1f} ms  "
+                  f"p99 {pct(values, 0.99):6.1f} ms  (steps p50: {', '.join(f'{k} {p50[k]:.1f}' for k in STEPS)} ms; "
+                  f"{len(values)} bookings)")
+        print(f"{mode:14s} gateway search {statistics.median(searches[mode]):6.1f} req/s ({args.clients} clients)")
     for clients in loads:
-        one, four = results["one_process", clients], results["four_services", clients]
-        print(f"ratio four/one, {clients} client(s): p50 {four[0] / one[0]:.2f}  p99 {four[1] / one[1]:.2f}  "
-              f"(target p50 <= 1.5)")
+        one, four = latencies["one_process", clients], latencies["four_services", clients]
+        print(f"ratio four/one, {clients} client(s): p50 {statistics.median(four) / statistics.median(one):.2f}  "
+              f"p99 {pct(four, 0.99) / pct(one, 0.99):.2f}  (target p50 <= 1.5)")
 
 
 if __name__ == "__main__":
