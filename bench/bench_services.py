@@ -1,7 +1,7 @@
 """End-to-end booking latency through the gateway, one process vs four services, and search requests/s
 through the gateway.
 
-    python bench/bench_services.py [--bookings 100] [--clients 4] [--rounds 5] [--seconds 10]
+    python bench/bench_services.py [--bookings 300] [--clients 4] [--rounds 6] [--seconds 10]
 
 Both deployments are started for real, side by side (gunicorn; one process, and four processes as the
 Procfile does), each on three PostgreSQL databases of its own and seeded with the sample schedule; the
@@ -141,9 +141,9 @@ def pct(values, q):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bookings", type=int, default=100, help="bookings per mode and load")
+    parser.add_argument("--bookings", type=int, default=300, help="bookings per mode and load")
     parser.add_argument("--clients", type=int, default=4, help="concurrent travellers of the loaded run")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating batches per mode and load")
+    parser.add_argument("--rounds", type=int, default=6, help="alternating batches per mode and load")
     parser.add_argument("--seconds", type=float, default=10, help="length of the search runs per mode")
     args = parser.parse_args()
     loads = (1, args.clients) if args.clients != 1 else (1,)
