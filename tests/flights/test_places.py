@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import pytest
 
+import datetime as dt
+
 from flightbook.kernel.errors import ValidationError
-from flightbook.modules.flights import airports, places
-from tests.flights.test_import import write_airports
+from flightbook.modules.flights import airports, places, schedule_import
+from tests.flights.test_import import schedule_row, write_airports, write_schedule
 
 
 @pytest.fixture
@@ -63,3 +65,17 @@ def test_the_real_airport_file_finds_sao_paulo(system):
     found = codes(places.search_places("sao paulo", 20))
     assert {"GRU", "CGH"} <= set(found)
     assert codes(places.search_places("jfk", 5))[0] == "JFK"
+
+
+def test_airports_that_flights_serve_come_first_among_equal_matches(system, tmp_path):
+    # 'sao' is a city prefix of some forty airports; alphabetically São Paulo's are far past the first ten
+    airports.import_airports(airports.DEFAULT_CSV)
+    assert not {"GRU", "CGH"} & set(codes(places.search_places("sao", 10)))
+    schedule_import.import_flights(write_schedule(tmp_path, [
+        schedule_row(flight_number="FB1", origin="JFK", destination="GRU"),
+        schedule_row(flight_number="FB2", origin="CGH", destination="JFK")]), dt.date.today(), 2)
+    found = codes(places.search_places("sao", 10))
+    assert found[:2] == ["CGH", "GRU"]  # served first, then as before
+    assert codes(places.search_places("jfk", 5))[0] == "JFK"  # an exact code still beats everything
+    airports.import_airports(airports.DEFAULT_CSV)  # a re-import of airports keeps what flights serve
+    assert codes(places.search_places("sao", 10))[:2] == ["CGH", "GRU"]

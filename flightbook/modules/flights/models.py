@@ -33,6 +33,9 @@ class Airport(BaseModel):
     tz = pw.CharField(max_length=64)
     # lower-case, accent-free "city | name | country" so 'sao' finds São Paulo
     search_text = pw.CharField(max_length=400, index=True)
+    # some imported flight leaves from or lands here (set by import-flights): such airports come first in
+    # place search among equally good matches
+    served = pw.BooleanField(default=False)
 
 
 class Flight(BaseModel):

@@ -42,12 +42,13 @@ def _validated(q: str, limit: int) -> tuple[str, int]:
 
 
 def search_places(q: str, limit: int = 10) -> list[Place]:
-    """Exact code first, then city prefix, then the rest (name, city or country contains the text)."""
+    """Exact code first, then city prefix, then the rest (name, city or country contains the text); within
+    each, airports that flights serve before the others, then alphabetically."""
     needle, limit = _validated(q, limit)
     code = needle.upper()
     rank = pw.Case(None, [(Airport.iata == code, 0), (Airport.search_text.startswith(needle), 1)], 2)
     matches = (Airport.select()
                .where((Airport.iata == code) | Airport.search_text.contains(needle))
-               .order_by(rank, Airport.search_text, Airport.iata)
+               .order_by(rank, Airport.served.desc(), Airport.search_text, Airport.iata)
                .limit(limit))
     return [to_place(a) for a in matches]

@@ -46,9 +46,16 @@ def import_flights(path: Path | str, start: dt.date, days: int, progress=None) -
         else:
             _stage_sqlite(rows, start, days, zones, total, progress)
             added, inventory = _move_sqlite()
+        if total:
+            mark_served({code for row in rows for code in (row.origin, row.destination)})
     progress and progress(total, total)
     return FlightImport(schedules=len(rows), dated=total, added=added, existing=total - added,
                         inventory_rows=inventory)
+
+
+def mark_served(codes: set) -> None:
+    """Remember that flights now serve these airports (place search lists them first)."""
+    Airport.update(served=True).where(Airport.iata.in_(sorted(codes)) & (Airport.served == False)).execute()  # noqa: E712
 
 
 _FLIGHT_COLUMNS = ("flight_number, airline, origin, destination, service_date, departs_at, arrives_at, "
