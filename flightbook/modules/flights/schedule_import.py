@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from peewee import chunked
+
 from flightbook.contracts.flights import CABINS
 from flightbook.kernel.db import is_postgres, write_transaction
 from flightbook.kernel.errors import ValidationError
@@ -55,7 +57,8 @@ def import_flights(path: Path | str, start: dt.date, days: int, progress=None) -
 
 def mark_served(codes: set) -> None:
     """Remember that flights now serve these airports (place search lists them first)."""
-    Airport.update(served=True).where(Airport.iata.in_(sorted(codes)) & (Airport.served == False)).execute()  # noqa: E712
+    for batch in chunked(sorted(codes), 500):  # well inside SQLite's limit on bound parameters
+        Airport.update(served=True).where(Airport.iata.in_(batch) & (Airport.served == False)).execute()  # noqa: E712
 
 
 _FLIGHT_COLUMNS = ("flight_number, airline, origin, destination, service_date, departs_at, arrives_at, "
