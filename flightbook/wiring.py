@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import falcon
 
 from flightbook import MODULES
+from flightbook.kernel import faults
 from flightbook.kernel.auth import Tokens
 from flightbook.kernel.http import (AuthMiddleware, DatabaseMiddleware, Health, Ready, RequestIdMiddleware,
                                     install_error_handling, install_json)
@@ -58,6 +59,7 @@ def build_system(settings: Settings | None = None, serve: str | None = None) -> 
     settings = settings or Settings.from_env()
     if serve is not None and serve not in PARTS:
         raise ValueError(f"unknown part {serve!r}: choose one of {', '.join(PARTS)}")
+    faults.configure(settings.fault_points)
     tokens = Tokens(settings.secret_key, settings.service_secret, settings.token_ttl_seconds,
                     settings.service_token_ttl_seconds)
     system = System(settings=settings, tokens=tokens)

@@ -10,7 +10,8 @@ from flightbook.kernel.errors import Conflict, NotFound, Unprocessable
 from flightbook.kernel.events import Event
 from flightbook.kernel.money import Money
 
-FAILURE_CODES = ("card_declined", "insufficient_funds", "expired_card", "incorrect_cvc", "invalid_number")
+FAILURE_CODES = ("card_declined", "insufficient_funds", "expired_card", "incorrect_cvc", "invalid_number",
+                 "processing_error")
 
 
 class IntentStatus:
@@ -20,7 +21,14 @@ class IntentStatus:
     CANCELED = "canceled"
 
 
+class RefundStatus:
+    PENDING = "pending"  # recorded and reserved, at the provider (or owed: the reconciler sends it again)
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 class PaymentStatus:
+    PROCESSING = "processing"  # recorded, at the provider (or cut off there: the reconciler finishes it)
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     REFUNDED = "refunded"
@@ -121,6 +129,7 @@ class RefundView:
     refunded_total: int
     payment_status: str
     created_at: dt.datetime
+    status: str = "succeeded"
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,10 @@ class GatewayApi:
         resp.data = data
 
     def _forward(self, owner, req, path, headers, body):
+        # a payment may wait on flights, loyalty and the provider inside payments: wait longer than all of it
+        timeout = self._settings.payment_call_timeout if owner == "payments" else None
         response = self._remote[owner].send(req.method, path, params=req.query_string or None,
-                                            data=body or None, headers=headers)
+                                            data=body or None, headers=headers, read_timeout=timeout)
         return response.status_code, list(response.headers.items()), response.content
 
     def _dispatch(self, req, path, headers, body):

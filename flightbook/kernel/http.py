@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import re
 
@@ -78,6 +79,9 @@ def _serialize_http_error(req, resp, exc: falcon.HTTPError):
 def _handle_domain_error(req, resp, exc: DomainError, params):
     resp.status = exc.status
     resp.media = {"error": exc.to_dict()}
+    retry_after = exc.details.get("retry_after")
+    if retry_after is not None:  # e.g. a payment in progress: when asking again makes sense
+        resp.set_header("Retry-After", str(max(1, math.ceil(retry_after))))
 
 
 def _handle_unexpected(req, resp, exc: Exception, params):

@@ -85,7 +85,8 @@ class ServiceClient:
             raise errors.from_response(response.status_code, body)
         return body
 
-    def send(self, method: str, path: str, *, idempotent: bool | None = None, **kwargs) -> requests.Response:
+    def send(self, method: str, path: str, *, idempotent: bool | None = None, read_timeout: float | None = None,
+             **kwargs) -> requests.Response:
         """The raw response from the first instance that answers.
 
         A call moves on to the next instance when the connection was refused (nothing was processed),
@@ -94,11 +95,12 @@ class ServiceClient:
         if idempotent is None:
             headers = kwargs.get("headers") or {}
             idempotent = method.upper() in ("GET", "HEAD") or "Idempotency-Key" in headers
+        timeout = self._timeout if read_timeout is None else (self._timeout[0], read_timeout)
         last_error = "no instance tried"
         for url in self._candidates():
             try:
                 prepared = requests.Request(method, url + path, **kwargs).prepare()
-                response = self._adapter.send(prepared, timeout=self._timeout)
+                response = self._adapter.send(prepared, timeout=timeout)
                 response.content  # read it all now: the connection goes back to the pool
             except requests.ConnectionError as exc:
                 self._bench(url)

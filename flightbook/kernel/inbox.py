@@ -26,7 +26,9 @@ class NoHandler(Unprocessable):
 
 
 class Inbox:
-    """``subscriber``'s inbox in its own ``database``; ``handlers`` maps topic -> callable(event)."""
+    """``subscriber``'s inbox in its own ``database``; ``handlers`` maps topic -> callable(event).
+
+    A handler may return a callable: it runs after the handler's transaction committed (see ``_follow``)."""
 
     def __init__(self, database, subscriber: str, handlers: dict):
         self.database = database
@@ -40,15 +42,19 @@ class Inbox:
             raise NoHandler(f"{self.subscriber} does not handle {message.topic!r}")
         event = _decode(message)
         inbox = tables(self.database).InboxEvent
-        with event_connection(self.database), kdb.write_transaction(self.database):
-            # Insert first: on PostgreSQL a concurrent delivery of the same event waits here on the
-            # unique index until this transaction ends, then finds the id and does nothing.
-            inserted = (inbox.insert(subscriber=self.subscriber, event_id=message.event_id, topic=message.topic,
-                                     source=message.source, received_at=clock.to_db(clock.now()))
-                        .on_conflict_ignore().as_rowcount().execute())
-            if not inserted:
-                return False
-            handler(event)
+        with event_connection(self.database):
+            with kdb.write_transaction(self.database):
+                # Insert first: on PostgreSQL a concurrent delivery of the same event waits here on the
+                # unique index until this transaction ends, then finds the id and does nothing.
+                inserted = (inbox.insert(subscriber=self.subscriber, event_id=message.event_id,
+                                         topic=message.topic, source=message.source,
+                                         received_at=clock.to_db(clock.now()))
+                            .on_conflict_ignore().as_rowcount().execute())
+                if not inserted:
+                    return False
+                follow_up = handler(event)
+            if callable(follow_up):
+                _follow(follow_up, self.subscriber, message)
         return True
 
     def has_applied(self, event_id: str) -> bool:
@@ -56,6 +62,18 @@ class Inbox:
         with event_connection(self.database):
             return inbox.select().where((inbox.subscriber == self.subscriber)
                                         & (inbox.event_id == event_id)).exists()
+
+
+def _follow(follow_up, subscriber: str, message: Message) -> None:
+    """Work a handler asked for once its effect has committed, such as calling a payment provider (never
+    from inside a transaction). The effect already records the work as owed, so if this fails or the
+    process dies here, the subscriber's own recovery (payments' reconciler) finishes it: the delivery
+    stays acknowledged."""
+    try:
+        follow_up()
+    except Exception:
+        log.exception("%s: the follow-up of %s %s failed; its recovery job will finish it", subscriber,
+                      message.topic, message.event_id)
 
 
 def _decode(message: Message):

@@ -23,6 +23,19 @@ def _int(env, name, default):
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _float(env, name, default):
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{name} must be more than 0, got {raw!r}")
+    return value
+
+
 def _persistent_secret(home: Path, name: str) -> str:
     """A random secret kept under FLIGHTBOOK_HOME so every worker of the embedded default shares it."""
     path = home / name
@@ -54,6 +67,10 @@ class Settings:
     stripe_api_base: str = ""
     http_connect_timeout: float = 2.0
     http_read_timeout: float = 10.0
+    provider_timeout_seconds: float = 20.0
+    payment_lease_seconds: float = 30.0
+    reconcile_interval_seconds: float = 10.0
+    fault_points: str = ""
     cookie_secure: bool = False
     log_level: str = "INFO"
     loyalty_points_per_unit: int = 10
@@ -88,6 +105,12 @@ class Settings:
             stripe_api_key=env.get("FLIGHTBOOK_STRIPE_API_KEY", ""),
             stripe_webhook_secret=env.get("FLIGHTBOOK_STRIPE_WEBHOOK_SECRET", ""),
             stripe_api_base=env.get("FLIGHTBOOK_STRIPE_API_BASE", ""),
+            http_connect_timeout=_float(env, "FLIGHTBOOK_HTTP_CONNECT_TIMEOUT", 2.0),
+            http_read_timeout=_float(env, "FLIGHTBOOK_HTTP_READ_TIMEOUT", 10.0),
+            provider_timeout_seconds=_float(env, "FLIGHTBOOK_PROVIDER_TIMEOUT_SECONDS", 20.0),
+            payment_lease_seconds=_float(env, "FLIGHTBOOK_PAYMENT_LEASE_SECONDS", 30.0),
+            reconcile_interval_seconds=_float(env, "FLIGHTBOOK_RECONCILE_INTERVAL_SECONDS", 10.0),
+            fault_points=env.get("FLIGHTBOOK_FAULT_POINTS", ""),
             cookie_secure=env.get("FLIGHTBOOK_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
             log_level=env.get("FLIGHTBOOK_LOG_LEVEL", "INFO"),
             loyalty_points_per_unit=_int(env, "FLIGHTBOOK_LOYALTY_POINTS_PER_UNIT", 10),
@@ -95,6 +118,18 @@ class Settings:
             loyalty_qualifying_months=_int(env, "FLIGHTBOOK_LOYALTY_QUALIFYING_MONTHS", 12),
             loyalty_expiring_soon_days=_int(env, "FLIGHTBOOK_LOYALTY_EXPIRING_SOON_DAYS", 90),
         )
+
+    def __post_init__(self):
+        if self.payment_lease_seconds < self.provider_timeout_seconds + 5:
+            raise SettingsError("FLIGHTBOOK_PAYMENT_LEASE_SECONDS must exceed FLIGHTBOOK_PROVIDER_TIMEOUT_SECONDS by "
+                                "at least 5 s: a payment still waiting on its provider must never look abandoned")
+
+    @property
+    def payment_call_timeout(self) -> float:
+        """How long a caller waits for ``POST /api/payments/process``: longer than anything payments waits
+        for inside it (the booking and points reads, the provider, the booking's confirmation), so the
+        caller never gives up on a payment that is still going to answer."""
+        return 2 * self.http_read_timeout + self.provider_timeout_seconds + 1
 
     def is_local(self, module: str) -> bool:
         """True when ``module`` runs in this process (its URL is unset)."""

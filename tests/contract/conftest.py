@@ -87,10 +87,12 @@ def silent_url():
 
 @pytest.fixture
 def impatient_client(local_system):
-    """make(module, *urls): the HTTP adapter of ``module`` at ``urls`` with half-second timeouts."""
+    """make(module, *urls): the HTTP adapter of ``module`` at ``urls`` with half-second timeouts (a payment,
+    which waits longer than anything payments waits for inside it, 2.2 s)."""
     import dataclasses
 
-    settings = dataclasses.replace(local_system.settings, http_connect_timeout=0.5, http_read_timeout=0.5)
+    settings = dataclasses.replace(local_system.settings, http_connect_timeout=0.5, http_read_timeout=0.5,
+                                   provider_timeout_seconds=0.2)
     made = []
 
     def make(module: str, *urls: str):

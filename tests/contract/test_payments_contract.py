@@ -146,7 +146,7 @@ def test_a_payment_to_a_silent_service_is_unavailable_within_the_timeout(impatie
     with pytest.raises(Unavailable) as silent:
         payments.process_payment(ada, "pi_x", card(), new_key())
     assert silent.value.code == "service_unavailable"
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 2.2 + 0.5  # the payment call's own timeout (see impatient_client)
 
 
 def _points_on(local_system, caller, booking, points: int) -> None:

@@ -17,7 +17,7 @@ from flightbook.kernel.errors import NotFound
 from flightbook.kernel.money import Money
 from flightbook.modules.payments.service import PaymentsService
 
-SETTINGS = SimpleNamespace(service_secret="s" * 32, stripe_webhook_secret="w" * 32)
+SETTINGS = SimpleNamespace(service_secret="s" * 32, stripe_webhook_secret="w" * 32, payment_lease_seconds=30.0)
 
 
 def booking(ref="ABC234", user_id=7):

@@ -14,7 +14,7 @@ from flightbook.contracts.flights import (BookingCancelled, BookingConfirmed, Bo
                                           BookingPage, BookingPaymentRejected, BookingRequest, BookingStatus,
                                           BookingView, CancellationQuote, FlightDeparted, HoldExpired,
                                           InvalidTransition, PassengerInput)
-from flightbook.kernel import clock, validate
+from flightbook.kernel import clock, faults, validate
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.db import connection, write_transaction
 from flightbook.kernel.errors import Forbidden, Unavailable, ValidationError
@@ -149,6 +149,7 @@ def confirm_booking(ref: str, payment_id: str, now: dt.datetime | None = None,
         if booking.status != HELD:  # a late payment goes through apply_payment, which wins seats back first
             raise _cannot(ref, booking.status, CONFIRMED)
         _confirm(booking, payment_id, now, paid)
+        faults.reach("flights.confirming")  # a crash test's instant: paid, confirmation not yet committed
     return get_booking(ref)
 
 

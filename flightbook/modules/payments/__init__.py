@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flightbook.kernel.db import open_database
-from flightbook.kernel.part import Part
+from flightbook.kernel.part import Job, Part
 
 
 def build(settings, tokens, contracts) -> Part:
@@ -14,7 +14,8 @@ def build(settings, tokens, contracts) -> Part:
     providers = {"mockbank": MockBank()}
     if settings.stripe_api_key:
         from flightbook.modules.payments.stripe_provider import StripeProvider
-        providers["stripe"] = StripeProvider(settings.stripe_api_key, settings.stripe_api_base)
+        providers["stripe"] = StripeProvider(settings.stripe_api_key, settings.stripe_api_base,
+                                             timeout_seconds=settings.provider_timeout_seconds)
     service = PaymentsService(settings, contracts["flights"], contracts.get("loyalty"), providers,
                               "stripe" if settings.stripe_api_key else "mockbank",
                               parallel_lookups=not settings.is_local("loyalty"))
@@ -24,4 +25,5 @@ def build(settings, tokens, contracts) -> Part:
         contract=service,
         add_routes=lambda app: resources.add_routes(app, service),
         event_handlers=handlers.build(service),
+        jobs=[Job("reconcile-payments", settings.reconcile_interval_seconds, service.reconcile)],
     )

@@ -1,7 +1,9 @@
 """mockbank: a simulated card issuer living in the payments database.
 
 It answers like Stripe's test cards (see migrations/payments/002_seed_test_cards.py): a charge debits the
-card's balance, a refund credits it back, and every entry is keyed by the caller's idempotency key."""
+card's balance, a refund credits it back. Like Stripe, it keeps its first answer to every idempotency key
+(charge, decline or refund) and can be asked what became of a key; a key asked about before it was ever
+used is voided, so a request still on its way with it is refused."""
 from __future__ import annotations
 
 import hashlib
@@ -14,12 +16,25 @@ from flightbook.kernel.db import write_transaction
 from flightbook.kernel.money import Money
 from flightbook.modules.payments import cards
 from flightbook.modules.payments.models import BankCard, BankEntry, database, new_id
-from flightbook.modules.payments.providers import (ChargeOutcome, ChargeRequest, ProviderError,
-                                                   RefundOutcome)
+from flightbook.modules.payments.providers import (NOT_PROCESSED, ChargeOutcome, ChargeRequest, RefundOutcome)
+
+CHARGE, DECLINE, REFUND, VOID = "charge", "decline", "refund", "void"
 
 
 def pan_hash(number: str) -> str:
     return hashlib.sha256(number.encode()).hexdigest()
+
+
+def _answer(entry: BankEntry) -> ChargeOutcome:
+    if entry.kind == CHARGE:
+        return ChargeOutcome(provider_ref=entry.id)
+    if entry.kind == DECLINE:
+        return ChargeOutcome(provider_ref=None, failure_code=entry.failure_code)
+    return ChargeOutcome(provider_ref=None, failure_code=NOT_PROCESSED)  # a voided (or misused) key
+
+
+def _entry(key: str) -> BankEntry | None:
+    return BankEntry.get_or_none(BankEntry.idempotency_key == key)
 
 
 class MockBank:
@@ -27,25 +42,35 @@ class MockBank:
 
     def charge(self, request: ChargeRequest, card: CardInput, idempotency_key: str) -> ChargeOutcome:
         try:
-            return self._charge_once(request, card, idempotency_key)
-        except pw.IntegrityError:  # a concurrent retry with the same key got there first
-            return ChargeOutcome(provider_ref=BankEntry.get(BankEntry.idempotency_key == idempotency_key).id)
+            with write_transaction(database):
+                done = _entry(idempotency_key)
+                if done is not None:
+                    return _answer(done)
+                return _answer(self._decide(request, card, idempotency_key))
+        except pw.IntegrityError:  # a concurrent request with the same key got there first
+            return _answer(_entry(idempotency_key))
 
-    def _charge_once(self, request, card, idempotency_key) -> ChargeOutcome:
-        with write_transaction(database):
-            done = BankEntry.get_or_none(BankEntry.idempotency_key == idempotency_key)
-            if done is not None:
-                return ChargeOutcome(provider_ref=done.id)
-            account = BankCard.get_or_none(BankCard.pan_hash == pan_hash(card.number))
-            failure = self._refusal(account, card)
-            if failure:
-                return ChargeOutcome(provider_ref=None, failure_code=failure)
-            if not self._debit(account.pan_hash, request.amount):
-                return ChargeOutcome(provider_ref=None, failure_code="insufficient_funds")
-            entry = BankEntry.create(id=new_id("ch"), idempotency_key=idempotency_key, kind="charge",
-                                     pan_hash=account.pan_hash, amount=request.amount.amount,
-                                     currency=request.amount.currency, created_at=clock.to_db(clock.now()))
-            return ChargeOutcome(provider_ref=entry.id)
+    def _decide(self, request: ChargeRequest, card: CardInput, key: str) -> BankEntry:
+        account = BankCard.get_or_none(BankCard.pan_hash == pan_hash(card.number))
+        failure = self._refusal(account, card)
+        if failure is None and not self._debit(account.pan_hash, request.amount):
+            failure = "insufficient_funds"
+        return BankEntry.create(id=new_id("ch" if failure is None else "dc"), idempotency_key=key,
+                                kind=CHARGE if failure is None else DECLINE, failure_code=failure,
+                                pan_hash=account.pan_hash if account else "", amount=request.amount.amount,
+                                currency=request.amount.currency, created_at=clock.to_db(clock.now()))
+
+    def resolve_charge(self, request: ChargeRequest, idempotency_key: str) -> ChargeOutcome:
+        try:
+            with write_transaction(database):
+                done = _entry(idempotency_key)
+                if done is None:  # never reached us: close the key, so it cannot charge later
+                    done = BankEntry.create(id=new_id("vd"), idempotency_key=idempotency_key, kind=VOID, pan_hash="",
+                                            amount=0, currency=request.amount.currency,
+                                            created_at=clock.to_db(clock.now()))
+                return _answer(done)
+        except pw.IntegrityError:  # the charge itself arrived at this very moment
+            return _answer(_entry(idempotency_key))
 
     @staticmethod
     def _refusal(account: BankCard | None, card: CardInput) -> str | None:
@@ -66,22 +91,21 @@ class MockBank:
     def refund(self, charge_ref: str, amount: Money, idempotency_key: str) -> RefundOutcome:
         try:
             with write_transaction(database):
-                done = BankEntry.get_or_none(BankEntry.idempotency_key == idempotency_key)
+                done = _entry(idempotency_key)
                 if done is not None:
                     return RefundOutcome(provider_ref=done.id)
-                charge = BankEntry.get_or_none((BankEntry.id == charge_ref) & (BankEntry.kind == "charge"))
+                charge = BankEntry.get_or_none((BankEntry.id == charge_ref) & (BankEntry.kind == CHARGE))
                 if charge is None:
-                    raise ProviderError(f"mockbank knows no charge {charge_ref}")
+                    return RefundOutcome(None, refused_because=f"mockbank knows no charge {charge_ref}")
                 given_back = (BankEntry.select(pw.fn.COALESCE(pw.fn.SUM(BankEntry.amount), 0))
-                              .where(BankEntry.charge_id == charge.id).scalar())
+                              .where((BankEntry.charge_id == charge.id) & (BankEntry.kind == REFUND)).scalar())
                 if given_back + amount.amount > charge.amount:
-                    raise ProviderError("mockbank refuses to refund more than was charged")
+                    return RefundOutcome(None, refused_because="mockbank refuses to refund more than was charged")
                 BankCard.update(balance=BankCard.balance + amount.amount).where(
                     BankCard.pan_hash == charge.pan_hash).execute()
-                entry = BankEntry.create(id=new_id("re"), idempotency_key=idempotency_key, kind="refund",
-                                         pan_hash=charge.pan_hash, amount=amount.amount,
-                                         currency=amount.currency, charge_id=charge.id,
-                                         created_at=clock.to_db(clock.now()))
+                entry = BankEntry.create(id=new_id("re"), idempotency_key=idempotency_key, kind=REFUND,
+                                         pan_hash=charge.pan_hash, amount=amount.amount, currency=amount.currency,
+                                         charge_id=charge.id, created_at=clock.to_db(clock.now()))
                 return RefundOutcome(provider_ref=entry.id)
         except pw.IntegrityError:
-            return RefundOutcome(provider_ref=BankEntry.get(BankEntry.idempotency_key == idempotency_key).id)
+            return RefundOutcome(provider_ref=_entry(idempotency_key).id)

@@ -18,6 +18,7 @@ class Client:
 
     def __init__(self, urls, tokens, caller: str, settings):
         self.http = ServiceClient.for_settings("payments", urls, tokens, caller, settings)
+        self._payment_timeout = settings.payment_call_timeout  # longer than any wait inside a payment
 
     def create_intent(self, caller: Principal, booking_ref: str) -> IntentView:
         # Safe to retry: a booking has one open intent, and asking again returns it.
@@ -33,7 +34,7 @@ class Client:
             headers["Idempotency-Key"] = idempotency_key
         response = self.http.send("POST", "/api/payments/process", headers=headers,
                                   json={"intent_id": intent_id, "card": to_dict(card)},
-                                  idempotent=idempotency_key is not None)
+                                  idempotent=idempotency_key is not None, read_timeout=self._payment_timeout)
         body = _json(response)
         if response.status_code == 200 or _is_result(response.status_code, body):
             return from_dict(PaymentResult, body)

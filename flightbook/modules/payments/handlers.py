@@ -1,4 +1,7 @@
-"""What payments does when flights publishes booking events: give money back and close intents."""
+"""What payments does when flights publishes booking events: give money back and close intents.
+
+A refund is recorded as owed inside the event's transaction; the handler returns the provider call as
+a follow-up that runs once that transaction has committed (the reconciler sends it if the process dies)."""
 from __future__ import annotations
 
 from flightbook.contracts.flights import BookingCancelled, BookingExpired, BookingPaymentRejected
@@ -7,14 +10,14 @@ TOPICS = ("booking.payment_rejected", "booking.cancelled", "booking.expired")
 
 
 def build(service) -> dict:
-    def payment_rejected(event: BookingPaymentRejected) -> None:
-        service.refund_rejected_payment(event.payment_id)
+    def payment_rejected(event: BookingPaymentRejected):
+        return service.refund_rejected_payment(event.payment_id)
 
-    def booking_cancelled(event: BookingCancelled) -> None:
+    def booking_cancelled(event: BookingCancelled):
         if event.was_confirmed:
-            service.refund_cancelled_booking(event.ref, event.payment_id, event.refund_percent)
-        else:
-            service.cancel_open_intent(event.ref)
+            return service.refund_cancelled_booking(event.ref, event.payment_id, event.refund_percent)
+        service.cancel_open_intent(event.ref)
+        return None
 
     def booking_expired(event: BookingExpired) -> None:
         service.cancel_open_intent(event.ref)

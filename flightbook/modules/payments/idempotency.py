@@ -1,27 +1,27 @@
-"""Idempotency keys: the first request with a key inserts its record (its own short transaction, so the
-unique key is the lock); later requests with that key replay the stored result, or wait for it.
+"""Idempotency keys, Stripe's way: a request with a key either completes once, or can be retried safely
+until it does.
 
-Choice: a request that finds the key in progress polls for up to ``WAIT_SECONDS`` and then replays the
-stored result; only if the first request is still running after that does it get 409 payment_in_progress.
-A request that fails before anything happened at the provider releases its key, so it can be retried."""
+A key is claimed in the same transaction that records the attempt it starts (a payment or a refund,
+``resource_id``), before any provider is called, and finished in the transaction that records the
+attempt's outcome. A request with a key that is already:
+- done with the same body replays the stored answer; with another body is a 422;
+- in progress while its attempt's lease runs gets a fast 409 ``payment_in_progress`` with Retry-After;
+- in progress past the lease (its request died) finishes that attempt (the reconciler's path) and then
+  answers as the first request would have.
+A request refused before it recorded anything claims nothing, so its key stays free to retry."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
-import time
-
-import peewee as pw
 
 from flightbook.contracts.payments import IdempotencyKeyReused, PaymentInProgress
 from flightbook.kernel import clock
-from flightbook.kernel.db import write_transaction
 from flightbook.kernel.errors import ValidationError
-from flightbook.modules.payments.models import IdempotencyRecord, database
+from flightbook.modules.payments.models import IdempotencyRecord
 
-WAIT_SECONDS = 15.0
-POLL_SECONDS = 0.05
 MAX_KEY_LENGTH = 255
+IN_PROGRESS, DONE = "in_progress", "done"
 
 
 def checked_key(key: str | None) -> str:
@@ -30,6 +30,8 @@ def checked_key(key: str | None) -> str:
     key = key.strip()
     if len(key) > MAX_KEY_LENGTH:
         raise ValidationError("Idempotency-Key", f"must be at most {MAX_KEY_LENGTH} characters")
+    if not key.isprintable():
+        raise ValidationError("Idempotency-Key", "must be printable text")
     return key
 
 
@@ -40,47 +42,38 @@ def request_hash(secret: str, request: dict) -> str:
 
 
 def derived(secret: str, scope_key: str, purpose: str) -> str:
-    """A stable value derived from a claimed key (provider idempotency keys, payment ids), so a retry
-    after a crash reuses them."""
+    """A stable value derived from a claimed key (provider idempotency keys, payment ids), so every retry
+    of a request, and the reconciler after a crash, uses the same ones."""
     return hmac.new(secret.encode(), f"{purpose}:{scope_key}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
-def claim(scope_key: str, req_hash: str, wait_seconds: float = WAIT_SECONDS) -> dict | None:
-    """None: the key is ours, do the work. A dict: the stored result of the same earlier request."""
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        if _insert(scope_key, req_hash):
-            return None
-        record = IdempotencyRecord.get_or_none(IdempotencyRecord.scope_key == scope_key)
-        if record is None:
-            continue  # released between our insert and our read: try to take it
-        if record.request_hash != req_hash:
-            raise IdempotencyKeyReused("this Idempotency-Key was used with a different request")
-        if record.state == "done":
-            return json.loads(record.result)
-        if time.monotonic() >= deadline:
-            raise PaymentInProgress("a request with this Idempotency-Key is still being processed; retry shortly")
-        time.sleep(POLL_SECONDS)
+def find(scope_key: str, req_hash: str) -> IdempotencyRecord | None:
+    """The key's record, if it was claimed; a 422 if it was claimed for another request."""
+    record = IdempotencyRecord.get_or_none(IdempotencyRecord.scope_key == scope_key)
+    if record is not None and record.request_hash != req_hash:
+        raise IdempotencyKeyReused("this Idempotency-Key was used with a different request")
+    return record
 
 
-def _insert(scope_key: str, req_hash: str) -> bool:
-    try:
-        with write_transaction(database):
-            IdempotencyRecord.insert(scope_key=scope_key, request_hash=req_hash, state="in_progress",
-                                     created_at=clock.to_db(clock.now())).execute()
-        return True
-    except pw.IntegrityError:
-        return False
+def claim(scope_key: str, req_hash: str, resource_id: str, result: dict | None = None) -> None:
+    """Inside the transaction that records ``resource_id``: the key is now its (an IntegrityError if a
+    request with the same key got there first). ``result``: an attempt finished in that same transaction."""
+    IdempotencyRecord.insert(scope_key=scope_key, request_hash=req_hash, resource_id=resource_id,
+                             state=IN_PROGRESS if result is None else DONE,
+                             result=None if result is None else json.dumps(result),
+                             created_at=clock.to_db(clock.now())).execute()
 
 
-def finish(scope_key: str, result: dict) -> None:
-    """Store the result; call it inside the transaction that records what the request did."""
-    IdempotencyRecord.update(state="done", result=json.dumps(result)).where(
-        IdempotencyRecord.scope_key == scope_key).execute()
+def finish(resource_id: str, result: dict) -> None:
+    """Inside the transaction that records the outcome of ``resource_id``: its key now answers ``result``."""
+    IdempotencyRecord.update(state=DONE, result=json.dumps(result)).where(
+        (IdempotencyRecord.resource_id == resource_id) & (IdempotencyRecord.state == IN_PROGRESS)).execute()
 
 
-def release(scope_key: str) -> None:
-    """Forget a key whose request failed before changing anything, so the client can retry it."""
-    with write_transaction(database):
-        IdempotencyRecord.delete().where((IdempotencyRecord.scope_key == scope_key)
-                                         & (IdempotencyRecord.state == "in_progress")).execute()
+def stored_result(record: IdempotencyRecord) -> dict | None:
+    return json.loads(record.result) if record.state == DONE else None
+
+
+def in_progress(retry_after: float = 1.0) -> PaymentInProgress:
+    return PaymentInProgress("a request with this Idempotency-Key is still being processed; "
+                             "ask again in a moment", retry_after=retry_after)

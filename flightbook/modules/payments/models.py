@@ -29,7 +29,10 @@ class PaymentIntent(BaseModel):
 
 
 class Payment(BaseModel):
-    """One attempt to pay an intent (succeeded or failed); refunds move refunded_amount."""
+    """One attempt to pay an intent. Written as ``processing`` (with the provider's idempotency key and a
+    lease) *before* the provider is called, then finished as succeeded or failed; an attempt left
+    processing past its lease is finished by the reconciler, which asks the provider what happened.
+    Refunds move refunded_amount."""
     id = pw.CharField(max_length=40, primary_key=True)
     intent_id = pw.CharField(max_length=40, index=True)
     booking_ref = pw.CharField(max_length=16)
@@ -46,6 +49,10 @@ class Payment(BaseModel):
     card_fingerprint = pw.CharField(max_length=64, null=True)
     provider = pw.CharField(max_length=20)
     provider_ref = pw.CharField(max_length=100, null=True, index=True)
+    provider_key = pw.CharField(max_length=100, null=True, unique=True)  # the key the provider was sent
+    lease_expires_at = pw.DateTimeField(null=True)  # processing: its request may still be at the provider
+    finished_at = pw.DateTimeField(null=True)
+    reconciled_at = pw.DateTimeField(null=True)  # finished by the reconciler, not by its own request
     created_at = pw.DateTimeField()
 
     class Meta:
@@ -53,11 +60,19 @@ class Payment(BaseModel):
 
 
 class Refund(BaseModel):
+    """Money given back. Written as ``pending`` (amount reserved on the payment, provider key, lease) before
+    the provider is called; the reconciler sends a refund left pending again under the same key."""
     id = pw.CharField(max_length=40, primary_key=True)
     payment_id = pw.CharField(max_length=40, index=True)
+    status = pw.CharField(max_length=12, default="succeeded")
     amount = pw.BigIntegerField()
     currency = pw.CharField(max_length=3)
     provider_ref = pw.CharField(max_length=100, null=True, index=True)
+    provider_key = pw.CharField(max_length=100, null=True, unique=True)
+    failure_reason = pw.CharField(max_length=200, null=True)
+    lease_expires_at = pw.DateTimeField(null=True)
+    finished_at = pw.DateTimeField(null=True)
+    reconciled_at = pw.DateTimeField(null=True)
     created_at = pw.DateTimeField()
 
 
@@ -68,6 +83,7 @@ class IdempotencyRecord(BaseModel):
     request_hash = pw.CharField(max_length=64)
     state = pw.CharField(max_length=12)  # in_progress | done
     result = pw.TextField(null=True)  # JSON of the result
+    resource_id = pw.CharField(max_length=40, null=True, index=True)  # the payment or refund it is making
     created_at = pw.DateTimeField()
 
 
@@ -88,10 +104,13 @@ class BankCard(BaseModel):
 
 
 class BankEntry(BaseModel):
-    """mockbank's ledger: each charge or refund, keyed by the caller's idempotency key, so a retry is one."""
+    """mockbank's ledger: every answer it gave, keyed by the caller's idempotency key, so a retry gets the
+    first answer: a charge, a decline (failure_code), a refund, or a void (the key was asked about before
+    it was ever used, and will never charge)."""
     id = pw.CharField(max_length=40, primary_key=True)
     idempotency_key = pw.CharField(max_length=400, unique=True)
-    kind = pw.CharField(max_length=10)  # charge | refund
+    kind = pw.CharField(max_length=10)  # charge | decline | refund | void
+    failure_code = pw.CharField(max_length=40, null=True)
     pan_hash = pw.CharField(max_length=64)
     amount = pw.BigIntegerField()
     currency = pw.CharField(max_length=3)

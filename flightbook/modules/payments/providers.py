@@ -1,4 +1,8 @@
-"""The one small interface every payment provider (mockbank, stripe) implements."""
+"""The one small interface every payment provider (mockbank, stripe) implements.
+
+Every call carries an idempotency key, and a provider keeps its first answer per key. That is what makes
+a payment safe to finish after a crash: payments records the key before it calls, and afterwards it
+can always ask what became of it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,6 +10,8 @@ from typing import Protocol
 
 from flightbook.contracts.payments import CardInput
 from flightbook.kernel.money import Money
+
+NOT_PROCESSED = "processing_error"  # the failure code of an attempt that never reached the bank
 
 
 @dataclass(frozen=True)
@@ -29,17 +35,29 @@ class ChargeOutcome:
 
 @dataclass(frozen=True)
 class RefundOutcome:
-    provider_ref: str
+    """Refunded (provider_ref names the refund) or refused for good (refused_because says why)."""
+    provider_ref: str | None
+    refused_because: str | None = None
+
+    @property
+    def is_refunded(self) -> bool:
+        return self.refused_because is None
 
 
 class ProviderError(Exception):
-    """The provider could not be reached or answered nonsense: nothing is known to have happened."""
+    """The provider could not be reached or gave no usable answer: what happened is not known (yet)."""
 
 
 class PaymentProvider(Protocol):
     name: str
 
     def charge(self, request: ChargeRequest, card: CardInput, idempotency_key: str) -> ChargeOutcome:
-        """Charge once per idempotency key: a retry with the same key returns the first outcome's charge."""
+        """Charge once per idempotency key: a retry with the same key returns the first outcome."""
 
-    def refund(self, charge_ref: str, amount: Money, idempotency_key: str) -> RefundOutcome: ...
+    def resolve_charge(self, request: ChargeRequest, idempotency_key: str) -> ChargeOutcome:
+        """The final answer for a key whose charge may or may not have happened: approved, declined, or
+        never processed (failure_code NOT_PROCESSED) — in which case the key is closed at the provider,
+        so a request still on its way with that key can no longer charge."""
+
+    def refund(self, charge_ref: str, amount: Money, idempotency_key: str) -> RefundOutcome:
+        """Refund once per idempotency key; sending the same key again returns the first refund."""

@@ -2,32 +2,29 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Callable
+
+import peewee as pw
 
 from flightbook.contracts.flights import BookingStatus, BookingView, FlightsContract
 from flightbook.contracts.loyalty import LoyaltyContract, PointsHold
-from flightbook.contracts.payments import (BookingNotPayable, CardInput, IntentView, PaymentHistory,
-                                           PaymentNotFound, PaymentResult, PaymentStatus, RefundExceedsPayment,
-                                           RefundNotAllowed, RefundView)
-from flightbook.kernel import clock, data
+from flightbook.contracts.payments import (BookingNotPayable, CardInput, IntentStatus, IntentView, PaymentHistory,
+                                           PaymentInProgress, PaymentNotFound, PaymentResult, PaymentStatus,
+                                           RefundExceedsPayment, RefundNotAllowed, RefundStatus, RefundView)
+from flightbook.kernel import clock, data, faults
 from flightbook.kernel.auth import Principal, require_self_or_admin, require_user
 from flightbook.kernel.errors import Conflict, NotFound, Unavailable, ValidationError
 from flightbook.kernel.money import Money
-from flightbook.modules.payments import cards, idempotency, ledger, webhooks
-from flightbook.modules.payments.models import PaymentIntent
-from flightbook.modules.payments.providers import ChargeOutcome, ChargeRequest, ProviderError
+from flightbook.modules.payments import attempts, cards, idempotency, ledger, reconciler, refunds, webhooks
+from flightbook.modules.payments.models import Payment, PaymentIntent, Refund
+from flightbook.modules.payments.providers import PaymentProvider, ProviderError
 
 log = logging.getLogger("flightbook.payments")
 POINTS = "points"  # the provider name of a payment the traveller's points made in full
-
-DECLINE_MESSAGES = {
-    "card_declined": "the card was declined",
-    "insufficient_funds": "the card has insufficient funds",
-    "expired_card": "the card has expired",
-    "incorrect_cvc": "the card's security code is incorrect",
-    "invalid_number": "the card number is not valid",
-}
 
 
 class PaymentsService:
@@ -41,6 +38,7 @@ class PaymentsService:
         self.loyalty = loyalty
         self.providers = providers
         self.provider = providers[provider_name]
+        self.lease_seconds = settings.payment_lease_seconds
         # When flights and loyalty are other services, the booking and the points hold are read at the same
         # time (two round trips for the price of one); in process they are plain calls and stay in order.
         self._lookups = (ThreadPoolExecutor(max_workers=8, thread_name_prefix="payments-lookup")
@@ -110,60 +108,132 @@ class PaymentsService:
         key = idempotency.checked_key(idempotency_key)
         card = cards.checked(card) if card is not None else None
         scope = f"process:{caller.user_id}:{key}"
-        request = {"intent_id": intent_id, "card": data.to_dict(card) if card is not None else None}
-        stored = idempotency.claim(scope, idempotency.request_hash(self.secret, request))
+        req_hash = idempotency.request_hash(self.secret, {"intent_id": intent_id,
+                                                          "card": data.to_dict(card) if card is not None else None})
+        answered = self.answer_for_key(scope, req_hash)
+        if answered is not None:
+            return answered
+        try:
+            result = self.attempt_payment(caller.user_id, intent_id, card, scope, req_hash)
+        except (attempts.KeyTaken, Conflict) as exc:
+            # the same key a moment earlier (it took the key, or already paid the intent): answer as it does
+            answered = self.answer_for_key(scope, req_hash)
+            if answered is not None:
+                return answered
+            raise idempotency.in_progress() if isinstance(exc, attempts.KeyTaken) else exc
+        return self.confirm_booking(result) if result.is_success else result
+
+    def answer_for_key(self, scope: str, req_hash: str) -> PaymentResult | None:
+        """What a key already claimed answers: its stored result; 409 while its attempt's lease runs; past
+        the lease, the attempt finished now (the reconciler's path) and its result. None: key unused."""
+        record = idempotency.find(scope, req_hash)
+        if record is None:
+            return None
+        stored = idempotency.stored_result(record)
         if stored is not None:
             return data.from_dict(PaymentResult, stored)
-        try:
-            result = self.attempt_payment(caller.user_id, intent_id, card, scope)
-        except BaseException:
-            idempotency.release(scope)
-            raise
-        return self.confirm_booking(result, scope) if result.is_success else result
+        result = self.settle_charge(Payment.get_by_id(record.resource_id))
+        if result is None:
+            raise idempotency.in_progress()
+        return self.confirm_booking(result) if result.is_success else result
 
-    def attempt_payment(self, user_id: int, intent_id: str, card: CardInput | None, scope: str) -> PaymentResult:
-        intent = ledger.users_intent(intent_id, user_id)
-        if intent.status != "requires_payment_method":
-            ledger.refuse_attempt(intent)
+    def attempt_payment(self, user_id: int, intent_id: str, card: CardInput | None, scope: str,
+                        req_hash: str) -> PaymentResult:
+        intent = self.payable_intent(intent_id, user_id)
         booking, hold = self.booking_and_hold(intent.booking_ref, user_id)
         due = self.amount_due(booking, hold)
         if due.amount > 0 and card is None:
             raise ValidationError("card", f"is required: {due.format()} is left to pay after points")
-        ledger.start_attempt(intent, due)
         payment_id = "pay_" + idempotency.derived(self.secret, scope, "payment")
         if due.amount == 0:
-            return self.pay_with_points(booking, hold, intent, payment_id, user_id, scope)
+            return self.pay_with_points(booking, hold, intent, payment_id, user_id, scope, req_hash)
+        if not cards.passes_luhn(card.number):  # no bank would take it: a decline without a provider call
+            result = PaymentResult(id=payment_id, intent_id=intent.id, booking_ref=intent.booking_ref,
+                                   status=PaymentStatus.FAILED, amount=due.amount, currency=due.currency,
+                                   card=cards.view(card), failure_code="invalid_number",
+                                   message=attempts.DECLINE_MESSAGES["invalid_number"])
+            attempts.record_final(result, user_id, self.provider.name, None, None, scope, req_hash)
+            return result
+        return self.charge(intent, user_id, due, card, payment_id, scope, req_hash)
+
+    def payable_intent(self, intent_id: str, user_id: int) -> PaymentIntent:
+        """The caller's intent, waiting for a payment method; an attempt on it abandoned past its lease is
+        finished first (so a new key is never refused for ever by a crashed request)."""
+        intent = ledger.users_intent(intent_id, user_id)
+        if intent.status == IntentStatus.PROCESSING:
+            stuck = attempts.processing_attempt(intent.id)
+            if stuck is not None and self.settle_charge(stuck) is None:
+                raise PaymentInProgress(f"a payment for intent {intent.id} is in progress; wait for it",
+                                        retry_after=1)
+            intent = ledger.users_intent(intent_id, user_id)
+        if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD:
+            ledger.refuse_attempt(intent)
+        return intent
+
+    def charge(self, intent, user_id: int, due: Money, card: CardInput, payment_id: str, scope: str,
+               req_hash: str) -> PaymentResult:
+        """Record the attempt, then charge under its key, then record the outcome: a crash between any two
+        steps leaves an attempt the reconciler (or a retry with the same key) finishes."""
         try:
-            outcome = self.charge(ChargeRequest(payment_id, intent.id, intent.booking_ref, due), card, scope)
+            attempt = attempts.begin(intent, user_id, due, payment_id, self.provider.name,
+                                     idempotency.derived(self.secret, scope, "charge"), cards.view(card),
+                                     cards.fingerprint(card.number, self.secret), scope, req_hash, self.lease_seconds)
+        except attempts.IntentTaken:
+            ledger.refuse_attempt(PaymentIntent.get_by_id(intent.id))
+        faults.reach("payments.attempt_recorded")
+        try:
+            outcome = self.provider.charge(attempts.charge_request(attempt), card, attempt.provider_key)
         except ProviderError as exc:
-            ledger.abandon_attempt(intent.id)
-            raise Unavailable(f"the payment provider did not answer ({exc}); nothing was charged, "
-                              "retry with the same Idempotency-Key", code="provider_unavailable") from None
-        result = PaymentResult(
-            id=payment_id, intent_id=intent.id, booking_ref=intent.booking_ref,
-            status=PaymentStatus.SUCCEEDED if outcome.is_approved else PaymentStatus.FAILED,
-            amount=due.amount, currency=due.currency, card=cards.view(card), failure_code=outcome.failure_code,
-            message=DECLINE_MESSAGES.get(outcome.failure_code))
-        ledger.record_attempt(result, user_id, self.provider.name, outcome.provider_ref,
-                              cards.fingerprint(card.number, self.secret), scope)
+            attempts.let_go(attempt.id)
+            raise Unavailable(f"the payment provider did not answer ({exc}); retry with the same Idempotency-Key: "
+                              "the payment is then finished, and the card is charged at most once",
+                              code="provider_unavailable") from None
+        faults.reach("payments.charged")
+        result = attempts.finish(attempt, outcome)
+        faults.reach("payments.payment_recorded")
         return result
 
+    def settle_charge(self, payment: Payment, older_than: float | None = None) -> PaymentResult | None:
+        """Finish an unfinished attempt as its own request would have: ask the provider what became of its
+        key (which also closes the key there if the charge never arrived). None: its lease still runs, or
+        another request or reconciler is on it. ``older_than``: take attempts whose lease started at least
+        that long ago, even if it still runs (the reconciler's option; the default waits for the lease)."""
+        if payment.status != PaymentStatus.PROCESSING:
+            return attempts.result_of(payment)
+        if not attempts.take_over(payment.id, self.leased_before(older_than), self.lease_seconds):
+            return None
+        try:
+            outcome = self.provider_of(payment).resolve_charge(attempts.charge_request(payment), payment.provider_key)
+        except ProviderError as exc:
+            attempts.let_go(payment.id)
+            raise Unavailable(f"the payment provider did not answer ({exc}); the payment will be finished "
+                              "when it does", code="provider_unavailable") from None
+        return attempts.finish(payment, outcome, reconciled=True)
+
+    def leased_before(self, older_than: float | None) -> dt.datetime:
+        """Leases ending by this instant are up for taking: lapsed ones, or with ``older_than`` those
+        started at least that many seconds ago."""
+        now = clock.now()
+        if older_than is None:
+            return now
+        return now + dt.timedelta(seconds=self.lease_seconds - older_than)
+
     def pay_with_points(self, booking: BookingView, hold: PointsHold | None, intent, payment_id: str, user_id: int,
-                        scope: str) -> PaymentResult:
+                        scope: str, req_hash: str) -> PaymentResult:
         """Points cover the total: a succeeded payment of 0 made with the points hold (its id is the
         payment's provider reference), with the same events as a card payment and no provider call."""
         result = PaymentResult(id=payment_id, intent_id=intent.id, booking_ref=intent.booking_ref,
                                status=PaymentStatus.SUCCEEDED, amount=0, currency=booking.total.currency,
                                message="paid with points")
-        ledger.record_attempt(result, user_id, POINTS, hold.hold_id if hold else None, None, scope)
+        try:
+            attempts.record_final(result, user_id, POINTS, hold.hold_id if hold else None, None, scope, req_hash)
+        except attempts.IntentTaken:
+            ledger.refuse_attempt(PaymentIntent.get_by_id(intent.id))
+        except pw.IntegrityError:
+            raise attempts.KeyTaken(scope) from None
         return result
 
-    def charge(self, request: ChargeRequest, card: CardInput, scope: str) -> ChargeOutcome:
-        if not cards.passes_luhn(card.number):
-            return ChargeOutcome(provider_ref=None, failure_code="invalid_number")
-        return self.provider.charge(request, card, idempotency.derived(self.secret, scope, "charge"))
-
-    def confirm_booking(self, result: PaymentResult, scope: str | None) -> PaymentResult:
+    def confirm_booking(self, result: PaymentResult) -> PaymentResult:
         """The fast path of the saga: flights confirms now. When it cannot (the hold lapsed meanwhile, or
         flights is unreachable), the PaymentSucceeded event already in the outbox decides: flights confirms
         late if the seats are still free, otherwise it rejects the payment and ``refund_rejected_payment``
@@ -206,32 +276,68 @@ class PaymentsService:
         if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool) or amount < 1):
             raise ValidationError("amount", "must be a positive whole number of minor units")
         scope = f"refund:{key}"
-        request = {"payment_id": payment_id, "amount": amount}
-        stored = idempotency.claim(scope, idempotency.request_hash(self.secret, request))
-        if stored is not None:
-            return data.from_dict(RefundView, stored)
+        req_hash = idempotency.request_hash(self.secret, {"payment_id": payment_id, "amount": amount})
+        answered = self.refund_answer_for_key(scope, req_hash)
+        if answered is not None:
+            return answered
         try:
-            return self.give_back(payment_id, amount, scope)
-        except BaseException:
-            idempotency.release(scope)
-            raise
+            refund = self.begin_refund(payment_id, amount, scope, req_hash)
+        except (attempts.KeyTaken, Conflict) as exc:  # the same key a moment earlier: answer as it does
+            answered = self.refund_answer_for_key(scope, req_hash)
+            if answered is not None:
+                return answered
+            raise idempotency.in_progress() if isinstance(exc, attempts.KeyTaken) else exc
+        return self.send_refund(refund)
 
-    def give_back(self, payment_id: str, amount: int | None, scope: str) -> RefundView:
-        payment = ledger.refundable_payment(payment_id)
+    def refund_answer_for_key(self, scope: str, req_hash: str) -> RefundView | None:
+        record = idempotency.find(scope, req_hash)
+        if record is None:
+            return None
+        stored = idempotency.stored_result(record)
+        if stored is None:
+            view = self.settle_refund(Refund.get_by_id(record.resource_id))
+            if view is None:
+                raise idempotency.in_progress()
+            return view
+        if "error" in stored:
+            raise RefundNotAllowed(stored["error"]["message"])
+        return data.from_dict(RefundView, stored)
+
+    def begin_refund(self, payment_id: str, amount: int | None, scope: str, req_hash: str) -> Refund:
+        payment = refunds.refundable_payment(payment_id)
         amount = payment.amount - payment.refunded_amount if amount is None else amount
         if amount <= 0:
             raise RefundExceedsPayment(f"payment {payment_id} is already refunded in full", refundable=0)
-        ledger.reserve_refund(payment, amount)
-        try:
-            outcome = self.provider_of(payment).refund(payment.provider_ref, Money(amount, payment.currency),
-                                                       idempotency.derived(self.secret, scope, "refund"))
-        except ProviderError as exc:
-            ledger.unreserve_refund(payment.id, amount)
-            raise Unavailable(f"the payment provider did not refund ({exc}); nothing was refunded",
-                              code="provider_unavailable") from None
-        return ledger.record_refund(payment.id, amount, outcome.provider_ref, scope)
+        return refunds.begin(payment, amount, "re_" + idempotency.derived(self.secret, scope, "refund_id"),
+                             idempotency.derived(self.secret, scope, "refund"), scope, req_hash, self.lease_seconds)
 
-    def provider_of(self, payment) -> object:
+    def send_refund(self, refund: Refund, reconciled: bool = False) -> RefundView:
+        """Call the provider for a recorded refund (first time, or again under the same key) and record
+        its answer; a refusal for good is a 409 refund_not_allowed and gives the reservation back."""
+        payment = Payment.get_by_id(refund.payment_id)
+        faults.reach("payments.refund_recorded")
+        try:
+            outcome = self.provider_of(payment).refund(payment.provider_ref, Money(refund.amount, refund.currency),
+                                                       refund.provider_key)
+        except ProviderError as exc:
+            refunds.let_go(refund.id)
+            raise Unavailable(f"the payment provider did not refund ({exc}); the refund is recorded and will be "
+                              "sent again until it answers", code="provider_unavailable") from None
+        faults.reach("payments.refunded")
+        view = refunds.finish(refund, outcome, reconciled=reconciled)
+        if view.status == RefundStatus.FAILED:
+            raise RefundNotAllowed(f"the provider refused this refund: {outcome.refused_because or 'refused'}")
+        return view
+
+    def settle_refund(self, refund: Refund, older_than: float | None = None) -> RefundView | None:
+        """Send a pending refund again under its key (None: its lease still runs, or someone else is on it)."""
+        if refund.status != RefundStatus.PENDING:
+            return ledger.refund_view(refund, Payment.get_by_id(refund.payment_id))
+        if not refunds.take_over(refund.id, self.leased_before(older_than), self.lease_seconds):
+            return None
+        return self.send_refund(refund, reconciled=True)
+
+    def provider_of(self, payment) -> PaymentProvider:
         provider = self.providers.get(payment.provider)
         if provider is None:
             raise Unavailable(f"payment {payment.id} was made with {payment.provider}, which is not configured",
@@ -240,25 +346,36 @@ class PaymentsService:
 
     # --- the saga's compensations (called by handlers.py inside the inbox transaction) --------
 
-    def refund_rejected_payment(self, payment_id: str) -> RefundView | None:
+    def refund_rejected_payment(self, payment_id: str) -> Callable[[], object] | None:
         """flights could not take this payment: all of it goes back, once (the key is the payment's)."""
-        return self._refund_once(payment_id, None, f"rejected:{payment_id}")
+        return self.refund_later(payment_id, None, f"rejected:{payment_id}")
 
-    def refund_cancelled_booking(self, booking_ref: str, payment_id: str | None, refund_percent: int):
+    def refund_cancelled_booking(self, booking_ref: str, payment_id: str | None,
+                                 refund_percent: int) -> Callable[[], object] | None:
         """A confirmed booking was cancelled: refund the fare rule's share of what the card paid, once per
         booking. A points-only payment (amount 0) has nothing to refund: loyalty returns the points."""
         payment = ledger.payment_of(payment_id)
         if payment is None or payment.amount == 0 or refund_percent <= 0:
             return None
-        return self._refund_once(payment.id, payment.amount * refund_percent // 100, f"cancel:{booking_ref}")
+        return self.refund_later(payment.id, payment.amount * refund_percent // 100, f"cancel:{booking_ref}")
 
-    def _refund_once(self, payment_id: str, amount: int | None, key: str) -> RefundView | None:
+    def refund_later(self, payment_id: str, amount: int | None, key: str) -> Callable[[], object] | None:
+        """Inside the event's transaction: record the refund as owed (amount reserved, provider key), so it
+        commits with the event's inbox record; the provider is called once that has committed (the
+        returned follow-up), or by the reconciler if this process dies first."""
+        scope = f"refund:{key}"
+        req_hash = idempotency.request_hash(self.secret, {"payment_id": payment_id, "amount": amount})
+        record = idempotency.find(scope, req_hash)
+        if record is not None:
+            refund = Refund.get_or_none(Refund.id == record.resource_id)
+            return partial(self.settle_refund, refund) if refund and refund.status == RefundStatus.PENDING else None
         try:
-            return self.refund(payment_id, amount, key)
+            refund = self.begin_refund(payment_id, amount, scope, req_hash)
         except (PaymentNotFound, RefundNotAllowed, RefundExceedsPayment) as exc:
             # nothing (more) to give back: already refunded by other means, or never captured
             log.warning("no refund of payment %s under %s: %s", payment_id, key, exc.message)
             return None
+        return partial(self.send_refund, refund)
 
     def cancel_open_intent(self, booking_ref: str) -> bool:
         return ledger.cancel_open_intent(booking_ref)
@@ -273,5 +390,15 @@ class PaymentsService:
         event = webhooks.verified_event(payload, signature, self.webhook_secret)
         applied, succeeded = webhooks.apply_event(event)
         if succeeded is not None:
-            self.confirm_booking(succeeded, None)
+            self.confirm_booking(succeeded)
         return {"received": True, "event_id": event.id, "replayed": not applied}
+
+    # --- operations (the CLI and serve's background job; not part of the contract) -----------
+
+    def reconcile(self, older_than: float | None = None, dry_run: bool = False) -> reconciler.Report:
+        """Finish every charge and refund left unfinished past its lease (``older_than``: started at least
+        that many seconds ago)."""
+        return reconciler.reconcile(self, older_than, dry_run)
+
+    def payments_status(self) -> reconciler.Status:
+        return reconciler.status()

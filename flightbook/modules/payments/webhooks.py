@@ -9,8 +9,9 @@ from flightbook.contracts.payments import IntentStatus, PaymentInProgress, Payme
 from flightbook.kernel import clock
 from flightbook.kernel.db import write_transaction
 from flightbook.kernel.errors import DomainError, Unavailable
-from flightbook.modules.payments import ledger
+from flightbook.modules.payments import attempts, refunds
 from flightbook.modules.payments.models import Payment, PaymentIntent, WebhookEvent, database
+from flightbook.modules.payments.providers import ChargeOutcome
 from flightbook.modules.payments.stripe_provider import failure_code_of
 
 
@@ -41,15 +42,21 @@ def apply_event(event) -> tuple[bool, PaymentResult | None]:
         return False, None
 
 
-def _ours(stripe_intent) -> PaymentIntent | None:
-    """Our intent behind a Stripe PaymentIntent, unless a payment of ours already records that attempt."""
-    if Payment.get_or_none(Payment.provider_ref == stripe_intent["id"]) is not None:
-        return None
+def _attempt_of(stripe_intent) -> Payment | None:
+    """Our payment behind a Stripe PaymentIntent: the attempt named in its metadata, or the payment
+    already recording it."""
+    payment_id = (stripe_intent.get("metadata") or {}).get("payment_id")
+    found = Payment.get_or_none(Payment.id == payment_id) if payment_id else None
+    return found or Payment.get_or_none(Payment.provider_ref == stripe_intent["id"])
+
+
+def _outside_intent(stripe_intent) -> PaymentIntent | None:
+    """Our intent, for a Stripe charge we hold no attempt for (made outside flightbook's requests)."""
     metadata = stripe_intent.get("metadata") or {}
     intent = PaymentIntent.get_or_none(PaymentIntent.id == metadata.get("intent_id"))
     if intent is not None and intent.status == IntentStatus.PROCESSING:
-        # our own request is charging right now and will record the outcome; Stripe retries on 409
-        raise PaymentInProgress("this payment is being recorded; deliver the event again later")
+        # another attempt of ours is at the provider right now; Stripe delivers the event again on 409
+        raise PaymentInProgress("another payment of this intent is being recorded; deliver the event again later")
     return intent
 
 
@@ -60,23 +67,34 @@ def _attempt_from(stripe_intent, intent: PaymentIntent, status: str, failure: st
                          currency=str(stripe_intent["currency"]).upper(), failure_code=failure)
 
 
-def payment_intent_succeeded(stripe_intent) -> PaymentResult | None:
-    intent = _ours(stripe_intent)
+def _finish_from_event(stripe_intent, failure: str | None) -> PaymentResult | None:
+    """Stripe's word on one of our attempts: a processing one is finished by it (as the reconciler would);
+    a finished one is left alone. The result when it succeeded now."""
+    payment = _attempt_of(stripe_intent)
+    if payment is not None:
+        if payment.status != PaymentStatus.PROCESSING:
+            return None
+        result = attempts.finish(payment, ChargeOutcome(stripe_intent["id"], failure), reconciled=True)
+        return result if result.is_success else None
+    intent = _outside_intent(stripe_intent)
     if intent is None or intent.status == IntentStatus.SUCCEEDED:
         return None
-    result = _attempt_from(stripe_intent, intent, PaymentStatus.SUCCEEDED, None)
-    ledger.record_attempt(result, intent.user_id, "stripe", stripe_intent["id"], None, None)
-    return result
+    result = _attempt_from(stripe_intent, intent, PaymentStatus.FAILED if failure else PaymentStatus.SUCCEEDED,
+                           failure)
+    try:
+        attempts.record_final(result, intent.user_id, "stripe", stripe_intent["id"], None, None, None)
+    except attempts.IntentTaken:
+        return None
+    return result if result.is_success else None
+
+
+def payment_intent_succeeded(stripe_intent) -> PaymentResult | None:
+    return _finish_from_event(stripe_intent, None)
 
 
 def payment_intent_failed(stripe_intent) -> None:
-    intent = _ours(stripe_intent)
-    if intent is None or intent.status == IntentStatus.SUCCEEDED:
-        return None
     error = stripe_intent.get("last_payment_error") or {}
-    failure = failure_code_of(error.get("code"), error.get("decline_code"))
-    ledger.record_attempt(_attempt_from(stripe_intent, intent, PaymentStatus.FAILED, failure),
-                          intent.user_id, "stripe", stripe_intent["id"], None, None)
+    _finish_from_event(stripe_intent, failure_code_of(error.get("code"), error.get("decline_code")))
     return None
 
 
@@ -86,9 +104,8 @@ def charge_refunded(charge) -> None:
     if payment is None or int(charge["amount_refunded"]) <= payment.refunded_amount:
         return None
     missing = int(charge["amount_refunded"]) - payment.refunded_amount
-    ledger.reserve_refund(payment, missing)
-    refunds = (charge.get("refunds") or {}).get("data") or []
-    ledger.record_refund(payment.id, missing, refunds[0]["id"] if refunds else None, None)
+    refunds_made = (charge.get("refunds") or {}).get("data") or []
+    refunds.record_external(payment, missing, refunds_made[0]["id"] if refunds_made else None)
     return None
 
 

@@ -1,0 +1,167 @@
+"""Charge attempts: each one recorded (``processing``, with the provider's idempotency key and a lease)
+in its own committed transaction before the provider is called, and finished exactly once — by its
+own request, by a retry with the same key, by a provider webhook or by the reconciler, whichever comes
+first — in one transaction with the intent, the key's stored answer and the outbox event."""
+from __future__ import annotations
+
+import datetime as dt
+
+import peewee as pw
+
+from flightbook.contracts.payments import (CardView, IntentStatus, PaymentFailed, PaymentResult, PaymentStatus,
+                                           PaymentSucceeded)
+from flightbook.kernel import clock, data
+from flightbook.kernel.db import write_transaction
+from flightbook.kernel.money import Money
+from flightbook.modules.payments import idempotency
+from flightbook.modules.payments.ledger import card_view_of, emit
+from flightbook.modules.payments.models import Payment, PaymentIntent, database
+from flightbook.modules.payments.providers import NOT_PROCESSED, ChargeOutcome, ChargeRequest
+
+DECLINE_MESSAGES = {
+    "card_declined": "the card was declined",
+    "insufficient_funds": "the card has insufficient funds",
+    "expired_card": "the card has expired",
+    "incorrect_cvc": "the card's security code is incorrect",
+    "invalid_number": "the card number is not valid",
+    NOT_PROCESSED: "the payment was cut off before the card was charged; nothing was charged, try again",
+}
+
+
+class KeyTaken(Exception):
+    """Another request with the same Idempotency-Key recorded its attempt first."""
+
+
+class IntentTaken(Exception):
+    """The intent stopped waiting for a payment between our read and our attempt (paid, or another attempt)."""
+
+
+def result_of(payment: Payment) -> PaymentResult:
+    return PaymentResult(id=payment.id, intent_id=payment.intent_id, booking_ref=payment.booking_ref,
+                         status=payment.status, amount=payment.amount, currency=payment.currency,
+                         card=card_view_of(payment), failure_code=payment.failure_code,
+                         message=DECLINE_MESSAGES.get(payment.failure_code))
+
+
+def charge_request(payment: Payment) -> ChargeRequest:
+    return ChargeRequest(payment.id, payment.intent_id, payment.booking_ref, Money(payment.amount, payment.currency))
+
+
+def _card_columns(card: CardView | None, fingerprint: str | None) -> dict:
+    return {"card_brand": card and card.brand, "card_last4": card and card.last4,
+            "card_exp_month": card and card.exp_month, "card_exp_year": card and card.exp_year,
+            "card_fingerprint": fingerprint}
+
+
+def begin(intent: PaymentIntent, user_id: int, due: Money, payment_id: str, provider: str, provider_key: str,
+          card: CardView, fingerprint: str, scope: str, req_hash: str, lease_seconds: float) -> Payment:
+    """Record the attempt and take the intent (requires_payment_method -> processing), committed before the
+    caller charges: a crash from here on leaves a row the reconciler finds."""
+    now = clock.now()
+    payment = Payment(id=payment_id, intent_id=intent.id, booking_ref=intent.booking_ref, user_id=user_id,
+                      status=PaymentStatus.PROCESSING, amount=due.amount, refunded_amount=0, currency=due.currency,
+                      provider=provider, provider_key=provider_key, created_at=clock.to_db(now),
+                      lease_expires_at=clock.to_db(now + dt.timedelta(seconds=lease_seconds)),
+                      **_card_columns(card, fingerprint))
+    try:
+        with write_transaction(database):
+            idempotency.claim(scope, req_hash, payment_id)
+            if not _take_intent(intent.id, due):
+                raise IntentTaken(intent.id)
+            payment.save(force_insert=True)
+    except pw.IntegrityError:
+        raise KeyTaken(scope) from None
+    return payment
+
+
+def _take_intent(intent_id: str, due: Money) -> bool:
+    # conditional UPDATE: one attempt per intent at a time, whatever races with it
+    return bool(PaymentIntent.update(status=IntentStatus.PROCESSING, amount=due.amount, currency=due.currency,
+                                     updated_at=clock.to_db(clock.now())).where(
+        (PaymentIntent.id == intent_id) & (PaymentIntent.status == IntentStatus.REQUIRES_PAYMENT_METHOD)).execute())
+
+
+def finish(payment: Payment, outcome: ChargeOutcome, *, reconciled: bool = False) -> PaymentResult:
+    """The attempt's outcome, once: whoever finishes it second gets the first finisher's result."""
+    status = PaymentStatus.SUCCEEDED if outcome.is_approved else PaymentStatus.FAILED
+    now = clock.to_db(clock.now())
+    with write_transaction(database):
+        finished = Payment.update(status=status, provider_ref=outcome.provider_ref, failure_code=outcome.failure_code,
+                                  finished_at=now, reconciled_at=now if reconciled else None,
+                                  lease_expires_at=None).where(
+            (Payment.id == payment.id) & (Payment.status == PaymentStatus.PROCESSING)).execute()
+        if not finished:
+            return result_of(Payment.get_by_id(payment.id))
+        PaymentIntent.update(status=IntentStatus.SUCCEEDED if outcome.is_approved
+                             else IntentStatus.REQUIRES_PAYMENT_METHOD, updated_at=now).where(
+            (PaymentIntent.id == payment.intent_id) & (PaymentIntent.status == IntentStatus.PROCESSING)).execute()
+        payment.status, payment.provider_ref, payment.failure_code = status, outcome.provider_ref, outcome.failure_code
+        result = result_of(payment)
+        idempotency.finish(payment.id, data.to_dict(result))
+        _publish(result, payment.user_id)
+    return result
+
+
+def _publish(result: PaymentResult, user_id: int) -> None:
+    if result.is_success:
+        emit(PaymentSucceeded(payment_id=result.id, intent_id=result.intent_id, booking_ref=result.booking_ref,
+                              user_id=user_id, amount=Money(result.amount, result.currency)))
+    else:
+        emit(PaymentFailed(intent_id=result.intent_id, booking_ref=result.booking_ref, user_id=user_id,
+                           failure_code=result.failure_code))
+
+
+def record_final(result: PaymentResult, user_id: int, provider: str, provider_ref: str | None,
+                 fingerprint: str | None, scope: str | None, req_hash: str | None) -> None:
+    """An attempt that needs no provider call (points paid it all; a number that fails Luhn), or one a
+    provider reported by webhook that we never started: written finished, in one transaction."""
+    with write_transaction(database):
+        if scope is not None:
+            idempotency.claim(scope, req_hash, result.id, data.to_dict(result))
+        if result.is_success and not _settle_intent(result):
+            raise IntentTaken(result.intent_id)
+        now = clock.to_db(clock.now())
+        Payment.insert(id=result.id, intent_id=result.intent_id, booking_ref=result.booking_ref, user_id=user_id,
+                       status=result.status, amount=result.amount, refunded_amount=0, currency=result.currency,
+                       failure_code=result.failure_code, provider=provider, provider_ref=provider_ref,
+                       created_at=now, finished_at=now, **_card_columns(result.card, fingerprint)).execute()
+        _publish(result, user_id)
+
+
+def _settle_intent(result: PaymentResult) -> bool:
+    return bool(PaymentIntent.update(status=IntentStatus.SUCCEEDED, updated_at=clock.to_db(clock.now())).where(
+        (PaymentIntent.id == result.intent_id)
+        & (PaymentIntent.status == IntentStatus.REQUIRES_PAYMENT_METHOD)).execute())
+
+
+def let_go(payment_id: str) -> None:
+    """The request stops waiting on the provider without an answer: anyone may finish the attempt now."""
+    with write_transaction(database):
+        Payment.update(lease_expires_at=clock.to_db(clock.now())).where(
+            (Payment.id == payment_id) & (Payment.status == PaymentStatus.PROCESSING)).execute()
+
+
+def take_over(payment_id: str, leased_before: dt.datetime, lease_seconds: float) -> bool:
+    """Claim an unfinished attempt whose lease ends by ``leased_before``, for a new lease: only one
+    reconciler (or retry) asks the provider about it at a time."""
+    now = clock.now()
+    with write_transaction(database):
+        return bool(Payment.update(lease_expires_at=clock.to_db(now + dt.timedelta(seconds=lease_seconds))).where(
+            (Payment.id == payment_id) & (Payment.status == PaymentStatus.PROCESSING)
+            & (Payment.lease_expires_at <= clock.to_db(leased_before))).execute())
+
+
+def unfinished(leased_before: dt.datetime | None = None, limit: int = 500) -> list[Payment]:
+    query = Payment.select().where(Payment.status == PaymentStatus.PROCESSING)
+    if leased_before is not None:
+        query = query.where(Payment.lease_expires_at <= clock.to_db(leased_before))
+    return list(query.order_by(Payment.created_at).limit(limit))
+
+
+def processing_attempt(intent_id: str) -> Payment | None:
+    return (Payment.select().where((Payment.intent_id == intent_id) & (Payment.status == PaymentStatus.PROCESSING))
+            .first())
+
+
+def reconciled_count() -> int:
+    return Payment.select().where(Payment.reconciled_at.is_null(False)).count()
