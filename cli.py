@@ -275,6 +275,61 @@ def expire_points(
     typer.echo(f"{verb} {report.points} points in {report.accounts} accounts (as of {clock.iso(report.as_of)})")
 
 
+def _payments(system: wiring.System):
+    return system.parts["payments"].contract
+
+
+@app.command("reconcile-payments")
+def reconcile_payments(
+    older_than: float = typer.Option(None, "--older-than", min=0, metavar="SECONDS",
+                                     help="take attempts started at least this long ago (default: those whose "
+                                          "lease, FLIGHTBOOK_PAYMENT_LEASE_SECONDS, has lapsed)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="list what would be reconciled; change nothing"),
+):
+    """Finish charges and refunds a crash left unfinished, asking the provider what became of each.
+    Example: flightbook reconcile-payments --older-than 60"""
+    import peewee
+
+    system = _system("payments")
+    try:
+        apply_migrations("payments", system.parts["payments"].database)
+        report = _payments(system).reconcile(older_than, dry_run=dry_run)
+    except peewee.DatabaseError as exc:
+        fail(_database_trouble(exc))
+    finally:
+        system.close()
+    for line in report.lines:
+        typer.echo(str(line))
+    typer.echo(report.summary(dry_run))
+
+
+@app.command("payments-status")
+def payments_status():
+    """Unfinished charges and refunds with their age, how many were reconciled, and mockbank charges with
+    no payment record (must be 0; exits 1 otherwise). Example: flightbook payments-status"""
+    import peewee
+
+    system = _system("payments")
+    try:
+        apply_migrations("payments", system.parts["payments"].database)
+        status = _payments(system).payments_status()
+    except peewee.DatabaseError as exc:
+        fail(_database_trouble(exc))
+    finally:
+        system.close()
+    for row in status.unfinished:
+        lease = "lease lapsed" if row.lease_lapsed else "still at the provider"
+        typer.echo(f"unfinished {row.kind} {row.id} ({row.subject}, {row.amount.format()}): "
+                   f"{row.age_seconds:.0f} s old, {lease}")
+    typer.echo(f"unfinished: {sum(r.kind == 'charge' for r in status.unfinished)} charges, "
+               f"{sum(r.kind == 'refund' for r in status.unfinished)} refunds; reconciled: "
+               f"{status.reconciled_charges} charges, {status.reconciled_refunds} refunds; "
+               f"mockbank charges with no payment record: {status.bank_charges_without_payment}")
+    if status.bank_charges_without_payment:
+        fail(f"{status.bank_charges_without_payment} mockbank charges have no payment record: "
+             "run flightbook reconcile-payments")
+
+
 @app.command("expire-holds")
 def expire_holds():
     """Release seat holds past their expiry (a serving process also sweeps them in the background).

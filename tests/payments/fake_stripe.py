@@ -1,8 +1,9 @@
 """A FAKE Stripe API server for tests: Stripe is unreachable from here, so the real ``stripe`` SDK is
 pointed at this local stand-in (127.0.0.1, a random port) through ``base_addresses={"api": url}``.
 
-It speaks just enough of the v1 API for flightbook's provider: PaymentIntents create and confirm,
-Refunds create, form-encoded bodies, ``Idempotency-Key`` replays, and Stripe's test-card outcomes.
+It speaks just enough of the v1 API for flightbook's provider: PaymentIntents create, confirm, retrieve
+and cancel, Refunds create, form-encoded bodies, ``Idempotency-Key`` replays (the first answer again;
+the same key with other parameters is an idempotency_error, as at Stripe), and Stripe's test-card outcomes.
 It is not Stripe and proves only that our code drives the SDK correctly. ``sign`` makes a
 ``Stripe-Signature`` header the way Stripe signs webhooks, for the webhook tests."""
 from __future__ import annotations
@@ -51,7 +52,8 @@ class FakeStripe:
         self.intents: dict[str, dict] = {}
         self.refunds: dict[str, dict] = {}
         self.confirm_calls = 0
-        self._replies: dict[tuple, tuple[int, dict]] = {}
+        self.calls: list[tuple[str, str]] = []  # (method, path) of every request, replays included
+        self._replies: dict[tuple, tuple[dict, tuple[int, dict]]] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -74,11 +76,16 @@ class FakeStripe:
             return 401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}}
         key = headers.get("Idempotency-Key")
         with self._lock:
+            self.calls.append((method, path))
             if key and (path, key) in self._replies:
-                return self._replies[(path, key)]
+                sent, reply = self._replies[(path, key)]
+                if sent != form:
+                    return 400, {"error": {"type": "idempotency_error", "message": "Keys for idempotent requests "
+                                           "can only be used with the same parameters they were first used with."}}
+                return reply
             reply = self._route(method, path, form)
-            if key:
-                self._replies[(path, key)] = reply
+            if key and method == "POST":
+                self._replies[(path, key)] = (form, reply)
             return reply
 
     def _route(self, method, path, form):
@@ -87,6 +94,13 @@ class FakeStripe:
         match = re.fullmatch(r"/v1/payment_intents/([^/]+)/confirm", path)
         if method == "POST" and match:
             return self._confirm(match.group(1), form)
+        match = re.fullmatch(r"/v1/payment_intents/([^/]+)/cancel", path)
+        if method == "POST" and match:
+            return self._cancel(match.group(1))
+        match = re.fullmatch(r"/v1/payment_intents/([^/?]+)", path.split("?")[0])
+        if method == "GET" and match:
+            intent = self.intents.get(match.group(1))
+            return (200, dict(intent)) if intent else self._no_such_intent()
         if method == "POST" and path == "/v1/refunds":
             return self._refund(form)
         return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL {path}"}}
@@ -98,10 +112,31 @@ class FakeStripe:
         self.intents[intent["id"]] = intent
         return 200, intent
 
+    @staticmethod
+    def _no_such_intent():
+        return 404, {"error": {"type": "invalid_request_error", "message": "No such payment_intent"}}
+
+    @staticmethod
+    def _wrong_state(intent, action):
+        return 400, {"error": {"type": "invalid_request_error", "code": "payment_intent_unexpected_state",
+                               "message": f"You cannot {action} this PaymentIntent because it has a status of "
+                                          f"{intent['status']}."}}
+
+    def _cancel(self, intent_id):
+        intent = self.intents.get(intent_id)
+        if intent is None:
+            return self._no_such_intent()
+        if intent["status"] in ("succeeded", "canceled"):
+            return self._wrong_state(intent, "cancel")
+        intent["status"] = "canceled"
+        return 200, dict(intent)
+
     def _confirm(self, intent_id, form):
         intent = self.intents.get(intent_id)
         if intent is None:
-            return 404, {"error": {"type": "invalid_request_error", "message": "No such payment_intent"}}
+            return self._no_such_intent()
+        if intent["status"] in ("succeeded", "canceled"):
+            return self._wrong_state(intent, "confirm")
         self.confirm_calls += 1
         card = form.get("payment_method_data", {}).get("card", {})
         decline = DECLINES.get(card.get("number", ""))
@@ -130,8 +165,12 @@ class FakeStripe:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                form = parse_form(self.rfile.read(length).decode())
-                status, body = fake.handle("POST", self.path, self.headers, form)
+                self._reply(*fake.handle("POST", self.path, self.headers, parse_form(self.rfile.read(length).decode())))
+
+            def do_GET(self):
+                self._reply(*fake.handle("GET", self.path, self.headers, {}))
+
+            def _reply(self, status, body):
                 raw = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

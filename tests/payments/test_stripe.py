@@ -137,3 +137,95 @@ def test_charge_refunded_catches_up_with_a_refund_made_at_stripe(system, api, tr
     payment = Payment.get_by_id(paid["id"])
     assert (payment.refunded_amount, payment.status) == (12000, "partially_refunded")
     assert [r.provider_ref for r in Refund.select()] == ["re_dashboard"]
+
+
+def _stripe_provider(system):
+    return system.contracts["payments"].providers["stripe"]
+
+
+def test_a_stripe_charge_whose_answer_was_lost_is_found_by_its_key_and_recorded_once(system, traveller, fake_stripe,
+                                                                                   monkeypatch):
+    from flightbook.modules.payments.providers import ProviderError
+    provider = _stripe_provider(system)
+    charge = provider.charge
+
+    def lost_answer(*args):
+        charge(*args)
+        raise ProviderError("stripe: read timed out")
+
+    booking = held_booking(traveller)
+    intent = create_intent(traveller, booking["ref"]).json
+    monkeypatch.setattr(provider, "charge", lost_answer)
+    assert pay(traveller, intent["id"], key="lost").status_code == 503
+    monkeypatch.undo()
+    again = pay(traveller, intent["id"], key="lost")
+    assert again.status_code == 200 and again.json["status"] == "succeeded"
+    assert fake_stripe.confirm_calls == 1 and len(fake_stripe.intents) == 1
+    assert Payment.get().provider_ref == next(iter(fake_stripe.intents))
+    assert traveller.get(f"/api/tickets/{booking['ref']}").json["status"] == "CONFIRMED"
+
+
+def test_a_stripe_charge_cut_off_before_it_confirmed_is_canceled_and_cannot_charge_later(system, traveller,
+                                                                                        fake_stripe, monkeypatch):
+    from flightbook.contracts.payments import CardInput
+    from flightbook.modules.payments import attempts
+    from flightbook.modules.payments.providers import ProviderError
+    provider = _stripe_provider(system)
+
+    def never_sent(*args):
+        raise ProviderError("stripe: connection refused")
+
+    intent = create_intent(traveller, held_booking(traveller)["ref"]).json
+    monkeypatch.setattr(provider, "charge", never_sent)
+    assert pay(traveller, intent["id"], key="cut").status_code == 503
+    monkeypatch.undo()
+    settled = pay(traveller, intent["id"], key="cut")
+    assert settled.status_code == 402 and settled.json["failure_code"] == "processing_error"
+    (stripe_pi,) = fake_stripe.intents.values()
+    assert stripe_pi["status"] == "canceled"
+    attempt = Payment.get()
+    late = CardInput(number="4242424242424242", exp_month=12, exp_year=2099, cvc="123")
+    with pytest.raises(ProviderError):  # the original request's confirm, arriving after all
+        provider.charge(attempts.charge_request(attempt), late, attempt.provider_key)
+    assert stripe_pi["status"] == "canceled" and fake_stripe.confirm_calls == 0
+    assert pay(traveller, intent["id"], key="next").status_code == 200
+
+
+def test_a_stripe_decline_cut_off_before_it_was_recorded_is_recorded_as_that_decline(system, traveller, fake_stripe,
+                                                                                    monkeypatch):
+    from flightbook.modules.payments.providers import ProviderError
+    provider = _stripe_provider(system)
+    charge = provider.charge
+
+    def lost_answer(*args):
+        charge(*args)
+        raise ProviderError("stripe: read timed out")
+
+    intent = create_intent(traveller, held_booking(traveller)["ref"]).json
+    monkeypatch.setattr(provider, "charge", lost_answer)
+    assert pay(traveller, intent["id"], card(CARDS["insufficient_funds"]), key="d").status_code == 503
+    monkeypatch.undo()
+    settled = pay(traveller, intent["id"], card(CARDS["insufficient_funds"]), key="d")
+    assert settled.status_code == 402 and settled.json["failure_code"] == "insufficient_funds"
+
+
+def test_a_webhook_finishes_an_attempt_its_request_never_recorded(system, api, traveller, fake_stripe, monkeypatch):
+    from flightbook.modules.payments.providers import ProviderError
+    provider = _stripe_provider(system)
+    charge = provider.charge
+
+    def lost_answer(*args):
+        charge(*args)
+        raise ProviderError("stripe: read timed out")
+
+    booking = held_booking(traveller)
+    intent = create_intent(traveller, booking["ref"]).json
+    monkeypatch.setattr(provider, "charge", lost_answer)
+    assert pay(traveller, intent["id"], key="w").status_code == 503
+    (stripe_pi,) = fake_stripe.intents.values()
+    assert _deliver(api, _event("payment_intent.succeeded", stripe_pi)).status_code == 200
+    payment = Payment.get()
+    assert (payment.status, payment.provider_ref) == ("succeeded", stripe_pi["id"])
+    assert traveller.get(f"/api/tickets/{booking['ref']}").json["status"] == "CONFIRMED"
+    monkeypatch.undo()
+    assert pay(traveller, intent["id"], key="w").json["id"] == payment.id

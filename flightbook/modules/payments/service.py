@@ -162,9 +162,12 @@ class PaymentsService:
         intent = ledger.users_intent(intent_id, user_id)
         if intent.status == IntentStatus.PROCESSING:
             stuck = attempts.processing_attempt(intent.id)
-            if stuck is not None and self.settle_charge(stuck) is None:
+            settled = self.settle_charge(stuck) if stuck is not None else None
+            if stuck is not None and settled is None:
                 raise PaymentInProgress(f"a payment for intent {intent.id} is in progress; wait for it",
                                         retry_after=1)
+            if settled is not None and settled.is_success:
+                self.confirm_booking(settled)
             intent = ledger.users_intent(intent_id, user_id)
         if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD:
             ledger.refuse_attempt(intent)

@@ -103,7 +103,7 @@ class StripeProvider:
             return ChargeOutcome(provider_ref=intent.id)
         if intent.status != "canceled":
             raise ProviderError(f"stripe: payment intent {intent.id} is still {intent.status}")
-        error = intent.get("last_payment_error") or {}
+        error = intent.to_dict().get("last_payment_error") or {}
         if error:
             return ChargeOutcome(provider_ref=intent.id,
                                  failure_code=failure_code_of(error.get("code"), error.get("decline_code")))
