@@ -14,9 +14,15 @@ from flightbook import MODULES, wiring
 from flightbook.kernel.db import open_database
 from flightbook.kernel.migrations import migrate
 from flightbook.kernel.settings import Settings
+from tests import preflight
+from tests.preflight import PG_ADMIN
 
-PG_ADMIN = os.environ.get("FLIGHTBOOK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_BASE = PG_ADMIN.rsplit("/", 1)[0]
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected, so only what will run is checked
+def pytest_collection_modifyitems(session, config, items):
+    preflight.stop_if_unprepared(session, items)
 
 
 def pg_admin(sql: str) -> None:

@@ -13,9 +13,9 @@ import pytest
 
 from tests.conftest import make_env
 from tests.e2e.deployments import Deployment
+from tests.preflight import CHROMIUM
 from tests.servers import FLIGHTBOOK, ROOT, Server
 
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "docs" / "screenshots"

@@ -10,7 +10,7 @@ import pytest
 from tests.e2e.deployments import Deployment, eventually
 from tests.e2e.test_journey import Traveller, earned
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 
 @pytest.fixture(scope="module")

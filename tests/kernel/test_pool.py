@@ -9,6 +9,8 @@ import pytest
 from flightbook.kernel.db import open_database
 from tests.conftest import PG_ADMIN, pg_admin
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def pool():
