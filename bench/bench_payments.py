@@ -1,25 +1,42 @@
-"""Payments on PostgreSQL with mockbank: payments processed per second (create intent excluded; each
-payment = idempotency claim, booking check through the flights contract, intent claim, mockbank
-charge, payment row, flights confirm), and the cost of an idempotent replay of a finished request.
+"""Payments on PostgreSQL with mockbank.
 
-    python bench/bench_payments.py [--payments 400] [--clients 8] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+    python bench/bench_payments.py [--payments 400] [--clients 8] [--rounds 3] [--baseline 2b2fd88]
+                                   [--chaos-seconds 20] [--chaos-clients 40] [--only throughput|chaos]
+                                   [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 
-Calls go through the in-process contracts (as a gunicorn worker thread would), each client a thread.
+1. Throughput: payments processed per second and p50/p99 latency with --clients client threads calling
+   the in-process contracts (as gunicorn worker threads would; create-intent excluded), and the cost of
+   an idempotent replay. The same measurement of the code at --baseline (the payments of before every
+   charge was recorded ahead of the provider call; a git worktree of that commit running its own copy
+   of this script) runs in the same session, rounds alternating, so both see the same machine.
+2. Chaos: four services on PostgreSQL (payments with 4 workers); --chaos-clients travellers each book,
+   open an intent and pay through the gateway, over and over, retrying a payment with its own key until
+   it has a final answer, while a random payments worker is killed (SIGKILL) every second for
+   --chaos-seconds. Then `flightbook reconcile-payments --older-than 0`. Prints bank charges, payments
+   recorded, double charges, charges with no payment record after reconciliation (targets 0 and 0),
+   bookings paid but not confirmed, and the time to reconcile.
+
 Scratch databases are created and dropped again.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import random
+import re
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from flightbook import MODULES, wiring  # noqa: E402
 from flightbook.contracts.flights import BookingRequest, PassengerInput  # noqa: E402
@@ -32,7 +49,7 @@ from flightbook.kernel.settings import Settings  # noqa: E402
 from bench.common import admin  # noqa: E402
 
 CARD = CardInput(number="4242424242424242", exp_month=12, exp_year=dt.date.today().year + 2, cvc="123")
-
+RESULT = re.compile(r"-> (\d+) payments/s; latency p50 ([\d.]+) ms, p99 ([\d.]+) ms")
 
 
 def scratch_system(pg: str):
@@ -96,36 +113,261 @@ def ms(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else values[0] * 1000
 
 
+def close(system, pg: str) -> None:
+    system.close()
+    for database in system.databases.values():
+        getattr(getattr(database, "obj", database), "close_all", lambda: None)()
+    for module in MODULES:
+        admin(pg, f"DROP DATABASE IF EXISTS fbbench_payments_{module} WITH (FORCE)")
+
+
+def throughput_round(payments_count: int, clients: int, pg: str, replays: bool) -> None:
+    """One measurement of this checkout's code; prints the line the side-by-side run parses."""
+    system = scratch_system(pg)
+    payments = system.contracts["payments"]
+    try:
+        work = held_bookings(system, payments_count)
+        elapsed, latencies = run(payments, work, clients)
+        print(f"payments processed: {len(latencies)} with {clients} clients in {elapsed:.2f} s "
+              f"-> {len(latencies) / elapsed:.0f} payments/s; latency p50 {ms(latencies, 50):.1f} ms, "
+              f"p99 {ms(latencies, 99):.1f} ms", flush=True)
+        if replays:
+            took = []
+            for caller, intent_id in work[:200]:
+                started = time.perf_counter()
+                payments.process_payment(caller, intent_id, CARD, f"bench-{intent_id}")
+                took.append(time.perf_counter() - started)
+            print(f"idempotent replay (1 client, {len(took)} replays): p50 {ms(took, 50):.2f} ms, "
+                  f"p99 {ms(took, 99):.2f} ms ({statistics.median(took) / statistics.median(latencies):.0%} "
+                  "of a first payment's p50)")
+    finally:
+        close(system, pg)
+
+
+def measured_by(checkout: Path, args) -> tuple[float, float, float]:
+    """Run one throughput round of ``checkout``'s own bench script; (payments/s, p50 ms, p99 ms)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLIGHTBOOK_")}
+    env["PYTHONPATH"] = str(checkout)
+    done = subprocess.run([sys.executable, str(checkout / "bench" / "bench_payments.py"), "--payments",
+                           str(args.payments), "--clients", str(args.clients), "--pg", args.pg,
+                           *(["--only", "round"] if checkout == ROOT else [])],
+                          cwd=checkout, env=env, capture_output=True, text=True, timeout=900)
+    found = RESULT.search(done.stdout)
+    if done.returncode != 0 or not found:
+        raise SystemExit(f"{checkout}: bench failed\n{done.stdout}\n{done.stderr[-3000:]}")
+    return float(found.group(1)), float(found.group(2)), float(found.group(3))
+
+
+def side_by_side(args) -> None:
+    baseline = Path(tempfile.mkdtemp(prefix="fbbaseline")) / "checkout"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(baseline), args.baseline],
+                   check=True)
+    figures: dict[str, list] = {"now": [], "before": []}
+    try:
+        for r in range(args.rounds):
+            order = (("now", ROOT), ("before", baseline)) if r % 2 == 0 else (("before", baseline), ("now", ROOT))
+            for label, checkout in order:
+                figures[label].append(measured_by(checkout, args))
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)], check=False)
+    medians = {label: [statistics.median(f[i] for f in rows) for i in range(3)] for label, rows in figures.items()}
+    for label, name in (("before", f"before ({args.baseline}, charge then record)"),
+                        ("now", "now (record, charge, record)")):
+        rate, p50, p99 = medians[label]
+        rounds = ", ".join(f"{f[0]:.0f}" for f in figures[label])
+        print(f"{name}: {rate:.0f} payments/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+              f"(medians of {args.rounds} rounds of {args.payments}, {args.clients} clients; rounds: {rounds}/s)")
+    ratio = medians["now"][0] / medians["before"][0]
+    print(f"now/before: {ratio:.2f} x payments/s, p50 {medians['now'][1] / medians['before'][1]:.2f} x "
+          f"(target: no worse than 15 % slower, i.e. >= 0.85 x)")
+    throughput_round(200, 1, args.pg, replays=True)
+
+
+def payments_workers(master_pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{master_pid}/task/{master_pid}/children") as fh:
+            return [int(pid) for pid in fh.read().split()]
+    except OSError:
+        return []
+
+
+def chaos(args) -> None:
+    import requests
+
+    from tests.e2e.deployments import Deployment
+    from tests.servers import FLIGHTBOOK
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_services import TRIPS, find_trips, traveller
+
+    folder = Path(tempfile.mkdtemp(prefix="fbchaos"))
+    deployment = Deployment("four_services", folder, "chaosbench", backend="postgres")
+    deployment.start()
+    try:
+        payments_server = deployment.servers["payments"]
+        payments_server.stop()
+        payments_server.workers = 4
+        payments_server.start()
+        api = deployment.url + "/api/gateway"
+        find_trips(api)
+        stop = threading.Event()
+        counts: dict = {"paid": 0, "other": {}, "retries": 0, "abandoned": 0, "refs": []}
+        lock = threading.Lock()
+
+        def until_final(http, method, path, **kwargs):
+            """Retry with the same key until a final answer; once the chaos ends, leave what is still
+            unfinished to the reconciler (None)."""
+            while not stop.is_set():
+                try:
+                    answer = http.request(method, api + path, timeout=60, **kwargs)
+                    if answer.status_code not in (409, 502, 503, 504) or (
+                            answer.status_code == 409 and answer.json()["error"]["code"] != "payment_in_progress"):
+                        return answer
+                except requests.RequestException:
+                    pass
+                with lock:
+                    counts["retries"] += 1
+                time.sleep(0.3)
+            with lock:
+                counts["abandoned"] += 1
+            return None
+
+        def client(k):
+            http = traveller(api)
+            i = k
+            while not stop.is_set():
+                origin, destination, date = TRIPS[i % len(TRIPS)]
+                i += 1
+                flight = http.get(api + "/flights/search", params={"origin": origin, "destination": destination,
+                                                                   "date": date}, timeout=60).json()["outbound"][0]
+                booked = http.post(api + "/flights/book", timeout=60, json={
+                    "outbound_flight_id": flight["id"], "cabin": "economy", "contact_email": "c@example.com",
+                    "passengers": [{"first_name": "Chaos", "last_name": "Monkey", "date_of_birth": "1990-01-01"}]})
+                if booked.status_code != 201:
+                    continue
+                ref = booked.json()["ref"]
+                intent = until_final(http, "POST", "/payments/create-intent", json={"booking_ref": ref})
+                if intent is None or intent.status_code != 201:
+                    continue
+                paid = until_final(http, "POST", "/payments/process", headers={"Idempotency-Key": uuid.uuid4().hex},
+                                   json={"intent_id": intent.json()["id"], "card": {
+                                       "number": CARD.number, "exp_month": 12, "exp_year": CARD.exp_year, "cvc": "123"}})
+                if paid is None:
+                    continue
+                with lock:
+                    if paid.status_code == 200:
+                        counts["paid"] += 1
+                        counts["refs"].append(ref)
+                    else:
+                        code = f"{paid.status_code} {paid.json().get('error', {}).get('code')}"
+                        counts["other"][code] = counts["other"].get(code, 0) + 1
+
+        threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(args.chaos_clients)]
+        for t in threads:
+            t.start()
+        kills = 0
+        chaos_ends = time.monotonic() + args.chaos_seconds
+        while time.monotonic() < chaos_ends:
+            time.sleep(1)
+            workers = payments_workers(payments_server.process.pid)
+            if workers:
+                os.kill(random.choice(workers), signal.SIGKILL)
+                kills += 1
+        stop.set()
+        for t in threads:
+            t.join(timeout=120)
+        env = {**os.environ, **deployment.env}
+        started = time.monotonic()
+        reconciled = subprocess.run([FLIGHTBOOK, "reconcile-payments", "--older-than", "0"], env=env, cwd=ROOT,
+                                    capture_output=True, text=True, timeout=600)
+        took = time.monotonic() - started
+        figures = chaos_figures(deployment.env["FLIGHTBOOK_PAYMENTS_DATABASE"])
+        paid_refs = succeeded_refs(deployment.env["FLIGHTBOOK_PAYMENTS_DATABASE"])
+        confirmed = confirmed_count(deployment.env["FLIGHTBOOK_FLIGHTS_DATABASE"], paid_refs)
+        print(f"chaos: {args.chaos_clients} clients for {args.chaos_seconds} s, {kills} payments workers killed "
+              f"(SIGKILL), {counts['paid']} payments answered succeeded, other final answers "
+              f"{counts['other'] or 'none'}, {counts['retries']} retries, {counts['abandoned']} left unanswered "
+              "when the chaos ended")
+        print(f"reconcile: {reconciled.stdout.strip().splitlines()[-1] if reconciled.stdout.strip() else '?'} "
+              f"in {took:.2f} s")
+        print(f"bank charges {figures['bank_charges']}, payments recorded {figures['recorded']}, "
+              f"double charges {figures['double']}, charges with no payment record after reconciliation "
+              f"{figures['orphans']} (targets: 0 and 0), unfinished left {figures['unfinished']}")
+        print(f"bookings with a succeeded payment: {len(paid_refs)} ({len(counts['refs'])} answered to their "
+              f"traveller, the rest finished by the reconciler), confirmed by the saga: {confirmed}")
+    finally:
+        deployment.stop()
+
+
+def chaos_figures(url: str) -> dict:
+    import psycopg2
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            def one(sql):
+                cur.execute(sql)
+                return cur.fetchone()[0]
+            return {
+                "bank_charges": one("SELECT count(*) FROM bank_entry WHERE kind = 'charge'"),
+                "recorded": one("SELECT count(*) FROM payment WHERE provider = 'mockbank' "
+                                "AND status IN ('succeeded', 'partially_refunded', 'refunded')"),
+                "double": one("SELECT count(*) FROM (SELECT p.intent_id FROM bank_entry b JOIN payment p "
+                              "ON p.provider_key = b.idempotency_key WHERE b.kind = 'charge' "
+                              "GROUP BY p.intent_id HAVING count(*) > 1) twice"),
+                "orphans": one("SELECT count(*) FROM bank_entry WHERE kind = 'charge' AND id NOT IN "
+                               "(SELECT provider_ref FROM payment WHERE provider_ref IS NOT NULL "
+                               "AND status IN ('succeeded', 'partially_refunded', 'refunded'))"),
+                "unfinished": one("SELECT count(*) FROM payment WHERE status = 'processing'"),
+            }
+    finally:
+        conn.close()
+
+
+def succeeded_refs(payments_url: str) -> list[str]:
+    import psycopg2
+    conn = psycopg2.connect(payments_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT booking_ref FROM payment WHERE status = 'succeeded'")
+            return [row[0] for row in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def confirmed_count(flights_url: str, refs: list[str], wait_seconds: float = 60) -> int:
+    """Bookings the saga confirmed among those answered paid (waiting up to a minute for the last events)."""
+    import psycopg2
+    deadline = time.monotonic() + wait_seconds
+    conn = psycopg2.connect(flights_url)
+    try:
+        while True:
+            with conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM booking WHERE ref = ANY(%s) AND status = 'CONFIRMED'", (refs,))
+                confirmed = cur.fetchone()[0]
+            conn.commit()
+            if confirmed == len(refs) or time.monotonic() > deadline:
+                return confirmed
+            time.sleep(1)
+    finally:
+        conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--payments", type=int, default=400)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", default="2b2fd88", help="the commit to measure beside this one")
+    parser.add_argument("--chaos-seconds", type=int, default=20)
+    parser.add_argument("--chaos-clients", type=int, default=40)
+    parser.add_argument("--only", choices=("throughput", "chaos", "round"))
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    system = scratch_system(args.pg)
-    payments = system.contracts["payments"]
-    try:
-        work = held_bookings(system, args.payments)
-        elapsed, latencies = run(payments, work, args.clients)
-        print(f"payments processed: {len(latencies)} with {args.clients} clients in {elapsed:.2f} s "
-              f"-> {len(latencies) / elapsed:.0f} payments/s; latency p50 {ms(latencies, 50):.1f} ms, "
-              f"p99 {ms(latencies, 99):.1f} ms")
-        replays = []
-        for caller, intent_id in work[:200]:
-            started = time.perf_counter()
-            payments.process_payment(caller, intent_id, CARD, f"bench-{intent_id}")
-            replays.append(time.perf_counter() - started)
-        first = statistics.quantiles(latencies, n=100)[49]
-        print(f"idempotent replay (1 client, {len(replays)} replays): p50 {ms(replays, 50):.2f} ms, "
-              f"p99 {ms(replays, 99):.2f} ms ({statistics.median(replays) / first:.0%} of a first payment's p50)")
-        from flightbook.modules.payments.models import BankEntry, Payment
-        print(f"check: {Payment.select().count()} payments, {BankEntry.select().count()} mockbank charges")
-    finally:
-        system.close()
-        for database in system.databases.values():
-            getattr(getattr(database, "obj", database), "close_all", lambda: None)()
-        for module in MODULES:
-            admin(args.pg, f"DROP DATABASE IF EXISTS fbbench_payments_{module} WITH (FORCE)")
+    if args.only == "round":
+        return throughput_round(args.payments, args.clients, args.pg, replays=False)
+    if args.only in (None, "throughput"):
+        side_by_side(args)
+    if args.only in (None, "chaos"):
+        chaos(args)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from tests.e2e.deployments import Deployment, eventually
 from tests.e2e.test_journey import GOOD_CARD, Traveller
 from tests.servers import FLIGHTBOOK, ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 LEASE = 7.0
 
 
