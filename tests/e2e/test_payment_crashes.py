@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -54,6 +55,10 @@ def payments_status(four) -> subprocess.CompletedProcess:
                           timeout=60)
 
 
+def reconciled_charges(four) -> int:
+    return int(re.search(r"reconciled: (\d+) charges", payments_status(four).stdout).group(1))
+
+
 def test_payments_killed_mid_payment_and_restarted_charges_once_and_confirms(four):
     traveller = Traveller(four.url).sign_up()
     booking, intent = held(traveller)
@@ -93,3 +98,22 @@ def test_the_gateway_waits_out_a_payment_slower_than_its_usual_read_timeout(four
     finally:
         restart_payments(four)
     assert traveller.call("GET", f"/tickets/{booking['ref']}")["status"] == "CONFIRMED"
+
+
+def test_a_restarted_payments_service_finishes_a_cut_off_payment_by_itself(four):
+    """Nobody retries: the reconciler in the restarted payments service finds the attempt once its lease
+    lapses, the saga confirms the booking, and the key then answers the payment."""
+    traveller = Traveller(four.url).sign_up()
+    booking, intent = held(traveller)
+    reconciled_before = reconciled_charges(four)
+    restart_payments(four, "payments.charged=exit")
+    key = uuid.uuid4().hex
+    try:
+        assert process(traveller, intent, key).status_code == 503
+    finally:
+        restart_payments(four)
+    eventually(lambda: traveller.call("GET", f"/tickets/{booking['ref']}")["status"] == "CONFIRMED",
+               timeout=LEASE + 30)
+    assert reconciled_charges(four) == reconciled_before + 1
+    answer = process(traveller, intent, key)
+    assert answer.status_code == 200 and answer.json()["status"] == "succeeded"
