@@ -259,3 +259,18 @@ def test_broker_settings_are_read_and_checked(tmp_path):
                         ("FLIGHTBOOK_BROKER_RETRY_DELAYS", "soon")]:
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({**base, name: value})
+
+
+@pytest.mark.slow
+def test_publisher_whose_kept_connection_the_broker_dropped_publishes_on_a_fresh_one(payments_db, loyalty_db, broker):
+    consumer = broker.consumer(loyalty_db, "loyalty", Recorder(loyalty_db, "loyalty"))
+    consumer.declare()
+    # heartbeat=1: an idle connection is dropped by the broker within seconds, as after a restart
+    relay = Relay(payments_db, "payments", [BrokerPublisher(f"{broker.url}?heartbeat=1", broker.topology)], FAST)
+    publish(payments_db, "payments", 1)
+    assert relay.run_once().delivered == 1
+    time.sleep(5)
+    publish(payments_db, "payments", 2)
+    assert relay.run_once().delivered == 1  # not "retried": the reconnection happened within the delivery
+    assert broker.depth(broker.topology.queue("loyalty")) == 2
+    relay.subscribers["broker"].close()
