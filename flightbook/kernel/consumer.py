@@ -134,7 +134,7 @@ class Consumer:
             _close(connection)
 
     def _handle(self, channel, set_aside, method, properties, body: bytes) -> None:
-        attempt = int((properties.headers or {}).get(ATTEMPTS, 0)) + 1
+        attempt = _attempts(properties) + 1
         try:
             message = read_message({"event_id": properties.message_id, "topic": properties.type,
                                     "source": properties.app_id or "", "payload": json.loads(body)})
@@ -157,6 +157,14 @@ class Consumer:
                         properties.type, properties.message_id, attempt, self.policy.attempts, error)
         channel.basic_publish("", target, body, _with_headers(properties, {ATTEMPTS: attempt, ERROR: error}),
                               mandatory=True)
+
+
+def _attempts(properties) -> int:
+    """The attempts a message has had so far, as our header says (0 when absent or unreadable)."""
+    try:
+        return max(int((properties.headers or {}).get(ATTEMPTS, 0)), 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _with_headers(properties, ours: dict):
@@ -223,7 +231,7 @@ def _dead_letter(subscriber: str, properties) -> DeadLetter:
     published = (dt.datetime.fromtimestamp(properties.timestamp, dt.timezone.utc)
                  if properties.timestamp else None)
     return DeadLetter(properties.message_id or "", properties.type or "", subscriber,
-                      int(headers.get(ATTEMPTS, 0)), str(error), published)
+                      _attempts(properties), str(error), published)
 
 
 def retry_dead_letters(url: str, topology: Topology, subscriber: str, event_id: str | None = None) -> int:

@@ -152,7 +152,8 @@ def test_a_message_that_is_no_event_is_dead_lettered_and_the_consumer_goes_on(pa
     handler = Recorder(loyalty_db, "loyalty")
     consumer = broker.consumer(loyalty_db, "loyalty", handler)
     consumer.declare()
-    publish_raw(broker, TOPIC, b"not json", message_id="not-a-uuid", type=TOPIC)
+    publish_raw(broker, TOPIC, b"not json", message_id="not-a-uuid", type=TOPIC,
+                headers={"flightbook-attempts": "many"})
     publish(payments_db, "payments", 5)
     Relay(payments_db, "payments", [broker.publisher()], FAST).run_once()
     with running(consumer):
