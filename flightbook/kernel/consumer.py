@@ -122,13 +122,12 @@ class Consumer:
             channel.basic_qos(prefetch_count=self.policy.prefetch)
             set_aside = connection.channel()  # retries and dead letters, published with confirms
             set_aside.confirm_delivery()
+            channel.basic_consume(self.topology.queue(self.subscriber),
+                                  lambda _, method, properties, body: self._handle(
+                                      channel, set_aside, method, properties, body))
             self.consuming.set()
-            for method, properties, body in channel.consume(self.topology.queue(self.subscriber),
-                                                            inactivity_timeout=0.5):
-                if stop.is_set():
-                    break
-                if method is not None:
-                    self._handle(channel, set_aside, method, properties, body)
+            while not stop.is_set():
+                connection.process_data_events(time_limit=0.5)
         finally:
             self.consuming.clear()
             _close(connection)
