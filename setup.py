@@ -24,6 +24,7 @@ setup(
         "airportsdata>=20240101",
         "honcho>=2",
         "orjson>=3.9",
+        "pika>=1.3",
     ],
     extras_require={
         "test": [

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from flightbook import MODULES
+
+
+#: what may name things on the broker (the prefix of its exchange and queues)
+BROKER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 class SettingsError(ValueError):
@@ -34,6 +39,41 @@ def _float(env, name, default):
     if value <= 0:
         raise SettingsError(f"{name} must be more than 0, got {raw!r}")
     return value
+
+
+def _positive(env, name, default):
+    value = _int(env, name, default)
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _broker_url(env) -> str:
+    url = env.get("FLIGHTBOOK_BROKER_URL", "").strip()
+    if url and not url.startswith(("amqp://", "amqps://")):
+        raise SettingsError(f"FLIGHTBOOK_BROKER_URL must be an amqp:// or amqps:// URL, got {url.split('@')[-1]!r}")
+    return url
+
+
+def _broker_prefix(env) -> str:
+    prefix = env.get("FLIGHTBOOK_BROKER_PREFIX") or "flightbook"
+    if not BROKER_NAME.match(prefix):
+        raise SettingsError(f"FLIGHTBOOK_BROKER_PREFIX must be letters, digits, '.', '_' or '-', got {prefix!r}")
+    return prefix
+
+
+def _delays(env, name, default):
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        delays = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        delays = ()
+    if not delays or any(not 0 < d <= 86400 for d in delays):
+        raise SettingsError(f"{name} must be seconds separated by commas, each above 0 and at most 86400, "
+                            f"got {raw!r}")
+    return delays
 
 
 def _persistent_secret(home: Path, name: str) -> str:
@@ -77,6 +117,12 @@ class Settings:
     loyalty_lot_months: int = 24
     loyalty_qualifying_months: int = 12
     loyalty_expiring_soon_days: int = 90
+    #: events through RabbitMQ when set (amqp://...); unset: the relay delivers in process or over HTTP
+    broker_url: str = ""
+    broker_prefix: str = "flightbook"  # names of the exchange and queues: <prefix>.events, <prefix>.<module>...
+    broker_prefetch: int = 10
+    #: a consumer's pauses before each retry of a failing message; after the last, it is a dead letter
+    broker_retry_delays: tuple = (1.0, 5.0, 30.0, 120.0, 600.0)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -117,6 +163,10 @@ class Settings:
             loyalty_lot_months=_int(env, "FLIGHTBOOK_LOYALTY_LOT_MONTHS", 24),
             loyalty_qualifying_months=_int(env, "FLIGHTBOOK_LOYALTY_QUALIFYING_MONTHS", 12),
             loyalty_expiring_soon_days=_int(env, "FLIGHTBOOK_LOYALTY_EXPIRING_SOON_DAYS", 90),
+            broker_url=_broker_url(env),
+            broker_prefix=_broker_prefix(env),
+            broker_prefetch=_positive(env, "FLIGHTBOOK_BROKER_PREFETCH", 10),
+            broker_retry_delays=_delays(env, "FLIGHTBOOK_BROKER_RETRY_DELAYS", (1.0, 5.0, 30.0, 120.0, 600.0)),
         )
 
     def __post_init__(self):
