@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from flightbook.kernel.auth import Principal
@@ -10,24 +11,30 @@ from flightbook.kernel.errors import Conflict, NotFound, Unprocessable
 from flightbook.kernel.events import Event
 from flightbook.kernel.money import Money
 
-FAILURE_CODES = ("card_declined", "insufficient_funds", "expired_card", "incorrect_cvc", "invalid_number")
+#: why a card was declined (``PaymentResult.failure_code``), and the sentence a traveller reads for it
+DECLINE_REASONS = {
+    "card_declined": "Your bank declined this card.",
+    "insufficient_funds": "The card does not have enough funds for this payment.",
+    "expired_card": "This card has expired.",
+    "incorrect_cvc": "The security code (CVC) is not right.",
+    "invalid_number": "That card number is not valid.",
+}
+FAILURE_CODES = tuple(DECLINE_REASONS)
 
 
-class IntentStatus:
+class IntentStatus(StrEnum):
     REQUIRES_PAYMENT_METHOD = "requires_payment_method"
     PROCESSING = "processing"
     SUCCEEDED = "succeeded"
     CANCELED = "canceled"
 
 
-class PaymentStatus:
+class PaymentStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     REFUNDED = "refunded"
     PARTIALLY_REFUNDED = "partially_refunded"
 
-
-# --- errors -------------------------------------------------------------------------------
 
 class IntentNotFound(NotFound):
     code = "intent_not_found"
@@ -61,8 +68,6 @@ class RefundExceedsPayment(Conflict):
     code = "refund_exceeds_payment"
 
 
-# --- plain data ---------------------------------------------------------------------------
-
 @dataclass(frozen=True)
 class CardInput:
     """A card as the traveller typed it; lives in memory only, never in a table or a log."""
@@ -88,7 +93,7 @@ class IntentView:
     user_id: int
     amount: int
     currency: str
-    status: str
+    status: IntentStatus
     created_at: dt.datetime
 
 
@@ -99,7 +104,7 @@ class PaymentResult:
     id: str
     intent_id: str
     booking_ref: str
-    status: str
+    status: PaymentStatus
     amount: int
     currency: str
     card: CardView | None = None
@@ -119,7 +124,7 @@ class RefundView:
     amount: int
     currency: str
     refunded_total: int
-    payment_status: str
+    payment_status: PaymentStatus
     created_at: dt.datetime
 
 
@@ -129,7 +134,7 @@ class PaymentView:
     intent_id: str
     booking_ref: str
     user_id: int
-    status: str
+    status: PaymentStatus
     amount: int
     refunded_amount: int
     currency: str
@@ -144,7 +149,26 @@ class PaymentHistory:
     payments: list[PaymentView]
 
 
-# --- events -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PaymentQuote:
+    """What paying a held booking with ``points`` of the traveller's points leaves for the card, by the rule
+    an intent's amount follows (the booking's total less what the points pay, never below 0)."""
+    booking_ref: str
+    total: Money
+    points: int
+    points_value: Money  # what the points pay of the total
+    card: Money  # what the card pays
+
+
+@dataclass(frozen=True)
+class RefundQuote:
+    """What cancelling a booking at the fare rule's ``refund_percent`` gives back to the card that paid
+    for it, by the rule the cancellation's refund follows."""
+    booking_ref: str
+    refund_percent: int
+    paid: Money  # what the card paid (0 when nothing was charged)
+    refund: Money
+
 
 @dataclass(frozen=True)
 class PaymentSucceeded(Event):
@@ -188,3 +212,9 @@ class PaymentsContract(Protocol):
 
     def refund(self, payment_id: str, amount: int | None, idempotency_key: str) -> RefundView:
         """Services and admins only (checked by the caller's adapter); amount None refunds what is left."""
+
+    def quote_payment(self, caller: Principal, booking_ref: str, points: int = 0) -> PaymentQuote:
+        """The caller's HELD booking paid with ``points`` of their points: what the card pays. Changes nothing."""
+
+    def quote_refund(self, caller: Principal, booking_ref: str, refund_percent: int) -> RefundQuote:
+        """The caller's booking cancelled at ``refund_percent``: what comes back to the card. Changes nothing."""

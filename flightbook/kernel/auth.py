@@ -29,6 +29,11 @@ class Principal:
         return self.kind == "service"
 
 
+#: Another part calling in this process: it holds the in-process contract object, which only the wiring
+#: hands out, so it is a service. The default caller of the contracts' service-only methods.
+IN_PROCESS = Principal(kind="service", service="in-process")
+
+
 class Tokens:
     """Issues and verifies tokens.
 

@@ -4,6 +4,8 @@ Invariants the service keeps: ``balance`` = the sum of ``remaining`` over the ac
 ``0 <= held <= balance``; both counters only move by conditional UPDATEs on the account row."""
 from __future__ import annotations
 
+from enum import StrEnum
+
 import peewee as pw
 
 database = pw.DatabaseProxy()
@@ -33,11 +35,16 @@ class LoyaltyAccount(BaseModel):
         constraints = [pw.SQL("CHECK (held >= 0 AND balance >= held)")]
 
 
+class LotSource(StrEnum):
+    EARN = "EARN"  # earned on a booking's cash part
+    RETURN = "RETURN"  # redeemed on a booking, given back when it was cancelled
+
+
 class PointsLot(BaseModel):
     """Points earned (or returned) together; they expire together, and are spent oldest first."""
     id = pw.BigAutoField()
     account = pw.ForeignKeyField(LoyaltyAccount, column_name="user_id", backref="lots", index=False)
-    source = pw.CharField(max_length=10)  # EARN | RETURN
+    source = pw.CharField(max_length=10)  # LotSource
     booking_ref = pw.CharField(max_length=40, null=True)
     points = pw.BigIntegerField()  # as credited
     remaining = pw.BigIntegerField()

@@ -6,32 +6,24 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from flightbook.contracts.flights import BookingStatus, BookingView, FlightsContract
-from flightbook.contracts.loyalty import LoyaltyContract, PointsHold
-from flightbook.contracts.payments import (BookingNotPayable, CardInput, IntentView, PaymentHistory,
-                                           PaymentNotFound, PaymentResult, PaymentStatus, RefundExceedsPayment,
-                                           RefundNotAllowed, RefundView)
+from flightbook.contracts.loyalty import HoldStatus, LoyaltyContract, PointsHold
+from flightbook.contracts.payments import (DECLINE_REASONS, BookingNotPayable, CardInput, IntentStatus, IntentView,
+                                           PaymentHistory, PaymentNotFound, PaymentQuote, PaymentResult,
+                                           PaymentsContract, PaymentStatus, RefundExceedsPayment, RefundNotAllowed,
+                                           RefundQuote, RefundView)
 from flightbook.kernel import clock, data
 from flightbook.kernel.auth import Principal, require_self_or_admin, require_user
 from flightbook.kernel.errors import Conflict, NotFound, Unavailable, ValidationError
 from flightbook.kernel.money import Money
-from flightbook.modules.payments import cards, idempotency, ledger, webhooks
+from flightbook.modules.payments import cards, idempotency, ledger, quotes, webhooks
 from flightbook.modules.payments.models import PaymentIntent
 from flightbook.modules.payments.providers import ChargeOutcome, ChargeRequest, ProviderError
 
 log = logging.getLogger("flightbook.payments")
 POINTS = "points"  # the provider name of a payment the traveller's points made in full
 
-DECLINE_MESSAGES = {
-    "card_declined": "the card was declined",
-    "insufficient_funds": "the card has insufficient funds",
-    "expired_card": "the card has expired",
-    "incorrect_cvc": "the card's security code is incorrect",
-    "invalid_number": "the card number is not valid",
-}
 
-
-class PaymentsService:
-    """Implements PaymentsContract in process."""
+class PaymentsService(PaymentsContract):
 
     def __init__(self, settings, flights: FlightsContract, loyalty: LoyaltyContract | None, providers: dict,
                  provider_name: str, parallel_lookups: bool = False):
@@ -77,8 +69,7 @@ class PaymentsService:
     def amount_due(self, booking: BookingView, hold: PointsHold | None) -> Money:
         """What flights says the booking costs, less the points the traveller holds against it (0 when the
         points cover it all: then the intent is paid with no card)."""
-        due = booking.total - self.hold_value(booking, hold)
-        return due if due.amount > 0 else Money(0, due.currency)
+        return quotes.card_part(booking.total, self.hold_value(booking, hold))
 
     def points_hold(self, booking_ref: str) -> PointsHold | None:
         """The points hold against the booking; None when there is none or loyalty is absent.
@@ -123,7 +114,7 @@ class PaymentsService:
 
     def attempt_payment(self, user_id: int, intent_id: str, card: CardInput | None, scope: str) -> PaymentResult:
         intent = ledger.users_intent(intent_id, user_id)
-        if intent.status != "requires_payment_method":
+        if intent.status != IntentStatus.REQUIRES_PAYMENT_METHOD:
             ledger.refuse_attempt(intent)
         booking, hold = self.booking_and_hold(intent.booking_ref, user_id)
         due = self.amount_due(booking, hold)
@@ -143,7 +134,7 @@ class PaymentsService:
             id=payment_id, intent_id=intent.id, booking_ref=intent.booking_ref,
             status=PaymentStatus.SUCCEEDED if outcome.is_approved else PaymentStatus.FAILED,
             amount=due.amount, currency=due.currency, card=cards.view(card), failure_code=outcome.failure_code,
-            message=DECLINE_MESSAGES.get(outcome.failure_code))
+            message=DECLINE_REASONS.get(outcome.failure_code or ""))
         ledger.record_attempt(result, user_id, self.provider.name, outcome.provider_ref,
                               cards.fingerprint(card.number, self.secret), scope)
         return result
@@ -190,12 +181,20 @@ class PaymentsService:
         booking.confirmed handler guarantees it (committing twice is a no-op), so a failure here waits."""
         try:
             hold = self.loyalty.active_hold_for_booking(booking_ref) if self.loyalty is not None else None
-            if hold is not None and hold.status == "PENDING":
+            if hold is not None and hold.status == HoldStatus.PENDING:
                 self.loyalty.commit_hold(hold.hold_id)
         except Exception:
             log.exception("points hold of booking %s not committed at once; booking.confirmed will", booking_ref)
 
     # --- history and refunds ---------------------------------------------------------------
+
+    def quote_payment(self, caller: Principal, booking_ref: str, points: int = 0) -> PaymentQuote:
+        traveller = require_user(caller)
+        return quotes.quote_payment(self.flights, self.loyalty, traveller, traveller.user_id or 0, booking_ref, points)
+
+    def quote_refund(self, caller: Principal, booking_ref: str, refund_percent: int) -> RefundQuote:
+        traveller = require_user(caller)
+        return quotes.quote_refund(self.flights, traveller, traveller.user_id or 0, booking_ref, refund_percent)
 
     def history(self, caller: Principal, user_id: int) -> PaymentHistory:
         require_self_or_admin(caller, user_id, allow_service=True)
@@ -247,10 +246,11 @@ class PaymentsService:
     def refund_cancelled_booking(self, booking_ref: str, payment_id: str | None, refund_percent: int):
         """A confirmed booking was cancelled: refund the fare rule's share of what the card paid, once per
         booking. A points-only payment (amount 0) has nothing to refund: loyalty returns the points."""
-        payment = ledger.payment_of(payment_id)
-        if payment is None or payment.amount == 0 or refund_percent <= 0:
+        payment = ledger.payment_of(payment_id) if payment_id else None
+        amount = quotes.cancellation_refund(payment.amount, refund_percent) if payment is not None else 0
+        if payment is None or amount == 0:
             return None
-        return self._refund_once(payment.id, payment.amount * refund_percent // 100, f"cancel:{booking_ref}")
+        return self._refund_once(payment.id, amount, f"cancel:{booking_ref}")
 
     def _refund_once(self, payment_id: str, amount: int | None, key: str) -> RefundView | None:
         try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flightbook.contracts.flights import CABINS
 from flightbook.kernel.errors import ValidationError
-from flightbook.modules.flights.schedules import COLUMNS, block_minutes, great_circle_km
+from flightbook.modules.flights.catalogue.schedules import COLUMNS, block_minutes, great_circle_km
 
 # Busiest airports by passengers (roughly, recent years), most first: the generator's idea of "large".
 # Airports beyond this list are taken from the other "International" airports in IATA order.

@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, BookingRequest, FlightDeparted, FlightNotFound,
-                                          PassengerInput, SeatsUnavailable)
+from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, BookingRequest, Direction, FlightDeparted,
+                                          FlightNotFound, PassengerInput, SeatsUnavailable)
 from flightbook.kernel import clock, validate
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
@@ -19,7 +19,7 @@ _OLDEST_BIRTH_DATE = dt.date(1900, 1, 1)
 class Leg:
     """A flight of a booking request, checked bookable in the requested cabin."""
     flight: Flight
-    direction: str
+    direction: Direction
     cabin: str
     fare: Money  # per passenger
     seats_left: int
@@ -65,14 +65,14 @@ def bookable_legs(request: BookingRequest, n: int, now: dt.datetime) -> list[Leg
     cabin = request.cabin.strip().lower() if isinstance(request.cabin, str) else request.cabin
     if cabin not in CABINS:
         raise ValidationError("cabin", f"must be one of {', '.join(CABINS)}")
-    legs = [_bookable_leg(request.outbound_flight_id, "outbound_flight_id", "outbound", cabin, n, now)]
+    legs = [_bookable_leg(request.outbound_flight_id, "outbound_flight_id", Direction.OUTBOUND, cabin, n, now)]
     if request.return_flight_id is not None:
-        legs.append(_bookable_leg(request.return_flight_id, "return_flight_id", "return", cabin, n, now))
+        legs.append(_bookable_leg(request.return_flight_id, "return_flight_id", Direction.RETURN, cabin, n, now))
         check_return(legs[0].flight, legs[1].flight)
     return legs
 
 
-def _bookable_leg(flight_id, field: str, direction: str, cabin: str, n: int, now: dt.datetime) -> Leg:
+def _bookable_leg(flight_id, field: str, direction: Direction, cabin: str, n: int, now: dt.datetime) -> Leg:
     if isinstance(flight_id, bool) or not isinstance(flight_id, int) or not 1 <= flight_id <= _MAX_ID:
         raise ValidationError(field, "must be a flight id (a positive whole number)")
     flight = Flight.get_or_none(Flight.id == flight_id)
