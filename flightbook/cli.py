@@ -11,6 +11,7 @@ from typing import NoReturn
 
 import peewee
 import typer
+from rich.progress import Progress, TaskID
 
 from flightbook import MODULES, ROOT, wiring
 from flightbook.contracts.flights import Registration
@@ -71,7 +72,7 @@ def migrate():
 
 @app.command()
 def serve(
-    part: str = typer.Argument(None, help="gateway, flights, payments or loyalty; none = everything"),
+    part: str | None = typer.Argument(None, help="gateway, flights, payments or loyalty; none = everything"),
     host: str = typer.Option("127.0.0.1", help="address to bind"),
     port: int = typer.Option(None, help="port (default 8000 for the gateway or everything, 8001-8003 per module)"),
     workers: int = typer.Option(2, min=1, max=64, help="gunicorn worker processes"),
@@ -138,18 +139,19 @@ class _Progress:
     """A rich progress bar when stdout is a terminal; otherwise nothing. Call it with (done, total)."""
 
     def __init__(self, label: str):
-        self._label, self._bar, self._task = label, None, None
+        self._label = label
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
 
     def __enter__(self):
         if sys.stdout.isatty():
-            from rich.progress import Progress
             self._bar = Progress(transient=True)
             self._bar.start()
             self._task = self._bar.add_task(self._label, total=None)
         return self
 
     def __call__(self, done: int, total: int):
-        if self._bar is not None:
+        if self._bar is not None and self._task is not None:
             self._bar.update(self._task, completed=done, total=total)
 
     def __exit__(self, *exc):

@@ -184,11 +184,9 @@ def build_system(settings: Settings | None = None, serve: str | None = None) -> 
 
 def create_app(system: System) -> falcon.App:
     databases = [system.parts[name].database for name in system.served if system.parts[name].database]
-    app = falcon.App(middleware=[
-        RequestIdMiddleware(),
-        AuthMiddleware(system.tokens, audience=list(system.served)),
-        DatabaseMiddleware(databases),
-    ])
+    middleware: list = [RequestIdMiddleware(), AuthMiddleware(system.tokens, audience=list(system.served)),
+                        DatabaseMiddleware(databases)]
+    app = falcon.App(middleware=middleware)
     install_json(app)
     install_error_handling(app)
     app.req_options.strip_url_path_trailing_slash = True

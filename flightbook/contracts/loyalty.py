@@ -58,8 +58,17 @@ class AccountView:
     next_tier: str | None
     points_to_next_tier: int
     expiring_soon: int  # points expiring in the next 90 days
-    #: how far the qualifying points have come from the tier's threshold to the next one, 0-100 (100 at the top)
-    tier_progress: int = 100
+
+
+@dataclass(frozen=True)
+class TierStanding:
+    """Where a traveller stands among the tiers: the tier, the next one and how far along the way to it."""
+    user_id: int
+    tier: Tier
+    next_tier: Tier | None
+    qualifying_points: int
+    points_to_next_tier: int
+    progress_percent: int  # from the tier's threshold to the next one's, 0-100 (100 at the top tier)
 
 
 @dataclass(frozen=True)
@@ -212,6 +221,8 @@ class LoyaltyContract(Protocol):
     def tiers(self) -> list[Tier]: ...
     def get_account(self, caller: Principal, user_id: int) -> AccountView:
         """That user, an admin or a service; opens the account on first call."""
+    def tier_standing(self, caller: Principal, user_id: int) -> TierStanding:
+        """That user, an admin or a service: their tier and the way to the next one."""
     def points_rate(self, currency: str) -> PointsRate:
         """What points are worth in ``currency``: the smallest whole block of points and its value."""
     def points_value(self, points: int, currency: str) -> Money:

@@ -204,9 +204,10 @@ class PaymentsContract(Protocol):
     def create_intent(self, caller: Principal, booking_ref: str) -> IntentView:
         """The open intent for the caller's HELD booking (made once; the amount is what flights says is due)."""
 
-    def process_payment(self, caller: Principal, intent_id: str, card: CardInput,
+    def process_payment(self, caller: Principal, intent_id: str, card: CardInput | None,
                         idempotency_key: str) -> PaymentResult:
-        """Charge the card once per key; a decline is a result with status "failed", not an exception."""
+        """Charge the card once per key; a decline is a result with status "failed", not an exception.
+        ``card`` None pays an intent whose amount is 0 (points cover the total)."""
 
     def history(self, caller: Principal, user_id: int) -> PaymentHistory: ...
 

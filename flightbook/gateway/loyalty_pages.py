@@ -20,15 +20,15 @@ class Loyalty:
     def on_get(self, req, resp):
         principal = self.web.traveller(req)
         loyalty = self.web.contracts.loyalty
-        account = loyalty.get_account(principal, principal.user_id or 0)
-        tiers = loyalty.tiers()
+        user_id = self.web.user_id(principal)
+        account = loyalty.get_account(principal, user_id)
+        standing = loyalty.tier_standing(principal, user_id)
         try:
-            page_no = validate.integer(validate.query(req), "page", minimum=1, required=False, default=1)
+            page_no = validate.integer(validate.query(req), "page", minimum=1, required=False, default=1) or 1
         except ValidationError:
             page_no = 1
-        history = loyalty.history(principal, principal.user_id or 0, page_no or 1, 20)
-        self.web.render(req, resp, "loyalty.html", account=account, tiers=tiers,
-                        current=next((t for t in tiers if t.name == account.tier), None),
-                        following=next((t for t in tiers if t.name == account.next_tier), None),
-                        history=history, kind_labels=KIND_LABELS, pages=max(1, -(-history.total // history.per_page)),
+        history = loyalty.history(principal, user_id, page_no, 20)
+        self.web.render(req, resp, "loyalty.html", account=account, current=standing.tier,
+                        following=standing.next_tier, progress=standing.progress_percent, history=history,
+                        kind_labels=KIND_LABELS, pages=max(1, -(-history.total // history.per_page)),
                         today=dt.date.today())

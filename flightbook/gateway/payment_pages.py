@@ -5,6 +5,7 @@ are worth, what the card pays and whether a charge succeeds are loyalty's and pa
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import falcon
 
@@ -12,7 +13,7 @@ from flightbook.contracts.flights import BookingStatus, BookingView
 from flightbook.contracts.loyalty import PointsOffer
 from flightbook.contracts.payments import CardInput, PaymentStatus
 from flightbook.gateway.trip_pages import booking_view
-from flightbook.gateway.web import LoginRequired, Web, page
+from flightbook.gateway.web import Web, page
 from flightbook.kernel import validate
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import Conflict, DomainError, ValidationError
@@ -20,14 +21,8 @@ from flightbook.kernel.errors import Conflict, DomainError, ValidationError
 def points_offer(web: Web, principal: Principal, booking: BookingView) -> PointsOffer | None:
     """Loyalty's offer of the traveller's points against the booking's total, or None when they have no
     points to use on it."""
-    offer = web.contracts.loyalty.points_offer(principal, _user_id(principal), booking.total)
+    offer = web.contracts.loyalty.points_offer(principal, web.user_id(principal), booking.total)
     return offer if offer.usable > 0 else None
-
-
-def _user_id(principal: Principal) -> int:
-    if principal.user_id is None:
-        raise LoginRequired()
-    return principal.user_id
 
 
 def read_card(form: dict) -> CardInput:
@@ -79,7 +74,7 @@ class Pay:
             points = validate.integer(form, "points", minimum=0, required=False, default=0)
         except ValidationError:
             points = -1
-        again = dict(points_requested=max(points, 0), card_name=form.get("card_name") or "")
+        again: dict[str, Any] = {"points_requested": max(points, 0), "card_name": form.get("card_name") or ""}
         if points < 0:
             return self.render(req, resp, principal, booking, card_error="Points must be a whole number.",
                                status=falcon.HTTP_400, **again)
@@ -116,7 +111,8 @@ class Pay:
             loyalty.release_hold(existing.hold_id)
         if points == 0:
             return None
-        return loyalty.hold_points(principal, _user_id(principal), points, booking.ref, booking.total.currency)
+        return loyalty.hold_points(principal, self.web.user_id(principal), points, booking.ref,
+                                   booking.total.currency)
 
     def pay_with_points_only(self, principal, booking, attempt: str) -> None:
         """Points cover the whole fare: payments takes the intent with no card (a payment of 0 made with

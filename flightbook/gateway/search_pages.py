@@ -42,7 +42,7 @@ class SearchForm:
         if cabin not in CABINS:
             self.errors["cabin"] = "Choose economy, business or first."
         passengers = self._passengers()
-        if self.errors:
+        if self.errors or origin is None or destination is None or date is None:
             return None
         self.data.update(origin=origin, destination=destination)
         return FlightQuery(origin=origin, destination=destination, date=date, return_date=return_date,

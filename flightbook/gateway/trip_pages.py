@@ -21,7 +21,7 @@ def booking_view(web: Web, booking: BookingView) -> dict:
 
 def card_charges(web: Web, principal: Principal, ref: str) -> list:
     """The card payments that went through for this booking (brand, last four, amount)."""
-    history = web.contracts.payments.history(principal, principal.user_id or 0)
+    history = web.contracts.payments.history(principal, web.user_id(principal))
     # a payment of 0 is the points paying it all (payments' "points" method): no card was charged
     return [p for p in history.payments if p.booking_ref == ref and p.status != PaymentStatus.FAILED and p.amount > 0]
 

@@ -81,6 +81,13 @@ class Web:
             raise LoginRequired()
         return principal
 
+    @staticmethod
+    def user_id(traveller: Principal) -> int:
+        """A signed-in traveller's user id (their token always names one)."""
+        if traveller.user_id is None:
+            raise LoginRequired()
+        return traveller.user_id
+
     def traveller_booking(self, req, ref: str) -> tuple[Principal, BookingView]:
         """The signed-in traveller and their booking ``ref`` (refs are case-insensitive in flights)."""
         principal = self.traveller(req)

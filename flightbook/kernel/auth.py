@@ -117,6 +117,14 @@ def require_user(principal: Principal | None) -> Principal:
     return principal
 
 
+def traveller_id(principal: Principal | None) -> int:
+    """The signed-in traveller's user id (401 without a token, 403 for a service)."""
+    user_id = require_user(principal).user_id
+    if user_id is None:  # a user token always names its user
+        raise Unauthorized("this token names no user", code="invalid_token")
+    return user_id
+
+
 def require_service(principal: Principal | None) -> Principal:
     if principal is None:
         raise Unauthorized("a service token is required", code="unauthorized")

@@ -6,7 +6,7 @@ import typing
 
 from flightbook.kernel import data
 
-EVENT_TYPES: dict[str, type] = {}
+EVENT_TYPES: dict[str, type[Event]] = {}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,8 +9,9 @@ from typer.testing import CliRunner
 
 from flightbook.contracts.loyalty import HoldConflict, InsufficientPoints
 from flightbook.modules.loyalty.models import LoyaltyAccount, PointsLot, PointsTransaction
-from flightbook.modules.loyalty.rules import add_months, protected_by_holds
+from flightbook.modules.loyalty.rules import add_months
 from tests.loyalty.conftest import START, assert_books_balance, lots_of, traveller_principal, usd
+from tests.loyalty.oracle import protected_by_holds
 
 TWO_YEARS_ON = add_months(START, 24)
 

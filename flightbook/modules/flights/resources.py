@@ -1,6 +1,8 @@
 """HTTP <-> the flights service. No business rules here: parse, call, answer."""
 from __future__ import annotations
 
+from typing import cast
+
 import falcon
 
 from flightbook.contracts.flights import BookingRequest, FlightQuery, PassengerInput, Registration
@@ -91,7 +93,8 @@ def _passenger(i: int, p) -> PassengerInput:
         date_of_birth = validate.date(p, "date_of_birth")
     except ValidationError as exc:
         raise ValidationError(f"passengers[{i}].date_of_birth", exc.message.split(": ", 1)[-1]) from None
-    return PassengerInput(first_name=p.get("first_name"), last_name=p.get("last_name"),
+    # names go on as sent (cast only for the type checker): the service tells a missing name from a wrong one
+    return PassengerInput(first_name=cast(str, p.get("first_name")), last_name=cast(str, p.get("last_name")),
                           date_of_birth=date_of_birth, gender=p.get("gender"))
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import peewee as pw
 
 from flightbook.contracts.loyalty import (AccountView, HistoryPage, InsufficientPoints, PointsTransaction, Tier,
-                                          TierChanged, TransactionKind)
+                                          TierChanged, TierStanding, TransactionKind)
 from flightbook.kernel import clock
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.loyalty import rules as r
@@ -25,8 +25,12 @@ def tier_rules() -> list[r.TierRule]:
             for t in LoyaltyTier.select().order_by(LoyaltyTier.threshold)]
 
 
+def _tier(rule: r.TierRule) -> Tier:
+    return Tier(rule.name, rule.threshold, rule.multiplier_permille, rule.multiplier_permille / 1000)
+
+
 def list_tiers() -> list[Tier]:
-    return [Tier(t.name, t.threshold, t.multiplier_permille, t.multiplier_permille / 1000) for t in tier_rules()]
+    return [_tier(t) for t in tier_rules()]
 
 
 def tier_of(account: LoyaltyAccount, tiers: list[r.TierRule]) -> r.TierRule:
@@ -69,8 +73,20 @@ def account_view(uow: UnitOfWork, user_id: int, now: dt.datetime, rules: r.Loyal
         user_id=user_id, balance=account.balance, available=account.balance - account.held, tier=current.name,
         qualifying_points=qualifying, next_tier=higher.name if higher else None,
         points_to_next_tier=max(0, higher.threshold - qualifying) if higher else 0,
-        expiring_soon=points_expiring_by(user_id, now + dt.timedelta(days=rules.expiring_soon_days)),
-        tier_progress=r.tier_progress(qualifying, current, higher))
+        expiring_soon=points_expiring_by(user_id, now + dt.timedelta(days=rules.expiring_soon_days)))
+
+
+def tier_standing(uow: UnitOfWork, user_id: int, now: dt.datetime, rules: r.LoyaltyRules) -> TierStanding:
+    with uow.transaction():
+        account = open_account(user_id, now)
+    tiers = tier_rules()
+    current = tier_of(account, tiers)
+    higher = r.next_tier(current, tiers)
+    qualifying = qualifying_points(user_id, now, rules)
+    return TierStanding(user_id=user_id, tier=_tier(current), next_tier=_tier(higher) if higher else None,
+                        qualifying_points=qualifying,
+                        points_to_next_tier=max(0, higher.threshold - qualifying) if higher else 0,
+                        progress_percent=r.tier_progress(qualifying, current, higher))
 
 
 def available_points(uow: UnitOfWork, user_id: int, now: dt.datetime) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flightbook.contracts.loyalty import (AccountView, BookingPoints, HistoryPage, LoyaltyContract, PointsHold,
-                                          PointsOffer, PointsRate, PointsReturnQuote, ReversalResult, Tier)
+                                          PointsOffer, PointsRate, PointsReturnQuote, ReversalResult, Tier,
+                                          TierStanding)
 from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.data import from_dict
 from flightbook.kernel.httpclient import ServiceClient, bearer
@@ -32,6 +33,10 @@ class Client(LoyaltyContract):
     def get_account(self, caller: Principal, user_id: int) -> AccountView:
         body = self.http.call("GET", f"/api/loyalty/account/{_segment(user_id)}", token=bearer(caller))
         return from_dict(AccountView, body)
+
+    def tier_standing(self, caller: Principal, user_id: int) -> TierStanding:
+        body = self.http.call("GET", f"/api/loyalty/account/{_segment(user_id)}/tier", token=bearer(caller))
+        return from_dict(TierStanding, body)
 
     def points_rate(self, currency: str) -> PointsRate:
         return from_dict(PointsRate, self.http.call("GET", "/api/loyalty/points-rate", params={"currency": currency}))

@@ -88,7 +88,8 @@ def commit_hold(uow: UnitOfWork, hold_id: str, now: dt.datetime) -> PointsHold:
         if spent != 1:
             raise RuntimeError(f"loyalty account {row.user_id}: hold {hold_id} is not covered by held points")
         oldest = take_from_lots(row.user_id, row.points)
-        HoldRow.update(oldest_expires_at=clock.to_db(oldest)).where(HoldRow.id == hold_id).execute()
+        if oldest is not None:
+            HoldRow.update(oldest_expires_at=clock.to_db(oldest)).where(HoldRow.id == hold_id).execute()
         balance = LoyaltyAccount.get_by_id(row.user_id).balance
         record(row.user_id, TransactionKind.REDEEM, -row.points, balance, now, row.booking_ref,
                f"{Money(row.value_amount, row.currency).format()} off booking {row.booking_ref}")

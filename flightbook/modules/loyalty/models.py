@@ -40,8 +40,10 @@ class LotSource(StrEnum):
     RETURN = "RETURN"  # redeemed on a booking, given back when it was cancelled
 
 
+# ``user_id``: the value of each table's foreign key to the account (its column), which peewee provides.
 class PointsLot(BaseModel):
     """Points earned (or returned) together; they expire together, and are spent oldest first."""
+    user_id: int
     id = pw.BigAutoField()
     account = pw.ForeignKeyField(LoyaltyAccount, column_name="user_id", backref="lots", index=False)
     source = pw.CharField(max_length=10)  # LotSource
@@ -58,6 +60,7 @@ class PointsLot(BaseModel):
 
 
 class PointsHold(BaseModel):
+    user_id: int
     id = pw.CharField(max_length=40, primary_key=True)
     account = pw.ForeignKeyField(LoyaltyAccount, column_name="user_id", index=True)
     booking_ref = pw.CharField(max_length=40, index=True)
@@ -72,6 +75,7 @@ class PointsHold(BaseModel):
 
 
 class PointsTransaction(BaseModel):
+    user_id: int
     id = pw.BigAutoField()
     account = pw.ForeignKeyField(LoyaltyAccount, column_name="user_id", index=False)
     kind = pw.CharField(max_length=10)

@@ -22,7 +22,7 @@ def _user_id(value) -> int:
 
 def _currency(body: dict, default: str | None = None) -> str:
     code = validate.text(body, "currency", max_len=3, min_len=3, required=default is None) or default
-    if not money.is_currency(code):
+    if code is None or not money.is_currency(code):
         raise ValidationError("currency", "must be an ISO 4217 code such as USD")
     return code
 
@@ -52,6 +52,14 @@ class PointsValue:
         params = validate.query(req)
         points = validate.integer(params, "points", minimum=0, maximum=10 ** 12)
         resp.media = data.to_dict(self.service.points_value(points, _currency(params)))
+
+
+class TierStanding:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, user_id):
+        resp.media = data.to_dict(self.service.tier_standing(_principal(req), _user_id(user_id)))
 
 
 class PointsOffer:
@@ -170,6 +178,7 @@ def add_routes(app, service) -> None:
     app.add_route("/api/loyalty/points-value", PointsValue(service))
     app.add_route("/api/loyalty/account/{user_id}", Account(service))
     app.add_route("/api/loyalty/account/{user_id}/offer", PointsOffer(service))
+    app.add_route("/api/loyalty/account/{user_id}/tier", TierStanding(service))
     app.add_route("/api/loyalty/earn", Earn(service))
     app.add_route("/api/loyalty/redeem", Redeem(service))
     app.add_route("/api/loyalty/holds/{hold_id}/commit", CommitHold(service))

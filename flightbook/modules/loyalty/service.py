@@ -8,7 +8,7 @@ from typing import Callable
 
 from flightbook.contracts.loyalty import (AccountView, BookingPoints, ExpiryReport, HistoryPage, LoyaltyAdmin,
                                           LoyaltyContract, PointsHold, PointsOffer, PointsRate, PointsReturnQuote,
-                                          ReversalResult, Tier)
+                                          ReversalResult, Tier, TierStanding)
 from flightbook.kernel import clock, money
 from flightbook.kernel.auth import IN_PROCESS, Principal, require_self_or_admin, require_service, require_user
 from flightbook.kernel.errors import Forbidden, ValidationError
@@ -70,6 +70,10 @@ class LoyaltyService(LoyaltyContract, LoyaltyAdmin):
     def get_account(self, caller: Principal, user_id: int) -> AccountView:
         require_self_or_admin(caller, _user_id(user_id), allow_service=True)
         return accounts.account_view(self.uow, user_id, self.now(), self.rules)
+
+    def tier_standing(self, caller: Principal, user_id: int) -> TierStanding:
+        require_self_or_admin(caller, _user_id(user_id), allow_service=True)
+        return accounts.tier_standing(self.uow, user_id, self.now(), self.rules)
 
     def points_rate(self, currency: str) -> PointsRate:
         points, value = r.points_rate(_currency(currency))

@@ -11,10 +11,11 @@ from flightbook.kernel.settings import Settings
 def build(settings: Settings, flights: FlightsContract, loyalty: LoyaltyContract | None) -> Part:
     from flightbook.modules.payments import handlers, models, resources
     from flightbook.modules.payments.banking import MockBank
+    from flightbook.modules.payments.providers import PaymentProvider
     from flightbook.modules.payments.service import PaymentsService
 
     models.database.initialize(open_database(settings.databases["payments"]))
-    providers = {"mockbank": MockBank()}
+    providers: dict[str, PaymentProvider] = {"mockbank": MockBank()}
     if settings.stripe_api_key:
         from flightbook.modules.payments.stripe_provider import StripeProvider
         providers["stripe"] = StripeProvider(settings.stripe_api_key, settings.stripe_api_base)

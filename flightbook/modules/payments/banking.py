@@ -38,8 +38,8 @@ class MockBank:
                 return ChargeOutcome(provider_ref=done.id)
             account = BankCard.get_or_none(BankCard.pan_hash == pan_hash(card.number))
             failure = self._refusal(account, card)
-            if failure:
-                return ChargeOutcome(provider_ref=None, failure_code=failure)
+            if failure or account is None:
+                return ChargeOutcome(provider_ref=None, failure_code=failure or "card_declined")
             if not self._debit(account.pan_hash, request.amount):
                 return ChargeOutcome(provider_ref=None, failure_code="insufficient_funds")
             entry = BankEntry.create(id=new_id("ch"), idempotency_key=idempotency_key, kind="charge",

@@ -25,7 +25,7 @@ class Client(PaymentsContract):
                               token=bearer(caller), idempotent=True)
         return from_dict(IntentView, body)
 
-    def process_payment(self, caller: Principal, intent_id: str, card: CardInput,
+    def process_payment(self, caller: Principal, intent_id: str, card: CardInput | None,
                         idempotency_key: str) -> PaymentResult:
         token = bearer(caller)
         headers = {"Authorization": f"Bearer {token or self.http.service_token()}"}

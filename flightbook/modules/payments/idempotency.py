@@ -56,7 +56,7 @@ def claim(scope_key: str, req_hash: str, wait_seconds: float = WAIT_SECONDS) -> 
             continue  # released between our insert and our read: try to take it
         if record.request_hash != req_hash:
             raise IdempotencyKeyReused("this Idempotency-Key was used with a different request")
-        if record.state == "done":
+        if record.state == "done" and record.result is not None:
             return json.loads(record.result)
         if time.monotonic() >= deadline:
             raise PaymentInProgress("a request with this Idempotency-Key is still being processed; retry shortly")

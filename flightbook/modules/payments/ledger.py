@@ -31,7 +31,8 @@ def emit(event: Event) -> None:
 
 def intent_view(intent: PaymentIntent) -> IntentView:
     return IntentView(id=intent.id, booking_ref=intent.booking_ref, user_id=intent.user_id, amount=intent.amount,
-                      currency=intent.currency, status=intent.status, created_at=clock.from_db(intent.created_at))
+                      currency=intent.currency, status=IntentStatus(intent.status),
+                      created_at=clock.from_db(intent.created_at))
 
 
 def open_intent(booking_ref: str, user_id: int, due: Money) -> IntentView:
@@ -110,7 +111,7 @@ def record_attempt(result: PaymentResult, user_id: int, provider: str, provider_
                                   user_id=user_id, amount=Money(result.amount, result.currency)))
         else:
             emit(PaymentFailed(intent_id=result.intent_id, booking_ref=result.booking_ref, user_id=user_id,
-                               failure_code=result.failure_code))
+                               failure_code=result.failure_code or ""))
 
 
 def cancel_open_intent(booking_ref: str) -> bool:
@@ -178,7 +179,7 @@ def record_refund(payment_id: str, amount: int, provider_ref: str | None, scope_
 def refund_view(refund: Refund, payment: Payment) -> RefundView:
     return RefundView(id=refund.id, payment_id=payment.id, booking_ref=payment.booking_ref, amount=refund.amount,
                       currency=refund.currency, refunded_total=payment.refunded_amount,
-                      payment_status=payment.status, created_at=clock.from_db(refund.created_at))
+                      payment_status=PaymentStatus(payment.status), created_at=clock.from_db(refund.created_at))
 
 
 # --- history ------------------------------------------------------------------------------
@@ -197,10 +198,10 @@ def payments_of(user_id: int) -> list[PaymentView]:
 def payment_view(payment: Payment, refunds: list[Refund]) -> PaymentView:
     card = None
     if payment.card_last4:
-        card = CardView(brand=payment.card_brand, last4=payment.card_last4, exp_month=payment.card_exp_month,
-                        exp_year=payment.card_exp_year)
+        card = CardView(brand=payment.card_brand or "unknown", last4=payment.card_last4,
+                        exp_month=payment.card_exp_month or 0, exp_year=payment.card_exp_year or 0)
     return PaymentView(id=payment.id, intent_id=payment.intent_id, booking_ref=payment.booking_ref,
-                       user_id=payment.user_id, status=payment.status, amount=payment.amount,
+                       user_id=payment.user_id, status=PaymentStatus(payment.status), amount=payment.amount,
                        refunded_amount=payment.refunded_amount, currency=payment.currency,
                        created_at=clock.from_db(payment.created_at), card=card, failure_code=payment.failure_code,
                        refunds=[refund_view(r, payment) for r in refunds])

@@ -12,12 +12,12 @@ from flightbook.contracts.payments import (DECLINE_REASONS, BookingNotPayable, C
                                            PaymentsContract, PaymentStatus, RefundExceedsPayment, RefundNotAllowed,
                                            RefundQuote, RefundView)
 from flightbook.kernel import clock, data
-from flightbook.kernel.auth import Principal, require_self_or_admin, require_user
+from flightbook.kernel.auth import Principal, require_self_or_admin, require_user, traveller_id
 from flightbook.kernel.errors import Conflict, NotFound, Unavailable, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.modules.payments import cards, idempotency, ledger, quotes, webhooks
 from flightbook.modules.payments.models import PaymentIntent
-from flightbook.modules.payments.providers import ChargeOutcome, ChargeRequest, ProviderError
+from flightbook.modules.payments.providers import ChargeOutcome, ChargeRequest, PaymentProvider, ProviderError
 
 log = logging.getLogger("flightbook.payments")
 POINTS = "points"  # the provider name of a payment the traveller's points made in full
@@ -41,8 +41,7 @@ class PaymentsService(PaymentsContract):
     # --- intents ---------------------------------------------------------------------------
 
     def create_intent(self, caller: Principal, booking_ref: str) -> IntentView:
-        caller = require_user(caller)
-        booking, hold = self.booking_and_hold(booking_ref, caller.user_id)
+        booking, hold = self.booking_and_hold(booking_ref, traveller_id(caller))
         return ledger.open_intent(booking.ref, booking.user_id, self.amount_due(booking, hold))
 
     def booking_and_hold(self, booking_ref: str, user_id: int) -> tuple[BookingView, PointsHold | None]:
@@ -106,7 +105,7 @@ class PaymentsService(PaymentsContract):
         if stored is not None:
             return data.from_dict(PaymentResult, stored)
         try:
-            result = self.attempt_payment(caller.user_id, intent_id, card, scope)
+            result = self.attempt_payment(traveller_id(caller), intent_id, card, scope)
         except BaseException:
             idempotency.release(scope)
             raise
@@ -122,7 +121,7 @@ class PaymentsService(PaymentsContract):
             raise ValidationError("card", f"is required: {due.format()} is left to pay after points")
         ledger.start_attempt(intent, due)
         payment_id = "pay_" + idempotency.derived(self.secret, scope, "payment")
-        if due.amount == 0:
+        if due.amount == 0 or card is None:  # card None: points pay it all (checked above)
             return self.pay_with_points(booking, hold, intent, payment_id, user_id, scope)
         try:
             outcome = self.charge(ChargeRequest(payment_id, intent.id, intent.booking_ref, due), card, scope)
@@ -181,7 +180,7 @@ class PaymentsService(PaymentsContract):
         booking.confirmed handler guarantees it (committing twice is a no-op), so a failure here waits."""
         try:
             hold = self.loyalty.active_hold_for_booking(booking_ref) if self.loyalty is not None else None
-            if hold is not None and hold.status == HoldStatus.PENDING:
+            if hold is not None and self.loyalty is not None and hold.status == HoldStatus.PENDING:
                 self.loyalty.commit_hold(hold.hold_id)
         except Exception:
             log.exception("points hold of booking %s not committed at once; booking.confirmed will", booking_ref)
@@ -190,11 +189,11 @@ class PaymentsService(PaymentsContract):
 
     def quote_payment(self, caller: Principal, booking_ref: str, points: int = 0) -> PaymentQuote:
         traveller = require_user(caller)
-        return quotes.quote_payment(self.flights, self.loyalty, traveller, traveller.user_id or 0, booking_ref, points)
+        return quotes.quote_payment(self.flights, self.loyalty, traveller, traveller_id(traveller), booking_ref, points)
 
     def quote_refund(self, caller: Principal, booking_ref: str, refund_percent: int) -> RefundQuote:
         traveller = require_user(caller)
-        return quotes.quote_refund(self.flights, traveller, traveller.user_id or 0, booking_ref, refund_percent)
+        return quotes.quote_refund(self.flights, traveller, traveller_id(traveller), booking_ref, refund_percent)
 
     def history(self, caller: Principal, user_id: int) -> PaymentHistory:
         require_self_or_admin(caller, user_id, allow_service=True)
@@ -222,7 +221,7 @@ class PaymentsService(PaymentsContract):
             raise RefundExceedsPayment(f"payment {payment_id} is already refunded in full", refundable=0)
         ledger.reserve_refund(payment, amount)
         try:
-            outcome = self.provider_of(payment).refund(payment.provider_ref, Money(amount, payment.currency),
+            outcome = self.provider_of(payment).refund(payment.provider_ref or "", Money(amount, payment.currency),
                                                        idempotency.derived(self.secret, scope, "refund"))
         except ProviderError as exc:
             ledger.unreserve_refund(payment.id, amount)
@@ -230,7 +229,7 @@ class PaymentsService(PaymentsContract):
                               code="provider_unavailable") from None
         return ledger.record_refund(payment.id, amount, outcome.provider_ref, scope)
 
-    def provider_of(self, payment) -> object:
+    def provider_of(self, payment) -> PaymentProvider:
         provider = self.providers.get(payment.provider)
         if provider is None:
             raise Unavailable(f"payment {payment.id} was made with {payment.provider}, which is not configured",

@@ -50,14 +50,15 @@ class StripeProvider:
     def charge(self, request: ChargeRequest, card: CardInput, idempotency_key: str) -> ChargeOutcome:
         intents = self._client.v1.payment_intents
         try:
-            intent = intents.create(params={
+            intent = intents.create(params={  # type: ignore[typeddict-unknown-key]  # the SDK's type lags the API
                 "amount": request.amount.amount,
                 "currency": request.amount.currency.lower(),
                 "payment_method_types": ["card"],
                 "metadata": {"payment_id": request.payment_id, "intent_id": request.intent_id,
                              "booking_ref": request.booking_ref},
             }, options={"idempotency_key": f"{idempotency_key}:create"})
-            intent = intents.confirm(intent.id, params={"payment_method_data": {"type": "card", "card": {
+            intent = intents.confirm(intent.id, params={  # type: ignore[arg-type]  # raw card data: not in the SDK's type
+                "payment_method_data": {"type": "card", "card": {
                 "number": card.number, "exp_month": card.exp_month, "exp_year": card.exp_year, "cvc": card.cvc,
             }}}, options={"idempotency_key": f"{idempotency_key}:confirm"})
         except stripe.CardError as exc:

@@ -40,8 +40,8 @@ def valid_passengers(passengers, today: dt.date) -> list[PassengerInput]:
 
 def valid_passenger(p: PassengerInput, field: str, today: dt.date) -> PassengerInput:
     return PassengerInput(
-        first_name=_text(getattr(p, "first_name", None), f"{field}.first_name", max_len=100),
-        last_name=_text(getattr(p, "last_name", None), f"{field}.last_name", max_len=100),
+        first_name=_name(getattr(p, "first_name", None), f"{field}.first_name"),
+        last_name=_name(getattr(p, "last_name", None), f"{field}.last_name"),
         date_of_birth=valid_birth_date(getattr(p, "date_of_birth", None), f"{field}.date_of_birth", today),
         gender=_text(getattr(p, "gender", None), f"{field}.gender", max_len=10, required=False),
     )
@@ -55,6 +55,10 @@ def valid_birth_date(value, field: str, today: dt.date) -> dt.date:
     if value < _OLDEST_BIRTH_DATE:
         raise ValidationError(field, f"{value.isoformat()} is not a plausible date of birth")
     return value
+
+
+def _name(value, field: str) -> str:
+    return validate.text({field: value}, field, max_len=100)
 
 
 def _text(value, field: str, *, max_len: int, required: bool = True) -> str | None:

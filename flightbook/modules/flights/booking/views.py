@@ -10,7 +10,7 @@ from flightbook.kernel import clock
 from flightbook.kernel.money import Money
 from flightbook.modules.flights.models import Airport, Booking, BookingFlight, Flight, Passenger
 
-_DIRECTION_ORDER = {Direction.OUTBOUND: 0, Direction.RETURN: 1}
+_DIRECTION_ORDER: dict[str, int] = {Direction.OUTBOUND: 0, Direction.RETURN: 1}
 
 
 def local_time(moment: dt.datetime, tz_name: str | None) -> str:

@@ -90,11 +90,12 @@ def read_airports(path: Path | str) -> list[AirportRow]:
 
 
 def _rows(reader: csv.DictReader) -> list[AirportRow]:
-    rows, seen = [], {}
+    rows: list[AirportRow] = []
+    seen: dict[str, int] = {}
     for record in reader:
         line = reader.line_num
         if None in record or any(v is None for v in record.values()):
-            raise BadImportFile(f"line {line}: expected {len(reader.fieldnames)} fields")
+            raise BadImportFile(f"line {line}: expected {len(reader.fieldnames or ())} fields")
         try:
             row = parse_airport(record)
         except ValueError as exc:

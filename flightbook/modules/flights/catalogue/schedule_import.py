@@ -31,7 +31,7 @@ def import_flights(uow: UnitOfWork, path: Path | str, start: dt.date, days: int,
     re-importing changes nothing. ``progress(done, total)`` is called as dated flights are written."""
     if not 1 <= days <= MAX_DAYS:
         raise ValidationError("days", f"must be from 1 to {MAX_DAYS}")
-    zones = dict(Airport.select(Airport.iata, Airport.tz).tuples())
+    zones: dict[str, str] = dict(Airport.select(Airport.iata, Airport.tz).tuples())  # type: ignore[arg-type]
     rows = read_schedule(path, zones)
     total = count_dated(rows, start, days)
     with uow.transaction():

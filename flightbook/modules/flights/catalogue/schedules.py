@@ -67,7 +67,7 @@ def clock_runs(day: dt.date, tz: str) -> list[tuple[int, int, int]]:
 
     def offset(minute: int) -> int:
         moment = dt.datetime.combine(day, dt.time(minute // 60, minute % 60), tzinfo=local)
-        return int(moment.utcoffset().total_seconds())
+        return int((moment.utcoffset() or dt.timedelta()).total_seconds())
 
     current = offset(0)
     if offset(24 * 60 - 1) == current:
@@ -164,10 +164,11 @@ def read_schedule(path: Path | str, airport_zones: dict) -> list[ScheduleRow]:
             missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
                 raise BadImportFile(f"line 1: missing column(s) {', '.join(missing)}")
-            rows, seen = [], {}
+            rows: list[ScheduleRow] = []
+            seen: dict[str, int] = {}
             for record in reader:
                 if None in record or any(v is None for v in record.values()):
-                    raise BadImportFile(f"line {reader.line_num}: expected {len(reader.fieldnames)} fields")
+                    raise BadImportFile(f"line {reader.line_num}: expected {len(reader.fieldnames or ())} fields")
                 try:
                     row = parse_schedule_row(record, reader.line_num, airport_zones)
                 except ValueError as exc:

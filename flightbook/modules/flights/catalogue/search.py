@@ -32,7 +32,8 @@ def _zones(database, query: FlightQuery) -> dict:
              if code in cache and cache[code][1] > now}
     missing = [code for code in (query.origin, query.destination) if code not in zones]
     if missing:
-        found = dict(Airport.select(Airport.iata, Airport.tz).where(Airport.iata.in_(missing)).tuples())
+        found: dict[str, str] = dict(Airport.select(Airport.iata, Airport.tz)  # type: ignore[arg-type]
+                                     .where(Airport.iata.in_(missing)).tuples())
         cache.update((code, (tz, now + ZONE_TTL_SECONDS)) for code, tz in found.items())
         zones.update(found)
     for field in ("origin", "destination"):
