@@ -15,7 +15,8 @@ from tests.flights.test_import import schedule_row, write_airports, write_schedu
 @pytest.fixture
 def imported(system, tmp_path):
     airports.import_airports(UOW, write_airports(tmp_path))
-    schedule_import.import_flights(UOW, write_schedule(tmp_path, [schedule_row()]), dt.date.today() + dt.timedelta(days=5), 3)
+    schedule_import.import_flights(UOW, write_schedule(tmp_path, [schedule_row()]),
+                                   dt.date.today() + dt.timedelta(days=5), 3)
     return system.parts["flights"].database
 
 

@@ -111,6 +111,3 @@ class Passenger(BaseModel):
     last_name = pw.CharField(max_length=100)
     date_of_birth = pw.DateField()
     gender = pw.CharField(max_length=10, null=True)
-
-
-TABLES = [User, Airport, Flight, SeatInventory, Booking, BookingFlight, Passenger]

@@ -87,6 +87,3 @@ class PointsTransaction(BaseModel):
 
     class Meta:
         indexes = ((("account", "id"), False), (("kind", "booking_ref"), True))
-
-
-TABLES = [LoyaltyTier, LoyaltyAccount, PointsLot, PointsHold, PointsTransaction]

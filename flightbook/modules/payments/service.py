@@ -16,7 +16,6 @@ from flightbook.kernel.auth import Principal, require_self_or_admin, require_use
 from flightbook.kernel.errors import Conflict, NotFound, Unavailable, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.modules.payments import cards, idempotency, ledger, quotes, webhooks
-from flightbook.modules.payments.models import PaymentIntent
 from flightbook.modules.payments.providers import ChargeOutcome, ChargeRequest, PaymentProvider, ProviderError
 
 log = logging.getLogger("flightbook.payments")
@@ -261,10 +260,6 @@ class PaymentsService(PaymentsContract):
 
     def cancel_open_intent(self, booking_ref: str) -> bool:
         return ledger.cancel_open_intent(booking_ref)
-
-    def intent_of_booking(self, booking_ref: str) -> IntentView | None:
-        intent = PaymentIntent.get_or_none(PaymentIntent.booking_ref == booking_ref)
-        return ledger.intent_view(intent) if intent else None
 
     # --- webhooks --------------------------------------------------------------------------
 

@@ -57,7 +57,8 @@ class StripeProvider:
                 "metadata": {"payment_id": request.payment_id, "intent_id": request.intent_id,
                              "booking_ref": request.booking_ref},
             }, options={"idempotency_key": f"{idempotency_key}:create"})
-            intent = intents.confirm(intent.id, params={  # type: ignore[arg-type]  # raw card data: not in the SDK's type
+            # raw card data is not in the SDK's type for confirm
+            intent = intents.confirm(intent.id, params={  # type: ignore[arg-type]
                 "payment_method_data": {"type": "card", "card": {
                 "number": card.number, "exp_month": card.exp_month, "exp_year": card.exp_year, "cvc": card.cvc,
             }}}, options={"idempotency_key": f"{idempotency_key}:confirm"})
