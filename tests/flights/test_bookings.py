@@ -9,6 +9,7 @@ import pytest
 from flightbook.contracts.flights import BookingStatus, FlightDeparted, HoldExpired
 from flightbook.kernel import clock
 from flightbook.kernel.auth import Principal
+from flightbook.kernel.errors import Forbidden
 from flightbook.modules.flights.booking import bookings, states
 from flightbook.modules.flights.models import Booking, Passenger, User
 from tests.conftest import register_and_login
@@ -301,3 +302,13 @@ def test_expire_holds_command_releases_lapsed_holds_and_says_how_many(system, en
     result = CliRunner().invoke(cli.app, ["expire-holds"])
     assert result.exit_code != 0 and result.output.startswith("error: flights database unavailable")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_only_a_service_confirms_a_booking_in_process_as_over_http(system):
+    flight = add_flight()
+    held = bookings.hold_seats(UOW, 1, booking_request(flight.id), bookings.BookingRules())
+    service = system.parts["flights"].contract
+    with pytest.raises(Forbidden) as refused:
+        service.confirm_booking(held.ref, "pay_1", caller=Principal(kind="user", user_id=1, username="u1"))
+    assert refused.value.code == "service_only"
+    assert service.confirm_booking(held.ref, "pay_1").status == BookingStatus.CONFIRMED
