@@ -62,13 +62,17 @@ def open_account(user_id: int, now: dt.datetime) -> LoyaltyAccount:
     return LoyaltyAccount.get_by_id(user_id)
 
 
-def account_view(uow: UnitOfWork, user_id: int, now: dt.datetime, rules: r.LoyaltyRules) -> AccountView:
+def _standing(uow: UnitOfWork, user_id: int, now: dt.datetime, rules: r.LoyaltyRules):
+    """The account (opened if need be), its tier, the next tier and its qualifying points."""
     with uow.transaction():
         account = open_account(user_id, now)
     tiers = tier_rules()
     current = tier_of(account, tiers)
-    higher = r.next_tier(current, tiers)
-    qualifying = qualifying_points(user_id, now, rules)
+    return account, current, r.next_tier(current, tiers), qualifying_points(user_id, now, rules)
+
+
+def account_view(uow: UnitOfWork, user_id: int, now: dt.datetime, rules: r.LoyaltyRules) -> AccountView:
+    account, current, higher, qualifying = _standing(uow, user_id, now, rules)
     return AccountView(
         user_id=user_id, balance=account.balance, available=account.balance - account.held, tier=current.name,
         qualifying_points=qualifying, next_tier=higher.name if higher else None,
@@ -77,12 +81,7 @@ def account_view(uow: UnitOfWork, user_id: int, now: dt.datetime, rules: r.Loyal
 
 
 def tier_standing(uow: UnitOfWork, user_id: int, now: dt.datetime, rules: r.LoyaltyRules) -> TierStanding:
-    with uow.transaction():
-        account = open_account(user_id, now)
-    tiers = tier_rules()
-    current = tier_of(account, tiers)
-    higher = r.next_tier(current, tiers)
-    qualifying = qualifying_points(user_id, now, rules)
+    _, current, higher, qualifying = _standing(uow, user_id, now, rules)
     return TierStanding(user_id=user_id, tier=_tier(current), next_tier=_tier(higher) if higher else None,
                         qualifying_points=qualifying,
                         points_to_next_tier=max(0, higher.threshold - qualifying) if higher else 0,
