@@ -22,6 +22,7 @@ class GatewayApi:
     """A falcon sink. ``session_token(req)`` gives the signed-in traveller's token for browser calls."""
 
     def __init__(self, settings, tokens, session_token=lambda req: None):
+        self._settings = settings
         self._session_token = session_token
         self._app: falcon.App | None = None
         self._remote = {m: ServiceClient.for_settings(m, settings.urls[m], tokens, "gateway", settings)
