@@ -33,6 +33,8 @@ setup(
             "pytest-playwright>=0.5",
             "playwright>=1.45",
             "import-linter>=2",
+            "mypy>=1.10",
+            "types-requests>=2.31",
         ],
     },
     entry_points={"console_scripts": ["flightbook=cli:app"]},

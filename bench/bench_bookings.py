@@ -24,11 +24,14 @@ from flightbook.contracts.flights import BookingRequest, PassengerInput, SeatsUn
 from flightbook.kernel import clock  # noqa: E402
 from flightbook.kernel.db import open_database  # noqa: E402
 from flightbook.kernel.migrations import migrate  # noqa: E402
-from flightbook.modules.flights import bookings, models  # noqa: E402
+from flightbook.kernel.uow import UnitOfWork  # noqa: E402
+from flightbook.modules.flights import models  # noqa: E402
+from flightbook.modules.flights.booking import bookings  # noqa: E402
 from flightbook.modules.flights.models import Booking, BookingFlight, Flight, Passenger, SeatInventory  # noqa: E402
 from bench.common import admin  # noqa: E402
 
 RULES = bookings.BookingRules()
+UOW = UnitOfWork(models.database, "flights")
 SCRATCH = "fbbench_bookings"
 
 
@@ -63,7 +66,7 @@ def run(flight_ids: list[int], clients: int, attempts: int) -> dict:
         for _ in range(attempts):
             began = time.perf_counter()
             try:
-                bookings.hold_seats(i + 1, request(rng.choice(flight_ids), rng.randint(1, 3)), RULES)
+                bookings.hold_seats(UOW, i + 1, request(rng.choice(flight_ids), rng.randint(1, 3)), RULES)
                 ok += 1
             except SeatsUnavailable:
                 no += 1

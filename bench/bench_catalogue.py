@@ -42,8 +42,12 @@ sys.path.insert(0, str(ROOT))
 from flightbook.contracts.flights import FlightQuery  # noqa: E402
 from flightbook.kernel.db import open_database  # noqa: E402
 from flightbook.kernel.migrations import migrate  # noqa: E402
-from flightbook.modules.flights import (airports, models, schedule_generator, schedule_import, schedules,  # noqa: E402
-                                        search)
+from flightbook.kernel.uow import UnitOfWork  # noqa: E402
+from flightbook.modules.flights import models  # noqa: E402
+from flightbook.modules.flights.catalogue import (airports, schedule_generator, schedule_import,  # noqa: E402
+                                                  schedules, search)
+
+UOW = UnitOfWork(models.database, "flights")
 
 SCRATCH = "fbbench_catalogue"
 OUT = ROOT / "bench" / "out"
@@ -62,7 +66,7 @@ def admin(pg: str, sql: str) -> None:
 def bench_import(args, url: str):
     models.database.initialize(open_database(url))
     migrate("flights", models.database)
-    airports.import_airports(airports.DEFAULT_CSV)
+    airports.import_airports(UOW, airports.DEFAULT_CSV)
     rows = schedule_generator.generate_schedule(airports.read_airports(airports.DEFAULT_CSV), args.airports, seed=1)
     path = OUT / f"schedule-{args.airports}.csv"
     schedule_generator.write_schedule(rows, path)
@@ -72,14 +76,14 @@ def bench_import(args, url: str):
     per_week = schedules.count_dated(parsed, start, 7)
     days = math.ceil(args.flights / per_week * 7)
     began = time.perf_counter()
-    result = schedule_import.import_flights(path, start, days)
+    result = schedule_import.import_flights(UOW, path, start, days)
     seconds = time.perf_counter() - began
     print(f"import: {result.added:,} dated flights ({result.inventory_rows:,} inventory rows) from "
           f"{result.schedules:,} weekly schedules between {args.airports} airports over {days} days "
           f"in {seconds:.1f} s = {result.added / seconds:,.0f} flights/s "
           f"({(result.added + result.inventory_rows) / seconds:,.0f} rows/s incl. inventory)")
     began = time.perf_counter()
-    again = schedule_import.import_flights(path, start, days)
+    again = schedule_import.import_flights(UOW, path, start, days)
     print(f"re-import: {again.added} added, {again.existing:,} already there, {time.perf_counter() - began:.1f} s")
     models.database.execute_sql("ANALYZE")
     return parsed, start, days
@@ -94,11 +98,11 @@ def bench_search_in_process(args, parsed, start, days) -> list:
                                    date=start + dt.timedelta(days=rng.randrange(1, days - 1)),
                                    passengers=rng.randint(1, 4), sort=rng.choice(search.SORTS)))
     for q in queries[:50]:
-        search.search_flights(q)  # warm the pool and caches
+        search.search_flights(UOW, q)  # warm the pool and caches
     timings, found = [], 0
     for q in queries:
         began = time.perf_counter()
-        found += len(search.search_flights(q).outbound)
+        found += len(search.search_flights(UOW, q).outbound)
         timings.append((time.perf_counter() - began) * 1000)
     timings.sort()
     p50, p99 = statistics.median(timings), timings[int(len(timings) * 0.99) - 1]

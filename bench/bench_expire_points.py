@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from flightbook.kernel.db import open_database  # noqa: E402
 from flightbook.kernel.migrations import migrate  # noqa: E402
+from flightbook.kernel.uow import UnitOfWork  # noqa: E402
 from flightbook.modules.loyalty import models  # noqa: E402
 from flightbook.modules.loyalty.rules import LoyaltyRules  # noqa: E402
 from flightbook.modules.loyalty.service import LoyaltyService  # noqa: E402
@@ -75,7 +76,7 @@ def main() -> None:
         lots = args.accounts * args.lots_per_account
         print(f"loaded {args.accounts:,} accounts and {lots:,} lots with COPY in {loaded:.1f} s")
 
-        service = LoyaltyService(LoyaltyRules(), clock_now=lambda: NOW)
+        service = LoyaltyService(UnitOfWork(models.database, "loyalty"), LoyaltyRules(), clock_now=lambda: NOW)
         started = time.perf_counter()
         report = service.expire_points(NOW)
         first = time.perf_counter() - started

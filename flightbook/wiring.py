@@ -1,40 +1,71 @@
 """The composition root: reads the settings, decides for each module "in process or over HTTP",
-builds the contracts' implementations and hands them to the parts that need them."""
+builds the contracts' implementations and hands them to the parts that need them.
+
+Plain imports, so import-linter sees every edge: only this file and the CLI import the modules.
+"""
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 
 import falcon
 
-from flightbook import MODULES
+from flightbook import MODULES, gateway
+from flightbook.contracts import Contracts
+from flightbook.contracts.flights import FlightsAdmin, FlightsContract
+from flightbook.contracts.loyalty import LoyaltyAdmin, LoyaltyContract
+from flightbook.contracts.payments import PaymentsAdmin, PaymentsContract
 from flightbook.kernel import faults
 from flightbook.kernel.auth import Tokens
+from flightbook.kernel.events import EVENT_TYPES
 from flightbook.kernel.http import (AuthMiddleware, DatabaseMiddleware, Health, Ready, RequestIdMiddleware,
                                     install_error_handling, install_json)
 from flightbook.kernel.inbox import EventsResource, Inbox
+from flightbook.kernel.migrations import migrate as apply_migrations
 from flightbook.kernel.part import Job, Part
 from flightbook.kernel.relay import HttpSubscriber, LocalSubscriber, Relay, RelayPolicy
 from flightbook.kernel.settings import Settings
+from flightbook.modules import flights, loyalty, payments
+from flightbook.modules.flights import client as flights_client
+from flightbook.modules.flights import handlers as flights_handlers
+from flightbook.modules.loyalty import client as loyalty_client
+from flightbook.modules.loyalty import handlers as loyalty_handlers
+from flightbook.modules.payments import client as payments_client
+from flightbook.modules.payments import handlers as payments_handlers
 
 PARTS = ("gateway",) + MODULES
-# Build order: a module is built after the modules whose contracts it is handed.
-_BUILD_ORDER = ("flights", "loyalty", "payments")
+
+#: the contracts each part calls
+NEEDS: dict[str, tuple[str, ...]] = {"flights": (), "loyalty": (), "payments": ("flights", "loyalty"),
+                                     "gateway": MODULES}
+
+#: the topics each module handles, known even where the module runs in another process
+TOPICS: dict[str, tuple[str, ...]] = {"flights": flights_handlers.TOPICS, "payments": payments_handlers.TOPICS,
+                                      "loyalty": loyalty_handlers.TOPICS}
+
+
+@dataclass
+class Admins:
+    """The CLI's interfaces of the modules built in this process."""
+    flights: FlightsAdmin | None = None
+    loyalty: LoyaltyAdmin | None = None
+    payments: PaymentsAdmin | None = None
 
 
 @dataclass
 class System:
     settings: Settings
     tokens: Tokens
-    parts: dict = field(default_factory=dict)  # name -> Part built in this process
-    contracts: dict = field(default_factory=dict)  # module -> contract implementation (in process or HTTP)
-    served: tuple = ()
+    parts: dict[str, Part] = field(default_factory=dict)  # name -> Part built in this process
+    #: every module's contract (in process or HTTP), where this process reaches all three (gateway, everything)
+    contracts: Contracts | None = None
+    admins: Admins = field(default_factory=Admins)
+    served: tuple[str, ...] = ()
 
     @property
     def databases(self) -> dict:
         return {name: p.database for name, p in self.parts.items() if p.database is not None}
 
-    def jobs(self) -> list:
+    def jobs(self) -> list[Job]:
         relays = [Job(f"relay-{name}", relay.policy.interval_seconds, relay.drain)
                   for name, relay in build_relays(self).items()]
         return [job for name in self.served for job in self.parts[name].jobs] + relays
@@ -45,17 +76,91 @@ class System:
                 database.close()
 
 
-def _module(name: str):
-    return importlib.import_module(f"flightbook.modules.{name}")
+def flights_admin(system: System) -> FlightsAdmin:
+    """The CLI's interface of flights, built in this process (``build_system(serve="flights")``)."""
+    if system.admins.flights is None:
+        raise ValueError("flights is not built in this process")
+    return system.admins.flights
 
 
-def _client(name: str, settings: Settings, tokens: Tokens, caller: str):
-    client_module = importlib.import_module(f"flightbook.modules.{name}.client")
-    return client_module.Client(settings.urls[name], tokens, caller=caller, settings=settings)
+def loyalty_admin(system: System) -> LoyaltyAdmin:
+    """The CLI's interface of loyalty, built in this process (``build_system(serve="loyalty")``)."""
+    if system.admins.loyalty is None:
+        raise ValueError("loyalty is not built in this process")
+    return system.admins.loyalty
+
+
+def payments_admin(system: System) -> PaymentsAdmin:
+    """The CLI's interface of payments, built in this process (``build_system(serve="payments")``)."""
+    if system.admins.payments is None:
+        raise ValueError("payments is not built in this process")
+    return system.admins.payments
+
+
+def migrate(system: System, only: str | None = None) -> dict[str, list[str]]:
+    """Apply the pending migrations to the database of each module built here (or of ``only``)."""
+    return {name: apply_migrations(name, part.database) for name, part in system.parts.items()
+            if part.database is not None and only in (None, name)}
+
+
+def publisher_of(topic: str) -> str:
+    """The module that publishes ``topic``: the one whose contract declares its event."""
+    return EVENT_TYPES[topic].__module__.rsplit(".", 1)[-1]
+
+
+def _modules_to_build(settings: Settings, serve: str | None) -> set[str]:
+    """``serve`` None: every module whose URL is unset. A part: that part, the modules it calls and those that
+    subscribe to its events, each unless it is reached over HTTP (its URL set)."""
+    if serve is None:
+        return {name for name in MODULES if settings.is_local(name)}
+    wanted: set[str] = set()
+    todo = [serve]
+    while todo:
+        name = todo.pop()
+        if name in wanted or (name in MODULES and name != serve and not settings.is_local(name)):
+            continue
+        if name in MODULES:
+            wanted.add(name)
+            todo += [m for m in MODULES if any(publisher_of(t) == name for t in TOPICS[m])]
+        todo += NEEDS[name]
+    return wanted
+
+
+class _Reach:
+    """Each module's contract for the parts built here: its local service, else its HTTP client (one per
+    module, made on first use)."""
+
+    def __init__(self, settings: Settings, tokens: Tokens, caller: str, parts: dict[str, Part]):
+        self.settings, self.tokens, self.caller, self.parts = settings, tokens, caller, parts
+        self._clients: dict[str, object] = {}
+
+    def _client(self, name: str, make):
+        if name not in self._clients:
+            self._clients[name] = make(self.settings.urls[name], self.tokens, self.caller, self.settings)
+        return self._clients[name]
+
+    def _remote(self, name: str) -> bool:
+        return name not in self.parts and bool(self.settings.urls[name])
+
+    def flights(self) -> FlightsContract | None:
+        if self._remote("flights"):
+            return self._client("flights", flights_client.Client)
+        return self.parts["flights"].contract if "flights" in self.parts else None
+
+    def loyalty(self) -> LoyaltyContract | None:
+        if self._remote("loyalty"):
+            return self._client("loyalty", loyalty_client.Client)
+        return self.parts["loyalty"].contract if "loyalty" in self.parts else None
+
+    def payments(self) -> PaymentsContract | None:
+        if self._remote("payments"):
+            return self._client("payments", payments_client.Client)
+        return self.parts["payments"].contract if "payments" in self.parts else None
 
 
 def build_system(settings: Settings | None = None, serve: str | None = None) -> System:
-    """Everything this process needs. ``serve=None``: the gateway and every module whose URL is unset."""
+    """Everything this process needs. ``serve=None``: the gateway and every module whose URL is unset;
+    a part: that part and what it needs (see ``_modules_to_build``), served alone."""
     settings = settings or Settings.from_env()
     if serve is not None and serve not in PARTS:
         raise ValueError(f"unknown part {serve!r}: choose one of {', '.join(PARTS)}")
@@ -63,28 +168,36 @@ def build_system(settings: Settings | None = None, serve: str | None = None) -> 
     tokens = Tokens(settings.secret_key, settings.service_secret, settings.token_ttl_seconds,
                     settings.service_token_ttl_seconds)
     system = System(settings=settings, tokens=tokens)
-    caller = serve or "gateway"
-    for name in _BUILD_ORDER:
-        if settings.is_local(name) or serve == name:
-            part = _module(name).build(settings, tokens, dict(system.contracts))
-            system.parts[name] = part
-            system.contracts[name] = part.contract
-        else:
-            system.contracts[name] = _client(name, settings, tokens, caller)
+    wanted = _modules_to_build(settings, serve)
+    reach = _Reach(settings, tokens, serve or "gateway", system.parts)
+    if "flights" in wanted:
+        flights_part = system.parts["flights"] = flights.build(settings, tokens)
+        system.admins.flights = flights_part.contract
+    if "loyalty" in wanted:
+        loyalty_part = system.parts["loyalty"] = loyalty.build(settings)
+        system.admins.loyalty = loyalty_part.contract
+    if "payments" in wanted:
+        flights_contract = reach.flights()
+        if flights_contract is None:
+            raise ValueError("payments needs flights: serve it here or set FLIGHTBOOK_FLIGHTS_URL")
+        payments_part = system.parts["payments"] = payments.build(settings, flights_contract, reach.loyalty())
+        system.admins.payments = payments_part.contract
+    flights_contract, payments_contract, loyalty_contract = reach.flights(), reach.payments(), reach.loyalty()
+    if flights_contract is not None and payments_contract is not None and loyalty_contract is not None:
+        system.contracts = Contracts(flights=flights_contract, payments=payments_contract, loyalty=loyalty_contract)
     if serve in (None, "gateway"):
-        gateway = importlib.import_module("flightbook.gateway")
-        system.parts["gateway"] = gateway.build(settings, tokens, dict(system.contracts))
+        if system.contracts is None:
+            raise ValueError("the gateway needs every module: serve each here or set its FLIGHTBOOK_<M>_URL")
+        system.parts["gateway"] = gateway.build(settings, tokens, system.contracts)
     system.served = (serve,) if serve else tuple(system.parts)
     return system
 
 
 def create_app(system: System) -> falcon.App:
     databases = [system.parts[name].database for name in system.served if system.parts[name].database]
-    app = falcon.App(middleware=[
-        RequestIdMiddleware(),
-        AuthMiddleware(system.tokens, audience=list(system.served)),
-        DatabaseMiddleware(databases),
-    ])
+    middleware: list = [RequestIdMiddleware(), AuthMiddleware(system.tokens, audience=list(system.served)),
+                        DatabaseMiddleware(databases)]
+    app = falcon.App(middleware=middleware)
     install_json(app)
     install_error_handling(app)
     app.req_options.strip_url_path_trailing_slash = True
@@ -99,28 +212,10 @@ def create_app(system: System) -> falcon.App:
     return app
 
 
-def served_parts(system: System) -> list[Part]:
-    return [system.parts[name] for name in system.served]
-
-
-# --- events: who subscribes to what, and the relays that deliver each local outbox ----------
-
-def _declared_topics(name: str) -> tuple:
-    """``flightbook.modules.<name>.handlers.TOPICS``: the topics a module handles, known even where
-    the module runs in another process (its handlers need its service, so only a local Part has them)."""
-    try:
-        handlers = importlib.import_module(f"flightbook.modules.{name}.handlers")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"flightbook.modules.{name}.handlers":
-            raise
-        return ()
-    return tuple(getattr(handlers, "TOPICS", ()))
-
-
-def subscriptions(system: System) -> dict:
+def subscriptions(system: System) -> dict[str, frozenset[str]]:
     """module -> the topics it subscribes to: its declared TOPICS, plus its local Part's handlers
     (tests/kernel checks the two agree, so a split deployment delivers the same events)."""
-    return {name: frozenset(_declared_topics(name))
+    return {name: frozenset(TOPICS[name])
             | frozenset(system.parts[name].event_handlers if name in system.parts else ())
             for name in MODULES}
 
@@ -130,7 +225,7 @@ def _inbox(system: System, name: str) -> Inbox:
     return Inbox(part.database, name, part.event_handlers)
 
 
-def _subscriber(system: System, name: str, topics, source: str):
+def _subscriber(system: System, name: str, topics, source: str) -> LocalSubscriber | HttpSubscriber | None:
     """In process when ``name`` is built here with a database; over HTTP when its URL is set."""
     part = system.parts.get(name)
     if part is not None and part.database is not None:
@@ -142,7 +237,7 @@ def _subscriber(system: System, name: str, topics, source: str):
     return None
 
 
-def build_relays(system: System, policy: RelayPolicy | None = None) -> dict:
+def build_relays(system: System, policy: RelayPolicy | None = None) -> dict[str, Relay]:
     """module -> the Relay that delivers its outbox, for each module served here."""
     topics = subscriptions(system)
     relays = {}

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Protocol
+from enum import StrEnum
+from pathlib import Path
+from typing import Callable, Protocol
 
-from flightbook.kernel.auth import Principal
+from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.errors import Conflict, NotFound
 from flightbook.kernel.events import Event
 from flightbook.kernel.money import Money
@@ -14,14 +16,22 @@ CABINS = ("economy", "business", "first")
 MAX_PASSENGERS = 9
 
 
-class BookingStatus:
+class BookingStatus(StrEnum):
     HELD = "HELD"
     CONFIRMED = "CONFIRMED"
     EXPIRED = "EXPIRED"
     CANCELLED = "CANCELLED"
 
 
-# --- errors -------------------------------------------------------------------------------
+class Direction(StrEnum):
+    """Which way a booked flight goes: the first leg out, or the way back."""
+    OUTBOUND = "outbound"
+    RETURN = "return"
+
+
+#: ``BookingPaymentRejected.booking_status`` when the payment names no booking at all
+NO_BOOKING = "NONE"
+
 
 class BookingNotFound(NotFound):
     code = "booking_not_found"
@@ -48,8 +58,6 @@ class FlightDeparted(Conflict):
     code = "flight_departed"
 
 
-# --- users --------------------------------------------------------------------------------
-
 @dataclass(frozen=True)
 class Registration:
     username: str
@@ -75,8 +83,6 @@ class LoginResult:
     expires_at: dt.datetime
     user: UserView
 
-
-# --- places and flights ------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Place:
@@ -125,8 +131,6 @@ class SearchResult:
     inbound: list[FlightOption]  # "return" in JSON; a Python keyword here
 
 
-# --- bookings -----------------------------------------------------------------------------
-
 @dataclass(frozen=True)
 class PassengerInput:
     first_name: str
@@ -147,7 +151,7 @@ class BookingRequest:
 @dataclass(frozen=True)
 class BookedFlight:
     id: int
-    direction: str  # outbound | return
+    direction: Direction
     flight_number: str
     airline: str
     origin: str
@@ -171,7 +175,7 @@ class FareLine:
 class BookingView:
     ref: str
     user_id: int
-    status: str
+    status: BookingStatus
     cabin: str
     contact_email: str
     flights: list[BookedFlight]
@@ -191,7 +195,7 @@ class CancellationQuote:
     """What cancelling the booking now would give back, by the fare rule cancel_booking applies. For a
     booking already cancelled: what its cancellation gave back."""
     ref: str
-    status: str
+    status: BookingStatus
     is_cancellable: bool
     #: the share of what was paid that comes back (100, or the late percentage; 0 for a hold): payments
     #: and loyalty each apply it to their part of a cash + points price
@@ -208,8 +212,6 @@ class BookingPage:
     per_page: int
     total: int
 
-
-# --- events -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class BookingConfirmed(Event):
@@ -252,7 +254,7 @@ class BookingPaymentRejected(Event):
     user_id: int
     payment_id: str
     reason: str
-    booking_status: str
+    booking_status: str  # a BookingStatus, or NO_BOOKING
 
 
 class FlightsContract(Protocol):
@@ -270,6 +272,54 @@ class FlightsContract(Protocol):
     def cancel_booking(self, caller: Principal, ref: str) -> BookingView: ...
     def quote_cancellation(self, caller: Principal, ref: str) -> CancellationQuote:
         """The owner asks what cancelling would give back now; changes nothing."""
-    def confirm_booking(self, ref: str, payment_id: str, paid: Money | None = None) -> BookingView:
-        """HELD -> CONFIRMED (service only); idempotent for the same payment. ``paid``: what the card
+    def confirm_booking(self, ref: str, payment_id: str, paid: Money | None = None, *,
+                        caller: Principal | None = IN_PROCESS) -> BookingView:
+        """HELD -> CONFIRMED (services only); idempotent for the same payment. ``paid``: what the card
         paid, passed on to loyalty in BookingConfirmed so points are spent only if they were needed."""
+
+
+@dataclass(frozen=True)
+class AirportImport:
+    read: int
+    added: int
+    updated: int
+    unchanged: int
+
+
+@dataclass(frozen=True)
+class FlightImport:
+    schedules: int  # rows of the schedule file
+    dated: int  # dated flights those rows make over the days asked for
+    added: int  # of which were new
+    existing: int  # of which were there already (left untouched, inventory included)
+    inventory_rows: int  # seat inventory rows written for the new flights
+
+
+@dataclass(frozen=True)
+class GeneratedSchedule:
+    path: str
+    airports: int
+    weekly_flights: int
+    flights_per_day: float
+
+
+#: called as long work goes on with (done, total)
+Progress = Callable[[int, int], None]
+
+
+class FlightsAdmin(Protocol):
+    """What the CLI and admins do with flights; not for other parts (they hold a FlightsContract)."""
+
+    def register(self, registration: Registration) -> UserView:
+        """A traveller (the demo's)."""
+    def create_admin(self, username: str, password: str, email: str | None = None) -> UserView: ...
+    def import_airports(self, csv_path: Path | str | None = None, progress: Progress | None = None) -> AirportImport:
+        """Upsert the file's airports (default data/airports.csv) by IATA code, all or nothing."""
+    def generate_schedule(self, airports_count: int, out: Path | str, seed: int = 1,
+                          airports_csv: Path | str | None = None) -> GeneratedSchedule:
+        """Write a weekly schedule between the ``airports_count`` largest airports; same seed, same file."""
+    def import_flights(self, schedule: Path | str, start: dt.date, days: int,
+                       progress: Progress | None = None) -> FlightImport:
+        """Expand a weekly schedule into dated flights with seat inventory; re-importing changes nothing."""
+    def expire_holds(self) -> int:
+        """Release the seat holds past their expiry; how many."""

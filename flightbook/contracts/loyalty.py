@@ -3,30 +3,29 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
-from flightbook.kernel.auth import Principal
+from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.errors import Conflict, NotFound
 from flightbook.kernel.events import Event
 from flightbook.kernel.money import Money
 
 
-class HoldStatus:
+class HoldStatus(StrEnum):
     PENDING = "PENDING"
     COMMITTED = "COMMITTED"
     RELEASED = "RELEASED"
     REVERSED = "REVERSED"  # committed, then given back because the booking was cancelled
 
 
-class TransactionKind:
+class TransactionKind(StrEnum):
     EARN = "EARN"
     REDEEM = "REDEEM"
     EXPIRE = "EXPIRE"
     REVERSAL = "REVERSAL"
     ADJUST = "ADJUST"
 
-
-# --- errors -------------------------------------------------------------------------------
 
 class InsufficientPoints(Conflict):
     code = "insufficient_points"
@@ -40,8 +39,6 @@ class HoldConflict(Conflict):
     """The hold is settled the other way (commit of a released hold) or the booking already has one."""
     code = "hold_conflict"
 
-
-# --- data ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Tier:
@@ -64,6 +61,17 @@ class AccountView:
 
 
 @dataclass(frozen=True)
+class TierStanding:
+    """Where a traveller stands among the tiers: the tier, the next one and how far along the way to it."""
+    user_id: int
+    tier: Tier
+    next_tier: Tier | None
+    qualifying_points: int
+    points_to_next_tier: int
+    progress_percent: int  # from the tier's threshold to the next one's, 0-100 (100 at the top tier)
+
+
+@dataclass(frozen=True)
 class PointsRate:
     """What points are worth in a currency: ``points`` points pay ``value``, and points are held in
     whole multiples of ``points`` (1 point = 1 cent in USD; 100 points = 1 yen in JPY)."""
@@ -73,13 +81,43 @@ class PointsRate:
 
 
 @dataclass(frozen=True)
+class PointsOffer:
+    """What a traveller's points can pay of ``amount``: up to ``usable`` points (whole blocks of
+    ``rate.points``, no more than the amount needs) of the ``available`` ones."""
+    user_id: int
+    amount: Money
+    available: int
+    available_value: Money  # what all the available points are worth
+    usable: int
+    covers_amount: bool  # the usable points pay the whole amount
+    rate: PointsRate
+
+
+@dataclass(frozen=True)
+class BookingPoints:
+    """The points a booking brought: earned on its cash part, and redeemed to pay for it."""
+    booking_ref: str
+    earned: int
+    redeemed: int
+
+
+@dataclass(frozen=True)
+class PointsReturnQuote:
+    """What cancelling a booking gives back in points: ``refund_percent`` of those redeemed on it."""
+    booking_ref: str
+    refund_percent: int
+    redeemed: int
+    returned: int
+
+
+@dataclass(frozen=True)
 class PointsHold:
     hold_id: str
     user_id: int
     booking_ref: str
     points: int
     value: Money
-    status: str
+    status: HoldStatus
     created_at: dt.datetime
 
 
@@ -94,7 +132,7 @@ class ReversalResult:
 @dataclass(frozen=True)
 class PointsTransaction:
     id: int
-    kind: str  # TransactionKind
+    kind: TransactionKind
     points: int  # signed: + credits, - debits
     balance_after: int
     booking_ref: str | None
@@ -118,8 +156,6 @@ class ExpiryReport:
     points: int
     dry_run: bool = False
 
-
-# --- events -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class PointsEarned(Event):
@@ -185,20 +221,38 @@ class LoyaltyContract(Protocol):
     def tiers(self) -> list[Tier]: ...
     def get_account(self, caller: Principal, user_id: int) -> AccountView:
         """That user, an admin or a service; opens the account on first call."""
+    def tier_standing(self, caller: Principal, user_id: int) -> TierStanding:
+        """That user, an admin or a service: their tier and the way to the next one."""
     def points_rate(self, currency: str) -> PointsRate:
         """What points are worth in ``currency``: the smallest whole block of points and its value."""
-    def earn(self, user_id: int, booking_ref: str, amount: Money) -> int:
-        """The points earned for ``amount`` paid in cash (service only); idempotent per booking_ref:
+    def points_value(self, points: int, currency: str) -> Money:
+        """What ``points`` pay in ``currency``: their whole blocks of the rate (the rest of a block pays nothing)."""
+    def points_offer(self, caller: Principal, user_id: int, amount: Money) -> PointsOffer:
+        """That user (or an admin): what their points can pay of ``amount``."""
+    def earn(self, user_id: int, booking_ref: str, amount: Money, *, caller: Principal | None = IN_PROCESS) -> int:
+        """The points earned for ``amount`` paid in cash (services only); idempotent per booking_ref:
         a repeat returns the points of the first call."""
     def hold_points(self, caller: Principal, user_id: int, points: int, booking_ref: str,
                     currency: str = "USD") -> PointsHold:
         """That user holds points against a booking; InsufficientPoints (409) beyond what is available."""
-    def commit_hold(self, hold_id: str) -> PointsHold:
-        """PENDING -> COMMITTED, taking points from the oldest lots (service only); idempotent."""
-    def release_hold(self, hold_id: str) -> PointsHold:
-        """PENDING -> RELEASED (service only); idempotent."""
-    def active_hold_for_booking(self, booking_ref: str) -> PointsHold | None:
-        """The PENDING or COMMITTED hold on a booking, if any (payments subtracts its value)."""
-    def reverse_booking(self, booking_ref: str) -> ReversalResult:
-        """A cancelled booking: earned points taken back, redeemed points returned; idempotent."""
+    def commit_hold(self, hold_id: str, *, caller: Principal | None = IN_PROCESS) -> PointsHold:
+        """PENDING -> COMMITTED, taking points from the oldest lots (services only); idempotent."""
+    def release_hold(self, hold_id: str, *, caller: Principal | None = IN_PROCESS) -> PointsHold:
+        """PENDING -> RELEASED (services only); idempotent."""
+    def active_hold_for_booking(self, booking_ref: str, *, caller: Principal | None = IN_PROCESS) -> PointsHold | None:
+        """The PENDING or COMMITTED hold on a booking, if any (services only: payments subtracts its value)."""
+    def reverse_booking(self, booking_ref: str, *, caller: Principal | None = IN_PROCESS) -> ReversalResult:
+        """A cancelled booking: earned points taken back, redeemed points returned (services only); idempotent."""
     def history(self, caller: Principal, user_id: int, page: int = 1, per_page: int = 20) -> HistoryPage: ...
+    def booking_points(self, caller: Principal, booking_ref: str) -> BookingPoints:
+        """The caller's points earned on and redeemed for a booking (0 and 0 for a booking they have no points on)."""
+    def quote_points_return(self, caller: Principal, booking_ref: str, refund_percent: int) -> PointsReturnQuote:
+        """What cancelling the caller's booking at the fare rule's ``refund_percent`` returns of the points
+        redeemed on it (by the rule the cancellation applies); changes nothing."""
+
+
+class LoyaltyAdmin(Protocol):
+    """What the CLI and admins do with loyalty; not for other parts (they hold a LoyaltyContract)."""
+
+    def expire_points(self, as_of: dt.datetime | None = None, dry_run: bool = False) -> ExpiryReport:
+        """Expire every lot due at ``as_of`` (default: now), one PointsExpired per account."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from flightbook.kernel.auth import Principal
@@ -10,24 +11,26 @@ from flightbook.kernel.errors import Conflict, NotFound, Unprocessable
 from flightbook.kernel.events import Event
 from flightbook.kernel.money import Money
 
-FAILURE_CODES = ("card_declined", "insufficient_funds", "expired_card", "incorrect_cvc", "invalid_number",
-                 "processing_error")
+#: why a card was declined (``PaymentResult.failure_code``), and the sentence a traveller reads for it
+DECLINE_REASONS = {
+    "card_declined": "Your bank declined this card.",
+    "insufficient_funds": "The card does not have enough funds for this payment.",
+    "expired_card": "This card has expired.",
+    "incorrect_cvc": "The security code (CVC) is not right.",
+    "invalid_number": "That card number is not valid.",
+    "processing_error": "The payment was cut off before your card was charged; nothing was charged. Try again.",
+}
+FAILURE_CODES = tuple(DECLINE_REASONS)
 
 
-class IntentStatus:
+class IntentStatus(StrEnum):
     REQUIRES_PAYMENT_METHOD = "requires_payment_method"
     PROCESSING = "processing"
     SUCCEEDED = "succeeded"
     CANCELED = "canceled"
 
 
-class RefundStatus:
-    PENDING = "pending"  # recorded and reserved, at the provider (or owed: the reconciler sends it again)
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-class PaymentStatus:
+class PaymentStatus(StrEnum):
     PROCESSING = "processing"  # recorded, at the provider (or cut off there: the reconciler finishes it)
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -35,7 +38,11 @@ class PaymentStatus:
     PARTIALLY_REFUNDED = "partially_refunded"
 
 
-# --- errors -------------------------------------------------------------------------------
+class RefundStatus(StrEnum):
+    PENDING = "pending"  # recorded and reserved, at the provider (or owed: the reconciler sends it again)
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
 
 class IntentNotFound(NotFound):
     code = "intent_not_found"
@@ -69,8 +76,6 @@ class RefundExceedsPayment(Conflict):
     code = "refund_exceeds_payment"
 
 
-# --- plain data ---------------------------------------------------------------------------
-
 @dataclass(frozen=True)
 class CardInput:
     """A card as the traveller typed it; lives in memory only, never in a table or a log."""
@@ -96,7 +101,7 @@ class IntentView:
     user_id: int
     amount: int
     currency: str
-    status: str
+    status: IntentStatus
     created_at: dt.datetime
 
 
@@ -107,7 +112,7 @@ class PaymentResult:
     id: str
     intent_id: str
     booking_ref: str
-    status: str
+    status: PaymentStatus
     amount: int
     currency: str
     card: CardView | None = None
@@ -127,9 +132,9 @@ class RefundView:
     amount: int
     currency: str
     refunded_total: int
-    payment_status: str
+    payment_status: PaymentStatus
     created_at: dt.datetime
-    status: str = "succeeded"
+    status: RefundStatus = RefundStatus.SUCCEEDED
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ class PaymentView:
     intent_id: str
     booking_ref: str
     user_id: int
-    status: str
+    status: PaymentStatus
     amount: int
     refunded_amount: int
     currency: str
@@ -153,7 +158,26 @@ class PaymentHistory:
     payments: list[PaymentView]
 
 
-# --- events -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PaymentQuote:
+    """What paying a held booking with ``points`` of the traveller's points leaves for the card, by the rule
+    an intent's amount follows (the booking's total less what the points pay, never below 0)."""
+    booking_ref: str
+    total: Money
+    points: int
+    points_value: Money  # what the points pay of the total
+    card: Money  # what the card pays
+
+
+@dataclass(frozen=True)
+class RefundQuote:
+    """What cancelling a booking at the fare rule's ``refund_percent`` gives back to the card that paid
+    for it, by the rule the cancellation's refund follows."""
+    booking_ref: str
+    refund_percent: int
+    paid: Money  # what the card paid (0 when nothing was charged)
+    refund: Money
+
 
 @dataclass(frozen=True)
 class PaymentSucceeded(Event):
@@ -189,11 +213,68 @@ class PaymentsContract(Protocol):
     def create_intent(self, caller: Principal, booking_ref: str) -> IntentView:
         """The open intent for the caller's HELD booking (made once; the amount is what flights says is due)."""
 
-    def process_payment(self, caller: Principal, intent_id: str, card: CardInput,
+    def process_payment(self, caller: Principal, intent_id: str, card: CardInput | None,
                         idempotency_key: str) -> PaymentResult:
-        """Charge the card once per key; a decline is a result with status "failed", not an exception."""
+        """Charge the card once per key; a decline is a result with status "failed", not an exception.
+        ``card`` None pays an intent whose amount is 0 (points cover the total)."""
 
     def history(self, caller: Principal, user_id: int) -> PaymentHistory: ...
 
     def refund(self, payment_id: str, amount: int | None, idempotency_key: str) -> RefundView:
         """Services and admins only (checked by the caller's adapter); amount None refunds what is left."""
+
+    def quote_payment(self, caller: Principal, booking_ref: str, points: int = 0) -> PaymentQuote:
+        """The caller's HELD booking paid with ``points`` of their points: what the card pays. Changes nothing."""
+
+    def quote_refund(self, caller: Principal, booking_ref: str, refund_percent: int) -> RefundQuote:
+        """The caller's booking cancelled at ``refund_percent``: what comes back to the card. Changes nothing."""
+
+
+@dataclass(frozen=True)
+class ReconciledAttempt:
+    """One charge or refund the reconciler found unfinished, and what became of it."""
+    kind: str  # charge | refund
+    id: str
+    subject: str  # "booking ABC123" / "payment pay_..."
+    amount: Money
+    age_seconds: float
+    outcome: str
+    finished: bool  # False: left for the next run (the provider could not say yet, or someone else has it)
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    attempts: list[ReconciledAttempt]
+    dry_run: bool = False
+
+    @property
+    def finished(self) -> int:
+        return sum(a.finished for a in self.attempts)
+
+
+@dataclass(frozen=True)
+class UnfinishedAttempt:
+    kind: str  # charge | refund
+    id: str
+    subject: str
+    amount: Money
+    age_seconds: float
+    lease_lapsed: bool  # False: its request may still be at the provider
+
+
+@dataclass(frozen=True)
+class PaymentsStatus:
+    unfinished: list[UnfinishedAttempt]
+    reconciled_charges: int
+    reconciled_refunds: int
+    bank_charges_without_payment: int  # mockbank's charges that no recorded payment accounts for; must be 0
+
+
+class PaymentsAdmin(Protocol):
+    """What the CLI (and a serving process's background job) does with payments; not for other parts."""
+
+    def reconcile(self, older_than: float | None = None, dry_run: bool = False) -> ReconcileReport:
+        """Finish every charge and refund left unfinished past its lease (``older_than``: started at least
+        that many seconds ago, even if its lease still runs), asking the provider what became of each."""
+
+    def payments_status(self) -> PaymentsStatus: ...

@@ -31,7 +31,7 @@ class Login:
         if not username or not password:
             return self._again(req, resp, next_path, username, "Enter your username and password.")
         try:
-            result = self.web.contracts["flights"].login(username, password)
+            result = self.web.contracts.flights.login(username, password)
         except (Unauthorized, ValidationError):
             return self._again(req, resp, next_path, username, "That username and password do not match.")
         self.web.session(req).sign_in(result.token, int(result.expires_at.timestamp()))
@@ -59,7 +59,7 @@ class Register:
         password = form.get("password") or ""
         if password != (form.get("password_again") or ""):
             return self._again(req, resp, next_path, values, {"password_again": "The two passwords differ."})
-        flights = self.web.contracts["flights"]
+        flights = self.web.contracts.flights
         try:
             flights.register(Registration(password=password, **values))
             result = flights.login(values["username"], password)

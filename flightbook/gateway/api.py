@@ -24,7 +24,7 @@ class GatewayApi:
     def __init__(self, settings, tokens, session_token=lambda req: None):
         self._settings = settings
         self._session_token = session_token
-        self._app = None
+        self._app: falcon.App | None = None
         self._remote = {m: ServiceClient.for_settings(m, settings.urls[m], tokens, "gateway", settings)
                         for m in set(OWNERS.values()) if not settings.is_local(m)}
 
@@ -32,8 +32,8 @@ class GatewayApi:
         self._app = app
         app.add_sink(self, PREFIX.rstrip("/") + r"(?P<rest>/.*)?$")
 
-    def __call__(self, req, resp, rest=None):
-        rest = (rest or "/").lstrip("/")
+    def __call__(self, req, resp, **params):
+        rest = (params.get("rest") or "/").lstrip("/")
         owner = OWNERS.get(rest.split("/", 1)[0])
         if owner is None:
             raise NotFound(f"no API at {req.path}", code="not_found")
@@ -76,6 +76,8 @@ class GatewayApi:
         def start_response(status, response_headers, exc_info=None):
             captured["status"], captured["headers"] = status, response_headers
 
+        if self._app is None:
+            raise RuntimeError("the gateway API is not mounted")
         chunks = self._app(environ, start_response)
         try:
             data = b"".join(chunks)

@@ -5,7 +5,7 @@ import datetime as dt
 
 import falcon
 
-from flightbook.contracts.flights import BookingRequest, PassengerInput
+from flightbook.contracts.flights import BookingRequest, FlightQuery, PassengerInput
 from flightbook.gateway.search_pages import SearchForm, results_url
 from flightbook.gateway.web import LoginRequired, Web, page
 from flightbook.kernel.errors import Conflict, NotFound, ValidationError
@@ -28,15 +28,16 @@ class Selection:
 
     def __init__(self, web: Web, form: dict):
         self.search = SearchForm(web, form)
-        self.query = self.search.to_query()
-        if self.query is None:
+        query = self.search.to_query()
+        if query is None:
             raise ValidationError("search", "the search is incomplete: " + "; ".join(self.search.errors.values()))
+        self.query: FlightQuery = query
         is_return = self.query.return_date is not None
         if is_return and not (form.get("return_flight_id") or "").strip():
             raise ValidationError("return_flight_id", "choose a return flight as well")
-        self.outbound_id = _flight_id(form, "outbound_flight_id", True)
+        self.outbound_id: int = _flight_id(form, "outbound_flight_id", True) or 0
         self.return_id = _flight_id(form, "return_flight_id", is_return)
-        found = web.contracts["flights"].search_flights(self.query)
+        found = web.contracts.flights.search_flights(self.query)
         self.outbound = next((o for o in found.outbound if o.id == self.outbound_id), None)
         self.inbound = next((o for o in found.inbound if o.id == self.return_id), None) if is_return else None
         if self.outbound is None or (is_return and self.inbound is None):
@@ -63,7 +64,7 @@ class Passengers:
             raise LoginRequired("Log in or create an account to book these flights.",
                                 next_path=results_url(form))
         selection = Selection(self.web, form)
-        user = self.web.contracts["flights"].get_user(principal, principal.user_id)
+        user = self.web.contracts.flights.get_user(principal, self.web.user_id(principal))
         people = [{f: "" for f in PASSENGER_FIELDS} for _ in range(selection.query.passengers)]
         people[0].update(first_name=user.first_name, last_name=user.last_name)
         render_passengers(self.web, req, resp, selection, people, user.email, {})
@@ -103,7 +104,7 @@ class Book:
                                        date_of_birth=dt.date.fromisoformat(p["date_of_birth"]),
                                        gender=p["gender"] or None) for p in people])
         try:
-            booking = self.web.contracts["flights"].book(principal, request)
+            booking = self.web.contracts.flights.book(principal, request)
         except (ValidationError, Conflict, NotFound) as exc:
             return render_passengers(self.web, req, resp, selection, people, contact_email, {},
                                      exc.message, status=exc.status)

@@ -60,7 +60,7 @@ def local(moment: dt.datetime, tz_name: str | None, fallback_iso: str | None = N
             zone = None
     if zone is not None:
         here = moment.astimezone(zone)
-        label = here.tzname() or tz_name
+        label = here.tzname() or tz_name or "UTC"
         if label and label[0] in "+-":  # some zones have no abbreviation: show UTC+hh
             label = "UTC" + label
     else:

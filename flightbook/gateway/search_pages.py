@@ -42,7 +42,7 @@ class SearchForm:
         if cabin not in CABINS:
             self.errors["cabin"] = "Choose economy, business or first."
         passengers = self._passengers()
-        if self.errors:
+        if self.errors or origin is None or destination is None or date is None:
             return None
         self.data.update(origin=origin, destination=destination)
         return FlightQuery(origin=origin, destination=destination, date=date, return_date=return_date,
@@ -59,7 +59,7 @@ class SearchForm:
             return match.group(1).upper()
         if len(text) == 3 and text.isalpha():
             return text.upper()
-        found = self.web.contracts["flights"].search_places(text, 1)
+        found = self.web.contracts.flights.search_places(text, 1)
         if not found:
             self.errors[field] = f"We could not find an airport matching “{text}”."
             return None
@@ -110,7 +110,7 @@ class Results:
             self.web.render(req, resp, "home.html", status=falcon.HTTP_400, form=form.data, errors=form.errors,
                             cabins=CABINS, max_passengers=MAX_PASSENGERS, today=dt.date.today().isoformat())
             return
-        found = self.web.contracts["flights"].search_flights(query)
+        found = self.web.contracts.flights.search_flights(query)
         places = self.web.places_for([query.origin, query.destination])
         self.web.render(req, resp, "results.html", query=query, form=form.data, places=places,
                         outbound=[self.web.flight_view(o, places) for o in found.outbound],
@@ -128,7 +128,7 @@ class PlaceSuggestions:
         q = (req.get_param("q") or "").strip()
         if len(q) > 100:
             raise ValidationError("q", "must be at most 100 characters")
-        found = self.web.contracts["flights"].search_places(q, 8) if len(q) >= 2 else []
+        found = self.web.contracts.flights.search_places(q, 8) if len(q) >= 2 else []
         resp.media = [{"iata": p.iata, "city": p.city, "name": p.name, "country": p.country,
                        "label": f"{p.city or p.name} – {p.name} ({p.iata})"} for p in found]
         resp.set_header("Cache-Control", "max-age=300")

@@ -10,9 +10,12 @@ from urllib.parse import quote
 import falcon
 import jinja2
 
+from flightbook.contracts import Contracts
+from flightbook.contracts.flights import BookingStatus, BookingView, Direction
 from flightbook.gateway import formatting
 from flightbook.gateway.session import CSRF_FIELD, SessionCookies
 from flightbook.kernel.auth import Principal
+from flightbook.kernel.settings import Settings
 from flightbook.kernel.errors import DomainError, Unauthorized
 
 log = logging.getLogger("flightbook.gateway")
@@ -34,18 +37,18 @@ def _environment() -> jinja2.Environment:
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters.update(money=formatting.money, duration=formatting.duration, day=formatting.day,
                        datetime=formatting.when, points=formatting.points)
+    env.globals.update(BookingStatus=BookingStatus, Direction=Direction)
     return env
 
 
 class Web:
-    def __init__(self, settings, tokens, contracts):
+    def __init__(self, settings: Settings, tokens, contracts: Contracts):
         self.settings = settings
         self.tokens = tokens
         self.contracts = contracts
         self.cookies = SessionCookies(settings.secret_key, settings.cookie_secure)
         self.templates = _environment()
 
-    # --- the session and who is signed in -----------------------------------------------------
     def session(self, req):
         if not hasattr(req.context, "session"):
             req.context.session = self.cookies.load(req)
@@ -78,10 +81,17 @@ class Web:
             raise LoginRequired()
         return principal
 
-    def traveller_booking(self, req, ref: str):
+    @staticmethod
+    def user_id(traveller: Principal) -> int:
+        """A signed-in traveller's user id (their token always names one)."""
+        if traveller.user_id is None:
+            raise LoginRequired()
+        return traveller.user_id
+
+    def traveller_booking(self, req, ref: str) -> tuple[Principal, BookingView]:
         """The signed-in traveller and their booking ``ref`` (refs are case-insensitive in flights)."""
         principal = self.traveller(req)
-        return principal, self.contracts["flights"].get_booking(principal, ref)
+        return principal, self.contracts.flights.get_booking(principal, ref)
 
     def form(self, req) -> dict:
         """The posted form (after checking its CSRF token)."""
@@ -91,12 +101,11 @@ class Web:
         self.session(req).check_csrf(data.get(CSRF_FIELD))
         return {k: (v[-1] if isinstance(v, list) else v) for k, v in data.items()}
 
-    # --- airports and flights for people -----------------------------------------------------
     def places_for(self, codes) -> dict:
         """IATA code -> Place (for the city name and time zone); airports change rarely, so cached."""
         cache = self.__dict__.setdefault("_places", {})
         for code in set(codes) - set(cache):
-            found = [p for p in self.contracts["flights"].search_places(code, 10) if p.iata == code]
+            found = [p for p in self.contracts.flights.search_places(code, 10) if p.iata == code]
             if found:
                 cache[code] = found[0]
         return {code: cache[code] for code in codes if code in cache}
@@ -114,7 +123,6 @@ class Web:
             "next_day": flight.arrives_local[:10] != flight.departs_local[:10],
         }
 
-    # --- answers ------------------------------------------------------------------------------
     def render(self, req, resp, template: str, status=falcon.HTTP_200, **context) -> None:
         session = self.session(req)
         principal = self.principal(req)

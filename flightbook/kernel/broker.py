@@ -159,8 +159,8 @@ class BrokerPublisher:
     def _open(self):
         if self._channel is None or not self._channel.is_open:
             self.close()
-            self._connection = connect(self.url)
-            channel = self._connection.channel()
+            self._connection = connection = connect(self.url)
+            channel = connection.channel()
             declare_exchange(channel, self.topology)
             channel.confirm_delivery()
             self._channel = channel

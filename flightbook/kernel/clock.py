@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
 
 UTC = dt.timezone.utc
 
@@ -17,13 +18,27 @@ def to_db(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def from_db(value) -> dt.datetime | None:
+@overload
+def from_db(value: None) -> None: ...
+@overload
+def from_db(value: dt.datetime | str) -> dt.datetime: ...
+@overload
+def from_db(value: dt.datetime | str | None) -> dt.datetime | None: ...
+
+
+def from_db(value: dt.datetime | str | None) -> dt.datetime | None:
     """A column's naive UTC value (datetime, or ISO text on SQLite) -> aware UTC datetime."""
     if value is None:
         return None
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@overload
+def iso(moment: dt.datetime) -> str: ...
+@overload
+def iso(moment: None) -> None: ...
 
 
 def iso(moment: dt.datetime | None) -> str | None:

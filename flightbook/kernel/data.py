@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import functools
 import types
 import typing
@@ -107,6 +108,8 @@ def _converter(tp):
         return _datetime
     if tp is dt.date:
         return lambda value: dt.date.fromisoformat(value) if isinstance(value, str) else value
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp
     return None
 
 

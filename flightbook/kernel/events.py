@@ -6,7 +6,7 @@ import typing
 
 from flightbook.kernel import data
 
-EVENT_TYPES: dict[str, type] = {}
+EVENT_TYPES: dict[str, type[Event]] = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,7 +24,3 @@ class Event:
     @classmethod
     def from_payload(cls, payload: dict):
         return data.from_dict(cls, payload)
-
-
-def decode(topic: str, payload: dict) -> Event:
-    return EVENT_TYPES[topic].from_payload(payload)

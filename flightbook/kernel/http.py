@@ -39,7 +39,7 @@ def new_request_id() -> str:
 class AuthMiddleware:
     """Puts the caller's Principal (or None) on ``req.context.principal``; a bad token is a 401."""
 
-    def __init__(self, tokens, audience: str | None = None):
+    def __init__(self, tokens, audience: str | list[str] | None = None):
         self._tokens = tokens
         self._audience = audience
 

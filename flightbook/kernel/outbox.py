@@ -16,6 +16,7 @@ import contextlib
 import json
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from types import SimpleNamespace
 
 import peewee as pw
@@ -23,7 +24,13 @@ import peewee as pw
 from flightbook.kernel import clock, db as kdb
 from flightbook.kernel.events import Event
 
-PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+PENDING, DELIVERED, DEAD = DeliveryStatus.PENDING, DeliveryStatus.DELIVERED, DeliveryStatus.DEAD
 
 _TABLES: dict = {}  # id(database) -> (database, models); DatabaseProxy cannot be weakly referenced
 
@@ -108,16 +115,27 @@ class Outbox:
     def publish(self, event: Event) -> str:
         """Record ``event`` for delivery; must run inside the caller's write transaction, so the event
         exists exactly when the change it reports does. Returns the event id."""
-        if not isinstance(event, Event) or not event.topic:
-            raise TypeError(f"publish() takes an Event subclass with a topic, got {type(event).__name__}")
         if not self.database.in_transaction():
             raise RuntimeError("Outbox.publish must run inside the write transaction of the change it reports")
-        event_id = str(uuid.uuid4())
-        tables(self.database).OutboxEvent.insert(
-            event_id=event_id, topic=event.topic, source=self.source,
-            payload=json.dumps(event.payload(), sort_keys=True), created_at=clock.to_db(clock.now()),
-        ).execute()
-        return event_id
+        row = self._row(event)
+        tables(self.database).OutboxEvent.insert(**row).execute()
+        return row["event_id"]
+
+    def publish_many(self, events: list[Event], chunk_size: int = 500) -> int:
+        """Record many events with a multi-row INSERT per ``chunk_size``, as ``publish`` records one
+        (inside the caller's write transaction); how many."""
+        if not self.database.in_transaction():
+            raise RuntimeError("Outbox.publish_many must run inside the write transaction of the changes it reports")
+        rows = [self._row(event) for event in events]
+        for batch in pw.chunked(rows, chunk_size):
+            tables(self.database).OutboxEvent.insert_many(batch).execute()
+        return len(rows)
+
+    def _row(self, event: Event) -> dict:
+        if not isinstance(event, Event) or not event.topic:
+            raise TypeError(f"publish() takes an Event subclass with a topic, got {type(event).__name__}")
+        return {"event_id": str(uuid.uuid4()), "topic": event.topic, "source": self.source,
+                "payload": json.dumps(event.payload(), sort_keys=True), "created_at": clock.to_db(clock.now())}
 
 
 def event_connection(database):
@@ -132,8 +150,6 @@ def event_connection(database):
     database.connect(reuse_if_open=True)
     return contextlib.nullcontext(database)
 
-
-# --- inspection and repair (``flightbook events``) -------------------------------------------
 
 @dataclass(frozen=True)
 class PendingEvent:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Generic, TypeVar
 
 log = logging.getLogger("flightbook.jobs")
 
@@ -18,14 +18,18 @@ class Job:
     run: Callable[[], object]
 
 
+Service = TypeVar("Service")
+
+
 @dataclass
-class Part:
+class Part(Generic[Service]):
     name: str
     database: object | None = None
-    contract: object | None = None
+    #: the module's service: its contract for the other parts (and its admin interface for the CLI)
+    contract: Service | None = None
     add_routes: Callable = lambda app: None
     event_handlers: dict = field(default_factory=dict)
-    jobs: list = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
 
 
 class JobRunner:

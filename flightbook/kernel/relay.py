@@ -133,7 +133,8 @@ class Relay:
         with event_connection(self.database):
             result = RoundResult(fanned_out=self._fan_out(now))
             claim, batch = self._claim(now)
-            unreachable, delivered = set(), []
+            unreachable: set[str] = set()
+            delivered = []
             for delivery in batch:
                 if delivery.subscriber in unreachable:
                     self._release(delivery, claim)

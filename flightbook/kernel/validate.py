@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Literal, overload
 
 from flightbook.kernel.errors import ValidationError
 
@@ -17,6 +18,14 @@ def body(req) -> dict:
     if not isinstance(data, dict):
         raise ValidationError("body", "must be a JSON object")
     return data
+
+
+@overload
+def text(data: dict, field: str, *, max_len: int = ..., min_len: int = ..., required: Literal[True] = ...,
+         strip: bool = ...) -> str: ...
+@overload
+def text(data: dict, field: str, *, max_len: int = ..., min_len: int = ..., required: bool,
+         strip: bool = ...) -> str | None: ...
 
 
 def text(data: dict, field: str, *, max_len: int = 200, min_len: int = 1, required: bool = True,
@@ -37,11 +46,28 @@ def text(data: dict, field: str, *, max_len: int = 200, min_len: int = 1, requir
     return value
 
 
+@overload
+def email(data: dict, field: str = ..., *, required: Literal[True] = ...) -> str: ...
+@overload
+def email(data: dict, field: str = ..., *, required: bool) -> str | None: ...
+
+
 def email(data: dict, field: str = "email", *, required: bool = True) -> str | None:
     value = text(data, field, max_len=254, required=required)
     if value is not None and not _EMAIL.match(value):
         raise ValidationError(field, "is not a valid email address")
     return value
+
+
+@overload
+def integer(data: dict, field: str, *, minimum: int | None = ..., maximum: int | None = ...,
+            required: Literal[True] = ..., default: int | None = ...) -> int: ...
+@overload
+def integer(data: dict, field: str, *, minimum: int | None = ..., maximum: int | None = ...,
+            required: bool, default: int) -> int: ...
+@overload
+def integer(data: dict, field: str, *, minimum: int | None = ..., maximum: int | None = ...,
+            required: bool, default: None = ...) -> int | None: ...
 
 
 def integer(data: dict, field: str, *, minimum: int | None = None, maximum: int | None = None,
@@ -63,6 +89,12 @@ def integer(data: dict, field: str, *, minimum: int | None = None, maximum: int 
     if maximum is not None and value > maximum:
         raise ValidationError(field, f"must be at most {maximum}")
     return value
+
+
+@overload
+def date(data: dict, field: str, *, required: Literal[True] = ...) -> dt.date: ...
+@overload
+def date(data: dict, field: str, *, required: bool) -> dt.date | None: ...
 
 
 def date(data: dict, field: str, *, required: bool = True) -> dt.date | None:
@@ -108,6 +140,6 @@ def money(data: dict, field: str, *, required: bool = True):
         raise ValidationError(field, "must be an object {amount, currency}")
     amount = integer(value, "amount", minimum=0)
     currency = value.get("currency")
-    if not is_currency(currency):
+    if not isinstance(currency, str) or not is_currency(currency):
         raise ValidationError(field, "currency must be an ISO code such as USD")
     return Money(amount, currency)

@@ -212,3 +212,58 @@ def test_the_points_rate_refuses_a_currency_that_is_not_one(loyalty):
         with pytest.raises(ValidationError) as refused:
             loyalty.points_rate(bad)
         assert refused.value.field == "currency"
+
+
+@pytest.mark.parametrize("currency", ["USD", "JPY"])
+def test_points_are_worth_their_whole_blocks_as_a_hold_values_them(loyalty, local_system, ada, currency):
+    rate = loyalty.points_rate(currency)
+    assert loyalty.points_value(3 * rate.points, currency) == Money(3 * rate.value.amount, currency)
+    assert loyalty.points_value(3 * rate.points + rate.points - 1, currency) == Money(3 * rate.value.amount, currency)
+    assert loyalty.points_value(0, currency) == Money(0, currency)
+    _with_points(local_system, ada.user_id)
+    hold = loyalty.hold_points(ada, ada.user_id, 3 * rate.points, _ref(), currency)
+    assert hold.value == loyalty.points_value(3 * rate.points, currency)
+
+
+def test_the_points_offer_is_what_the_points_can_pay_of_an_amount(loyalty, local_system, ada):
+    assert loyalty.points_offer(ada, ada.user_id, Money(10000, "USD")).usable == 0  # no points yet
+    earned = _with_points(local_system, ada.user_id, dollars=500)  # 5000 points, worth $50.00
+    small = loyalty.points_offer(ada, ada.user_id, Money(1234, "USD"))
+    assert (small.available, small.usable, small.covers_amount) == (earned, 1234, True)
+    assert small.available_value == Money(earned, "USD")
+    large = loyalty.points_offer(ada, ada.user_id, Money(99999, "USD"))
+    assert (large.usable, large.covers_amount) == (earned, False)
+    yen = loyalty.points_offer(ada, ada.user_id, Money(7, "JPY"))  # 100 points a yen: whole blocks only
+    assert (yen.usable, yen.covers_amount, yen.rate.points) == (700, True, 100)
+    with pytest.raises(Forbidden):
+        loyalty.points_offer(traveller(local_system), ada.user_id, Money(100, "USD"))
+
+
+def test_the_tier_standing_shows_the_way_to_the_next_tier(loyalty, local_system, ada):
+    tiers = loyalty.tiers()
+    start = loyalty.tier_standing(ada, ada.user_id)
+    assert (start.tier, start.next_tier, start.progress_percent) == (tiers[0], tiers[1], 0)
+    earned = _with_points(local_system, ada.user_id, dollars=500)
+    standing = loyalty.tier_standing(ada, ada.user_id)
+    assert standing.qualifying_points == earned
+    assert standing.points_to_next_tier == tiers[1].threshold - earned
+    assert standing.progress_percent == earned * 100 // tiers[1].threshold
+    with pytest.raises(Forbidden):
+        loyalty.tier_standing(traveller(local_system), ada.user_id)
+
+
+def test_a_bookings_points_and_what_its_cancellation_would_return(loyalty, local_system, ada):
+    _with_points(local_system, ada.user_id)
+    ref = _ref()
+    hold = loyalty.hold_points(ada, ada.user_id, 701, ref)
+    assert loyalty.quote_points_return(ada, ref, 100).redeemed == 0  # held, not yet spent
+    local_system.contracts["loyalty"].commit_hold(hold.hold_id)
+    earned = local_system.contracts["loyalty"].earn(ada.user_id, ref, Money(10000, "USD"))
+    points = loyalty.booking_points(ada, ref)
+    assert (points.earned, points.redeemed) == (earned, 701)
+    quote = loyalty.quote_points_return(ada, ref, 50)
+    assert (quote.redeemed, quote.returned) == (701, 350)
+    reversal = local_system.contracts["loyalty"].reverse_booking(ref)
+    assert loyalty.quote_points_return(ada, ref, 100).returned == reversal.points_returned == 701
+    stranger = traveller(local_system)
+    assert loyalty.booking_points(stranger, ref).earned == loyalty.quote_points_return(stranger, ref, 100).redeemed == 0

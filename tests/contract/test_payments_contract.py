@@ -175,3 +175,28 @@ def test_points_that_cover_the_total_pay_without_a_card(payments, local_system, 
     result = payments.process_payment(ada, intent.id, None, new_key())
     assert (result.status, result.amount, result.card) == (PaymentStatus.SUCCEEDED, 0, None)
     assert local_system.contracts["flights"].get_booking(None, booking.ref).status == BookingStatus.CONFIRMED
+
+
+def test_a_payment_quote_says_what_the_card_pays_by_the_rule_the_intent_follows(payments, local_system, ada):
+    booking = held_booking(local_system, ada, fare=30000)
+    _points_on(local_system, ada, booking, 12000)
+    quote = payments.quote_payment(ada, booking.ref, 12000)
+    assert (quote.total, quote.points, quote.points_value, quote.card) == (
+        Money(30000, "USD"), 12000, Money(12000, "USD"), Money(18000, "USD"))
+    assert quote.card.amount == payments.create_intent(ada, booking.ref).amount
+    assert payments.quote_payment(ada, booking.ref).card == Money(30000, "USD")
+    assert payments.quote_payment(ada, booking.ref, 90000).card == Money(0, "USD")  # never below 0
+    with pytest.raises(NotFound):
+        payments.quote_payment(traveller(local_system), booking.ref, 0)
+
+
+def test_a_refund_quote_gives_the_card_its_share_as_the_cancellation_will(payments, local_system, ada):
+    booking = held_booking(local_system, ada, fare=30001)
+    assert payments.quote_refund(ada, booking.ref, 100).refund == Money(0, "USD")  # nothing charged yet
+    intent = payments.create_intent(ada, booking.ref)
+    payments.process_payment(ada, intent.id, card(), new_key())
+    quote = payments.quote_refund(ada, booking.ref, 50)
+    assert (quote.paid, quote.refund, quote.refund_percent) == (Money(30001, "USD"), Money(15000, "USD"), 50)
+    assert payments.quote_refund(ada, booking.ref, 100).refund == Money(30001, "USD")
+    with pytest.raises(NotFound):
+        payments.quote_refund(traveller(local_system), booking.ref, 100)

@@ -7,7 +7,12 @@ import itertools
 
 from flightbook.contracts.flights import BookingRequest, PassengerInput
 from flightbook.kernel import clock
+from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.flights import models
 from flightbook.modules.flights.models import Airport, Flight, SeatInventory
+
+#: what the flights use cases are handed (the module's database, bound when a test's system is built)
+UOW = UnitOfWork(models.database, "flights")
 
 _numbers = itertools.count(100)
 

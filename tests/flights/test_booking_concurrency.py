@@ -13,9 +13,10 @@ from flightbook.contracts.flights import InvalidTransition, SeatsUnavailable
 from flightbook.kernel import clock
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.db import open_database
-from flightbook.modules.flights import bookings, models
+from flightbook.modules.flights import models
+from flightbook.modules.flights.booking import bookings, states
 from flightbook.modules.flights.models import Booking, Passenger
-from tests.flights.builders import add_flight, booking_request, seats_left
+from tests.flights.builders import UOW, add_flight, booking_request, seats_left
 
 RULES = bookings.BookingRules()
 ATTEMPTS = 200
@@ -51,7 +52,7 @@ def book_repeatedly(flight_id: int, attempts: int, user_id: int) -> tuple[int, i
     held = sold_out = 0
     for _ in range(attempts):
         try:
-            bookings.hold_seats(user_id, booking_request(flight_id), RULES)
+            bookings.hold_seats(UOW, user_id, booking_request(flight_id), RULES)
             held += 1
         except SeatsUnavailable:
             sold_out += 1
@@ -123,22 +124,22 @@ def test_books_cancels_confirms_and_expiries_keep_inventory_exact(system):
             ret = back.id if rng.random() < 0.5 else None
             rules = short_hold if rng.random() < 0.3 else RULES
             try:
-                ref = bookings.hold_seats(me.user_id, booking_request(out.id, rng.randint(1, 3),
+                ref = bookings.hold_seats(UOW, me.user_id, booking_request(out.id, rng.randint(1, 3),
                                                                      return_flight_id=ret), rules).ref
             except SeatsUnavailable:
                 continue
             try:
                 if rng.random() < 0.5:
-                    bookings.confirm_booking(ref, f"pay-{i}-{step}")
+                    bookings.confirm_booking(UOW, ref, f"pay-{i}-{step}")
                 if rng.random() < 0.5:
-                    bookings.cancel_booking(ref, me, RULES)
+                    bookings.cancel_booking(UOW, ref, me, RULES)
             except InvalidTransition:  # the sweeper expired it first
                 pass
 
     def sweeper(_):
         swept = 0
         while not stop.is_set():
-            swept += bookings.release_expired_holds()
+            swept += states.release_expired_holds(UOW)
         return swept
 
     sweeping = threading.Thread(target=lambda: run_together(2, sweeper))
@@ -152,7 +153,7 @@ def test_books_cancels_confirms_and_expiries_keep_inventory_exact(system):
         assert seats_left(flight.id) == capacity - held_passengers(flight.id)
     assert Booking.select().where(Booking.status == "EXPIRED").count() > 0
     assert Booking.select().where(Booking.status == "CANCELLED").count() > 0
-    bookings.release_expired_holds()
+    states.release_expired_holds(UOW)
     for flight in (out, back):
         assert seats_left(flight.id) == capacity - held_passengers(flight.id)
 
@@ -161,20 +162,20 @@ def test_books_cancels_confirms_and_expiries_keep_inventory_exact(system):
 def test_sweeper_and_payment_racing_for_lapsing_holds_move_each_once(system):
     flight = add_flight(cabins={"economy": (30, 10000)})
     now = clock.now()
-    refs = [bookings.hold_seats(1, booking_request(flight.id, 2), RULES, now=now).ref for _ in range(15)]
+    refs = [bookings.hold_seats(UOW, 1, booking_request(flight.id, 2), RULES, now=now).ref for _ in range(15)]
     lapse = now + dt.timedelta(minutes=RULES.hold_minutes)
     confirmed = []
 
     def pay(_):
         for ref in refs:
             try:  # a payment that believes it is just in time
-                bookings.confirm_booking(ref, f"pay-{ref}", now=lapse - dt.timedelta(seconds=1))
+                bookings.confirm_booking(UOW, ref, f"pay-{ref}", now=lapse - dt.timedelta(seconds=1))
                 confirmed.append(ref)
             except InvalidTransition:
                 pass
 
     def sweep(_):
-        return bookings.release_expired_holds(now=lapse)
+        return states.release_expired_holds(UOW, now=lapse)
 
     run_together(2, lambda i: pay(i) if i == 0 else sweep(i))
     statuses = {b.ref: b.status for b in Booking.select()}

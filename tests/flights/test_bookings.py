@@ -9,10 +9,11 @@ import pytest
 from flightbook.contracts.flights import BookingStatus, FlightDeparted, HoldExpired
 from flightbook.kernel import clock
 from flightbook.kernel.auth import Principal
-from flightbook.modules.flights import bookings
+from flightbook.kernel.errors import Forbidden
+from flightbook.modules.flights.booking import bookings, states
 from flightbook.modules.flights.models import Booking, Passenger, User
 from tests.conftest import register_and_login
-from tests.flights.builders import (add_airports, add_flight, booking_body, booking_request, passenger,
+from tests.flights.builders import (UOW, add_airports, add_flight, booking_body, booking_request, passenger,
                                     passenger_body, seats_left)
 
 REF = re.compile(r"^[A-HJ-NP-Z2-9]{6}$")
@@ -198,11 +199,11 @@ def test_expired_hold_gives_seats_back_and_cannot_be_confirmed(system, api, trav
     flight = add_flight()
     ref = traveller.post("/api/flights/book", json=booking_body(flight.id, passengers=3)).json["ref"]
     keep = traveller.post("/api/flights/book", json=booking_body(flight.id, passengers=1)).json["ref"]
-    assert bookings.release_expired_holds() == 0
+    assert states.release_expired_holds(UOW) == 0
     Booking.update(hold_expires_at=clock.to_db(clock.now() - dt.timedelta(seconds=1))).where(
         Booking.ref == ref).execute()
-    assert bookings.release_expired_holds() == 1
-    assert bookings.release_expired_holds() == 0
+    assert states.release_expired_holds(UOW) == 1
+    assert states.release_expired_holds(UOW) == 0
     assert traveller.get(f"/api/tickets/{ref}").json["status"] == "EXPIRED"
     assert seats_left(flight.id) == 49
     resp = _confirm(api, service_token, ref)
@@ -219,7 +220,7 @@ def test_confirming_a_lapsed_hold_before_the_sweep_expires_it(system, api, trave
     resp = _confirm(api, service_token, ref)
     assert resp.status_code == 409 and resp.json["error"]["status"] == "EXPIRED"
     assert seats_left(flight.id) == 50
-    assert bookings.release_expired_holds() == 0
+    assert states.release_expired_holds(UOW) == 0
 
 
 # --- through the service layer --------------------------------------------------------------
@@ -229,9 +230,9 @@ def test_hold_lasts_the_configured_minutes_but_never_past_departure(system):
     later = add_flight()
     now = clock.now()
     rules = bookings.BookingRules(hold_minutes=30)
-    assert bookings.hold_seats(7, booking_request(later.id), rules, now=now).hold_expires_at == \
+    assert bookings.hold_seats(UOW, 7, booking_request(later.id), rules, now=now).hold_expires_at == \
         now + dt.timedelta(minutes=30)
-    assert bookings.hold_seats(7, booking_request(soon.id), rules, now=now).hold_expires_at == \
+    assert bookings.hold_seats(UOW, 7, booking_request(soon.id), rules, now=now).hold_expires_at == \
         clock.from_db(soon.departs_at)
 
 
@@ -239,9 +240,9 @@ def test_late_cancellation_refunds_the_configured_share(system):
     flight = add_flight(departs_in=dt.timedelta(hours=10), cabins={"economy": (5, 10001)})
     owner = Principal(kind="user", user_id=3)
     rules = bookings.BookingRules(refund_cutoff_hours=24, late_refund_percent=50)
-    ref = bookings.hold_seats(3, booking_request(flight.id), rules).ref
-    bookings.confirm_booking(ref, "pay_9")
-    cancelled = bookings.cancel_booking(ref, owner, rules)
+    ref = bookings.hold_seats(UOW, 3, booking_request(flight.id), rules).ref
+    bookings.confirm_booking(UOW, ref, "pay_9")
+    cancelled = bookings.cancel_booking(UOW, ref, owner, rules)
     assert cancelled.refund_due.amount == 5000  # half, rounded down to the cent
     assert Booking.get(Booking.ref == ref).refund_amount == 5000
 
@@ -250,10 +251,10 @@ def test_confirmed_booking_cannot_be_cancelled_after_departure(system):
     flight = add_flight(departs_in=dt.timedelta(hours=2))
     owner = Principal(kind="user", user_id=3)
     rules = bookings.BookingRules()
-    ref = bookings.hold_seats(3, booking_request(flight.id, passengers=2), rules).ref
-    bookings.confirm_booking(ref, "pay_1")
+    ref = bookings.hold_seats(UOW, 3, booking_request(flight.id, passengers=2), rules).ref
+    bookings.confirm_booking(UOW, ref, "pay_1")
     with pytest.raises(FlightDeparted):
-        bookings.cancel_booking(ref, owner, rules, now=clock.now() + dt.timedelta(hours=3))
+        bookings.cancel_booking(UOW, ref, owner, rules, now=clock.now() + dt.timedelta(hours=3))
     assert bookings.get_booking(ref).status == BookingStatus.CONFIRMED
     assert seats_left(flight.id) == 48
 
@@ -261,9 +262,9 @@ def test_confirmed_booking_cannot_be_cancelled_after_departure(system):
 def test_cancelling_a_lapsed_hold_reports_it_expired(system):
     flight = add_flight()
     owner = Principal(kind="user", user_id=5)
-    ref = bookings.hold_seats(5, booking_request(flight.id), bookings.BookingRules(hold_minutes=1)).ref
+    ref = bookings.hold_seats(UOW, 5, booking_request(flight.id), bookings.BookingRules(hold_minutes=1)).ref
     with pytest.raises(HoldExpired) as caught:
-        bookings.cancel_booking(ref, owner, bookings.BookingRules(), now=clock.now() + dt.timedelta(minutes=2))
+        bookings.cancel_booking(UOW, ref, owner, bookings.BookingRules(), now=clock.now() + dt.timedelta(minutes=2))
     assert caught.value.details["status"] == "EXPIRED"
     assert seats_left(flight.id) == 50
 
@@ -271,7 +272,7 @@ def test_cancelling_a_lapsed_hold_reports_it_expired(system):
 def test_service_layer_checks_names_itself(system):
     flight = add_flight()
     request = booking_request(flight.id, passengers=[passenger(first_name="  Grace ", last_name=" Hopper ")])
-    view = bookings.hold_seats(1, request, bookings.BookingRules())
+    view = bookings.hold_seats(UOW, 1, request, bookings.BookingRules())
     assert (view.passengers[0].first_name, view.passengers[0].last_name) == ("Grace", "Hopper")
     assert Passenger.get(Passenger.booking == view.ref).first_name == "Grace"
 
@@ -287,8 +288,8 @@ def test_expire_holds_command_releases_lapsed_holds_and_says_how_many(system, en
         monkeypatch.setenv(name, value)
     flight = add_flight()
     rules = bookings.BookingRules()
-    lapsed = [bookings.hold_seats(1, booking_request(flight.id, 2), rules).ref for _ in range(2)]
-    live = bookings.hold_seats(1, booking_request(flight.id, 1), rules).ref
+    lapsed = [bookings.hold_seats(UOW, 1, booking_request(flight.id, 2), rules).ref for _ in range(2)]
+    live = bookings.hold_seats(UOW, 1, booking_request(flight.id, 1), rules).ref
     Booking.update(hold_expires_at=clock.to_db(clock.now() - dt.timedelta(minutes=1))).where(
         Booking.ref.in_(lapsed)).execute()
     result = CliRunner().invoke(cli.app, ["expire-holds"])
@@ -301,3 +302,13 @@ def test_expire_holds_command_releases_lapsed_holds_and_says_how_many(system, en
     result = CliRunner().invoke(cli.app, ["expire-holds"])
     assert result.exit_code != 0 and result.output.startswith("error: flights database unavailable")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_only_a_service_confirms_a_booking_in_process_as_over_http(system):
+    flight = add_flight()
+    held = bookings.hold_seats(UOW, 1, booking_request(flight.id), bookings.BookingRules())
+    service = system.parts["flights"].contract
+    with pytest.raises(Forbidden) as refused:
+        service.confirm_booking(held.ref, "pay_1", caller=Principal(kind="user", user_id=1, username="u1"))
+    assert refused.value.code == "service_only"
+    assert service.confirm_booking(held.ref, "pay_1").status == BookingStatus.CONFIRMED

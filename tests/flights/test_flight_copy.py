@@ -9,8 +9,9 @@ import peewee
 import pytest
 
 from flightbook.kernel.db import is_postgres
-from flightbook.modules.flights import airports, flight_copy, schedule_import, schedules
+from flightbook.modules.flights.catalogue import airports, flight_copy, schedule_import, schedules
 from flightbook.modules.flights.models import Flight, SeatInventory
+from tests.flights.builders import UOW
 from tests.flights.test_import import next_dst_change, schedule_row, write_airports, write_schedule
 
 
@@ -26,7 +27,7 @@ def _rows(database) -> tuple[list, list]:
 
 @pytest.fixture
 def flights_db(system, tmp_path):
-    airports.import_airports(write_airports(tmp_path))
+    airports.import_airports(UOW, write_airports(tmp_path))
     return system.parts["flights"].database
 
 
@@ -44,7 +45,7 @@ def _schedule(tmp_path, name="schedule.csv"):
 def test_flights_and_inventory_match_the_schedule_rules_across_a_dst_change(flights_db, tmp_path):
     start = next_dst_change("America/New_York", dt.date.today() + dt.timedelta(days=1)) - dt.timedelta(days=3)
     path = _schedule(tmp_path)
-    result = schedule_import.import_flights(path, start, 10)
+    result = schedule_import.import_flights(UOW, path, start, 10)
     zones = {"JFK": "America/New_York", "LHR": "Europe/London", "NRT": "Asia/Tokyo"}
     parsed = schedules.read_schedule(path, {**zones, "LAX": "x", "CDG": "x"})
     expected = sorted((f.row.flight_number, str(f.service_date), str(f.departs_at.replace(tzinfo=None)),
@@ -64,12 +65,12 @@ def test_flights_and_inventory_match_the_schedule_rules_across_a_dst_change(flig
 def test_a_later_range_goes_in_beside_sold_seats_and_an_overlapping_one_adds_only_new_dates(flights_db, tmp_path):
     start = dt.date.today() + dt.timedelta(days=3)
     path = _schedule(tmp_path)
-    first = schedule_import.import_flights(path, start, 21)
+    first = schedule_import.import_flights(UOW, path, start, 21)
     sold = SeatInventory.select().order_by(SeatInventory.flight).first()
     SeatInventory.update(seats_left=1).where(SeatInventory.flight == sold.flight_id,
                                               SeatInventory.cabin == sold.cabin).execute()
-    later = schedule_import.import_flights(path, start + dt.timedelta(days=21), 7)  # new dates, smaller than table
-    both = schedule_import.import_flights(path, start + dt.timedelta(days=14), 21)  # overlaps: staging path
+    later = schedule_import.import_flights(UOW, path, start + dt.timedelta(days=21), 7)  # new dates, smaller than table
+    both = schedule_import.import_flights(UOW, path, start + dt.timedelta(days=14), 21)  # overlaps: staging path
     zones = dict(flights_db.execute_sql("SELECT iata, tz FROM airport").fetchall())
     parsed = schedules.read_schedule(path, zones)
     assert (later.added, later.existing) == (schedules.count_dated(parsed, start + dt.timedelta(days=21), 7), 0)
@@ -91,8 +92,8 @@ def test_the_import_keeps_the_flight_and_inventory_indexes(flights_db, tmp_path)
     if not is_postgres(flights_db):
         pytest.skip("indexes are set aside only on PostgreSQL")
     before = sorted(flights_db.execute_sql(_INDEXES).fetchall())
-    schedule_import.import_flights(_schedule(tmp_path), dt.date.today() + dt.timedelta(days=3), 14)  # first load
-    schedule_import.import_flights(_schedule(tmp_path), dt.date.today() + dt.timedelta(days=17), 2)  # small one
+    schedule_import.import_flights(UOW, _schedule(tmp_path), dt.date.today() + dt.timedelta(days=3), 14)  # first load
+    schedule_import.import_flights(UOW, _schedule(tmp_path), dt.date.today() + dt.timedelta(days=17), 2)  # small one
     after = sorted(flights_db.execute_sql(_INDEXES).fetchall())
     assert after == before and len(before) == 4
 
@@ -100,7 +101,7 @@ def test_the_import_keeps_the_flight_and_inventory_indexes(flights_db, tmp_path)
 def test_an_inventory_statement_with_a_gap_in_its_flight_ids_is_refused(flights_db, tmp_path):
     if not is_postgres(flights_db):
         pytest.skip("SQLite checks each row with its foreign key")
-    schedule_import.import_flights(_schedule(tmp_path), dt.date.today() + dt.timedelta(days=3), 7)
+    schedule_import.import_flights(UOW, _schedule(tmp_path), dt.date.today() + dt.timedelta(days=3), 7)
     highest = Flight.select(peewee.fn.MAX(Flight.id)).scalar()
     rows = [{"flight": flight_id, "cabin": "promo", "capacity": 1, "seats_left": 1, "fare_amount": 1,
              "currency": "USD"} for flight_id in (highest - 1, highest, highest + 2)]
@@ -114,7 +115,7 @@ def test_overlap_is_seen_for_any_flight_number_of_the_schedule(flights_db, tmp_p
         pytest.skip("the direct path is PostgreSQL's")
     path = _schedule(tmp_path)
     start = dt.date.today() + dt.timedelta(days=3)
-    schedule_import.import_flights(write_schedule(tmp_path, [schedule_row(flight_number="FB102", origin="NRT",
+    schedule_import.import_flights(UOW, write_schedule(tmp_path, [schedule_row(flight_number="FB102", origin="NRT",
                                                                           destination="CDG")], "one.csv"), start, 1)
     zones = dict(flights_db.execute_sql("SELECT iata, tz FROM airport").fetchall())
     parsed = schedules.read_schedule(path, zones)

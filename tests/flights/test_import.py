@@ -9,10 +9,11 @@ import pytest
 from typer.testing import CliRunner
 
 import cli
-from flightbook.modules.flights import airports, schedule_import, schedules
-from flightbook.modules.flights.airports import BadImportFile
+from flightbook.modules.flights.catalogue import airports, schedule_import, schedules
+from flightbook.modules.flights.catalogue.airports import BadImportFile
 from flightbook.modules.flights.models import Airport, Flight, SeatInventory
-from flightbook.modules.flights.schedules import COLUMNS
+from flightbook.modules.flights.catalogue.schedules import COLUMNS
+from tests.flights.builders import UOW
 
 CODES = ("JFK", "LAX", "LHR", "CDG", "GRU", "CGH", "AES", "MUN", "MUC", "DTM", "NRT")
 
@@ -58,19 +59,19 @@ def next_dst_change(tz: str, after: dt.date) -> dt.date:
 @pytest.fixture
 def flights_db(system, tmp_path):
     """The flights database of a fresh system, with a few real airports."""
-    airports.import_airports(write_airports(tmp_path))
+    airports.import_airports(UOW, write_airports(tmp_path))
     return system.parts["flights"].database
 
 
 def test_airport_import_is_an_idempotent_upsert(system, tmp_path):
     path = write_airports(tmp_path)
-    first = airports.import_airports(path)
+    first = airports.import_airports(UOW, path)
     assert (first.read, first.added, first.updated, first.unchanged) == (len(CODES), len(CODES), 0, 0)
-    again = airports.import_airports(path)
+    again = airports.import_airports(UOW, path)
     assert (again.added, again.updated, again.unchanged) == (0, 0, len(CODES))
     text = path.read_text(encoding="utf-8").replace("Zurich", "Zurich").replace("Munich,", "München,")
     path.write_text(text, encoding="utf-8")
-    changed = airports.import_airports(path)
+    changed = airports.import_airports(UOW, path)
     assert (changed.added, changed.updated) == (0, 1)
     munich = Airport.get_by_id("MUC")
     assert munich.city == "München" and munich.search_text.startswith("munchen |")
@@ -91,7 +92,7 @@ def test_a_bad_airport_row_is_reported_by_line_and_nothing_is_imported(system, t
     lines.insert(4, bad_line)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(BadImportFile) as raised:
-        airports.import_airports(path)
+        airports.import_airports(UOW, path)
     assert raised.value.message.startswith("line 5: ") and reason in raised.value.message
     assert Airport.select().count() == 0
 
@@ -100,7 +101,7 @@ def test_flights_import_expands_the_week_with_inventory_and_reimport_changes_not
     start = dt.date.today() + dt.timedelta(days=10)
     path = write_schedule(tmp_path, [schedule_row(), schedule_row(flight_number="FB101", weekdays="1",
                                                                   first_seats=4, first_fare="2500.00")])
-    result = schedule_import.import_flights(path, start, 14)
+    result = schedule_import.import_flights(UOW, path, start, 14)
     assert (result.schedules, result.dated, result.added, result.existing) == (2, 16, 16, 0)
     assert Flight.select().count() == 16
     assert result.inventory_rows == SeatInventory.select().count() == 14 * 2 + 2 * 3
@@ -112,7 +113,7 @@ def test_flights_import_expands_the_week_with_inventory_and_reimport_changes_not
     SeatInventory.update(seats_left=3).where(SeatInventory.flight == economy.flight_id,
                                               SeatInventory.cabin == "economy").execute()
 
-    again = schedule_import.import_flights(path, start, 21)
+    again = schedule_import.import_flights(UOW, path, start, 21)
     assert (again.dated, again.added, again.existing) == (24, 8, 16)
     assert Flight.select().count() == 24
     assert SeatInventory.get(flight=economy.flight_id, cabin="economy").seats_left == 3
@@ -121,7 +122,7 @@ def test_flights_import_expands_the_week_with_inventory_and_reimport_changes_not
 def test_departures_follow_the_origin_clock_across_a_dst_change(flights_db, tmp_path):
     change = next_dst_change("America/New_York", dt.date.today() + dt.timedelta(days=1))
     path = write_schedule(tmp_path, [schedule_row(departure_local="08:00", duration_minutes=330)])
-    schedule_import.import_flights(path, change - dt.timedelta(days=1), 3)
+    schedule_import.import_flights(UOW, path, change - dt.timedelta(days=1), 3)
     flights = list(Flight.select().order_by(Flight.service_date))
     offsets = [schedules.zone("America/New_York").utcoffset(dt.datetime.combine(f.service_date, dt.time(8)))
                for f in flights]
@@ -148,7 +149,7 @@ def test_a_bad_schedule_row_is_reported_by_line_and_nothing_is_imported(flights_
     rows = [schedule_row(), schedule_row(flight_number="FB200"), schedule_row(**{"flight_number": "FB300", **overrides})]
     path = write_schedule(tmp_path, rows)
     with pytest.raises(BadImportFile) as raised:
-        schedule_import.import_flights(path, dt.date.today(), 7)
+        schedule_import.import_flights(UOW, path, dt.date.today(), 7)
     assert raised.value.message.startswith("line 4: ") and reason in raised.value.message
     assert Flight.select().count() == 0 and SeatInventory.select().count() == 0
 
@@ -188,6 +189,6 @@ def test_generated_schedule_is_deterministic_and_imports(system, cli_env, tmp_pa
         result = runner.invoke(cli.app, ["generate-schedule", "--airports", "12", "--out", str(out), "--seed", str(seed)])
         assert result.exit_code == 0, result.output
     assert outs[0].read_bytes() == outs[1].read_bytes() != outs[2].read_bytes()
-    airports.import_airports(airports.DEFAULT_CSV)
-    result = schedule_import.import_flights(outs[0], dt.date.today(), 2)
+    airports.import_airports(UOW, airports.DEFAULT_CSV)
+    result = schedule_import.import_flights(UOW, outs[0], dt.date.today(), 2)
     assert result.added == result.dated > 0

@@ -6,15 +6,17 @@ import datetime as dt
 import peewee
 import pytest
 
-from flightbook.modules.flights import airports, schedule_import
+from flightbook.modules.flights.catalogue import airports, schedule_import
 from flightbook.modules.flights.models import Flight, SeatInventory
+from tests.flights.builders import UOW
 from tests.flights.test_import import schedule_row, write_airports, write_schedule
 
 
 @pytest.fixture
 def imported(system, tmp_path):
-    airports.import_airports(write_airports(tmp_path))
-    schedule_import.import_flights(write_schedule(tmp_path, [schedule_row()]), dt.date.today() + dt.timedelta(days=5), 3)
+    airports.import_airports(UOW, write_airports(tmp_path))
+    schedule_import.import_flights(UOW, write_schedule(tmp_path, [schedule_row()]),
+                                   dt.date.today() + dt.timedelta(days=5), 3)
     return system.parts["flights"].database
 
 

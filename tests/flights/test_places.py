@@ -6,13 +6,14 @@ import pytest
 import datetime as dt
 
 from flightbook.kernel.errors import ValidationError
-from flightbook.modules.flights import airports, places, schedule_import
+from flightbook.modules.flights.catalogue import airports, places, schedule_import
+from tests.flights.builders import UOW
 from tests.flights.test_import import schedule_row, write_airports, write_schedule
 
 
 @pytest.fixture
 def known_airports(system, tmp_path):
-    airports.import_airports(write_airports(tmp_path))
+    airports.import_airports(UOW, write_airports(tmp_path))
 
 
 def codes(found) -> list[str]:
@@ -61,7 +62,7 @@ def test_http_place_search(api, known_airports):
 
 
 def test_the_real_airport_file_finds_sao_paulo(system):
-    airports.import_airports(airports.DEFAULT_CSV)
+    airports.import_airports(UOW, airports.DEFAULT_CSV)
     found = codes(places.search_places("sao paulo", 20))
     assert {"GRU", "CGH"} <= set(found)
     assert codes(places.search_places("jfk", 5))[0] == "JFK"
@@ -69,13 +70,13 @@ def test_the_real_airport_file_finds_sao_paulo(system):
 
 def test_airports_that_flights_serve_come_first_among_equal_matches(system, tmp_path):
     # 'sao' is a city prefix of some forty airports; alphabetically São Paulo's are far past the first ten
-    airports.import_airports(airports.DEFAULT_CSV)
+    airports.import_airports(UOW, airports.DEFAULT_CSV)
     assert not {"GRU", "CGH"} & set(codes(places.search_places("sao", 10)))
-    schedule_import.import_flights(write_schedule(tmp_path, [
+    schedule_import.import_flights(UOW, write_schedule(tmp_path, [
         schedule_row(flight_number="FB1", origin="JFK", destination="GRU"),
         schedule_row(flight_number="FB2", origin="CGH", destination="JFK")]), dt.date.today(), 2)
     found = codes(places.search_places("sao", 10))
     assert found[:2] == ["CGH", "GRU"]  # served first, then as before
     assert codes(places.search_places("jfk", 5))[0] == "JFK"  # an exact code still beats everything
-    airports.import_airports(airports.DEFAULT_CSV)  # a re-import of airports keeps what flights serve
+    airports.import_airports(UOW, airports.DEFAULT_CSV)  # a re-import of airports keeps what flights serve
     assert codes(places.search_places("sao", 10))[:2] == ["CGH", "GRU"]

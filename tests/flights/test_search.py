@@ -7,8 +7,9 @@ import pytest
 
 from flightbook.contracts.flights import FlightQuery
 from flightbook.kernel.errors import ValidationError
-from flightbook.modules.flights import airports, schedule_import, schedules, search
+from flightbook.modules.flights.catalogue import airports, schedule_import, schedules, search
 from flightbook.modules.flights.models import Flight, SeatInventory
+from tests.flights.builders import UOW
 from tests.flights.test_import import next_dst_change, schedule_row, write_airports, write_schedule
 
 SOON = dt.date.today() + dt.timedelta(days=20)
@@ -17,7 +18,7 @@ SOON = dt.date.today() + dt.timedelta(days=20)
 @pytest.fixture
 def catalogue(system, tmp_path):
     """JFK<->LAX flights for two weeks from SOON: a cheap slow morning one, a dear fast evening one, a late one."""
-    airports.import_airports(write_airports(tmp_path))
+    airports.import_airports(UOW, write_airports(tmp_path))
     rows = [schedule_row(flight_number="FB100", departure_local="08:00", duration_minutes=390, economy_fare="199.00"),
             schedule_row(flight_number="FB200", departure_local="18:00", duration_minutes=330, economy_fare="349.50",
                          economy_seats=2),
@@ -25,7 +26,7 @@ def catalogue(system, tmp_path):
                          business_seats=0),
             schedule_row(flight_number="FB101", origin="LAX", destination="JFK", departure_local="07:15",
                          duration_minutes=320, economy_fare="189.00")]
-    schedule_import.import_flights(write_schedule(tmp_path, rows), SOON - dt.timedelta(days=1), 14)
+    schedule_import.import_flights(UOW, write_schedule(tmp_path, rows), SOON - dt.timedelta(days=1), 14)
 
 
 def query(**overrides) -> FlightQuery:
@@ -39,7 +40,7 @@ def numbers(options) -> list[str]:
 
 
 def test_options_on_the_origins_local_date_sorted_by_price(catalogue):
-    result = search.search_flights(query())
+    result = search.search_flights(UOW, query())
     # 23:30 in New York is already the next day in UTC, and still belongs to this date
     assert numbers(result.outbound) == ["FB100", "FB300", "FB200"]
     assert result.inbound == []
@@ -51,19 +52,19 @@ def test_options_on_the_origins_local_date_sorted_by_price(catalogue):
 
 
 def test_sorting_by_departure_and_duration(catalogue):
-    assert numbers(search.search_flights(query(sort="departure")).outbound) == ["FB100", "FB200", "FB300"]
-    assert numbers(search.search_flights(query(sort="duration")).outbound) == ["FB200", "FB300", "FB100"]
+    assert numbers(search.search_flights(UOW, query(sort="departure")).outbound) == ["FB100", "FB200", "FB300"]
+    assert numbers(search.search_flights(UOW, query(sort="duration")).outbound) == ["FB200", "FB300", "FB100"]
 
 
 def test_fare_is_per_passenger_and_total_for_all_and_only_flights_with_enough_seats(catalogue):
-    options = search.search_flights(query(passengers=3)).outbound
+    options = search.search_flights(UOW, query(passengers=3)).outbound
     assert numbers(options) == ["FB100", "FB300"]  # FB200 has 2 economy seats left
     assert (options[0].fare.amount, options[0].total.amount, options[0].total.currency) == (19900, 59700, "USD")
     assert options[0].seats_left == 150
 
 
 def test_a_cabin_without_seats_is_not_offered(catalogue):
-    options = search.search_flights(query(cabin="business")).outbound
+    options = search.search_flights(UOW, query(cabin="business")).outbound
     assert numbers(options) == ["FB100", "FB200"]
     assert options[0].fare.amount == 89950 and options[0].cabin == "business"
 
@@ -72,11 +73,11 @@ def test_sold_out_flights_disappear(catalogue):
     flight = Flight.get(Flight.flight_number == "FB100", Flight.service_date == SOON)
     SeatInventory.update(seats_left=0).where(SeatInventory.flight == flight.id,
                                              SeatInventory.cabin == "economy").execute()
-    assert numbers(search.search_flights(query()).outbound) == ["FB300", "FB200"]
+    assert numbers(search.search_flights(UOW, query()).outbound) == ["FB300", "FB200"]
 
 
 def test_return_flights_are_searched_on_the_return_date(catalogue):
-    result = search.search_flights(query(return_date=SOON + dt.timedelta(days=3)))
+    result = search.search_flights(UOW, query(return_date=SOON + dt.timedelta(days=3)))
     assert numbers(result.inbound) == ["FB101"]
     assert result.inbound[0].origin == "LAX"
     assert result.inbound[0].departs_local == f"{(SOON + dt.timedelta(days=3)).isoformat()}T07:15:00" + \
@@ -84,12 +85,12 @@ def test_return_flights_are_searched_on_the_return_date(catalogue):
 
 
 def test_local_times_carry_the_offset_of_the_day_across_a_dst_change(system, tmp_path):
-    airports.import_airports(write_airports(tmp_path))
+    airports.import_airports(UOW, write_airports(tmp_path))
     change = next_dst_change("America/New_York", dt.date.today() + dt.timedelta(days=1))
-    schedule_import.import_flights(write_schedule(tmp_path, [schedule_row(departure_local="09:00")]),
+    schedule_import.import_flights(UOW, write_schedule(tmp_path, [schedule_row(departure_local="09:00")]),
                              change - dt.timedelta(days=1), 3)
-    before = search.search_flights(query(date=change - dt.timedelta(days=1))).outbound[0]
-    after = search.search_flights(query(date=change + dt.timedelta(days=1))).outbound[0]
+    before = search.search_flights(UOW, query(date=change - dt.timedelta(days=1))).outbound[0]
+    after = search.search_flights(UOW, query(date=change + dt.timedelta(days=1))).outbound[0]
     assert before.departs_local[11:19] == after.departs_local[11:19] == "09:00:00"
     assert before.departs_local[-6:] != after.departs_local[-6:]
     assert (after.departs_at - before.departs_at) != dt.timedelta(days=2)
@@ -103,7 +104,7 @@ def test_local_times_carry_the_offset_of_the_day_across_a_dst_change(system, tmp
 ])
 def test_bad_queries_name_the_field(catalogue, overrides, field):
     with pytest.raises(ValidationError) as raised:
-        search.search_flights(query(**overrides))
+        search.search_flights(UOW, query(**overrides))
     assert raised.value.field == field
 
 

@@ -5,17 +5,18 @@ from __future__ import annotations
 import pytest
 
 from flightbook.kernel.db import is_postgres
-from flightbook.modules.flights import search
+from flightbook.modules.flights.catalogue import search
 from flightbook.modules.flights.models import SeatInventory
+from tests.flights.builders import UOW
 from tests.flights.test_search import catalogue, numbers, query  # noqa: F401  (fixture)
 
 
 def test_every_sort_order_answers_again_on_a_fresh_connection(catalogue, system):  # noqa: F811
     database = system.parts["flights"].database
-    first = {sort: numbers(search.search_flights(query(sort=sort)).outbound) for sort in search.SORTS}
+    first = {sort: numbers(search.search_flights(UOW, query(sort=sort)).outbound) for sort in search.SORTS}
     database.close()
     getattr(database.obj, "close_all", lambda: None)()
-    again = {sort: numbers(search.search_flights(query(sort=sort)).outbound) for sort in search.SORTS}
+    again = {sort: numbers(search.search_flights(UOW, query(sort=sort)).outbound) for sort in search.SORTS}
     assert again == first and all(first.values())
     if is_postgres(database):
         prepared = {name for (name,) in database.execute_sql("SELECT name FROM pg_prepared_statements").fetchall()}
@@ -23,13 +24,13 @@ def test_every_sort_order_answers_again_on_a_fresh_connection(catalogue, system)
 
 
 def test_seats_sold_after_a_search_show_in_the_next_one(catalogue):  # noqa: F811
-    before = search.search_flights(query(passengers=2)).outbound
+    before = search.search_flights(UOW, query(passengers=2)).outbound
     sold = before[0]
     SeatInventory.update(seats_left=1).where(SeatInventory.flight == sold.id, SeatInventory.cabin == "economy") \
         .execute()
-    after = search.search_flights(query(passengers=2)).outbound
+    after = search.search_flights(UOW, query(passengers=2)).outbound
     assert [o.id for o in after] == [o.id for o in before if o.id != sold.id]
-    seats = {o.id: o.seats_left for o in search.search_flights(query()).outbound}
+    seats = {o.id: o.seats_left for o in search.search_flights(UOW, query()).outbound}
     assert seats[sold.id] == 1
 
 

@@ -7,6 +7,8 @@ import pytest
 
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.money import Money
+from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.loyalty import models
 from flightbook.modules.loyalty.models import LoyaltyAccount, PointsLot
 from flightbook.modules.loyalty.rules import LoyaltyRules
 from flightbook.modules.loyalty.service import LoyaltyService
@@ -34,7 +36,8 @@ def clock() -> Clock:
 @pytest.fixture
 def loyalty(system, clock) -> LoyaltyService:
     """The in-process loyalty service bound to this test's database, on the test's clock."""
-    return LoyaltyService(LoyaltyRules.from_settings(system.settings), clock_now=clock)
+    return LoyaltyService(UnitOfWork(models.database, "loyalty"), LoyaltyRules.from_settings(system.settings),
+                          clock_now=clock)
 
 
 def traveller_principal(user_id: int) -> Principal:

@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import threading
 
 from typer.testing import CliRunner
 
-from flightbook.contracts.loyalty import HoldConflict, InsufficientPoints
+from flightbook.contracts.loyalty import HoldConflict, InsufficientPoints, PointsExpired, TierChanged
+from flightbook.kernel.outbox import tables
+from flightbook.modules.loyalty import accounts, models, rules
 from flightbook.modules.loyalty.models import LoyaltyAccount, PointsLot, PointsTransaction
-from flightbook.modules.loyalty.rules import add_months, protected_by_holds
+from flightbook.modules.loyalty.rules import add_months
 from tests.loyalty.conftest import START, assert_books_balance, lots_of, traveller_principal, usd
+from tests.loyalty.oracle import protected_by_holds
 
 TWO_YEARS_ON = add_months(START, 24)
 
@@ -180,3 +184,25 @@ def test_cli_expires_points_and_refuses_a_bad_date(loyalty, env, monkeypatch):
     assert done.exit_code == 0 and "expired 1000 points in 1 accounts" in done.output
     again = runner.invoke(cli.app, ["expire-points", "--as-of", due], env=env)
     assert "expired 0 points in 0 accounts" in again.output
+
+
+def test_expiry_publishes_points_expired_per_account_and_tier_changed_by_the_tier_rule(loyalty, clock):
+    gold = loyalty.earn(7, "GOLD07", usd(5000))  # Gold on its qualifying points
+    blue = loyalty.earn(8, "BLUE08", usd(10)) + loyalty.earn(8, "BLUE09", usd(20))
+    outbox = tables(models.database).OutboxEvent
+    before = outbox.select().count()
+    loyalty.expire_points(TWO_YEARS_ON)
+    published = [(e.topic, json.loads(e.payload)) for e in outbox.select().order_by(outbox.id)][before:]
+    expired = sorted((p["user_id"], p["points"]) for t, p in published if t == PointsExpired.topic)
+    assert expired == [(7, gold), (8, blue)]  # one event per account, all its expired points
+    changed = [(p["user_id"], p["old_tier"], p["new_tier"]) for t, p in published if t == TierChanged.topic]
+    expected = rules.tier_for(0, accounts.tier_rules()).name
+    assert changed == [(7, "Gold", expected)] and LoyaltyAccount.get_by_id(7).tier == expected
+
+
+def test_cli_expire_points_says_in_one_line_that_the_database_is_unavailable(env, monkeypatch):
+    import cli
+    unreachable = {**env, "FLIGHTBOOK_LOYALTY_DATABASE": "postgresql://postgres@127.0.0.1:1/nowhere"}
+    result = CliRunner().invoke(cli.app, ["expire-points"], env=unreachable)
+    assert result.exit_code != 0 and result.output.startswith("error: loyalty database unavailable")
+    assert len(result.output.strip().splitlines()) == 1

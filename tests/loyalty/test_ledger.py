@@ -210,3 +210,14 @@ def test_confirmed_booking_releases_the_hold_when_the_card_paid_everything(loyal
     assert (account.balance, account.available) == (1500, 1500)
     assert "REDEEM" not in [t.kind for t in loyalty.history(me, ADA).transactions]
     assert_books_balance(ADA)
+
+
+def test_service_only_calls_refuse_a_traveller_in_process_as_over_http(loyalty):
+    me = traveller_principal(9)
+    calls = (lambda: loyalty.earn(9, "ONLY01", usd(10), caller=me), lambda: loyalty.commit_hold("ph_x", caller=me),
+             lambda: loyalty.release_hold("ph_x", caller=me), lambda: loyalty.reverse_booking("ONLY01", caller=me),
+             lambda: loyalty.active_hold_for_booking("ONLY01", caller=me))
+    for call in calls:
+        with pytest.raises(Forbidden) as refused:
+            call()
+        assert refused.value.code == "service_only"

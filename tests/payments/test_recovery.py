@@ -120,8 +120,8 @@ def test_a_charge_arriving_after_the_reconciler_closed_its_key_is_refused(system
     worker.start()
     try:
         assert bank.arrived.wait(10)
-        report = system.contracts["payments"].reconcile(older_than=0)  # an operator forcing it
-        assert [line.outcome.split(":")[0] for line in report.lines] == ["failed"]
+        report = system.admins.payments.reconcile(older_than=0)  # an operator forcing it
+        assert [line.outcome.split(":")[0] for line in report.attempts] == ["failed"]
     finally:
         bank.gate.set()
         worker.join()
@@ -165,15 +165,17 @@ def test_the_reconciler_sends_a_refund_the_provider_never_got_and_reports_it(sys
     bank.drop = True
     resp = service.post("/api/payments/refund", json={"payment_id": paid["id"]}, headers={"Idempotency-Key": "r"})
     assert resp.status_code == 503
-    payments = system.contracts["payments"]
+    payments = system.admins.payments
     status = payments.payments_status()
     assert [(row.kind, row.lease_lapsed) for row in status.unfinished] == [("refund", True)]
     report = payments.reconcile()
-    assert report.left == 1 and "could not say yet" in report.lines[0].outcome  # still down: kept for later
+    assert report.finished == 0 and "could not say yet" in report.attempts[0].outcome  # still down: kept for later
     bank.drop = False
     report = payments.reconcile()
-    assert (report.finished, report.left) == (1, 0) and report.lines[0].kind == "refund"
-    assert str(report.lines[0]).startswith(f"refund {Refund.get().id} (payment {paid['id']}, $300.00) unfinished")
+    (line,) = report.attempts
+    assert report.finished == 1 and (line.kind, line.id, line.subject) == ("refund", Refund.get().id,
+                                                                           f"payment {paid['id']}")
+    assert line.amount.format() == "$300.00" and line.outcome == "succeeded: refunded at the provider"
     assert Payment.get_by_id(paid["id"]).status == "refunded"
     status = payments.payments_status()
     assert (status.unfinished, status.reconciled_refunds, status.bank_charges_without_payment) == ([], 1, 0)

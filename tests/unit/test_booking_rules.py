@@ -9,8 +9,9 @@ from flightbook.contracts.flights import BookingStatus, PassengerInput
 from flightbook.kernel import clock
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
-from flightbook.modules.flights import booking_checks, bookings, refs
-from flightbook.modules.flights.fare_rules import BookingRules
+from flightbook.modules.flights.booking import checks as booking_checks
+from flightbook.modules.flights.booking import refs, states
+from flightbook.modules.flights.booking.fare_rules import BookingRules
 from flightbook.modules.flights.models import Flight
 
 DEPARTS = dt.datetime(2027, 3, 1, 12, 0, tzinfo=clock.UTC)
@@ -52,7 +53,7 @@ def test_refs_use_no_look_alike_characters_and_vary():
 
 def test_state_machine_allows_only_the_documented_moves():
     s = BookingStatus
-    allowed = {(a, b) for a, targets in bookings.TRANSITIONS.items() for b in targets}
+    allowed = {(a, b) for a, targets in states.TRANSITIONS.items() for b in targets}
     assert allowed == {(s.HELD, s.CONFIRMED), (s.HELD, s.EXPIRED), (s.HELD, s.CANCELLED),
                        (s.CONFIRMED, s.CANCELLED), (s.EXPIRED, s.CONFIRMED)}  # the last: a late payment
 

@@ -6,7 +6,8 @@ import pytest
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
 from flightbook.modules.loyalty.rules import (TierRule, add_months, base_points, next_tier, points_earned,
-                                              points_value, protected_by_holds, tier_for)
+                                              points_value, tier_for)
+from tests.loyalty.oracle import protected_by_holds
 
 TIERS = [TierRule("Blue", 0, 1000), TierRule("Silver", 25000, 1250), TierRule("Gold", 50000, 1500),
          TierRule("Platinum", 100000, 2000)]

@@ -5,10 +5,10 @@ import datetime as dt
 
 import pytest
 
-from flightbook.modules.flights.places import normalize
-from flightbook.modules.flights.schedules import (block_minutes, clock_runs, count_dated, departure_utc, expand,
-                                                  great_circle_km, local_iso, parse_schedule_row)
-from flightbook.modules.flights.search import local_day_window
+from flightbook.modules.flights.catalogue.places import normalize
+from flightbook.modules.flights.catalogue.schedules import (block_minutes, clock_runs, count_dated, departure_utc,
+                                                            expand, great_circle_km, local_iso, parse_schedule_row)
+from flightbook.modules.flights.catalogue.search import local_day_window
 
 UTC = dt.timezone.utc
 

@@ -1,4 +1,4 @@
-/* flightbook: airport autocomplete, return-date toggle, the live cash + points split, print. No framework. */
+/* flightbook: airport autocomplete, return-date toggle, the live cash + points split (payments' quote), print. No framework. */
 (function () {
   "use strict";
 
@@ -84,28 +84,33 @@
   function pointsSplit(form) {
     var range = form.querySelector("[data-points-range]"), box = form.querySelector("[data-points-input]");
     if (!range || !box) return;
-    var total = parseInt(form.dataset.total, 10), currency = form.dataset.currency;
-    // loyalty's rate as the server rendered it: ``step`` points are worth ``stepValue`` minor units
-    var step = parseInt(form.dataset.ratePoints, 10), stepValue = parseInt(form.dataset.rateValue, 10);
+    var currency = form.dataset.currency, ref = form.dataset.ref;
     var cashOut = form.querySelector("[data-split-cash]"), pointsOut = form.querySelector("[data-split-points]");
     var payButton = form.querySelector("[data-pay-button]"), cardFields = form.querySelector("[data-card-fields]");
-    var maxPoints = parseInt(range.max, 10);
+    var step = parseInt(range.step, 10) || 1, maxPoints = parseInt(range.max, 10), asked = 0;
+    // What the points pay and what the card pays are payments' answer (its quote), never worked out here.
+    function show(points, quote) {
+      var card = quote.card.amount;
+      pointsOut.textContent = points.toLocaleString("en-US") + " pts (−" + formatMoney(quote.points_value.amount, currency) + ")";
+      cashOut.textContent = formatMoney(card, currency);
+      payButton.textContent = card > 0 ? "Pay " + formatMoney(card, currency) : "Pay with " + points.toLocaleString("en-US") + " points";
+      cardFields.disabled = card === 0;
+    }
     function update(value) {
       var points = Math.max(0, Math.min(maxPoints, parseInt(value, 10) || 0));
-      points = points - (points % step);
-      var covered = Math.min(total, (points / step) * stepValue);
-      var cash = total - covered;
+      points = points - (points % step);  // the inputs' step: loyalty holds whole blocks of points
       range.value = points; box.value = points;
-      pointsOut.textContent = points.toLocaleString("en-US") + " pts (−" + formatMoney(covered, currency) + ")";
-      cashOut.textContent = formatMoney(cash, currency);
-      payButton.textContent = cash > 0 ? "Pay " + formatMoney(cash, currency) : "Pay with " + points.toLocaleString("en-US") + " points";
-      cardFields.disabled = cash === 0;
+      var mine = ++asked;
+      fetch("/api/gateway/payments/quote?booking_ref=" + encodeURIComponent(ref) + "&points=" + points,
+            {headers: {Accept: "application/json"}, credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (quote) { if (quote && mine === asked) show(points, quote); })
+        .catch(function () {});
     }
     range.addEventListener("input", function () { update(range.value); });
     box.addEventListener("input", function () { update(box.value); });
     var all = form.querySelector("[data-points-all]");
-    if (all) all.addEventListener("click", function () { update(Math.ceil(total / stepValue) * step); });
-    update(box.value);
+    if (all) all.addEventListener("click", function () { update(maxPoints); });  // usable = all the fare needs
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from flightbook.contracts.flights import (BookingPage, BookingRequest, BookingView, CancellationQuote, FlightOption,
-                                          FlightQuery, LoginResult, Place, Registration, SearchResult, UserView)
-from flightbook.kernel.auth import Principal
+                                          FlightQuery, FlightsContract, LoginResult, Place, Registration,
+                                          SearchResult, UserView)
+from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.data import from_dict, to_dict
 from flightbook.kernel.httpclient import ServiceClient, bearer
 from flightbook.kernel.money import Money
 
 
-class Client:
+class Client(FlightsContract):
     """Implements FlightsContract by calling a flights service."""
 
     def __init__(self, urls, tokens, caller: str, settings):
@@ -55,7 +56,9 @@ class Client:
         body = self.http.call("GET", f"/api/tickets/{ref}/cancellation", token=bearer(caller))
         return from_dict(CancellationQuote, body)
 
-    def confirm_booking(self, ref: str, payment_id: str, paid: Money | None = None) -> BookingView:
+    def confirm_booking(self, ref: str, payment_id: str, paid: Money | None = None, *,
+                        caller: Principal | None = IN_PROCESS) -> BookingView:
+        # a service-only call: it carries this client's service token whatever ``caller`` says
         body = self.http.call("POST", f"/api/tickets/{ref}/confirm",
                               json={"payment_id": payment_id, "paid": to_dict(paid) if paid else None},
                               idempotent=True)

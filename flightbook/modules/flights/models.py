@@ -12,7 +12,10 @@ class BaseModel(pw.Model):
         legacy_table_names = False
 
 
+# Attributes peewee makes without a field declaration here (the implicit ``id``, a foreign key's ``<column>``
+# value) are annotated for the type checker.
 class User(BaseModel):
+    id: int
     username = pw.CharField(max_length=40, unique=True)
     email = pw.CharField(max_length=254, unique=True)
     password_hash = pw.CharField(max_length=255)
@@ -88,6 +91,8 @@ class Booking(BaseModel):
 
 
 class BookingFlight(BaseModel):
+    booking_ref: str
+    flight_id: int
     booking = pw.ForeignKeyField(Booking, column_name="booking_ref", backref="segments", on_delete="CASCADE")
     flight = pw.ForeignKeyField(Flight, column_name="flight_id", index=True)
     direction = pw.CharField(max_length=10)  # outbound | return
@@ -99,11 +104,10 @@ class BookingFlight(BaseModel):
 
 
 class Passenger(BaseModel):
+    id: int
+    booking_ref: str
     booking = pw.ForeignKeyField(Booking, column_name="booking_ref", backref="passengers", on_delete="CASCADE")
     first_name = pw.CharField(max_length=100)
     last_name = pw.CharField(max_length=100)
     date_of_birth = pw.DateField()
     gender = pw.CharField(max_length=10, null=True)
-
-
-TABLES = [User, Airport, Flight, SeatInventory, Booking, BookingFlight, Passenger]

@@ -1,24 +1,31 @@
-"""The flights module's use cases behind its contract: the in-process adapter other parts are handed."""
+"""The flights module's use cases behind its two faces: FlightsContract for the other parts, FlightsAdmin
+for the CLI. Every permission check happens here, whoever calls; the rules live in the use cases."""
 from __future__ import annotations
 
-from flightbook.contracts.flights import (BookingPage, BookingRequest, BookingView, CancellationQuote, FlightQuery,
-                                          LoginResult, Place, Registration, SearchResult, UserView)
+import datetime as dt
+from pathlib import Path
+
+from flightbook.contracts.flights import (AirportImport, BookingPage, BookingRequest, BookingView,
+                                          CancellationQuote, FlightImport, FlightQuery, FlightsAdmin,
+                                          FlightsContract, GeneratedSchedule, LoginResult, Place, Progress,
+                                          Registration, SearchResult, UserView)
+from flightbook.kernel.auth import IN_PROCESS, Principal, Tokens, require_self_or_admin, require_service, require_user
 from flightbook.kernel.money import Money
-from flightbook.kernel.auth import Principal, Tokens, require_self_or_admin, require_user
-from flightbook.modules.flights import bookings, places, refs, search, users
+from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.flights.booking import bookings, late_payments, refs, states
+from flightbook.modules.flights.booking.fare_rules import BookingRules
+from flightbook.modules.flights.catalogue import airports, places, schedule_generator, schedule_import, search
+from flightbook.modules.flights.identity import users
 
 
-class FlightsService:
-    """Implements FlightsContract in process."""
-
-    def __init__(self, settings, tokens: Tokens):
-        self.settings = settings
+class FlightsService(FlightsContract, FlightsAdmin):
+    def __init__(self, uow: UnitOfWork, tokens: Tokens, rules: BookingRules):
+        self.uow = uow
         self.tokens = tokens
-        self.rules = bookings.BookingRules.from_settings(settings)
+        self.rules = rules
 
-    # users
     def register(self, registration: Registration) -> UserView:
-        return users.register(registration)
+        return users.register(self.uow, registration)
 
     def login(self, username: str, password: str) -> LoginResult:
         return users.login(username, password, self.tokens)
@@ -27,35 +34,64 @@ class FlightsService:
         require_self_or_admin(caller, user_id)
         return users.get_user(user_id)
 
-    # places and flights
     def search_places(self, q: str, limit: int = 10) -> list[Place]:
         return places.search_places(q, limit)
 
     def search_flights(self, query: FlightQuery) -> SearchResult:
-        return search.search_flights(query)
+        return search.search_flights(self.uow, query)
 
-    # bookings
     def book(self, caller: Principal, request: BookingRequest) -> BookingView:
-        caller = require_user(caller)
-        return bookings.hold_seats(caller.user_id, request, self.rules)
+        traveller = require_user(caller)
+        return bookings.hold_seats(self.uow, _user_id(traveller), request, self.rules)
 
     def get_booking(self, caller: Principal | None, ref: str) -> BookingView:
         return bookings.get_booking(refs.normalize(ref), viewer=caller)
 
     def list_bookings(self, caller: Principal, page: int = 1, per_page: int = 20) -> BookingPage:
-        caller = require_user(caller)
-        return bookings.list_bookings(caller.user_id, page, per_page)
+        traveller = require_user(caller)
+        return bookings.list_bookings(_user_id(traveller), page, per_page)
 
     def cancel_booking(self, caller: Principal, ref: str) -> BookingView:
-        caller = require_user(caller)
-        return bookings.cancel_booking(refs.normalize(ref), caller, self.rules)
+        return bookings.cancel_booking(self.uow, refs.normalize(ref), require_user(caller), self.rules)
 
     def quote_cancellation(self, caller: Principal, ref: str) -> CancellationQuote:
-        caller = require_user(caller)
-        return bookings.quote_cancellation(refs.normalize(ref), caller, self.rules)
+        return bookings.quote_cancellation(refs.normalize(ref), require_user(caller), self.rules)
 
-    def confirm_booking(self, ref: str, payment_id: str, paid: Money | None = None) -> BookingView:
-        return bookings.confirm_booking(refs.normalize(ref), payment_id, paid=paid)
+    def confirm_booking(self, ref: str, payment_id: str, paid: Money | None = None, *,
+                        caller: Principal | None = IN_PROCESS) -> BookingView:
+        require_service(caller)
+        return bookings.confirm_booking(self.uow, refs.normalize(ref), payment_id, paid=paid)
+
+    # FlightsAdmin: the CLI's
+    def create_admin(self, username: str, password: str, email: str | None = None) -> UserView:
+        return users.register(self.uow, Registration(
+            username=username, email=email or f"{username}@localhost.localdomain", password=password,
+            first_name=username, last_name="(admin)"), is_admin=True)
+
+    def import_airports(self, csv_path: Path | str | None = None, progress: Progress | None = None) -> AirportImport:
+        return airports.import_airports(self.uow, csv_path or airports.DEFAULT_CSV, progress=progress)
+
+    def generate_schedule(self, airports_count: int, out: Path | str, seed: int = 1,
+                          airports_csv: Path | str | None = None) -> GeneratedSchedule:
+        rows = schedule_generator.generate_schedule(airports.read_airports(airports_csv or airports.DEFAULT_CSV),
+                                                    airports_count, seed)
+        schedule_generator.write_schedule(rows, out)
+        return GeneratedSchedule(path=str(out), airports=airports_count, weekly_flights=len(rows),
+                                 flights_per_day=sum(len(r["weekdays"]) for r in rows) / 7)
+
+    def import_flights(self, schedule: Path | str, start: dt.date, days: int,
+                       progress: Progress | None = None) -> FlightImport:
+        return schedule_import.import_flights(self.uow, schedule, start, days, progress=progress)
 
     def expire_holds(self) -> int:
-        return bookings.release_expired_holds()
+        return states.release_expired_holds(self.uow)
+
+    # the booking saga (handlers.py): not reachable from other parts
+    def apply_payment(self, ref: str, payment_id: str, user_id: int, paid: Money) -> str:
+        return late_payments.apply_payment(self.uow, ref, payment_id, user_id, paid)
+
+
+def _user_id(traveller: Principal) -> int:
+    if traveller.user_id is None:  # a user token always names its user
+        raise ValueError("a traveller's principal without a user id")
+    return traveller.user_id

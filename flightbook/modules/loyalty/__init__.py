@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from flightbook.kernel.db import open_database
 from flightbook.kernel.part import Part
+from flightbook.kernel.settings import Settings
+from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.loyalty import handlers, models, resources
+from flightbook.modules.loyalty.rules import LoyaltyRules
+from flightbook.modules.loyalty.service import LoyaltyService
 
 
-def build(settings, tokens, contracts) -> Part:
-    from flightbook.modules.loyalty import handlers, models, resources
-    from flightbook.modules.loyalty.rules import LoyaltyRules
-    from flightbook.modules.loyalty.service import LoyaltyService
-
+def build(settings: Settings) -> Part[LoyaltyService]:
     models.database.initialize(open_database(settings.databases["loyalty"]))
-    service = LoyaltyService(LoyaltyRules.from_settings(settings))
+    service = LoyaltyService(UnitOfWork(models.database, "loyalty"), LoyaltyRules.from_settings(settings))
     return Part(
         name="loyalty",
         database=models.database,

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flightbook.contracts.loyalty import AccountView, HistoryPage, PointsHold, PointsRate, ReversalResult, Tier
-from flightbook.kernel.auth import Principal
+from flightbook.contracts.loyalty import (AccountView, BookingPoints, HistoryPage, LoyaltyContract, PointsHold,
+                                          PointsOffer, PointsRate, PointsReturnQuote, ReversalResult, Tier,
+                                          TierStanding)
+from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.data import from_dict
 from flightbook.kernel.httpclient import ServiceClient, bearer
 from flightbook.kernel.money import Money
@@ -15,7 +17,7 @@ def _segment(value) -> str:
     return quote(str(value), safe="")
 
 
-class Client:
+class Client(LoyaltyContract):
     """Implements LoyaltyContract by calling a loyalty service.
 
     Every POST here is idempotent by the contract (earn per booking, a hold repeated with the same
@@ -32,10 +34,24 @@ class Client:
         body = self.http.call("GET", f"/api/loyalty/account/{_segment(user_id)}", token=bearer(caller))
         return from_dict(AccountView, body)
 
+    def tier_standing(self, caller: Principal, user_id: int) -> TierStanding:
+        body = self.http.call("GET", f"/api/loyalty/account/{_segment(user_id)}/tier", token=bearer(caller))
+        return from_dict(TierStanding, body)
+
     def points_rate(self, currency: str) -> PointsRate:
         return from_dict(PointsRate, self.http.call("GET", "/api/loyalty/points-rate", params={"currency": currency}))
 
-    def earn(self, user_id: int, booking_ref: str, amount: Money) -> int:
+    def points_value(self, points: int, currency: str) -> Money:
+        body = self.http.call("GET", "/api/loyalty/points-value", params={"points": points, "currency": currency})
+        return Money.from_dict(body)
+
+    def points_offer(self, caller: Principal, user_id: int, amount: Money) -> PointsOffer:
+        body = self.http.call("GET", f"/api/loyalty/account/{_segment(user_id)}/offer", token=bearer(caller),
+                              params={"amount": amount.amount, "currency": amount.currency})
+        return from_dict(PointsOffer, body)
+
+    # The service-only calls carry this client's service token whatever ``caller`` says.
+    def earn(self, user_id: int, booking_ref: str, amount: Money, *, caller: Principal | None = IN_PROCESS) -> int:
         body = self.http.call("POST", "/api/loyalty/earn", idempotent=True, json={
             "user_id": user_id, "booking_ref": booking_ref, "amount": amount.amount, "currency": amount.currency})
         return body["points"]
@@ -46,19 +62,19 @@ class Client:
             "user_id": user_id, "points": points, "booking_ref": booking_ref, "currency": currency})
         return from_dict(PointsHold, body)
 
-    def commit_hold(self, hold_id: str) -> PointsHold:
+    def commit_hold(self, hold_id: str, *, caller: Principal | None = IN_PROCESS) -> PointsHold:
         body = self.http.call("POST", f"/api/loyalty/holds/{_segment(hold_id)}/commit", idempotent=True)
         return from_dict(PointsHold, body)
 
-    def release_hold(self, hold_id: str) -> PointsHold:
+    def release_hold(self, hold_id: str, *, caller: Principal | None = IN_PROCESS) -> PointsHold:
         body = self.http.call("POST", f"/api/loyalty/holds/{_segment(hold_id)}/release", idempotent=True)
         return from_dict(PointsHold, body)
 
-    def active_hold_for_booking(self, booking_ref: str) -> PointsHold | None:
+    def active_hold_for_booking(self, booking_ref: str, *, caller: Principal | None = IN_PROCESS) -> PointsHold | None:
         body = self.http.call("GET", f"/api/loyalty/bookings/{_segment(booking_ref)}/hold")
         return from_dict(PointsHold, body["hold"]) if body.get("hold") else None
 
-    def reverse_booking(self, booking_ref: str) -> ReversalResult:
+    def reverse_booking(self, booking_ref: str, *, caller: Principal | None = IN_PROCESS) -> ReversalResult:
         body = self.http.call("POST", "/api/loyalty/reversals", json={"booking_ref": booking_ref}, idempotent=True)
         return from_dict(ReversalResult, body)
 
@@ -66,3 +82,12 @@ class Client:
         body = self.http.call("GET", f"/api/loyalty/history/{_segment(user_id)}", token=bearer(caller),
                               params={"page": page, "per_page": per_page})
         return from_dict(HistoryPage, body)
+
+    def booking_points(self, caller: Principal, booking_ref: str) -> BookingPoints:
+        body = self.http.call("GET", f"/api/loyalty/bookings/{_segment(booking_ref)}/points", token=bearer(caller))
+        return from_dict(BookingPoints, body)
+
+    def quote_points_return(self, caller: Principal, booking_ref: str, refund_percent: int) -> PointsReturnQuote:
+        body = self.http.call("GET", f"/api/loyalty/bookings/{_segment(booking_ref)}/points-return",
+                              token=bearer(caller), params={"refund_percent": refund_percent})
+        return from_dict(PointsReturnQuote, body)

@@ -4,13 +4,16 @@ Loyalty follows the booking, not the payment: booking.cancelled (rather than pay
 the fare rule's refund_percent and also covers bookings paid with points alone, which have no refund."""
 from __future__ import annotations
 
+from typing import Callable
+
 from flightbook.contracts.flights import (BookingCancelled, BookingConfirmed, BookingExpired, BookingPaymentRejected,
                                           BookingStatus)
+from flightbook.modules.loyalty.service import LoyaltyService
 
 TOPICS = ("booking.confirmed", "booking.cancelled", "booking.expired", "booking.payment_rejected")
 
 
-def build(service) -> dict:
+def build(service: LoyaltyService) -> dict[str, Callable]:
     def booking_confirmed(event: BookingConfirmed) -> None:
         service.booking_confirmed(event.ref, event.user_id, event.total, event.paid)
 

@@ -4,6 +4,8 @@ Invariants the service keeps: ``balance`` = the sum of ``remaining`` over the ac
 ``0 <= held <= balance``; both counters only move by conditional UPDATEs on the account row."""
 from __future__ import annotations
 
+from enum import StrEnum
+
 import peewee as pw
 
 database = pw.DatabaseProxy()
@@ -33,11 +35,18 @@ class LoyaltyAccount(BaseModel):
         constraints = [pw.SQL("CHECK (held >= 0 AND balance >= held)")]
 
 
+class LotSource(StrEnum):
+    EARN = "EARN"  # earned on a booking's cash part
+    RETURN = "RETURN"  # redeemed on a booking, given back when it was cancelled
+
+
+# ``user_id``: the value of each table's foreign key to the account (its column), which peewee provides.
 class PointsLot(BaseModel):
     """Points earned (or returned) together; they expire together, and are spent oldest first."""
+    user_id: int
     id = pw.BigAutoField()
     account = pw.ForeignKeyField(LoyaltyAccount, column_name="user_id", backref="lots", index=False)
-    source = pw.CharField(max_length=10)  # EARN | RETURN
+    source = pw.CharField(max_length=10)  # LotSource
     booking_ref = pw.CharField(max_length=40, null=True)
     points = pw.BigIntegerField()  # as credited
     remaining = pw.BigIntegerField()
@@ -51,6 +60,7 @@ class PointsLot(BaseModel):
 
 
 class PointsHold(BaseModel):
+    user_id: int
     id = pw.CharField(max_length=40, primary_key=True)
     account = pw.ForeignKeyField(LoyaltyAccount, column_name="user_id", index=True)
     booking_ref = pw.CharField(max_length=40, index=True)
@@ -65,6 +75,7 @@ class PointsHold(BaseModel):
 
 
 class PointsTransaction(BaseModel):
+    user_id: int
     id = pw.BigAutoField()
     account = pw.ForeignKeyField(LoyaltyAccount, column_name="user_id", index=False)
     kind = pw.CharField(max_length=10)
@@ -76,6 +87,3 @@ class PointsTransaction(BaseModel):
 
     class Meta:
         indexes = ((("account", "id"), False), (("kind", "booking_ref"), True))
-
-
-TABLES = [LoyaltyTier, LoyaltyAccount, PointsLot, PointsHold, PointsTransaction]

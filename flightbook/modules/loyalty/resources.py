@@ -4,7 +4,7 @@ from __future__ import annotations
 import falcon
 
 from flightbook.kernel import data, money, validate
-from flightbook.kernel.auth import require_service, require_user
+from flightbook.kernel.auth import require_user
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
 
@@ -22,7 +22,7 @@ def _user_id(value) -> int:
 
 def _currency(body: dict, default: str | None = None) -> str:
     code = validate.text(body, "currency", max_len=3, min_len=3, required=default is None) or default
-    if not money.is_currency(code):
+    if code is None or not money.is_currency(code):
         raise ValidationError("currency", "must be an ISO 4217 code such as USD")
     return code
 
@@ -44,6 +44,51 @@ class PointsRate:
         resp.media = data.to_dict(self.service.points_rate(currency))
 
 
+class PointsValue:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        points = validate.integer(params, "points", minimum=0, maximum=10 ** 12)
+        resp.media = data.to_dict(self.service.points_value(points, _currency(params)))
+
+
+class TierStanding:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, user_id):
+        resp.media = data.to_dict(self.service.tier_standing(_principal(req), _user_id(user_id)))
+
+
+class PointsOffer:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, user_id):
+        params = validate.query(req)
+        amount = Money(validate.integer(params, "amount", minimum=0, maximum=2 ** 62), _currency(params))
+        resp.media = data.to_dict(self.service.points_offer(_principal(req), _user_id(user_id), amount))
+
+
+class BookingPoints:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, booking_ref):
+        resp.media = data.to_dict(self.service.booking_points(_principal(req), booking_ref))
+
+
+class PointsReturnQuote:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, booking_ref):
+        percent = validate.integer(validate.query(req), "refund_percent", minimum=0, maximum=100)
+        resp.media = data.to_dict(self.service.quote_points_return(_principal(req), booking_ref, percent))
+
+
 class Account:
     def __init__(self, service):
         self.service = service
@@ -57,12 +102,11 @@ class Earn:
         self.service = service
 
     def on_post(self, req, resp):
-        require_service(_principal(req))
         body = validate.body(req)
         user_id = validate.integer(body, "user_id", minimum=1)
         booking_ref = validate.text(body, "booking_ref", max_len=40)
         amount = Money(validate.integer(body, "amount", minimum=0), _currency(body))
-        earned = self.service.earn(user_id, booking_ref, amount)
+        earned = self.service.earn(user_id, booking_ref, amount, caller=_principal(req))
         resp.media = {"user_id": user_id, "booking_ref": booking_ref.upper(), "points": earned}
 
 
@@ -85,8 +129,7 @@ class CommitHold:
         self.service = service
 
     def on_post(self, req, resp, hold_id):
-        require_service(_principal(req))
-        resp.media = data.to_dict(self.service.commit_hold(hold_id))
+        resp.media = data.to_dict(self.service.commit_hold(hold_id, caller=_principal(req)))
 
 
 class ReleaseHold:
@@ -94,8 +137,7 @@ class ReleaseHold:
         self.service = service
 
     def on_post(self, req, resp, hold_id):
-        require_service(_principal(req))
-        resp.media = data.to_dict(self.service.release_hold(hold_id))
+        resp.media = data.to_dict(self.service.release_hold(hold_id, caller=_principal(req)))
 
 
 class BookingHold:
@@ -105,8 +147,7 @@ class BookingHold:
         self.service = service
 
     def on_get(self, req, resp, booking_ref):
-        require_service(_principal(req))
-        hold = self.service.active_hold_for_booking(booking_ref)
+        hold = self.service.active_hold_for_booking(booking_ref, caller=_principal(req))
         resp.media = {"hold": data.to_dict(hold) if hold else None}
 
 
@@ -115,9 +156,9 @@ class Reversals:
         self.service = service
 
     def on_post(self, req, resp):
-        require_service(_principal(req))
         body = validate.body(req)
-        resp.media = data.to_dict(self.service.reverse_booking(validate.text(body, "booking_ref", max_len=40)))
+        resp.media = data.to_dict(self.service.reverse_booking(validate.text(body, "booking_ref", max_len=40),
+                                                               caller=_principal(req)))
 
 
 class History:
@@ -134,11 +175,16 @@ class History:
 def add_routes(app, service) -> None:
     app.add_route("/api/loyalty/tiers", Tiers(service))
     app.add_route("/api/loyalty/points-rate", PointsRate(service))
+    app.add_route("/api/loyalty/points-value", PointsValue(service))
     app.add_route("/api/loyalty/account/{user_id}", Account(service))
+    app.add_route("/api/loyalty/account/{user_id}/offer", PointsOffer(service))
+    app.add_route("/api/loyalty/account/{user_id}/tier", TierStanding(service))
     app.add_route("/api/loyalty/earn", Earn(service))
     app.add_route("/api/loyalty/redeem", Redeem(service))
     app.add_route("/api/loyalty/holds/{hold_id}/commit", CommitHold(service))
     app.add_route("/api/loyalty/holds/{hold_id}/release", ReleaseHold(service))
     app.add_route("/api/loyalty/bookings/{booking_ref}/hold", BookingHold(service))
+    app.add_route("/api/loyalty/bookings/{booking_ref}/points", BookingPoints(service))
+    app.add_route("/api/loyalty/bookings/{booking_ref}/points-return", PointsReturnQuote(service))
     app.add_route("/api/loyalty/reversals", Reversals(service))
     app.add_route("/api/loyalty/history/{user_id}", History(service))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from flightbook.kernel.errors import ValidationError
@@ -51,6 +52,36 @@ def points_value(points: int, currency: str) -> Money:
     return Money(scaled // 100, currency)
 
 
+#: a block of points worth a whole number of minor units in every currency (exponents 0 to 3)
+_RATE_PROBE = 10 ** 6
+
+
+def points_rate(currency: str) -> tuple[int, Money]:
+    """The smallest whole block of points and what it pays in ``currency``: ``points_value`` of a large
+    block, reduced by their common divisor (the value is linear in the points)."""
+    value = points_value(_RATE_PROBE, currency)
+    common = math.gcd(_RATE_PROBE, value.amount)
+    return _RATE_PROBE // common, Money(value.amount // common, currency)
+
+
+def worth(points: int, currency: str) -> Money:
+    """What ``points`` pay: their whole blocks (the rest of a block pays nothing, as a hold takes blocks)."""
+    block, value = points_rate(currency)
+    return Money(max(points, 0) // block * value.amount, currency)
+
+
+def usable_points(available: int, amount: Money) -> int:
+    """Of ``available`` points, the whole blocks that can go towards ``amount``: no more than pay it all."""
+    block, value = points_rate(amount.currency)
+    needed = -(-amount.amount // value.amount) * block
+    return max(0, min(available - available % block, needed))
+
+
+def points_returned(redeemed: int, refund_percent: int) -> int:
+    """The points of a cancelled booking that come back: the fare rule's share of those redeemed, rounded down."""
+    return redeemed * refund_percent // 100
+
+
 def tier_for(qualifying_points: int, tiers: list[TierRule]) -> TierRule:
     """The highest tier whose threshold is reached (tiers in ascending order; the first is 0)."""
     reached = [t for t in tiers if qualifying_points >= t.threshold]
@@ -60,6 +91,14 @@ def tier_for(qualifying_points: int, tiers: list[TierRule]) -> TierRule:
 def next_tier(current: TierRule, tiers: list[TierRule]) -> TierRule | None:
     higher = [t for t in tiers if t.threshold > current.threshold]
     return higher[0] if higher else None
+
+
+def tier_progress(qualifying_points: int, current: TierRule, following: TierRule | None) -> int:
+    """How far, 0-100, the qualifying points have come from the current tier's threshold to the next one's."""
+    if following is None or following.threshold <= current.threshold:
+        return 100
+    share = (qualifying_points - current.threshold) * 100 // (following.threshold - current.threshold)
+    return max(0, min(100, share))
 
 
 def add_months(moment: dt.datetime, months: int) -> dt.datetime:
@@ -76,13 +115,3 @@ def expiry_of_lot(earned_at: dt.datetime, rules: LoyaltyRules) -> dt.datetime:
 
 def qualifying_since(now: dt.datetime, rules: LoyaltyRules) -> dt.datetime:
     return add_months(now, -rules.qualifying_months)
-
-
-def protected_by_holds(lot_remaining: list[int], held: int) -> list[int]:
-    """How much of each lot (oldest first) pending holds protect from expiry: holds count against the
-    oldest lots first, as their commit will. The SQL of ``expire_lots`` computes the same thing."""
-    protected, before = [], 0
-    for remaining in lot_remaining:
-        protected.append(max(0, min(remaining, held - before)))
-        before += remaining
-    return protected

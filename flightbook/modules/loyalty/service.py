@@ -1,22 +1,23 @@
-"""The loyalty module's use cases behind its contract: the in-process adapter other parts are handed.
-Who may do what is decided here; the rules about points live in ``ledger``, ``expiry`` and ``rules``."""
+"""The loyalty module's use cases behind its two faces: LoyaltyContract for the other parts, LoyaltyAdmin
+for the CLI. Who may do what is decided here, whoever calls; the rules about points live in ``rules`` and
+the use cases in ``accounts``, ``earning``, ``holds``, ``reversals``, ``saga`` and ``expiry``."""
 from __future__ import annotations
 
 import datetime as dt
-import math
+from typing import Callable
 
-from flightbook.contracts.loyalty import (AccountView, ExpiryReport, HistoryPage, PointsHold, PointsRate,
-                                          ReversalResult, Tier)
+from flightbook.contracts.loyalty import (AccountView, BookingPoints, ExpiryReport, HistoryPage, LoyaltyAdmin,
+                                          LoyaltyContract, PointsHold, PointsOffer, PointsRate, PointsReturnQuote,
+                                          ReversalResult, Tier, TierStanding)
 from flightbook.kernel import clock, money
-from flightbook.kernel.auth import Principal, require_self_or_admin, require_user
+from flightbook.kernel.auth import IN_PROCESS, Principal, require_self_or_admin, require_service, require_user
 from flightbook.kernel.errors import Forbidden, ValidationError
 from flightbook.kernel.money import Money
-from flightbook.modules.loyalty import expiry, ledger
-from flightbook.modules.loyalty.rules import LoyaltyRules, points_value, qualifying_since
+from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.loyalty import accounts, earning, expiry, holds, reversals, saga
+from flightbook.modules.loyalty import rules as r
 
 MAX_POINTS = 10 ** 12
-#: a block of points worth a whole number of minor units in every currency (exponents 0 to 3)
-_RATE_PROBE = 10 ** 6
 
 
 def _booking_ref(booking_ref) -> str:
@@ -43,71 +44,106 @@ def _currency(code) -> str:
     return code
 
 
-class LoyaltyService:
-    """Implements LoyaltyContract in process."""
+def _percent(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        raise ValidationError("refund_percent", "must be between 0 and 100")
+    return value
 
-    def __init__(self, rules: LoyaltyRules, clock_now=clock.now):
+
+def _traveller(caller: Principal | None) -> int:
+    """The signed-in traveller's user id (401/403 for anyone else)."""
+    user_id = require_user(caller).user_id
+    if user_id is None:
+        raise Forbidden("this token names no traveller", code="forbidden")
+    return user_id
+
+
+class LoyaltyService(LoyaltyContract, LoyaltyAdmin):
+    def __init__(self, uow: UnitOfWork, rules: r.LoyaltyRules, clock_now: Callable[[], dt.datetime] = clock.now):
+        self.uow = uow
         self.rules = rules
         self.now = clock_now
 
     def tiers(self) -> list[Tier]:
-        return ledger.list_tiers()
+        return accounts.list_tiers()
 
     def get_account(self, caller: Principal, user_id: int) -> AccountView:
         require_self_or_admin(caller, _user_id(user_id), allow_service=True)
-        return ledger.account_view(user_id, self.now(), self.rules)
+        return accounts.account_view(self.uow, user_id, self.now(), self.rules)
+
+    def tier_standing(self, caller: Principal, user_id: int) -> TierStanding:
+        require_self_or_admin(caller, _user_id(user_id), allow_service=True)
+        return accounts.tier_standing(self.uow, user_id, self.now(), self.rules)
 
     def points_rate(self, currency: str) -> PointsRate:
-        """The rules' own value of a large block, reduced to its smallest whole part (points_value is linear)."""
-        value = points_value(_RATE_PROBE, _currency(currency))
-        common = math.gcd(_RATE_PROBE, value.amount)
-        return PointsRate(currency=currency, points=_RATE_PROBE // common,
-                          value=Money(value.amount // common, currency))
+        points, value = r.points_rate(_currency(currency))
+        return PointsRate(currency=currency, points=points, value=value)
 
-    def earn(self, user_id: int, booking_ref: str, amount: Money) -> int:
-        return ledger.earn(_user_id(user_id), _booking_ref(booking_ref), amount, self.now(), self.rules)
+    def points_value(self, points: int, currency: str) -> Money:
+        return r.worth(points if points == 0 else _points(points), _currency(currency))
+
+    def points_offer(self, caller: Principal, user_id: int, amount: Money) -> PointsOffer:
+        require_self_or_admin(caller, _user_id(user_id))
+        available = accounts.available_points(self.uow, user_id, self.now())
+        usable = r.usable_points(available, amount)
+        return PointsOffer(user_id=user_id, amount=amount, available=available,
+                           available_value=r.worth(available, amount.currency), usable=usable,
+                           covers_amount=usable > 0 and r.worth(usable, amount.currency).amount >= amount.amount,
+                           rate=self.points_rate(amount.currency))
+
+    def earn(self, user_id: int, booking_ref: str, amount: Money, *, caller: Principal | None = IN_PROCESS) -> int:
+        require_service(caller)
+        return earning.earn(self.uow, _user_id(user_id), _booking_ref(booking_ref), amount, self.now(), self.rules)
 
     def hold_points(self, caller: Principal, user_id: int, points: int, booking_ref: str,
                     currency: str = "USD") -> PointsHold:
-        caller = require_user(caller)
-        if caller.user_id != _user_id(user_id):
+        if _traveller(caller) != _user_id(user_id):
             raise Forbidden("you may only redeem your own points", code="forbidden")
-        return ledger.hold_points(user_id, _points(points), _booking_ref(booking_ref), _currency(currency),
-                                  self.now())
+        return holds.hold_points(self.uow, user_id, _points(points), _booking_ref(booking_ref), _currency(currency),
+                                 self.now())
 
-    def commit_hold(self, hold_id: str) -> PointsHold:
-        return ledger.commit_hold(hold_id, self.now())
+    def commit_hold(self, hold_id: str, *, caller: Principal | None = IN_PROCESS) -> PointsHold:
+        require_service(caller)
+        return holds.commit_hold(self.uow, hold_id, self.now())
 
-    def release_hold(self, hold_id: str) -> PointsHold:
-        return ledger.release_hold(hold_id, self.now())
+    def release_hold(self, hold_id: str, *, caller: Principal | None = IN_PROCESS) -> PointsHold:
+        require_service(caller)
+        return holds.release_hold(self.uow, hold_id, self.now())
 
-    def active_hold_for_booking(self, booking_ref: str) -> PointsHold | None:
-        return ledger.active_hold_for_booking(_booking_ref(booking_ref))
+    def active_hold_for_booking(self, booking_ref: str, *, caller: Principal | None = IN_PROCESS) -> PointsHold | None:
+        require_service(caller)
+        return holds.active_hold_for_booking(_booking_ref(booking_ref))
 
-    def reverse_booking(self, booking_ref: str) -> ReversalResult:
-        return ledger.reverse_booking(_booking_ref(booking_ref), self.now(), self.rules)
-
-    # the booking saga (handlers.py): not part of the contract, run inside loyalty's inbox transaction
-    def booking_confirmed(self, booking_ref: str, user_id: int, total: Money, paid: Money | None = None) -> int:
-        return ledger.settle_confirmed_booking(_booking_ref(booking_ref), _user_id(user_id), total, self.now(),
-                                               self.rules, paid=paid)
-
-    def booking_cancelled(self, booking_ref: str, user_id: int, refund_percent: int) -> ReversalResult:
-        if not 0 <= refund_percent <= 100:
-            raise ValidationError("refund_percent", "must be between 0 and 100")
-        return ledger.reverse_booking(_booking_ref(booking_ref), self.now(), self.rules, refund_percent,
-                                      user_id=_user_id(user_id))
-
-    def booking_abandoned(self, booking_ref: str) -> int:
-        """Expired, cancelled while held, or its payment rejected: the points held for it go back."""
-        return ledger.release_pending_holds(_booking_ref(booking_ref), self.now())
+    def reverse_booking(self, booking_ref: str, *, caller: Principal | None = IN_PROCESS) -> ReversalResult:
+        require_service(caller)
+        return reversals.reverse_booking(self.uow, _booking_ref(booking_ref), self.now(), self.rules)
 
     def history(self, caller: Principal, user_id: int, page: int = 1, per_page: int = 20) -> HistoryPage:
         require_self_or_admin(caller, _user_id(user_id), allow_service=True)
-        return ledger.history(user_id, page, per_page)
+        return accounts.history(user_id, page, per_page)
 
+    def booking_points(self, caller: Principal, booking_ref: str) -> BookingPoints:
+        return reversals.booking_points(_traveller(caller), _booking_ref(booking_ref))
+
+    def quote_points_return(self, caller: Principal, booking_ref: str, refund_percent: int) -> PointsReturnQuote:
+        return reversals.quote_points_return(_traveller(caller), _booking_ref(booking_ref), _percent(refund_percent))
+
+    # LoyaltyAdmin: the CLI's
     def expire_points(self, as_of: dt.datetime | None = None, dry_run: bool = False) -> ExpiryReport:
-        """Expire every lot due at ``as_of`` (default: now). Not part of the contract: the CLI's."""
         now = self.now()
         as_of = as_of or now
-        return expiry.expire_lots(as_of, now, qualifying_since(as_of, self.rules), dry_run=dry_run)
+        return expiry.expire_lots(self.uow, as_of, now, r.qualifying_since(as_of, self.rules), accounts.tier_rules(),
+                                  dry_run=dry_run)
+
+    # the booking saga (handlers.py): not reachable from other parts, run inside loyalty's inbox transaction
+    def booking_confirmed(self, booking_ref: str, user_id: int, total: Money, paid: Money | None = None) -> int:
+        return saga.settle_confirmed_booking(self.uow, _booking_ref(booking_ref), _user_id(user_id), total,
+                                             self.now(), self.rules, paid=paid)
+
+    def booking_cancelled(self, booking_ref: str, user_id: int, refund_percent: int) -> ReversalResult:
+        return reversals.reverse_booking(self.uow, _booking_ref(booking_ref), self.now(), self.rules,
+                                         _percent(refund_percent), user_id=_user_id(user_id))
+
+    def booking_abandoned(self, booking_ref: str) -> int:
+        """Expired, cancelled while held, or its payment rejected: the points held for it go back."""
+        return holds.release_pending_holds(self.uow, _booking_ref(booking_ref), self.now())

@@ -1,22 +1,26 @@
 """payments: intents, card payments through a provider (mockbank or Stripe), webhooks, history, refunds."""
 from __future__ import annotations
 
+from flightbook.contracts.flights import FlightsContract
+from flightbook.contracts.loyalty import LoyaltyContract
 from flightbook.kernel.db import open_database
 from flightbook.kernel.part import Job, Part
+from flightbook.kernel.settings import Settings
 
 
-def build(settings, tokens, contracts) -> Part:
+def build(settings: Settings, flights: FlightsContract, loyalty: LoyaltyContract | None) -> Part:
     from flightbook.modules.payments import handlers, models, resources
     from flightbook.modules.payments.banking import MockBank
+    from flightbook.modules.payments.providers import PaymentProvider
     from flightbook.modules.payments.service import PaymentsService
 
     models.database.initialize(open_database(settings.databases["payments"]))
-    providers = {"mockbank": MockBank()}
+    providers: dict[str, PaymentProvider] = {"mockbank": MockBank()}
     if settings.stripe_api_key:
         from flightbook.modules.payments.stripe_provider import StripeProvider
         providers["stripe"] = StripeProvider(settings.stripe_api_key, settings.stripe_api_base,
                                              timeout_seconds=settings.provider_timeout_seconds)
-    service = PaymentsService(settings, contracts["flights"], contracts.get("loyalty"), providers,
+    service = PaymentsService(settings, flights, loyalty, providers,
                               "stripe" if settings.stripe_api_key else "mockbank",
                               parallel_lookups=not settings.is_local("loyalty"))
     return Part(

@@ -8,7 +8,7 @@ import datetime as dt
 
 import peewee as pw
 
-from flightbook.contracts.payments import (CardView, IntentStatus, PaymentFailed, PaymentResult, PaymentStatus,
+from flightbook.contracts.payments import (DECLINE_REASONS, CardView, IntentStatus, PaymentFailed, PaymentResult, PaymentStatus,
                                            PaymentSucceeded)
 from flightbook.kernel import clock, data
 from flightbook.kernel.db import write_transaction
@@ -16,16 +16,8 @@ from flightbook.kernel.money import Money
 from flightbook.modules.payments import idempotency
 from flightbook.modules.payments.ledger import card_view_of, emit
 from flightbook.modules.payments.models import Payment, PaymentIntent, database
-from flightbook.modules.payments.providers import NOT_PROCESSED, ChargeOutcome, ChargeRequest
+from flightbook.modules.payments.providers import ChargeOutcome, ChargeRequest
 
-DECLINE_MESSAGES = {
-    "card_declined": "the card was declined",
-    "insufficient_funds": "the card has insufficient funds",
-    "expired_card": "the card has expired",
-    "incorrect_cvc": "the card's security code is incorrect",
-    "invalid_number": "the card number is not valid",
-    NOT_PROCESSED: "the payment was cut off before the card was charged; nothing was charged, try again",
-}
 
 
 class KeyTaken(Exception):
@@ -38,9 +30,16 @@ class IntentTaken(Exception):
 
 def result_of(payment: Payment) -> PaymentResult:
     return PaymentResult(id=payment.id, intent_id=payment.intent_id, booking_ref=payment.booking_ref,
-                         status=payment.status, amount=payment.amount, currency=payment.currency,
+                         status=PaymentStatus(payment.status), amount=payment.amount, currency=payment.currency,
                          card=card_view_of(payment), failure_code=payment.failure_code,
-                         message=DECLINE_MESSAGES.get(payment.failure_code))
+                         message=DECLINE_REASONS.get(payment.failure_code or ""))
+
+
+def provider_key(row) -> str:
+    """The key a recorded charge or refund was (or will be) sent to the provider with."""
+    if not row.provider_key:
+        raise ValueError(f"{row.id} was recorded without a provider key")
+    return row.provider_key
 
 
 def charge_request(payment: Payment) -> ChargeRequest:
@@ -108,7 +107,7 @@ def _publish(result: PaymentResult, user_id: int) -> None:
                               user_id=user_id, amount=Money(result.amount, result.currency)))
     else:
         emit(PaymentFailed(intent_id=result.intent_id, booking_ref=result.booking_ref, user_id=user_id,
-                           failure_code=result.failure_code))
+                           failure_code=result.failure_code or ""))
 
 
 def record_final(result: PaymentResult, user_id: int, provider: str, provider_ref: str | None,
@@ -116,7 +115,7 @@ def record_final(result: PaymentResult, user_id: int, provider: str, provider_re
     """An attempt that needs no provider call (points paid it all; a number that fails Luhn), or one a
     provider reported by webhook that we never started: written finished, in one transaction."""
     with write_transaction(database):
-        if scope is not None:
+        if scope is not None and req_hash is not None:
             idempotency.claim(scope, req_hash, result.id, data.to_dict(result))
         if result.is_success and not _settle_intent(result):
             raise IntentTaken(result.intent_id)

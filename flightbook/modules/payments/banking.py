@@ -7,6 +7,7 @@ used is voided, so a request still on its way with it is refused."""
 from __future__ import annotations
 
 import hashlib
+from enum import StrEnum
 
 import peewee as pw
 
@@ -18,7 +19,14 @@ from flightbook.modules.payments import cards
 from flightbook.modules.payments.models import BankCard, BankEntry, database, new_id
 from flightbook.modules.payments.providers import (NOT_PROCESSED, ChargeOutcome, ChargeRequest, RefundOutcome)
 
-CHARGE, DECLINE, REFUND, VOID = "charge", "decline", "refund", "void"
+
+
+class EntryKind(StrEnum):
+    CHARGE = "charge"
+    DECLINE = "decline"
+    REFUND = "refund"
+    VOID = "void"  # a key asked about before it was used: it will never charge
+
 
 
 def pan_hash(number: str) -> str:
@@ -26,15 +34,20 @@ def pan_hash(number: str) -> str:
 
 
 def _answer(entry: BankEntry) -> ChargeOutcome:
-    if entry.kind == CHARGE:
+    if entry.kind == EntryKind.CHARGE:
         return ChargeOutcome(provider_ref=entry.id)
-    if entry.kind == DECLINE:
+    if entry.kind == EntryKind.DECLINE:
         return ChargeOutcome(provider_ref=None, failure_code=entry.failure_code)
     return ChargeOutcome(provider_ref=None, failure_code=NOT_PROCESSED)  # a voided (or misused) key
 
 
 def _entry(key: str) -> BankEntry | None:
     return BankEntry.get_or_none(BankEntry.idempotency_key == key)
+
+
+def _entry_of_racer(key: str) -> BankEntry:
+    """The entry a concurrent request with the same key wrote (our insert of the key just failed)."""
+    return BankEntry.get(BankEntry.idempotency_key == key)
 
 
 class MockBank:
@@ -48,15 +61,16 @@ class MockBank:
                     return _answer(done)
                 return _answer(self._decide(request, card, idempotency_key))
         except pw.IntegrityError:  # a concurrent request with the same key got there first
-            return _answer(_entry(idempotency_key))
+            return _answer(_entry_of_racer(idempotency_key))
 
     def _decide(self, request: ChargeRequest, card: CardInput, key: str) -> BankEntry:
         account = BankCard.get_or_none(BankCard.pan_hash == pan_hash(card.number))
         failure = self._refusal(account, card)
-        if failure is None and not self._debit(account.pan_hash, request.amount):
+        if account is not None and failure is None and not self._debit(account.pan_hash, request.amount):
             failure = "insufficient_funds"
-        return BankEntry.create(id=new_id("ch" if failure is None else "dc"), idempotency_key=key,
-                                kind=CHARGE if failure is None else DECLINE, failure_code=failure,
+        approved = account is not None and failure is None
+        return BankEntry.create(id=new_id("ch" if approved else "dc"), idempotency_key=key,
+                                kind=EntryKind.CHARGE if approved else EntryKind.DECLINE, failure_code=failure,
                                 pan_hash=account.pan_hash if account else "", amount=request.amount.amount,
                                 currency=request.amount.currency, created_at=clock.to_db(clock.now()))
 
@@ -65,12 +79,12 @@ class MockBank:
             with write_transaction(database):
                 done = _entry(idempotency_key)
                 if done is None:  # never reached us: close the key, so it cannot charge later
-                    done = BankEntry.create(id=new_id("vd"), idempotency_key=idempotency_key, kind=VOID, pan_hash="",
+                    done = BankEntry.create(id=new_id("vd"), idempotency_key=idempotency_key, kind=EntryKind.VOID, pan_hash="",
                                             amount=0, currency=request.amount.currency,
                                             created_at=clock.to_db(clock.now()))
                 return _answer(done)
         except pw.IntegrityError:  # the charge itself arrived at this very moment
-            return _answer(_entry(idempotency_key))
+            return _answer(_entry_of_racer(idempotency_key))
 
     @staticmethod
     def _refusal(account: BankCard | None, card: CardInput) -> str | None:
@@ -94,18 +108,18 @@ class MockBank:
                 done = _entry(idempotency_key)
                 if done is not None:
                     return RefundOutcome(provider_ref=done.id)
-                charge = BankEntry.get_or_none((BankEntry.id == charge_ref) & (BankEntry.kind == CHARGE))
+                charge = BankEntry.get_or_none((BankEntry.id == charge_ref) & (BankEntry.kind == EntryKind.CHARGE))
                 if charge is None:
                     return RefundOutcome(None, refused_because=f"mockbank knows no charge {charge_ref}")
                 given_back = (BankEntry.select(pw.fn.COALESCE(pw.fn.SUM(BankEntry.amount), 0))
-                              .where((BankEntry.charge_id == charge.id) & (BankEntry.kind == REFUND)).scalar())
+                              .where((BankEntry.charge_id == charge.id) & (BankEntry.kind == EntryKind.REFUND)).scalar())
                 if given_back + amount.amount > charge.amount:
                     return RefundOutcome(None, refused_because="mockbank refuses to refund more than was charged")
                 BankCard.update(balance=BankCard.balance + amount.amount).where(
                     BankCard.pan_hash == charge.pan_hash).execute()
-                entry = BankEntry.create(id=new_id("re"), idempotency_key=idempotency_key, kind=REFUND,
+                entry = BankEntry.create(id=new_id("re"), idempotency_key=idempotency_key, kind=EntryKind.REFUND,
                                          pan_hash=charge.pan_hash, amount=amount.amount, currency=amount.currency,
                                          charge_id=charge.id, created_at=clock.to_db(clock.now()))
                 return RefundOutcome(provider_ref=entry.id)
         except pw.IntegrityError:
-            return RefundOutcome(provider_ref=_entry(idempotency_key).id)
+            return RefundOutcome(provider_ref=_entry_of_racer(idempotency_key).id)

@@ -1,8 +1,8 @@
 """The payments contract over HTTP (FLIGHTBOOK_PAYMENTS_URL set)."""
 from __future__ import annotations
 
-from flightbook.contracts.payments import (CardInput, IntentView, PaymentHistory, PaymentResult, PaymentStatus,
-                                           RefundView)
+from flightbook.contracts.payments import (CardInput, IntentView, PaymentHistory, PaymentQuote, PaymentResult,
+                                           PaymentsContract, PaymentStatus, RefundQuote, RefundView)
 from flightbook.kernel import errors
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.data import from_dict, to_dict
@@ -13,7 +13,7 @@ from flightbook.kernel.httpclient import ServiceClient, bearer
 _RESULT_STATUSES = {402: PaymentStatus.FAILED, 409: PaymentStatus.REFUNDED}
 
 
-class Client:
+class Client(PaymentsContract):
     """Implements PaymentsContract by calling a payments service."""
 
     def __init__(self, urls, tokens, caller: str, settings):
@@ -26,7 +26,7 @@ class Client:
                               token=bearer(caller), idempotent=True)
         return from_dict(IntentView, body)
 
-    def process_payment(self, caller: Principal, intent_id: str, card: CardInput,
+    def process_payment(self, caller: Principal, intent_id: str, card: CardInput | None,
                         idempotency_key: str) -> PaymentResult:
         token = bearer(caller)
         headers = {"Authorization": f"Bearer {token or self.http.service_token()}"}
@@ -43,6 +43,16 @@ class Client:
     def history(self, caller: Principal, user_id: int) -> PaymentHistory:
         body = self.http.call("GET", f"/api/payments/history/{user_id}", token=bearer(caller))
         return from_dict(PaymentHistory, body)
+
+    def quote_payment(self, caller: Principal, booking_ref: str, points: int = 0) -> PaymentQuote:
+        body = self.http.call("GET", "/api/payments/quote", token=bearer(caller),
+                              params={"booking_ref": booking_ref, "points": points})
+        return from_dict(PaymentQuote, body)
+
+    def quote_refund(self, caller: Principal, booking_ref: str, refund_percent: int) -> RefundQuote:
+        body = self.http.call("GET", "/api/payments/refund-quote", token=bearer(caller),
+                              params={"booking_ref": booking_ref, "refund_percent": refund_percent})
+        return from_dict(RefundQuote, body)
 
     def refund(self, payment_id: str, amount: int | None, idempotency_key: str) -> RefundView:
         body = {"payment_id": payment_id} if amount is None else {"payment_id": payment_id, "amount": amount}

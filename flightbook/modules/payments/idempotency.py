@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from enum import StrEnum
 
 from flightbook.contracts.payments import IdempotencyKeyReused, PaymentInProgress
 from flightbook.kernel import clock
@@ -21,7 +22,11 @@ from flightbook.kernel.errors import ValidationError
 from flightbook.modules.payments.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
-IN_PROGRESS, DONE = "in_progress", "done"
+
+
+class KeyState(StrEnum):
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
 
 
 def checked_key(key: str | None) -> str:
@@ -59,19 +64,19 @@ def claim(scope_key: str, req_hash: str, resource_id: str, result: dict | None =
     """Inside the transaction that records ``resource_id``: the key is now its (an IntegrityError if a
     request with the same key got there first). ``result``: an attempt finished in that same transaction."""
     IdempotencyRecord.insert(scope_key=scope_key, request_hash=req_hash, resource_id=resource_id,
-                             state=IN_PROGRESS if result is None else DONE,
+                             state=KeyState.IN_PROGRESS if result is None else KeyState.DONE,
                              result=None if result is None else json.dumps(result),
                              created_at=clock.to_db(clock.now())).execute()
 
 
 def finish(resource_id: str, result: dict) -> None:
     """Inside the transaction that records the outcome of ``resource_id``: its key now answers ``result``."""
-    IdempotencyRecord.update(state=DONE, result=json.dumps(result)).where(
-        (IdempotencyRecord.resource_id == resource_id) & (IdempotencyRecord.state == IN_PROGRESS)).execute()
+    IdempotencyRecord.update(state=KeyState.DONE, result=json.dumps(result)).where(
+        (IdempotencyRecord.resource_id == resource_id) & (IdempotencyRecord.state == KeyState.IN_PROGRESS)).execute()
 
 
 def stored_result(record: IdempotencyRecord) -> dict | None:
-    return json.loads(record.result) if record.state == DONE else None
+    return json.loads(record.result) if record.state == KeyState.DONE and record.result is not None else None
 
 
 def in_progress(retry_after: float = 1.0) -> PaymentInProgress:

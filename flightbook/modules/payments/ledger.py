@@ -5,7 +5,7 @@ from __future__ import annotations
 import peewee as pw
 
 from flightbook.contracts.payments import (CardView, IntentAlreadyPaid, IntentNotFound, IntentStatus, IntentView,
-                                           PaymentInProgress, PaymentView, RefundView)
+                                           PaymentInProgress, PaymentStatus, PaymentView, RefundStatus, RefundView)
 from flightbook.kernel import clock
 from flightbook.kernel.db import write_transaction
 from flightbook.kernel.events import Event
@@ -24,7 +24,8 @@ def emit(event: Event) -> None:
 
 def intent_view(intent: PaymentIntent) -> IntentView:
     return IntentView(id=intent.id, booking_ref=intent.booking_ref, user_id=intent.user_id, amount=intent.amount,
-                      currency=intent.currency, status=intent.status, created_at=clock.from_db(intent.created_at))
+                      currency=intent.currency, status=IntentStatus(intent.status),
+                      created_at=clock.from_db(intent.created_at))
 
 
 def open_intent(booking_ref: str, user_id: int, due: Money) -> IntentView:
@@ -90,13 +91,13 @@ def payments_of(user_id: int) -> list[PaymentView]:
 def card_view_of(payment: Payment) -> CardView | None:
     if not payment.card_last4:
         return None
-    return CardView(brand=payment.card_brand, last4=payment.card_last4, exp_month=payment.card_exp_month,
-                    exp_year=payment.card_exp_year)
+    return CardView(brand=payment.card_brand or "unknown", last4=payment.card_last4,
+                    exp_month=payment.card_exp_month or 0, exp_year=payment.card_exp_year or 0)
 
 
 def payment_view(payment: Payment, refunds: list[Refund]) -> PaymentView:
     return PaymentView(id=payment.id, intent_id=payment.intent_id, booking_ref=payment.booking_ref,
-                       user_id=payment.user_id, status=payment.status, amount=payment.amount,
+                       user_id=payment.user_id, status=PaymentStatus(payment.status), amount=payment.amount,
                        refunded_amount=payment.refunded_amount, currency=payment.currency,
                        created_at=clock.from_db(payment.created_at), card=card_view_of(payment),
                        failure_code=payment.failure_code, refunds=[refund_view(r, payment) for r in refunds])
@@ -105,5 +106,5 @@ def payment_view(payment: Payment, refunds: list[Refund]) -> PaymentView:
 def refund_view(refund: Refund, payment: Payment) -> RefundView:
     return RefundView(id=refund.id, payment_id=payment.id, booking_ref=payment.booking_ref, amount=refund.amount,
                       currency=refund.currency, refunded_total=payment.refunded_amount,
-                      payment_status=payment.status, created_at=clock.from_db(refund.created_at),
-                      status=refund.status)
+                      payment_status=PaymentStatus(payment.status), created_at=clock.from_db(refund.created_at),
+                      status=RefundStatus(refund.status))

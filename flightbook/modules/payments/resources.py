@@ -65,6 +65,28 @@ class Process:
         payment_response(resp, result)
 
 
+class PaymentQuote:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        booking_ref = validate.text(params, "booking_ref", max_len=16).upper()
+        points = validate.integer(params, "points", minimum=0, maximum=10 ** 12, required=False, default=0)
+        resp.media = data.to_dict(self.service.quote_payment(_principal(req), booking_ref, points))
+
+
+class RefundQuote:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        booking_ref = validate.text(params, "booking_ref", max_len=16).upper()
+        percent = validate.integer(params, "refund_percent", minimum=0, maximum=100)
+        resp.media = data.to_dict(self.service.quote_refund(_principal(req), booking_ref, percent))
+
+
 class History:
     def __init__(self, service):
         self.service = service
@@ -102,6 +124,8 @@ class Webhook:
 def add_routes(app, service) -> None:
     app.add_route("/api/payments/create-intent", CreateIntent(service))
     app.add_route("/api/payments/process", Process(service))
+    app.add_route("/api/payments/quote", PaymentQuote(service))
+    app.add_route("/api/payments/refund-quote", RefundQuote(service))
     app.add_route("/api/payments/history/{user_id}", History(service))
     app.add_route("/api/payments/refund", RefundPayment(service))
     app.add_route("/api/payments/webhook", Webhook(service))

@@ -11,15 +11,17 @@ from typing import Callable
 import peewee as pw
 
 from flightbook.contracts.flights import BookingStatus, BookingView, FlightsContract
-from flightbook.contracts.loyalty import LoyaltyContract, PointsHold
-from flightbook.contracts.payments import (BookingNotPayable, CardInput, IntentStatus, IntentView, PaymentHistory,
-                                           PaymentInProgress, PaymentNotFound, PaymentResult, PaymentStatus,
-                                           RefundExceedsPayment, RefundNotAllowed, RefundStatus, RefundView)
+from flightbook.contracts.loyalty import HoldStatus, LoyaltyContract, PointsHold
+from flightbook.contracts.payments import (DECLINE_REASONS, BookingNotPayable, CardInput, IntentStatus, IntentView,
+                                           PaymentHistory, PaymentInProgress, PaymentNotFound, PaymentQuote,
+                                           PaymentResult, PaymentsAdmin, PaymentsContract, PaymentsStatus,
+                                           PaymentStatus, ReconcileReport, RefundExceedsPayment, RefundNotAllowed,
+                                           RefundQuote, RefundStatus, RefundView)
 from flightbook.kernel import clock, data, faults
-from flightbook.kernel.auth import Principal, require_self_or_admin, require_user
+from flightbook.kernel.auth import Principal, require_self_or_admin, require_user, traveller_id
 from flightbook.kernel.errors import Conflict, NotFound, Unavailable, ValidationError
 from flightbook.kernel.money import Money
-from flightbook.modules.payments import attempts, cards, idempotency, ledger, reconciler, refunds, webhooks
+from flightbook.modules.payments import attempts, cards, idempotency, ledger, quotes, reconciler, refunds, webhooks
 from flightbook.modules.payments.models import Payment, PaymentIntent, Refund
 from flightbook.modules.payments.providers import PaymentProvider, ProviderError
 
@@ -27,8 +29,8 @@ log = logging.getLogger("flightbook.payments")
 POINTS = "points"  # the provider name of a payment the traveller's points made in full
 
 
-class PaymentsService:
-    """Implements PaymentsContract in process."""
+class PaymentsService(PaymentsContract, PaymentsAdmin):
+    """Implements PaymentsContract in process, and PaymentsAdmin for the CLI and the background job."""
 
     def __init__(self, settings, flights: FlightsContract, loyalty: LoyaltyContract | None, providers: dict,
                  provider_name: str, parallel_lookups: bool = False):
@@ -44,11 +46,8 @@ class PaymentsService:
         self._lookups = (ThreadPoolExecutor(max_workers=8, thread_name_prefix="payments-lookup")
                          if parallel_lookups and loyalty is not None else None)
 
-    # --- intents ---------------------------------------------------------------------------
-
     def create_intent(self, caller: Principal, booking_ref: str) -> IntentView:
-        caller = require_user(caller)
-        booking, hold = self.booking_and_hold(booking_ref, caller.user_id)
+        booking, hold = self.booking_and_hold(booking_ref, traveller_id(caller))
         return ledger.open_intent(booking.ref, booking.user_id, self.amount_due(booking, hold))
 
     def booking_and_hold(self, booking_ref: str, user_id: int) -> tuple[BookingView, PointsHold | None]:
@@ -75,8 +74,7 @@ class PaymentsService:
     def amount_due(self, booking: BookingView, hold: PointsHold | None) -> Money:
         """What flights says the booking costs, less the points the traveller holds against it (0 when the
         points cover it all: then the intent is paid with no card)."""
-        due = booking.total - self.hold_value(booking, hold)
-        return due if due.amount > 0 else Money(0, due.currency)
+        return quotes.card_part(booking.total, self.hold_value(booking, hold))
 
     def points_hold(self, booking_ref: str) -> PointsHold | None:
         """The points hold against the booking; None when there is none or loyalty is absent.
@@ -99,22 +97,20 @@ class PaymentsService:
                                     f"the booking in {booking.total.currency}")
         return hold.value
 
-    # --- paying ----------------------------------------------------------------------------
-
     def process_payment(self, caller: Principal, intent_id: str, card: CardInput | None,
                         idempotency_key: str) -> PaymentResult:
         """``card`` None pays an intent whose amount due is 0 (points cover the total): no provider call."""
-        caller = require_user(caller)
+        user_id = traveller_id(caller)
         key = idempotency.checked_key(idempotency_key)
         card = cards.checked(card) if card is not None else None
-        scope = f"process:{caller.user_id}:{key}"
+        scope = f"process:{user_id}:{key}"
         req_hash = idempotency.request_hash(self.secret, {"intent_id": intent_id,
                                                           "card": data.to_dict(card) if card is not None else None})
         answered = self.answer_for_key(scope, req_hash)
         if answered is not None:
             return answered
         try:
-            result = self.attempt_payment(caller.user_id, intent_id, card, scope, req_hash)
+            result = self.attempt_payment(user_id, intent_id, card, scope, req_hash)
         except (attempts.KeyTaken, Conflict) as exc:
             # the same key a moment earlier (it took the key, or already paid the intent): answer as it does
             answered = self.answer_for_key(scope, req_hash)
@@ -145,13 +141,13 @@ class PaymentsService:
         if due.amount > 0 and card is None:
             raise ValidationError("card", f"is required: {due.format()} is left to pay after points")
         payment_id = "pay_" + idempotency.derived(self.secret, scope, "payment")
-        if due.amount == 0:
+        if due.amount == 0 or card is None:  # card None: points pay it all (checked above)
             return self.pay_with_points(booking, hold, intent, payment_id, user_id, scope, req_hash)
         if not cards.passes_luhn(card.number):  # no bank would take it: a decline without a provider call
             result = PaymentResult(id=payment_id, intent_id=intent.id, booking_ref=intent.booking_ref,
                                    status=PaymentStatus.FAILED, amount=due.amount, currency=due.currency,
                                    card=cards.view(card), failure_code="invalid_number",
-                                   message=attempts.DECLINE_MESSAGES["invalid_number"])
+                                   message=DECLINE_REASONS["invalid_number"])
             attempts.record_final(result, user_id, self.provider.name, None, None, scope, req_hash)
             return result
         return self.charge(intent, user_id, due, card, payment_id, scope, req_hash)
@@ -185,7 +181,7 @@ class PaymentsService:
             ledger.refuse_attempt(PaymentIntent.get_by_id(intent.id))
         faults.reach("payments.attempt_recorded")
         try:
-            outcome = self.provider.charge(attempts.charge_request(attempt), card, attempt.provider_key)
+            outcome = self.provider.charge(attempts.charge_request(attempt), card, attempts.provider_key(attempt))
         except ProviderError as exc:
             attempts.let_go(attempt.id)
             raise Unavailable(f"the payment provider did not answer ({exc}); retry with the same Idempotency-Key: "
@@ -206,7 +202,8 @@ class PaymentsService:
         if not attempts.take_over(payment.id, self.leased_before(older_than), self.lease_seconds):
             return None
         try:
-            outcome = self.provider_of(payment).resolve_charge(attempts.charge_request(payment), payment.provider_key)
+            outcome = self.provider_of(payment).resolve_charge(attempts.charge_request(payment),
+                                                               attempts.provider_key(payment))
         except ProviderError as exc:
             attempts.let_go(payment.id)
             raise Unavailable(f"the payment provider did not answer ({exc}); the payment will be finished "
@@ -263,12 +260,18 @@ class PaymentsService:
         booking.confirmed handler guarantees it (committing twice is a no-op), so a failure here waits."""
         try:
             hold = self.loyalty.active_hold_for_booking(booking_ref) if self.loyalty is not None else None
-            if hold is not None and hold.status == "PENDING":
+            if hold is not None and self.loyalty is not None and hold.status == HoldStatus.PENDING:
                 self.loyalty.commit_hold(hold.hold_id)
         except Exception:
             log.exception("points hold of booking %s not committed at once; booking.confirmed will", booking_ref)
 
-    # --- history and refunds ---------------------------------------------------------------
+    def quote_payment(self, caller: Principal, booking_ref: str, points: int = 0) -> PaymentQuote:
+        traveller = require_user(caller)
+        return quotes.quote_payment(self.flights, self.loyalty, traveller, traveller_id(traveller), booking_ref, points)
+
+    def quote_refund(self, caller: Principal, booking_ref: str, refund_percent: int) -> RefundQuote:
+        traveller = require_user(caller)
+        return quotes.quote_refund(self.flights, traveller, traveller_id(traveller), booking_ref, refund_percent)
 
     def history(self, caller: Principal, user_id: int) -> PaymentHistory:
         require_self_or_admin(caller, user_id, allow_service=True)
@@ -320,8 +323,8 @@ class PaymentsService:
         payment = Payment.get_by_id(refund.payment_id)
         faults.reach("payments.refund_recorded")
         try:
-            outcome = self.provider_of(payment).refund(payment.provider_ref, Money(refund.amount, refund.currency),
-                                                       refund.provider_key)
+            outcome = self.provider_of(payment).refund(payment.provider_ref or "", Money(refund.amount, refund.currency),
+                                                       attempts.provider_key(refund))
         except ProviderError as exc:
             refunds.let_go(refund.id)
             raise Unavailable(f"the payment provider did not refund ({exc}); the refund is recorded and will be "
@@ -347,7 +350,7 @@ class PaymentsService:
                               code="provider_unavailable")
         return provider
 
-    # --- the saga's compensations (called by handlers.py inside the inbox transaction) --------
+    # the saga's compensations (called by handlers.py inside the inbox transaction)
 
     def refund_rejected_payment(self, payment_id: str) -> Callable[[], object] | None:
         """flights could not take this payment: all of it goes back, once (the key is the payment's)."""
@@ -357,10 +360,11 @@ class PaymentsService:
                                  refund_percent: int) -> Callable[[], object] | None:
         """A confirmed booking was cancelled: refund the fare rule's share of what the card paid, once per
         booking. A points-only payment (amount 0) has nothing to refund: loyalty returns the points."""
-        payment = ledger.payment_of(payment_id)
-        if payment is None or payment.amount == 0 or refund_percent <= 0:
+        payment = ledger.payment_of(payment_id) if payment_id else None
+        amount = quotes.cancellation_refund(payment.amount, refund_percent) if payment is not None else 0
+        if payment is None or amount == 0:
             return None
-        return self.refund_later(payment.id, payment.amount * refund_percent // 100, f"cancel:{booking_ref}")
+        return self.refund_later(payment.id, amount, f"cancel:{booking_ref}")
 
     def refund_later(self, payment_id: str, amount: int | None, key: str) -> Callable[[], object] | None:
         """Inside the event's transaction: record the refund as owed (amount reserved, provider key), so it
@@ -383,12 +387,6 @@ class PaymentsService:
     def cancel_open_intent(self, booking_ref: str) -> bool:
         return ledger.cancel_open_intent(booking_ref)
 
-    def intent_of_booking(self, booking_ref: str) -> IntentView | None:
-        intent = PaymentIntent.get_or_none(PaymentIntent.booking_ref == booking_ref)
-        return ledger.intent_view(intent) if intent else None
-
-    # --- webhooks --------------------------------------------------------------------------
-
     def receive_webhook(self, payload: bytes, signature: str | None) -> dict:
         event = webhooks.verified_event(payload, signature, self.webhook_secret)
         applied, succeeded = webhooks.apply_event(event)
@@ -396,12 +394,10 @@ class PaymentsService:
             self.confirm_booking(succeeded)
         return {"received": True, "event_id": event.id, "replayed": not applied}
 
-    # --- operations (the CLI and serve's background job; not part of the contract) -----------
+    # PaymentsAdmin: the CLI's and serve's background job's
 
-    def reconcile(self, older_than: float | None = None, dry_run: bool = False) -> reconciler.Report:
-        """Finish every charge and refund left unfinished past its lease (``older_than``: started at least
-        that many seconds ago)."""
+    def reconcile(self, older_than: float | None = None, dry_run: bool = False) -> ReconcileReport:
         return reconciler.reconcile(self, older_than, dry_run)
 
-    def payments_status(self) -> reconciler.Status:
+    def payments_status(self) -> PaymentsStatus:
         return reconciler.status()

@@ -62,11 +62,13 @@ class StripeProvider:
     def charge(self, request: ChargeRequest, card: CardInput, idempotency_key: str) -> ChargeOutcome:
         intents = self._client.v1.payment_intents
         try:
-            intent = intents.create(params=self._create_params(request),
+            intent = intents.create(params=self._create_params(request),  # type: ignore[arg-type]  # a plain dict
                                     options={"idempotency_key": f"{idempotency_key}:create"})
-            intent = intents.confirm(intent.id, params={"payment_method_data": {"type": "card", "card": {
-                "number": card.number, "exp_month": card.exp_month, "exp_year": card.exp_year, "cvc": card.cvc,
-            }}}, options={"idempotency_key": f"{idempotency_key}:confirm"})
+            # raw card data is not in the SDK's type for confirm
+            intent = intents.confirm(intent.id, params={  # type: ignore[arg-type]
+                "payment_method_data": {"type": "card", "card": {
+                    "number": card.number, "exp_month": card.exp_month, "exp_year": card.exp_year, "cvc": card.cvc,
+                }}}, options={"idempotency_key": f"{idempotency_key}:confirm"})
         except stripe.CardError as exc:
             return _declined(exc)
         except stripe.StripeError as exc:
@@ -81,7 +83,7 @@ class StripeProvider:
         confirmation still on its way cannot charge the card afterwards."""
         intents = self._client.v1.payment_intents
         try:
-            created = intents.create(params=self._create_params(request),
+            created = intents.create(params=self._create_params(request),  # type: ignore[arg-type]  # a plain dict
                                      options={"idempotency_key": f"{idempotency_key}:create"})
             intent = intents.retrieve(created.id)
             if intent.status in ("requires_payment_method", "requires_confirmation", "requires_action"):

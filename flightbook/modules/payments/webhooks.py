@@ -60,7 +60,7 @@ def _outside_intent(stripe_intent) -> PaymentIntent | None:
     return intent
 
 
-def _attempt_from(stripe_intent, intent: PaymentIntent, status: str, failure: str | None) -> PaymentResult:
+def _attempt_from(stripe_intent, intent: PaymentIntent, status: PaymentStatus, failure: str | None) -> PaymentResult:
     metadata = stripe_intent.get("metadata") or {}
     return PaymentResult(id=metadata.get("payment_id") or "pay_" + stripe_intent["id"], intent_id=intent.id,
                          booking_ref=intent.booking_ref, status=status, amount=int(stripe_intent["amount"]),

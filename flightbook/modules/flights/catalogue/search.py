@@ -11,8 +11,9 @@ from flightbook.kernel import clock
 from flightbook.kernel.db import is_postgres
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
-from flightbook.modules.flights.models import Airport, database
-from flightbook.modules.flights.schedules import local_iso, zone
+from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.flights.catalogue.schedules import local_iso, zone
+from flightbook.modules.flights.models import Airport
 
 SORTS = ("price", "departure", "duration")
 
@@ -23,7 +24,7 @@ ZONE_TTL_SECONDS = 60.0
 _known_zones: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _zones(query: FlightQuery) -> dict:
+def _zones(database, query: FlightQuery) -> dict:
     """The time zone of each airport of the query; ValidationError naming the unknown one."""
     cache = _known_zones.setdefault(database.obj, {})
     now = time.monotonic()
@@ -31,7 +32,8 @@ def _zones(query: FlightQuery) -> dict:
              if code in cache and cache[code][1] > now}
     missing = [code for code in (query.origin, query.destination) if code not in zones]
     if missing:
-        found = dict(Airport.select(Airport.iata, Airport.tz).where(Airport.iata.in_(missing)).tuples())
+        found: dict[str, str] = dict(Airport.select(Airport.iata, Airport.tz)  # type: ignore[arg-type]
+                                     .where(Airport.iata.in_(missing)).tuples())
         cache.update((code, (tz, now + ZONE_TTL_SECONDS)) for code, tz in found.items())
         zones.update(found)
     for field in ("origin", "destination"):
@@ -40,7 +42,7 @@ def _zones(query: FlightQuery) -> dict:
     return zones
 
 
-def validate_query(query: FlightQuery) -> dict:
+def validate_query(database, query: FlightQuery) -> dict:
     """Check a query against the rules; returns the airports' time zones."""
     for field in ("origin", "destination"):
         value = getattr(query, field)
@@ -59,7 +61,7 @@ def validate_query(query: FlightQuery) -> dict:
         value = getattr(query, field)
         if value is not None and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
             raise ValidationError(field, "must be a date YYYY-MM-DD")
-    zones = _zones(query)
+    zones = _zones(database, query)
     if query.date < clock.now().astimezone(zone(zones[query.origin])).date():
         raise ValidationError("date", f"{query.date} is in the past at {query.origin}")
     if query.return_date is not None and query.return_date < query.date:
@@ -102,7 +104,7 @@ def _options_sql(sort: str, param: str) -> str:
 _prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # psycopg2 connection -> sorts prepared
 
 
-def _options(sort: str, params: tuple) -> list:
+def _options(database, sort: str, params: tuple) -> list:
     if not is_postgres(database):
         return database.execute_sql(_options_sql(sort, database.param), params).fetchall()
     prepared = _prepared_on.setdefault(database.connection(), set())
@@ -112,10 +114,11 @@ def _options(sort: str, params: tuple) -> list:
     return database.execute_sql(f"EXECUTE flight_options_{sort} (%s, %s, %s, %s, %s, %s)", params).fetchall()
 
 
-def flights_on(origin: str, destination: str, day: dt.date, query: FlightQuery, zones: dict) -> list[FlightOption]:
+def flights_on(database, origin: str, destination: str, day: dt.date, query: FlightQuery,
+               zones: dict) -> list[FlightOption]:
     """The day's flights from origin to destination with enough seats in the cabin, in the query's order."""
     start, end = local_day_window(day, zones[origin])
-    rows = _options(query.sort, (query.cabin, origin, destination, clock.to_db(start), clock.to_db(end),
+    rows = _options(database, query.sort, (query.cabin, origin, destination, clock.to_db(start), clock.to_db(end),
                                  query.passengers))
     return [_option(row, origin, destination, query, zones) for row in rows]
 
@@ -132,9 +135,10 @@ def _option(row, origin, destination, query, zones) -> FlightOption:
                         seats_left=seats_left)
 
 
-def search_flights(query: FlightQuery) -> SearchResult:
-    zones = validate_query(query)
-    outbound = flights_on(query.origin, query.destination, query.date, query, zones)
+def search_flights(uow: UnitOfWork, query: FlightQuery) -> SearchResult:
+    database = uow.database
+    zones = validate_query(database, query)
+    outbound = flights_on(database, query.origin, query.destination, query.date, query, zones)
     inbound = ([] if query.return_date is None
-               else flights_on(query.destination, query.origin, query.return_date, query, zones))
+               else flights_on(database, query.destination, query.origin, query.return_date, query, zones))
     return SearchResult(outbound=outbound, inbound=inbound)

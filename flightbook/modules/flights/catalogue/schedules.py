@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from flightbook.contracts.flights import CABINS
 from flightbook.kernel.money import Money, is_currency
-from flightbook.modules.flights.airports import BadImportFile
+from flightbook.modules.flights.catalogue.airports import BadImportFile
 
 COLUMNS = ("flight_number", "airline", "origin", "destination", "departure_local", "duration_minutes", "weekdays",
            "economy_seats", "business_seats", "first_seats", "economy_fare", "business_fare", "first_fare",
@@ -28,8 +28,6 @@ _HHMM = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 _WEEKDAYS = re.compile(r"^[1-7]{1,7}$")
 MAX_DAYS = 800
 
-
-# --- pure rules ----------------------------------------------------------------------------
 
 def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Haversine distance on a spherical Earth."""
@@ -69,7 +67,7 @@ def clock_runs(day: dt.date, tz: str) -> list[tuple[int, int, int]]:
 
     def offset(minute: int) -> int:
         moment = dt.datetime.combine(day, dt.time(minute // 60, minute % 60), tzinfo=local)
-        return int(moment.utcoffset().total_seconds())
+        return int((moment.utcoffset() or dt.timedelta()).total_seconds())
 
     current = offset(0)
     if offset(24 * 60 - 1) == current:
@@ -86,8 +84,6 @@ def local_iso(moment: dt.datetime, tz: str) -> str:
     """'2026-12-01T09:05:00-05:00': a UTC moment shown in an airport's zone."""
     return moment.astimezone(zone(tz)).isoformat(timespec="seconds")
 
-
-# --- the CSV -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ScheduleRow:
@@ -168,10 +164,11 @@ def read_schedule(path: Path | str, airport_zones: dict) -> list[ScheduleRow]:
             missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
             if missing:
                 raise BadImportFile(f"line 1: missing column(s) {', '.join(missing)}")
-            rows, seen = [], {}
+            rows: list[ScheduleRow] = []
+            seen: dict[str, int] = {}
             for record in reader:
                 if None in record or any(v is None for v in record.values()):
-                    raise BadImportFile(f"line {reader.line_num}: expected {len(reader.fieldnames)} fields")
+                    raise BadImportFile(f"line {reader.line_num}: expected {len(reader.fieldnames or ())} fields")
                 try:
                     row = parse_schedule_row(record, reader.line_num, airport_zones)
                 except ValueError as exc:
@@ -189,8 +186,6 @@ def read_schedule(path: Path | str, airport_zones: dict) -> list[ScheduleRow]:
         raise BadImportFile("the schedule has no flights")
     return rows
 
-
-# --- expansion into dated flights ----------------------------------------------------------
 
 class DatedFlight(NamedTuple):
     row: ScheduleRow

@@ -6,15 +6,15 @@ import re
 import zoneinfo
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Callable
 
 from peewee import chunked
 
 from flightbook import ROOT
-from flightbook.kernel.db import write_transaction
+from flightbook.contracts.flights import AirportImport, Progress
 from flightbook.kernel.errors import DomainError
-from flightbook.modules.flights.models import Airport, database
-from flightbook.modules.flights.places import search_text_for
+from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.flights.catalogue.places import search_text_for
+from flightbook.modules.flights.models import Airport
 
 DEFAULT_CSV = ROOT / "data" / "airports.csv"
 REQUIRED_COLUMNS = ("iata", "icao", "name", "city", "country", "lat", "lon", "tz")
@@ -39,14 +39,6 @@ class AirportRow:
     lon: float
     tz: str
     search_text: str
-
-
-@dataclass(frozen=True)
-class AirportImport:
-    read: int
-    added: int
-    updated: int
-    unchanged: int
 
 
 def _coordinate(raw: str, column: str, limit: float) -> float:
@@ -98,11 +90,12 @@ def read_airports(path: Path | str) -> list[AirportRow]:
 
 
 def _rows(reader: csv.DictReader) -> list[AirportRow]:
-    rows, seen = [], {}
+    rows: list[AirportRow] = []
+    seen: dict[str, int] = {}
     for record in reader:
         line = reader.line_num
         if None in record or any(v is None for v in record.values()):
-            raise BadImportFile(f"line {line}: expected {len(reader.fieldnames)} fields")
+            raise BadImportFile(f"line {line}: expected {len(reader.fieldnames or ())} fields")
         try:
             row = parse_airport(record)
         except ValueError as exc:
@@ -120,11 +113,11 @@ def _as_row(airport: Airport) -> AirportRow:
     return AirportRow(**{f.name: getattr(airport, f.name) for f in fields(AirportRow)})
 
 
-def import_airports(path: Path | str = DEFAULT_CSV, progress: Callable[[int, int], None] | None = None,
+def import_airports(uow: UnitOfWork, path: Path | str = DEFAULT_CSV, progress: Progress | None = None,
                     chunk_size: int = 500) -> AirportImport:
     """Upsert the file's airports by IATA code in one transaction; rows that did not change are not written."""
     rows = read_airports(path)
-    with write_transaction(database):
+    with uow.transaction():
         existing = {a.iata: _as_row(a) for a in Airport.select()}
         changed = [r for r in rows if existing.get(r.iata) != r]
         columns = [f.name for f in fields(AirportRow)]

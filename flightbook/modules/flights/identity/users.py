@@ -9,10 +9,10 @@ import peewee as pw
 from flightbook.contracts.flights import LoginResult, Registration, UserView
 from flightbook.kernel import clock
 from flightbook.kernel.auth import Tokens
-from flightbook.kernel.db import write_transaction
 from flightbook.kernel.errors import Conflict, NotFound, Unauthorized, ValidationError
 from flightbook.kernel.passwords import DUMMY_HASH, hash_password, verify_password
-from flightbook.modules.flights.models import User, database
+from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.flights.models import User
 
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"^[a-z0-9_.\-]{3,40}$")
@@ -49,11 +49,11 @@ def validate_registration(reg: Registration) -> Registration:
                         first_name=reg.first_name.strip(), last_name=reg.last_name.strip())
 
 
-def register(reg: Registration, *, is_admin: bool = False) -> UserView:
+def register(uow: UnitOfWork, reg: Registration, *, is_admin: bool = False) -> UserView:
     reg = validate_registration(reg)
     password_hash = hash_password(reg.password)  # slow on purpose: outside the transaction
     try:
-        with write_transaction(database):
+        with uow.transaction():
             if User.select().where(User.username == reg.username).exists():
                 raise Conflict(f"username {reg.username!r} is taken", code="username_taken")
             if User.select().where(User.email == reg.email).exists():

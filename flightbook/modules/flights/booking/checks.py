@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, BookingRequest, FlightDeparted, FlightNotFound,
-                                          PassengerInput, SeatsUnavailable)
+from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, BookingRequest, Direction, FlightDeparted,
+                                          FlightNotFound, PassengerInput, SeatsUnavailable)
 from flightbook.kernel import clock, validate
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
@@ -19,7 +19,7 @@ _OLDEST_BIRTH_DATE = dt.date(1900, 1, 1)
 class Leg:
     """A flight of a booking request, checked bookable in the requested cabin."""
     flight: Flight
-    direction: str
+    direction: Direction
     cabin: str
     fare: Money  # per passenger
     seats_left: int
@@ -40,8 +40,8 @@ def valid_passengers(passengers, today: dt.date) -> list[PassengerInput]:
 
 def valid_passenger(p: PassengerInput, field: str, today: dt.date) -> PassengerInput:
     return PassengerInput(
-        first_name=_text(getattr(p, "first_name", None), f"{field}.first_name", max_len=100),
-        last_name=_text(getattr(p, "last_name", None), f"{field}.last_name", max_len=100),
+        first_name=_name(getattr(p, "first_name", None), f"{field}.first_name"),
+        last_name=_name(getattr(p, "last_name", None), f"{field}.last_name"),
         date_of_birth=valid_birth_date(getattr(p, "date_of_birth", None), f"{field}.date_of_birth", today),
         gender=_text(getattr(p, "gender", None), f"{field}.gender", max_len=10, required=False),
     )
@@ -57,6 +57,10 @@ def valid_birth_date(value, field: str, today: dt.date) -> dt.date:
     return value
 
 
+def _name(value, field: str) -> str:
+    return validate.text({field: value}, field, max_len=100)
+
+
 def _text(value, field: str, *, max_len: int, required: bool = True) -> str | None:
     return validate.text({field: value}, field, max_len=max_len, required=required)
 
@@ -65,14 +69,14 @@ def bookable_legs(request: BookingRequest, n: int, now: dt.datetime) -> list[Leg
     cabin = request.cabin.strip().lower() if isinstance(request.cabin, str) else request.cabin
     if cabin not in CABINS:
         raise ValidationError("cabin", f"must be one of {', '.join(CABINS)}")
-    legs = [_bookable_leg(request.outbound_flight_id, "outbound_flight_id", "outbound", cabin, n, now)]
+    legs = [_bookable_leg(request.outbound_flight_id, "outbound_flight_id", Direction.OUTBOUND, cabin, n, now)]
     if request.return_flight_id is not None:
-        legs.append(_bookable_leg(request.return_flight_id, "return_flight_id", "return", cabin, n, now))
+        legs.append(_bookable_leg(request.return_flight_id, "return_flight_id", Direction.RETURN, cabin, n, now))
         check_return(legs[0].flight, legs[1].flight)
     return legs
 
 
-def _bookable_leg(flight_id, field: str, direction: str, cabin: str, n: int, now: dt.datetime) -> Leg:
+def _bookable_leg(flight_id, field: str, direction: Direction, cabin: str, n: int, now: dt.datetime) -> Leg:
     if isinstance(flight_id, bool) or not isinstance(flight_id, int) or not 1 <= flight_id <= _MAX_ID:
         raise ValidationError(field, "must be a flight id (a positive whole number)")
     flight = Flight.get_or_none(Flight.id == flight_id)

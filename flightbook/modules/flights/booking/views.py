@@ -5,12 +5,12 @@ import datetime as dt
 from collections import defaultdict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flightbook.contracts.flights import BookedFlight, BookingView, FareLine, PassengerInput
+from flightbook.contracts.flights import BookedFlight, BookingStatus, BookingView, Direction, FareLine, PassengerInput
 from flightbook.kernel import clock
 from flightbook.kernel.money import Money
 from flightbook.modules.flights.models import Airport, Booking, BookingFlight, Flight, Passenger
 
-_DIRECTION_ORDER = {"outbound": 0, "return": 1}
+_DIRECTION_ORDER: dict[str, int] = {Direction.OUTBOUND: 0, Direction.RETURN: 1}
 
 
 def local_time(moment: dt.datetime, tz_name: str | None) -> str:
@@ -43,7 +43,7 @@ def _booked_flight(seg: BookingFlight, zones: dict) -> BookedFlight:
     f = seg.flight
     departs_at, arrives_at = clock.from_db(f.departs_at), clock.from_db(f.arrives_at)
     return BookedFlight(
-        id=f.id, direction=seg.direction, flight_number=f.flight_number, airline=f.airline,
+        id=f.id, direction=Direction(seg.direction), flight_number=f.flight_number, airline=f.airline,
         origin=f.origin, destination=f.destination, departs_at=departs_at, arrives_at=arrives_at,
         departs_local=local_time(departs_at, zones.get(f.origin)),
         arrives_local=local_time(arrives_at, zones.get(f.destination)),
@@ -52,7 +52,7 @@ def _booked_flight(seg: BookingFlight, zones: dict) -> BookedFlight:
 
 def _view(b: Booking, segments: list[BookingFlight], passengers: list[Passenger], zones: dict) -> BookingView:
     return BookingView(
-        ref=b.ref, user_id=b.user_id, status=b.status, cabin=b.cabin, contact_email=b.contact_email,
+        ref=b.ref, user_id=b.user_id, status=BookingStatus(b.status), cabin=b.cabin, contact_email=b.contact_email,
         flights=[_booked_flight(s, zones) for s in segments],
         passengers=[PassengerInput(p.first_name, p.last_name, _date(p.date_of_birth), p.gender)
                     for p in passengers],

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from flightbook.contracts.flights import CABINS
-from flightbook.modules.flights.schedules import ScheduleRow, clock_runs, service_dates
+from flightbook.modules.flights.catalogue.schedules import ScheduleRow, clock_runs, service_dates
 
 FLIGHT_COLUMNS = ("id, flight_number, airline, origin, destination, service_date, departs_at, arrives_at, "
                   "duration_minutes")

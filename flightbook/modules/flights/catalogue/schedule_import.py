@@ -11,43 +11,34 @@ from __future__ import annotations
 import datetime as dt
 import io
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 from peewee import chunked
 
-from flightbook.contracts.flights import CABINS
-from flightbook.kernel.db import is_postgres, write_transaction
+from flightbook.contracts.flights import CABINS, FlightImport, Progress
 from flightbook.kernel.errors import ValidationError
-from flightbook.modules.flights import flight_copy
-from flightbook.modules.flights.models import Airport, database
-from flightbook.modules.flights.schedules import (MAX_DAYS, DatedFlight, ScheduleRow, clock_runs, count_dated,
+from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.flights.catalogue import flight_copy
+from flightbook.modules.flights.models import Airport
+from flightbook.modules.flights.catalogue.schedules import (MAX_DAYS, DatedFlight, ScheduleRow, clock_runs, count_dated,
                                                   expand, read_schedule, service_dates)
 
 
-@dataclass(frozen=True)
-class FlightImport:
-    schedules: int  # rows of the schedule file
-    dated: int  # dated flights those rows make over the days asked for
-    added: int  # of which were new
-    existing: int  # of which were there already (left untouched, inventory included)
-    inventory_rows: int  # seat inventory rows written for the new flights
-
-
-def import_flights(path: Path | str, start: dt.date, days: int, progress=None) -> FlightImport:
+def import_flights(uow: UnitOfWork, path: Path | str, start: dt.date, days: int,
+                   progress: Progress | None = None) -> FlightImport:
     """Expand a weekly schedule into dated flights with seat inventory, all in one transaction;
     re-importing changes nothing. ``progress(done, total)`` is called as dated flights are written."""
     if not 1 <= days <= MAX_DAYS:
         raise ValidationError("days", f"must be from 1 to {MAX_DAYS}")
-    zones = dict(Airport.select(Airport.iata, Airport.tz).tuples())
+    zones: dict[str, str] = dict(Airport.select(Airport.iata, Airport.tz).tuples())  # type: ignore[arg-type]
     rows = read_schedule(path, zones)
     total = count_dated(rows, start, days)
-    with write_transaction(database):
-        if is_postgres(database):
-            added, inventory = _import_postgres(rows, start, days, zones, total, progress)
+    with uow.transaction():
+        if uow.is_postgres:
+            added, inventory = _import_postgres(uow.database, rows, start, days, zones, total, progress)
         else:
-            _stage_sqlite(rows, start, days, zones, total, progress)
-            added, inventory = _move_sqlite()
+            _stage_sqlite(uow.database, rows, start, days, zones, total, progress)
+            added, inventory = _move_sqlite(uow.database)
         if total:
             mark_served({code for row in rows for code in (row.origin, row.destination)})
     progress and progress(total, total)
@@ -65,8 +56,6 @@ _FLIGHT_COLUMNS = ("flight_number, airline, origin, destination, service_date, d
                    "duration_minutes")
 _INVENTORY_INSERT = "INSERT INTO seat_inventory (flight_id, cabin, capacity, seats_left, fare_amount, currency) "
 
-
-# --- PostgreSQL: expansion in the database --------------------------------------------------
 
 _PG_TABLES = (
     """CREATE TEMP TABLE schedule_stage (line INTEGER NOT NULL, flight_number VARCHAR(10) NOT NULL,
@@ -98,7 +87,7 @@ FROM flight f JOIN cabin_stage c ON c.flight_number = f.flight_number
 WHERE f.id > %s ORDER BY f.id, c.cabin"""
 
 
-def _import_postgres(rows, start, days, zones, total, progress, slice_flights=100_000) -> tuple[int, int]:
+def _import_postgres(database, rows, start, days, zones, total, progress, slice_flights=100_000) -> tuple[int, int]:
     cursor = database.cursor()
     # Imports queue here, one at a time; searches and bookings (which only read flights) are not blocked.
     cursor.execute("LOCK TABLE flight IN SHARE ROW EXCLUSIVE MODE")
@@ -140,8 +129,6 @@ def _stage_schedule(cursor, rows: list[ScheduleRow], start: dt.date, days: int, 
         cursor.execute(f"ANALYZE {table}")
 
 
-# --- SQLite: rows computed in Python, staged with multi-row INSERTs ---------------------------
-
 _STAGE_COLUMNS = ("flight_number", "airline", "origin", "destination", "duration_minutes",
                   "economy_seats", "economy_fare", "business_seats", "business_fare", "first_seats", "first_fare",
                   "currency", "service_date", "departs_at", "arrives_at")
@@ -169,7 +156,7 @@ def _dated_columns(flight: DatedFlight) -> tuple[str, str, str]:
             str(flight.arrives_at.replace(tzinfo=None)))
 
 
-def _stage_sqlite(rows, start, days, zones, total, progress, chunk_rows=2_000) -> None:
+def _stage_sqlite(database, rows, start, days, zones, total, progress, chunk_rows=2_000) -> None:
     database.execute_sql("DROP TABLE IF EXISTS temp.flight_stage")
     database.execute_sql(_STAGE_TABLE)
     statics = {row.flight_number: _static_columns(row) for row in rows}
@@ -178,20 +165,20 @@ def _stage_sqlite(rows, start, days, zones, total, progress, chunk_rows=2_000) -
     for flight in expand(rows, start, days, zones):
         batch.append((*statics[flight.row.flight_number], *_dated_columns(flight)))
         if len(batch) == chunk_rows:
-            done = _insert_stage_rows(one_row, batch, done)
+            done = _insert_stage_rows(database, one_row, batch, done)
             batch = []
             progress and progress(done, total)
     if batch:
-        _insert_stage_rows(one_row, batch, done)
+        _insert_stage_rows(database, one_row, batch, done)
 
 
-def _insert_stage_rows(one_row: str, batch: list, done: int) -> int:
+def _insert_stage_rows(database, one_row: str, batch: list, done: int) -> int:
     sql = "INSERT INTO flight_stage VALUES " + ", ".join([one_row] * len(batch))
     database.execute_sql(sql, [v for values in batch for v in values])
     return done + len(batch)
 
 
-def _move_sqlite() -> tuple[int, int]:
+def _move_sqlite(database) -> tuple[int, int]:
     # SQLite has no INSERT in a CTE: the new flights are those with ids above the highest before the insert
     # (we hold the write lock, and rowids only grow from the maximum).
     (highest,) = database.execute_sql("SELECT COALESCE(MAX(id), 0) FROM flight").fetchone()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flightbook.contracts.flights import CABINS
 from flightbook.kernel.errors import ValidationError
-from flightbook.modules.flights.schedules import COLUMNS, block_minutes, great_circle_km
+from flightbook.modules.flights.catalogue.schedules import COLUMNS, block_minutes, great_circle_km
 
 # Busiest airports by passengers (roughly, recent years), most first: the generator's idea of "large".
 # Airports beyond this list are taken from the other "International" airports in IATA order.
@@ -52,11 +52,11 @@ def _weight(rank: int) -> float:
 
 def _routes(chosen: list, rng: random.Random):
     """(from_rank, to_rank, distance, daily flights, weekdays) for each route, both directions."""
-    linked = set()
+    linked: set[tuple[int, int]] = set()
     hubs = range(min(20, len(chosen)))
     for i, a in enumerate(chosen):
         nearest_hubs = sorted((great_circle_km(a.lat, a.lon, chosen[h].lat, chosen[h].lon), h) for h in hubs if h != i)
-        linked.update(tuple(sorted((i, h))) for km, h in nearest_hubs[:2] if km >= MIN_ROUTE_KM)
+        linked.update((min(i, h), max(i, h)) for km, h in nearest_hubs[:2] if km >= MIN_ROUTE_KM)
         for j in range(i + 1, len(chosen)):
             if rng.random() < 4 * _weight(i) * _weight(j):
                 linked.add((i, j))

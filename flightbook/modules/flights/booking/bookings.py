@@ -1,0 +1,186 @@
+"""The booking use cases: holding seats, reading bookings, confirming a payment, cancelling and quoting a
+cancellation. Every status change goes through ``states`` and every seat through ``seats``."""
+from __future__ import annotations
+
+import datetime as dt
+
+import peewee as pw
+
+from flightbook.contracts.flights import (BookingCancelled, BookingNotFound, BookingPage, BookingRequest,
+                                          BookingStatus, BookingView, CancellationQuote, FlightDeparted,
+                                          PassengerInput)
+from flightbook.kernel import clock, faults, validate
+from flightbook.kernel.auth import Principal
+from flightbook.kernel.errors import Forbidden, Unavailable, ValidationError
+from flightbook.kernel.money import Money
+from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.flights.booking import refs
+from flightbook.modules.flights.booking.checks import (Leg, bookable_legs, booking_total, seats_unavailable,
+                                                       valid_passengers)
+from flightbook.modules.flights.booking.fare_rules import BookingRules
+from flightbook.modules.flights.booking.seats import release_seats, seats_left, seats_of, take_seats
+from flightbook.modules.flights.booking.states import (CANCELLED, CONFIRMED, EXPIRED, HELD, TRANSITIONS, cannot,
+                                                       confirm, expire_if_lapsed, find, first_departure,
+                                                       has_lapsed, move, status_of)
+from flightbook.modules.flights.booking.views import booking_views
+from flightbook.modules.flights.models import Booking, BookingFlight, Passenger
+
+_REF_ATTEMPTS = 10
+
+
+def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: BookingRules,
+               now: dt.datetime | None = None) -> BookingView:
+    """Validate everything, then take every seat and write the booking in one transaction (or nothing)."""
+    now = now or clock.now()
+    passengers = valid_passengers(request.passengers, now.date())
+    email = validate.email({"contact_email": request.contact_email}, "contact_email")
+    legs = bookable_legs(request, len(passengers), now)
+    total = booking_total(legs, len(passengers))
+    expires_at = min(rules.hold_expires_at(now), clock.from_db(legs[0].flight.departs_at))
+    with uow.transaction():
+        ref = _insert_booking(uow, user_id=user_id, status=HELD, cabin=legs[0].cabin, contact_email=email,
+                              total_amount=total.amount, currency=total.currency,
+                              hold_expires_at=clock.to_db(expires_at), created_at=clock.to_db(now))
+        _insert_legs_and_passengers(ref, legs, passengers)
+        short = take_seats([leg.flight.id for leg in legs], legs[0].cabin, len(passengers))
+        if short is not None:  # raising rolls the whole booking back
+            leg = next(leg for leg in legs if leg.flight.id == short)
+            raise seats_unavailable(leg, len(passengers), seats_left(short, leg.cabin))
+    return get_booking(ref)
+
+
+def _insert_booking(uow: UnitOfWork, **fields) -> str:
+    for _ in range(_REF_ATTEMPTS):
+        ref = refs.new_ref()
+        try:
+            with uow.database.atomic():  # a savepoint: a ref collision must not abort the whole transaction
+                Booking.insert(ref=ref, **fields).execute()
+            return ref
+        except pw.IntegrityError:
+            continue
+    raise Unavailable("could not find a free booking reference; try again", code="ref_exhausted")
+
+
+def _insert_legs_and_passengers(ref: str, legs: list[Leg], passengers: list[PassengerInput]) -> None:
+    BookingFlight.insert_many([
+        {"booking": ref, "flight": leg.flight.id, "direction": leg.direction,
+         "fare_amount": leg.fare.amount, "currency": leg.fare.currency} for leg in legs]).execute()
+    Passenger.insert_many([
+        {"booking": ref, "first_name": p.first_name, "last_name": p.last_name,
+         "date_of_birth": p.date_of_birth, "gender": p.gender} for p in passengers]).execute()
+
+
+def get_booking(ref: str, viewer: Principal | None = None) -> BookingView:
+    """The owner, an admin or a service (``viewer`` None or a service principal) may see a booking;
+    to anyone else it does not exist."""
+    booking = find(ref)
+    if not _may_see(viewer, booking):
+        raise BookingNotFound(f"no booking {ref}")
+    return booking_views([booking])[0]
+
+
+def list_bookings(user_id: int, page: int = 1, per_page: int = 20) -> BookingPage:
+    """The traveller's bookings, newest first."""
+    mine = Booking.select().where(Booking.user_id == user_id)
+    rows = list(mine.order_by(Booking.created_at.desc(), Booking.ref.desc()).paginate(page, per_page))
+    return BookingPage(bookings=booking_views(rows), page=page, per_page=per_page, total=mine.count())
+
+
+def _may_see(viewer: Principal | None, booking: Booking) -> bool:
+    return viewer is None or viewer.is_service or viewer.is_admin or viewer.user_id == booking.user_id
+
+
+def confirm_booking(uow: UnitOfWork, ref: str, payment_id: str, now: dt.datetime | None = None,
+                    paid: Money | None = None) -> BookingView:
+    """HELD -> CONFIRMED once paid. Confirming again with the same payment changes nothing."""
+    now = now or clock.now()
+    if not isinstance(payment_id, str) or not payment_id.strip() or len(payment_id) > 64:
+        raise ValidationError("payment_id", "is required (at most 64 characters)")
+    expire_if_lapsed(uow, ref, now)
+    with uow.transaction():
+        booking = find(ref)
+        if booking.status == CONFIRMED and booking.payment_id == payment_id:
+            return get_booking(ref)
+        if booking.status != HELD:  # a late payment goes through apply_payment, which wins seats back first
+            raise cannot(ref, status_of(booking), CONFIRMED)
+        confirm(uow, booking, payment_id, now, paid)
+        faults.reach("flights.confirming")  # a crash test's instant: paid, confirmation not yet committed
+    return get_booking(ref)
+
+
+def cancel_booking(uow: UnitOfWork, ref: str, caller: Principal, rules: BookingRules,
+                   now: dt.datetime | None = None) -> BookingView:
+    """The owner cancels: HELD or CONFIRMED -> CANCELLED, seats back, refund due by the fare rule."""
+    now = now or clock.now()
+    _check_owner(find(ref), caller)
+    expire_if_lapsed(uow, ref, now)
+    with uow.transaction():
+        booking = find(ref)
+        refund, refund_percent = _cancellation_terms(booking, rules, now)
+        move(booking, CANCELLED, cancelled_at=clock.to_db(now),
+             refund_amount=refund.amount if refund is not None else None)
+        flight_ids, n = seats_of(booking.ref)
+        release_seats(flight_ids, booking.cabin, n)
+        uow.publish(BookingCancelled(
+            ref=booking.ref, user_id=booking.user_id, was_confirmed=refund is not None,
+            refund_due=refund or Money(0, booking.currency), payment_id=booking.payment_id,
+            refund_percent=refund_percent))
+    return get_booking(ref)
+
+
+def quote_cancellation(ref: str, caller: Principal, rules: BookingRules,
+                       now: dt.datetime | None = None) -> CancellationQuote:
+    """What ``cancel_booking`` would give back now, by the same terms; reads only. For a cancelled
+    booking, what its cancellation gave back."""
+    now = now or clock.now()
+    booking = find(ref)
+    _check_owner(booking, caller)
+    status = EXPIRED if has_lapsed(booking, now) else status_of(booking)
+    paid = Money(booking.total_amount, booking.currency)
+    if status == CANCELLED:
+        refund = Money(booking.refund_amount, booking.currency) if booking.refund_amount is not None else None
+        return _quote(booking, status, False, refund, _refund_percent(refund, paid, rules))
+    if CANCELLED not in TRANSITIONS[status]:
+        return _quote(booking, status, False, None, 0)
+    try:
+        refund, refund_percent = _cancellation_terms(booking, rules, now)
+    except FlightDeparted:
+        return _quote(booking, status, False, None, 0)
+    full_until = rules.full_refund_until(first_departure(booking)) if refund is not None else None
+    return _quote(booking, status, True, refund, refund_percent, full_until)
+
+
+def _quote(booking: Booking, status: BookingStatus, is_cancellable: bool, refund: Money | None,
+           refund_percent: int, full_refund_until: dt.datetime | None = None) -> CancellationQuote:
+    return CancellationQuote(ref=booking.ref, status=status, is_cancellable=is_cancellable,
+                             refund_percent=refund_percent, refund_due=refund or Money(0, booking.currency),
+                             full_refund_until=full_refund_until)
+
+
+def _cancellation_terms(booking: Booking, rules: BookingRules, now: dt.datetime) -> tuple[Money | None, int]:
+    """The fare rule for cancelling ``booking`` now: (the refund due, None for a hold; its share of what
+    was paid). FlightDeparted once a confirmed booking's first flight has left."""
+    if booking.status != CONFIRMED:
+        return None, 0
+    departs = first_departure(booking)
+    if now >= departs:
+        raise FlightDeparted(f"booking {booking.ref} cannot be cancelled: its first flight has departed",
+                             ref=booking.ref, status=booking.status)
+    paid = Money(booking.total_amount, booking.currency)
+    refund = rules.refund_due(paid, departs, now)
+    return refund, _refund_percent(refund, paid, rules)
+
+
+def _refund_percent(refund: Money | None, paid: Money, rules: BookingRules) -> int:
+    """The fare rule's outcome as a share, for the parts that split the price (cash, points)."""
+    if refund is None:
+        return 0
+    return 100 if refund == paid else rules.late_refund_percent
+
+
+def _check_owner(booking: Booking, caller: Principal) -> None:
+    if caller.user_id == booking.user_id and not caller.is_service:
+        return
+    if caller.is_admin:
+        raise Forbidden("only the traveller who booked may cancel a booking", code="not_owner")
+    raise BookingNotFound(f"no booking {booking.ref}")

@@ -1,0 +1,1 @@
+"""Who travels: registration, login and profiles (admins are users with a flag)."""

@@ -1,0 +1,54 @@
+"""Earning: points for the part of a booking paid in cash, at the account's tier, once per booking."""
+from __future__ import annotations
+
+import datetime as dt
+
+import peewee as pw
+
+from flightbook.contracts.loyalty import PointsEarned, TransactionKind
+from flightbook.kernel.money import Money
+from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.loyalty import rules as r
+from flightbook.modules.loyalty.accounts import move_balance, open_account, recompute_tier, record, tier_of, tier_rules
+from flightbook.modules.loyalty.lots import add_lot
+from flightbook.modules.loyalty.models import LotSource
+from flightbook.modules.loyalty.models import PointsTransaction as TransactionRow
+
+
+def earn(uow: UnitOfWork, user_id: int, booking_ref: str, amount: Money, now: dt.datetime,
+         rules: r.LoyaltyRules) -> int:
+    try:
+        with uow.transaction():
+            return earn_in_transaction(uow, user_id, booking_ref, amount, now, rules)
+    except pw.IntegrityError:  # a concurrent earn for the same booking got there first
+        return earned_for(booking_ref) or 0
+
+
+def earned_for(booking_ref: str) -> int | None:
+    row = TransactionRow.get_or_none((TransactionRow.kind == TransactionKind.EARN)
+                                     & (TransactionRow.booking_ref == booking_ref))
+    return row.points if row else None
+
+
+def reversal_of(booking_ref: str) -> TransactionRow | None:
+    return TransactionRow.get_or_none((TransactionRow.kind == TransactionKind.REVERSAL)
+                                      & (TransactionRow.booking_ref == booking_ref))
+
+
+def earn_in_transaction(uow: UnitOfWork, user_id: int, booking_ref: str, amount: Money, now: dt.datetime,
+                        rules: r.LoyaltyRules) -> int:
+    earned = earned_for(booking_ref)
+    if earned is not None:
+        return earned
+    if reversal_of(booking_ref) is not None:
+        return 0  # the booking was cancelled before its points arrived
+    tier = tier_of(open_account(user_id, now), tier_rules())
+    points = r.points_earned(amount, tier.multiplier_permille, rules.points_per_unit)
+    if points:
+        add_lot(user_id, LotSource.EARN, points, now, r.expiry_of_lot(now, rules), booking_ref)
+    balance = move_balance(user_id, points, now)
+    record(user_id, TransactionKind.EARN, points, balance, now, booking_ref,
+           f"{amount.format()} paid, {tier.name} x{tier.multiplier_permille / 1000:g}")
+    uow.publish(PointsEarned(user_id=user_id, booking_ref=booking_ref, points=points))
+    recompute_tier(uow, user_id, now, rules)
+    return points

@@ -1,0 +1,40 @@
+"""What loyalty does when flights reports that a booking was confirmed (handlers.py maps the other fates
+to ``holds.release_pending_holds`` and ``reversals.reverse_booking``)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flightbook.contracts.loyalty import HoldStatus
+from flightbook.kernel.money import Money
+from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.loyalty import rules as r
+from flightbook.modules.loyalty.earning import earn_in_transaction, reversal_of
+from flightbook.modules.loyalty.holds import commit_hold, settle, unhold
+from flightbook.modules.loyalty.models import PointsHold as HoldRow
+
+
+def settle_confirmed_booking(uow: UnitOfWork, booking_ref: str, user_id: int, total: Money, now: dt.datetime,
+                             rules: r.LoyaltyRules, paid: Money | None = None) -> int:
+    """booking.confirmed: commit the booking's pending points hold, then award points for the part paid
+    in cash (total - the committed hold's value). When the card paid the whole total (``paid``; loyalty
+    was unreachable when the amount was worked out) the hold was not needed and is released instead.
+    Idempotent per booking; nothing once it is reversed (the cancellation overtook the confirmation and
+    already let the hold go). Returns the points earned."""
+    with uow.transaction():
+        if reversal_of(booking_ref) is not None:
+            return 0
+        card_paid_everything = paid is not None and paid.currency == total.currency and paid.amount >= total.amount
+        for pending in HoldRow.select().where((HoldRow.booking_ref == booking_ref)
+                                              & (HoldRow.status == HoldStatus.PENDING)):
+            if card_paid_everything:
+                if settle(pending.id, HoldStatus.RELEASED, now)[1]:
+                    unhold(uow, pending, now)
+            else:
+                commit_hold(uow, pending.id, now)
+        committed = HoldRow.get_or_none((HoldRow.booking_ref == booking_ref)
+                                        & (HoldRow.status == HoldStatus.COMMITTED))
+        in_points = committed.value_amount if committed is not None and committed.currency == total.currency else 0
+        cash = total.amount - in_points
+        if cash <= 0:
+            return 0
+        return earn_in_transaction(uow, user_id, booking_ref, Money(cash, total.currency), now, rules)
