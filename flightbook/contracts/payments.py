@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from flightbook.kernel.auth import Principal
+from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.errors import Conflict, NotFound, Unprocessable
 from flightbook.kernel.events import Event
 from flightbook.kernel.money import Money
@@ -220,8 +220,9 @@ class PaymentsContract(Protocol):
 
     def history(self, caller: Principal, user_id: int) -> PaymentHistory: ...
 
-    def refund(self, payment_id: str, amount: int | None, idempotency_key: str) -> RefundView:
-        """Services and admins only (checked by the caller's adapter); amount None refunds what is left."""
+    def refund(self, payment_id: str, amount: int | None, idempotency_key: str, *,
+               caller: Principal | None = IN_PROCESS) -> RefundView:
+        """Services and admins only; amount None refunds what is left."""
 
     def quote_payment(self, caller: Principal, booking_ref: str, points: int = 0) -> PaymentQuote:
         """The caller's HELD booking paid with ``points`` of their points: what the card pays. Changes nothing."""

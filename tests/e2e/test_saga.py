@@ -246,7 +246,8 @@ def test_expiry_after_a_decline_releases_seats_and_points_and_closes_the_intent(
 class SlowBank(MockBank):
     """The issuer answers only after ``meanwhile`` has happened (the hold lapsing, say): a late payment."""
 
-    def __init__(self, meanwhile):
+    def __init__(self, database, meanwhile):
+        super().__init__(database)
         self.meanwhile = meanwhile
 
     def charge(self, request, card_input, idempotency_key):
@@ -255,7 +256,7 @@ class SlowBank(MockBank):
 
 
 def _slow_bank(system, meanwhile) -> None:
-    system.parts["payments"].contract.provider = SlowBank(meanwhile)
+    system.parts["payments"].contract.provider = SlowBank(system.parts["payments"].database, meanwhile)
 
 
 def test_late_payment_is_confirmed_when_the_seats_are_still_free(system, saga, traveller):

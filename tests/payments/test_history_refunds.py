@@ -111,3 +111,15 @@ def test_a_failed_payment_cannot_be_refunded(system, api, traveller, service_tok
     failed = pay(traveller, intent["id"], card(CARDS["card_declined"])).json
     resp = _refund(_service(api, service_token), failed["id"])
     assert resp.status_code == 409 and resp.json["error"]["code"] == "refund_not_allowed"
+
+
+def test_the_refund_use_case_refuses_a_traveller_whoever_calls_it(system, traveller):
+    import pytest
+
+    from flightbook.kernel.auth import Principal
+    from flightbook.kernel.errors import Forbidden
+    _, paid = paid_booking(traveller)
+    payments = system.parts["payments"].contract
+    with pytest.raises(Forbidden):
+        payments.refund(paid["id"], None, "in-process", caller=Principal(kind="user", user_id=user_id(traveller)))
+    assert payments.refund(paid["id"], None, "in-process").status == "succeeded"  # a part, in process

@@ -47,7 +47,7 @@ class Meeting:
 
 
 def service(meeting, flights_answer, hold, parallel=True):
-    return PaymentsService(SETTINGS, meeting.flights(flights_answer), meeting.loyalty(hold), {"mockbank": None},
+    return PaymentsService(None, SETTINGS, meeting.flights(flights_answer), meeting.loyalty(hold), {"mockbank": None},
                            "mockbank", parallel_lookups=parallel)
 
 

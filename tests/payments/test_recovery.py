@@ -20,7 +20,8 @@ class FlakyBank(MockBank):
     answer after the bank acted, ``drop`` loses the request before it arrives, ``gate`` holds a charge
     until the test lets it through."""
 
-    def __init__(self):
+    def __init__(self, database):
+        super().__init__(database)
         self.lose = self.drop = False
         self.gate: threading.Event | None = None
         self.arrived = threading.Event()
@@ -47,7 +48,7 @@ class FlakyBank(MockBank):
 
 @pytest.fixture
 def bank(system) -> FlakyBank:
-    flaky = FlakyBank()
+    flaky = FlakyBank(system.parts["payments"].database)
     payments = system.contracts["payments"]
     payments.providers["mockbank"] = payments.provider = flaky
     return flaky

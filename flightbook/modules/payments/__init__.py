@@ -6,6 +6,7 @@ from flightbook.contracts.loyalty import LoyaltyContract
 from flightbook.kernel.db import open_database
 from flightbook.kernel.part import Job, Part
 from flightbook.kernel.settings import Settings
+from flightbook.kernel.uow import UnitOfWork
 
 
 def build(settings: Settings, flights: FlightsContract, loyalty: LoyaltyContract | None) -> Part:
@@ -15,12 +16,12 @@ def build(settings: Settings, flights: FlightsContract, loyalty: LoyaltyContract
     from flightbook.modules.payments.service import PaymentsService
 
     models.database.initialize(open_database(settings.databases["payments"]))
-    providers: dict[str, PaymentProvider] = {"mockbank": MockBank()}
+    providers: dict[str, PaymentProvider] = {"mockbank": MockBank(models.database)}
     if settings.stripe_api_key:
         from flightbook.modules.payments.stripe_provider import StripeProvider
         providers["stripe"] = StripeProvider(settings.stripe_api_key, settings.stripe_api_base,
                                              timeout_seconds=settings.provider_timeout_seconds)
-    service = PaymentsService(settings, flights, loyalty, providers,
+    service = PaymentsService(UnitOfWork(models.database, "payments"), settings, flights, loyalty, providers,
                               "stripe" if settings.stripe_api_key else "mockbank",
                               parallel_lookups=not settings.is_local("loyalty"))
     return Part(

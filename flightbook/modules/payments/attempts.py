@@ -11,11 +11,11 @@ import peewee as pw
 from flightbook.contracts.payments import (DECLINE_REASONS, CardView, IntentStatus, PaymentFailed, PaymentResult, PaymentStatus,
                                            PaymentSucceeded)
 from flightbook.kernel import clock, data
-from flightbook.kernel.db import write_transaction
 from flightbook.kernel.money import Money
+from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.payments import idempotency
-from flightbook.modules.payments.ledger import card_view_of, emit
-from flightbook.modules.payments.models import Payment, PaymentIntent, database
+from flightbook.modules.payments.ledger import card_view_of
+from flightbook.modules.payments.models import Payment, PaymentIntent
 from flightbook.modules.payments.providers import ChargeOutcome, ChargeRequest
 
 
@@ -52,7 +52,7 @@ def _card_columns(card: CardView | None, fingerprint: str | None) -> dict:
             "card_fingerprint": fingerprint}
 
 
-def begin(intent: PaymentIntent, user_id: int, due: Money, payment_id: str, provider: str, provider_key: str,
+def begin(uow: UnitOfWork, intent: PaymentIntent, user_id: int, due: Money, payment_id: str, provider: str, provider_key: str,
           card: CardView, fingerprint: str, scope: str, req_hash: str, lease_seconds: float) -> Payment:
     """Record the attempt and take the intent (requires_payment_method -> processing), committed before the
     caller charges: a crash from here on leaves a row the reconciler finds."""
@@ -63,7 +63,7 @@ def begin(intent: PaymentIntent, user_id: int, due: Money, payment_id: str, prov
                       lease_expires_at=clock.to_db(now + dt.timedelta(seconds=lease_seconds)),
                       **_card_columns(card, fingerprint))
     try:
-        with write_transaction(database):
+        with uow.transaction():
             idempotency.claim(scope, req_hash, payment_id)
             if not _take_intent(intent.id, due):
                 raise IntentTaken(intent.id)
@@ -80,11 +80,11 @@ def _take_intent(intent_id: str, due: Money) -> bool:
         (PaymentIntent.id == intent_id) & (PaymentIntent.status == IntentStatus.REQUIRES_PAYMENT_METHOD)).execute())
 
 
-def finish(payment: Payment, outcome: ChargeOutcome, *, reconciled: bool = False) -> PaymentResult:
+def finish(uow: UnitOfWork, payment: Payment, outcome: ChargeOutcome, *, reconciled: bool = False) -> PaymentResult:
     """The attempt's outcome, once: whoever finishes it second gets the first finisher's result."""
     status = PaymentStatus.SUCCEEDED if outcome.is_approved else PaymentStatus.FAILED
     now = clock.to_db(clock.now())
-    with write_transaction(database):
+    with uow.transaction():
         finished = Payment.update(status=status, provider_ref=outcome.provider_ref, failure_code=outcome.failure_code,
                                   finished_at=now, reconciled_at=now if reconciled else None,
                                   lease_expires_at=None).where(
@@ -97,24 +97,24 @@ def finish(payment: Payment, outcome: ChargeOutcome, *, reconciled: bool = False
         payment.status, payment.provider_ref, payment.failure_code = status, outcome.provider_ref, outcome.failure_code
         result = result_of(payment)
         idempotency.finish(payment.id, data.to_dict(result))
-        _publish(result, payment.user_id)
+        _publish(uow, result, payment.user_id)
     return result
 
 
-def _publish(result: PaymentResult, user_id: int) -> None:
+def _publish(uow: UnitOfWork, result: PaymentResult, user_id: int) -> None:
     if result.is_success:
-        emit(PaymentSucceeded(payment_id=result.id, intent_id=result.intent_id, booking_ref=result.booking_ref,
+        uow.publish(PaymentSucceeded(payment_id=result.id, intent_id=result.intent_id, booking_ref=result.booking_ref,
                               user_id=user_id, amount=Money(result.amount, result.currency)))
     else:
-        emit(PaymentFailed(intent_id=result.intent_id, booking_ref=result.booking_ref, user_id=user_id,
+        uow.publish(PaymentFailed(intent_id=result.intent_id, booking_ref=result.booking_ref, user_id=user_id,
                            failure_code=result.failure_code or ""))
 
 
-def record_final(result: PaymentResult, user_id: int, provider: str, provider_ref: str | None,
+def record_final(uow: UnitOfWork, result: PaymentResult, user_id: int, provider: str, provider_ref: str | None,
                  fingerprint: str | None, scope: str | None, req_hash: str | None) -> None:
     """An attempt that needs no provider call (points paid it all; a number that fails Luhn), or one a
     provider reported by webhook that we never started: written finished, in one transaction."""
-    with write_transaction(database):
+    with uow.transaction():
         if scope is not None and req_hash is not None:
             idempotency.claim(scope, req_hash, result.id, data.to_dict(result))
         if result.is_success and not _settle_intent(result):
@@ -124,7 +124,7 @@ def record_final(result: PaymentResult, user_id: int, provider: str, provider_re
                        status=result.status, amount=result.amount, refunded_amount=0, currency=result.currency,
                        failure_code=result.failure_code, provider=provider, provider_ref=provider_ref,
                        created_at=now, finished_at=now, **_card_columns(result.card, fingerprint)).execute()
-        _publish(result, user_id)
+        _publish(uow, result, user_id)
 
 
 def _settle_intent(result: PaymentResult) -> bool:
@@ -133,18 +133,18 @@ def _settle_intent(result: PaymentResult) -> bool:
         & (PaymentIntent.status == IntentStatus.REQUIRES_PAYMENT_METHOD)).execute())
 
 
-def let_go(payment_id: str) -> None:
+def let_go(uow: UnitOfWork, payment_id: str) -> None:
     """The request stops waiting on the provider without an answer: anyone may finish the attempt now."""
-    with write_transaction(database):
+    with uow.transaction():
         Payment.update(lease_expires_at=clock.to_db(clock.now())).where(
             (Payment.id == payment_id) & (Payment.status == PaymentStatus.PROCESSING)).execute()
 
 
-def take_over(payment_id: str, leased_before: dt.datetime, lease_seconds: float) -> bool:
+def take_over(uow: UnitOfWork, payment_id: str, leased_before: dt.datetime, lease_seconds: float) -> bool:
     """Claim an unfinished attempt whose lease ends by ``leased_before``, for a new lease: only one
     reconciler (or retry) asks the provider about it at a time."""
     now = clock.now()
-    with write_transaction(database):
+    with uow.transaction():
         return bool(Payment.update(lease_expires_at=clock.to_db(now + dt.timedelta(seconds=lease_seconds))).where(
             (Payment.id == payment_id) & (Payment.status == PaymentStatus.PROCESSING)
             & (Payment.lease_expires_at <= clock.to_db(leased_before))).execute())

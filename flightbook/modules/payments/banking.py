@@ -16,7 +16,7 @@ from flightbook.kernel import clock
 from flightbook.kernel.db import write_transaction
 from flightbook.kernel.money import Money
 from flightbook.modules.payments import cards
-from flightbook.modules.payments.models import BankCard, BankEntry, database, new_id
+from flightbook.modules.payments.models import BankCard, BankEntry, new_id
 from flightbook.modules.payments.providers import (NOT_PROCESSED, ChargeOutcome, ChargeRequest, RefundOutcome)
 
 
@@ -53,9 +53,12 @@ def _entry_of_racer(key: str) -> BankEntry:
 class MockBank:
     name = "mockbank"
 
+    def __init__(self, database):
+        self.database = database  # the payments database, where the simulated issuer keeps its own tables
+
     def charge(self, request: ChargeRequest, card: CardInput, idempotency_key: str) -> ChargeOutcome:
         try:
-            with write_transaction(database):
+            with write_transaction(self.database):
                 done = _entry(idempotency_key)
                 if done is not None:
                     return _answer(done)
@@ -76,7 +79,7 @@ class MockBank:
 
     def resolve_charge(self, request: ChargeRequest, idempotency_key: str) -> ChargeOutcome:
         try:
-            with write_transaction(database):
+            with write_transaction(self.database):
                 done = _entry(idempotency_key)
                 if done is None:  # never reached us: close the key, so it cannot charge later
                     done = BankEntry.create(id=new_id("vd"), idempotency_key=idempotency_key, kind=EntryKind.VOID, pan_hash="",
@@ -104,7 +107,7 @@ class MockBank:
 
     def refund(self, charge_ref: str, amount: Money, idempotency_key: str) -> RefundOutcome:
         try:
-            with write_transaction(database):
+            with write_transaction(self.database):
                 done = _entry(idempotency_key)
                 if done is not None:
                     return RefundOutcome(provider_ref=done.id)

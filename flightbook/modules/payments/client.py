@@ -4,7 +4,7 @@ from __future__ import annotations
 from flightbook.contracts.payments import (CardInput, IntentView, PaymentHistory, PaymentQuote, PaymentResult,
                                            PaymentsContract, PaymentStatus, RefundQuote, RefundView)
 from flightbook.kernel import errors
-from flightbook.kernel.auth import Principal
+from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.data import from_dict, to_dict
 from flightbook.kernel.httpclient import ServiceClient, bearer
 
@@ -54,10 +54,13 @@ class Client(PaymentsContract):
                               params={"booking_ref": booking_ref, "refund_percent": refund_percent})
         return from_dict(RefundQuote, body)
 
-    def refund(self, payment_id: str, amount: int | None, idempotency_key: str) -> RefundView:
+    def refund(self, payment_id: str, amount: int | None, idempotency_key: str, *,
+               caller: Principal | None = IN_PROCESS) -> RefundView:
+        # a part calls with its service token; an admin's call carries the admin's own token
         body = {"payment_id": payment_id} if amount is None else {"payment_id": payment_id, "amount": amount}
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
-        return from_dict(RefundView, self.http.call("POST", "/api/payments/refund", json=body, headers=headers))
+        return from_dict(RefundView, self.http.call("POST", "/api/payments/refund", json=body, headers=headers,
+                                                    token=bearer(caller)))
 
 
 def _is_result(status: int, body: dict) -> bool:

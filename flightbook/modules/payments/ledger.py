@@ -1,4 +1,4 @@
-"""Payment intents, the payments outbox, and the views of payments and refunds that history shows.
+"""Payment intents, and the views of payments and refunds that history shows.
 (Charge attempts are in ``attempts.py``, refunds in ``refunds.py``.)"""
 from __future__ import annotations
 
@@ -7,20 +7,9 @@ import peewee as pw
 from flightbook.contracts.payments import (CardView, IntentAlreadyPaid, IntentNotFound, IntentStatus, IntentView,
                                            PaymentInProgress, PaymentStatus, PaymentView, RefundStatus, RefundView)
 from flightbook.kernel import clock
-from flightbook.kernel.db import write_transaction
-from flightbook.kernel.events import Event
 from flightbook.kernel.money import Money
-from flightbook.kernel.outbox import Outbox
-from flightbook.modules.payments.models import Payment, PaymentIntent, Refund, database, new_id
-
-outbox = Outbox(database, "payments")
-
-
-def emit(event: Event) -> None:
-    """A state change's event, into the payments outbox in the caller's transaction (every call below
-    sits inside one), so the event exists exactly when the change does."""
-    outbox.publish(event)
-
+from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.payments.models import Payment, PaymentIntent, Refund, new_id
 
 def intent_view(intent: PaymentIntent) -> IntentView:
     return IntentView(id=intent.id, booking_ref=intent.booking_ref, user_id=intent.user_id, amount=intent.amount,
@@ -28,10 +17,10 @@ def intent_view(intent: PaymentIntent) -> IntentView:
                       created_at=clock.from_db(intent.created_at))
 
 
-def open_intent(booking_ref: str, user_id: int, due: Money) -> IntentView:
+def open_intent(uow: UnitOfWork, booking_ref: str, user_id: int, due: Money) -> IntentView:
     """The booking's one intent: created on first ask; an open one follows the amount now due."""
     try:
-        with write_transaction(database):
+        with uow.transaction():
             intent = PaymentIntent.get_or_none(PaymentIntent.booking_ref == booking_ref)
             if intent is None:
                 now = clock.to_db(clock.now())
@@ -64,10 +53,10 @@ def refuse_attempt(intent: PaymentIntent) -> None:
     raise IntentNotFound(f"intent {intent.id} can no longer be paid")
 
 
-def cancel_open_intent(booking_ref: str) -> bool:
+def cancel_open_intent(uow: UnitOfWork, booking_ref: str) -> bool:
     """The booking can no longer be paid (expired or cancelled): its intent, if still waiting for a
     payment method, is canceled. One in progress is left to finish (the saga refunds it if need be)."""
-    with write_transaction(database):
+    with uow.transaction():
         return bool(PaymentIntent.update(status=IntentStatus.CANCELED, updated_at=clock.to_db(clock.now())).where(
             (PaymentIntent.booking_ref == booking_ref)
             & (PaymentIntent.status == IntentStatus.REQUIRES_PAYMENT_METHOD)).execute())

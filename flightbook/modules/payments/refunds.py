@@ -11,12 +11,12 @@ import peewee as pw
 from flightbook.contracts.payments import (PaymentNotFound, PaymentRefunded, PaymentStatus, RefundExceedsPayment,
                                            RefundNotAllowed, RefundStatus, RefundView)
 from flightbook.kernel import clock, data
-from flightbook.kernel.db import write_transaction
 from flightbook.kernel.money import Money
+from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.payments import idempotency
 from flightbook.modules.payments.attempts import KeyTaken
-from flightbook.modules.payments.ledger import emit, refund_view
-from flightbook.modules.payments.models import Payment, Refund, database, new_id
+from flightbook.modules.payments.ledger import refund_view
+from flightbook.modules.payments.models import Payment, Refund, new_id
 from flightbook.modules.payments.providers import RefundOutcome
 
 REFUNDABLE = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
@@ -52,7 +52,7 @@ def _unreserve(payment_id: str, amount: int) -> None:
     Payment.update(refunded_amount=new_total, status=_status_after(new_total)).where(Payment.id == payment_id).execute()
 
 
-def begin(payment: Payment, amount: int, refund_id: str, provider_key: str, scope: str, req_hash: str,
+def begin(uow: UnitOfWork, payment: Payment, amount: int, refund_id: str, provider_key: str, scope: str, req_hash: str,
           lease_seconds: float) -> Refund:
     """Reserve the amount and record the refund as owed, committed before the provider is called (or, inside
     an event handler's transaction, committed with the event's inbox record)."""
@@ -61,7 +61,7 @@ def begin(payment: Payment, amount: int, refund_id: str, provider_key: str, scop
                     currency=payment.currency, provider_key=provider_key, created_at=clock.to_db(now),
                     lease_expires_at=clock.to_db(now + dt.timedelta(seconds=lease_seconds)))
     try:
-        with write_transaction(database):
+        with uow.transaction():
             idempotency.claim(scope, req_hash, refund_id)
             _reserve(payment, amount)
             refund.save(force_insert=True)
@@ -70,12 +70,12 @@ def begin(payment: Payment, amount: int, refund_id: str, provider_key: str, scop
     return refund
 
 
-def finish(refund: Refund, outcome: RefundOutcome, *, reconciled: bool = False) -> RefundView:
+def finish(uow: UnitOfWork, refund: Refund, outcome: RefundOutcome, *, reconciled: bool = False) -> RefundView:
     """The refund's outcome, once. Refused for good: the reservation is undone and the key answers
     refund_not_allowed; the caller raises that."""
     status = RefundStatus.SUCCEEDED if outcome.is_refunded else RefundStatus.FAILED
     now = clock.to_db(clock.now())
-    with write_transaction(database):
+    with uow.transaction():
         finished = Refund.update(status=status, provider_ref=outcome.provider_ref,
                                  failure_reason=outcome.refused_because, finished_at=now,
                                  reconciled_at=now if reconciled else None, lease_expires_at=None).where(
@@ -89,35 +89,35 @@ def finish(refund: Refund, outcome: RefundOutcome, *, reconciled: bool = False) 
             idempotency.finish(refund.id, data.to_dict(view) if outcome.is_refunded else
                                {"error": {"code": RefundNotAllowed.code, "message": outcome.refused_because}})
         if finished and outcome.is_refunded:
-            emit(PaymentRefunded(payment_id=payment.id, refund_id=refund.id, booking_ref=payment.booking_ref,
+            uow.publish(PaymentRefunded(payment_id=payment.id, refund_id=refund.id, booking_ref=payment.booking_ref,
                                  user_id=payment.user_id, amount=Money(refund.amount, refund.currency),
                                  refunded_total=Money(payment.refunded_amount, payment.currency)))
     return view
 
 
-def record_external(payment: Payment, amount: int, provider_ref: str | None) -> None:
+def record_external(uow: UnitOfWork, payment: Payment, amount: int, provider_ref: str | None) -> None:
     """A refund made outside flightbook (the Stripe dashboard), reported by webhook: recorded as done."""
     now = clock.to_db(clock.now())
-    with write_transaction(database):
+    with uow.transaction():
         _reserve(payment, amount)
         refund = Refund.create(id=new_id("re"), payment_id=payment.id, status=RefundStatus.SUCCEEDED, amount=amount,
                                currency=payment.currency, provider_ref=provider_ref, created_at=now,
                                finished_at=now)
         fresh = Payment.get_by_id(payment.id)
-        emit(PaymentRefunded(payment_id=payment.id, refund_id=refund.id, booking_ref=payment.booking_ref,
+        uow.publish(PaymentRefunded(payment_id=payment.id, refund_id=refund.id, booking_ref=payment.booking_ref,
                              user_id=payment.user_id, amount=Money(amount, payment.currency),
                              refunded_total=Money(fresh.refunded_amount, payment.currency)))
 
 
-def let_go(refund_id: str) -> None:
-    with write_transaction(database):
+def let_go(uow: UnitOfWork, refund_id: str) -> None:
+    with uow.transaction():
         Refund.update(lease_expires_at=clock.to_db(clock.now())).where(
             (Refund.id == refund_id) & (Refund.status == RefundStatus.PENDING)).execute()
 
 
-def take_over(refund_id: str, leased_before: dt.datetime, lease_seconds: float) -> bool:
+def take_over(uow: UnitOfWork, refund_id: str, leased_before: dt.datetime, lease_seconds: float) -> bool:
     now = clock.now()
-    with write_transaction(database):
+    with uow.transaction():
         return bool(Refund.update(lease_expires_at=clock.to_db(now + dt.timedelta(seconds=lease_seconds))).where(
             (Refund.id == refund_id) & (Refund.status == RefundStatus.PENDING)
             & (Refund.lease_expires_at <= clock.to_db(leased_before))).execute())

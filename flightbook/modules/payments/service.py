@@ -18,9 +18,11 @@ from flightbook.contracts.payments import (DECLINE_REASONS, BookingNotPayable, C
                                            PaymentStatus, ReconcileReport, RefundExceedsPayment, RefundNotAllowed,
                                            RefundQuote, RefundStatus, RefundView)
 from flightbook.kernel import clock, data, faults
-from flightbook.kernel.auth import Principal, require_self_or_admin, require_user, traveller_id
+from flightbook.kernel.auth import (IN_PROCESS, Principal, require_self_or_admin, require_service_or_admin,
+                                   require_user, traveller_id)
 from flightbook.kernel.errors import Conflict, NotFound, Unavailable, ValidationError
 from flightbook.kernel.money import Money
+from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.payments import attempts, cards, idempotency, ledger, quotes, reconciler, refunds, webhooks
 from flightbook.modules.payments.models import Payment, PaymentIntent, Refund
 from flightbook.modules.payments.providers import PaymentProvider, ProviderError
@@ -32,8 +34,9 @@ POINTS = "points"  # the provider name of a payment the traveller's points made 
 class PaymentsService(PaymentsContract, PaymentsAdmin):
     """Implements PaymentsContract in process, and PaymentsAdmin for the CLI and the background job."""
 
-    def __init__(self, settings, flights: FlightsContract, loyalty: LoyaltyContract | None, providers: dict,
-                 provider_name: str, parallel_lookups: bool = False):
+    def __init__(self, uow: UnitOfWork, settings, flights: FlightsContract, loyalty: LoyaltyContract | None,
+                 providers: dict, provider_name: str, parallel_lookups: bool = False):
+        self.uow = uow
         self.secret = settings.service_secret
         self.webhook_secret = settings.stripe_webhook_secret
         self.flights = flights
@@ -48,7 +51,7 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
 
     def create_intent(self, caller: Principal, booking_ref: str) -> IntentView:
         booking, hold = self.booking_and_hold(booking_ref, traveller_id(caller))
-        return ledger.open_intent(booking.ref, booking.user_id, self.amount_due(booking, hold))
+        return ledger.open_intent(self.uow, booking.ref, booking.user_id, self.amount_due(booking, hold))
 
     def booking_and_hold(self, booking_ref: str, user_id: int) -> tuple[BookingView, PointsHold | None]:
         """The caller's payable booking and the points held against it (None: no hold, or loyalty absent)."""
@@ -148,7 +151,7 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
                                    status=PaymentStatus.FAILED, amount=due.amount, currency=due.currency,
                                    card=cards.view(card), failure_code="invalid_number",
                                    message=DECLINE_REASONS["invalid_number"])
-            attempts.record_final(result, user_id, self.provider.name, None, None, scope, req_hash)
+            attempts.record_final(self.uow, result, user_id, self.provider.name, None, None, scope, req_hash)
             return result
         return self.charge(intent, user_id, due, card, payment_id, scope, req_hash)
 
@@ -174,7 +177,7 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
         """Record the attempt, then charge under its key, then record the outcome: a crash between any two
         steps leaves an attempt the reconciler (or a retry with the same key) finishes."""
         try:
-            attempt = attempts.begin(intent, user_id, due, payment_id, self.provider.name,
+            attempt = attempts.begin(self.uow, intent, user_id, due, payment_id, self.provider.name,
                                      idempotency.derived(self.secret, scope, "charge"), cards.view(card),
                                      cards.fingerprint(card.number, self.secret), scope, req_hash, self.lease_seconds)
         except attempts.IntentTaken:
@@ -183,12 +186,12 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
         try:
             outcome = self.provider.charge(attempts.charge_request(attempt), card, attempts.provider_key(attempt))
         except ProviderError as exc:
-            attempts.let_go(attempt.id)
+            attempts.let_go(self.uow, attempt.id)
             raise Unavailable(f"the payment provider did not answer ({exc}); retry with the same Idempotency-Key: "
                               "the payment is then finished, and the card is charged at most once",
                               code="provider_unavailable") from None
         faults.reach("payments.charged")
-        result = attempts.finish(attempt, outcome)
+        result = attempts.finish(self.uow, attempt, outcome)
         faults.reach("payments.payment_recorded")
         return result
 
@@ -199,16 +202,16 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
         that long ago, even if it still runs (the reconciler's option; the default waits for the lease)."""
         if payment.status != PaymentStatus.PROCESSING:
             return attempts.result_of(payment)
-        if not attempts.take_over(payment.id, self.leased_before(older_than), self.lease_seconds):
+        if not attempts.take_over(self.uow, payment.id, self.leased_before(older_than), self.lease_seconds):
             return None
         try:
             outcome = self.provider_of(payment).resolve_charge(attempts.charge_request(payment),
                                                                attempts.provider_key(payment))
         except ProviderError as exc:
-            attempts.let_go(payment.id)
+            attempts.let_go(self.uow, payment.id)
             raise Unavailable(f"the payment provider did not answer ({exc}); the payment will be finished "
                               "when it does", code="provider_unavailable") from None
-        return attempts.finish(payment, outcome, reconciled=True)
+        return attempts.finish(self.uow, payment, outcome, reconciled=True)
 
     def leased_before(self, older_than: float | None) -> dt.datetime:
         """Leases ending by this instant are up for taking: lapsed ones, or with ``older_than`` those
@@ -226,7 +229,7 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
                                status=PaymentStatus.SUCCEEDED, amount=0, currency=booking.total.currency,
                                message="paid with points")
         try:
-            attempts.record_final(result, user_id, POINTS, hold.hold_id if hold else None, None, scope, req_hash)
+            attempts.record_final(self.uow, result, user_id, POINTS, hold.hold_id if hold else None, None, scope, req_hash)
         except attempts.IntentTaken:
             ledger.refuse_attempt(PaymentIntent.get_by_id(intent.id))
         except pw.IntegrityError:
@@ -277,7 +280,9 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
         require_self_or_admin(caller, user_id, allow_service=True)
         return PaymentHistory(payments=ledger.payments_of(user_id))
 
-    def refund(self, payment_id: str, amount: int | None, idempotency_key: str) -> RefundView:
+    def refund(self, payment_id: str, amount: int | None, idempotency_key: str, *,
+               caller: Principal | None = IN_PROCESS) -> RefundView:
+        require_service_or_admin(caller)
         key = idempotency.checked_key(idempotency_key)
         if amount is not None and (not isinstance(amount, int) or isinstance(amount, bool) or amount < 1):
             raise ValidationError("amount", "must be a positive whole number of minor units")
@@ -314,7 +319,7 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
         amount = payment.amount - payment.refunded_amount if amount is None else amount
         if amount <= 0:
             raise RefundExceedsPayment(f"payment {payment_id} is already refunded in full", refundable=0)
-        return refunds.begin(payment, amount, "re_" + idempotency.derived(self.secret, scope, "refund_id"),
+        return refunds.begin(self.uow, payment, amount, "re_" + idempotency.derived(self.secret, scope, "refund_id"),
                              idempotency.derived(self.secret, scope, "refund"), scope, req_hash, self.lease_seconds)
 
     def send_refund(self, refund: Refund, reconciled: bool = False) -> RefundView:
@@ -326,11 +331,11 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
             outcome = self.provider_of(payment).refund(payment.provider_ref or "", Money(refund.amount, refund.currency),
                                                        attempts.provider_key(refund))
         except ProviderError as exc:
-            refunds.let_go(refund.id)
+            refunds.let_go(self.uow, refund.id)
             raise Unavailable(f"the payment provider did not refund ({exc}); the refund is recorded and will be "
                               "sent again until it answers", code="provider_unavailable") from None
         faults.reach("payments.refunded")
-        view = refunds.finish(refund, outcome, reconciled=reconciled)
+        view = refunds.finish(self.uow, refund, outcome, reconciled=reconciled)
         if view.status == RefundStatus.FAILED:
             raise RefundNotAllowed(f"the provider refused this refund: {outcome.refused_because or 'refused'}")
         return view
@@ -339,7 +344,7 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
         """Send a pending refund again under its key (None: its lease still runs, or someone else is on it)."""
         if refund.status != RefundStatus.PENDING:
             return ledger.refund_view(refund, Payment.get_by_id(refund.payment_id))
-        if not refunds.take_over(refund.id, self.leased_before(older_than), self.lease_seconds):
+        if not refunds.take_over(self.uow, refund.id, self.leased_before(older_than), self.lease_seconds):
             return None
         return self.send_refund(refund, reconciled=True)
 
@@ -385,11 +390,11 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
         return partial(self.send_refund, refund)
 
     def cancel_open_intent(self, booking_ref: str) -> bool:
-        return ledger.cancel_open_intent(booking_ref)
+        return ledger.cancel_open_intent(self.uow, booking_ref)
 
     def receive_webhook(self, payload: bytes, signature: str | None) -> dict:
         event = webhooks.verified_event(payload, signature, self.webhook_secret)
-        applied, succeeded = webhooks.apply_event(event)
+        applied, succeeded = webhooks.apply_event(self.uow, event)
         if succeeded is not None:
             self.confirm_booking(succeeded)
         return {"received": True, "event_id": event.id, "replayed": not applied}

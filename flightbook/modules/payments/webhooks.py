@@ -7,10 +7,10 @@ import peewee as pw
 
 from flightbook.contracts.payments import IntentStatus, PaymentInProgress, PaymentResult, PaymentStatus
 from flightbook.kernel import clock
-from flightbook.kernel.db import write_transaction
 from flightbook.kernel.errors import DomainError, Unavailable
+from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.payments import attempts, refunds
-from flightbook.modules.payments.models import Payment, PaymentIntent, WebhookEvent, database
+from flightbook.modules.payments.models import Payment, PaymentIntent, WebhookEvent
 from flightbook.modules.payments.providers import ChargeOutcome
 from flightbook.modules.payments.stripe_provider import failure_code_of
 
@@ -29,15 +29,15 @@ def verified_event(payload: bytes, signature: str | None, secret: str):
         raise DomainError("the webhook body is not a Stripe event", code="invalid_payload") from None
 
 
-def apply_event(event) -> tuple[bool, PaymentResult | None]:
+def apply_event(uow: UnitOfWork, event) -> tuple[bool, PaymentResult | None]:
     """(applied, newly succeeded payment): applied is False for a replay. The caller confirms the booking."""
     try:
-        with write_transaction(database):
+        with uow.transaction():
             if WebhookEvent.get_or_none(WebhookEvent.id == event.id) is not None:
                 return False, None
             WebhookEvent.create(id=event.id, type=event.type, received_at=clock.to_db(clock.now()))
             handler = HANDLERS.get(event.type)
-            return True, handler(event.data.object.to_dict()) if handler else None
+            return True, handler(uow, event.data.object.to_dict()) if handler else None
     except pw.IntegrityError:  # the same event, delivered twice at once
         return False, None
 
@@ -67,14 +67,14 @@ def _attempt_from(stripe_intent, intent: PaymentIntent, status: PaymentStatus, f
                          currency=str(stripe_intent["currency"]).upper(), failure_code=failure)
 
 
-def _finish_from_event(stripe_intent, failure: str | None) -> PaymentResult | None:
+def _finish_from_event(uow: UnitOfWork, stripe_intent, failure: str | None) -> PaymentResult | None:
     """Stripe's word on one of our attempts: a processing one is finished by it (as the reconciler would);
     a finished one is left alone. The result when it succeeded now."""
     payment = _attempt_of(stripe_intent)
     if payment is not None:
         if payment.status != PaymentStatus.PROCESSING:
             return None
-        result = attempts.finish(payment, ChargeOutcome(stripe_intent["id"], failure), reconciled=True)
+        result = attempts.finish(uow, payment, ChargeOutcome(stripe_intent["id"], failure), reconciled=True)
         return result if result.is_success else None
     intent = _outside_intent(stripe_intent)
     if intent is None or intent.status == IntentStatus.SUCCEEDED:
@@ -82,30 +82,30 @@ def _finish_from_event(stripe_intent, failure: str | None) -> PaymentResult | No
     result = _attempt_from(stripe_intent, intent, PaymentStatus.FAILED if failure else PaymentStatus.SUCCEEDED,
                            failure)
     try:
-        attempts.record_final(result, intent.user_id, "stripe", stripe_intent["id"], None, None, None)
+        attempts.record_final(uow, result, intent.user_id, "stripe", stripe_intent["id"], None, None, None)
     except attempts.IntentTaken:
         return None
     return result if result.is_success else None
 
 
-def payment_intent_succeeded(stripe_intent) -> PaymentResult | None:
-    return _finish_from_event(stripe_intent, None)
+def payment_intent_succeeded(uow: UnitOfWork, stripe_intent) -> PaymentResult | None:
+    return _finish_from_event(uow, stripe_intent, None)
 
 
-def payment_intent_failed(stripe_intent) -> None:
+def payment_intent_failed(uow: UnitOfWork, stripe_intent) -> None:
     error = stripe_intent.get("last_payment_error") or {}
-    _finish_from_event(stripe_intent, failure_code_of(error.get("code"), error.get("decline_code")))
+    _finish_from_event(uow, stripe_intent, failure_code_of(error.get("code"), error.get("decline_code")))
     return None
 
 
-def charge_refunded(charge) -> None:
+def charge_refunded(uow: UnitOfWork, charge) -> None:
     """Refunds made outside flightbook (the Stripe dashboard): catch up with what Stripe says."""
     payment = Payment.get_or_none(Payment.provider_ref == charge.get("payment_intent"))
     if payment is None or int(charge["amount_refunded"]) <= payment.refunded_amount:
         return None
     missing = int(charge["amount_refunded"]) - payment.refunded_amount
     refunds_made = (charge.get("refunds") or {}).get("data") or []
-    refunds.record_external(payment, missing, refunds_made[0]["id"] if refunds_made else None)
+    refunds.record_external(uow, payment, missing, refunds_made[0]["id"] if refunds_made else None)
     return None
 
 
