@@ -17,7 +17,7 @@ from flightbook.kernel import clock
 from flightbook.kernel.errors import DomainError
 from flightbook.kernel.money import Money
 from flightbook.modules.payments import attempts, refunds
-from flightbook.modules.payments.banking import EntryKind
+from flightbook.modules.payments.banking import EntryKind, MockBank
 from flightbook.modules.payments.models import BankEntry, Payment
 from flightbook.modules.payments.providers import NOT_PROCESSED
 
@@ -89,7 +89,7 @@ def bank_charges_without_payment() -> int:
     """Money mockbank took that no recorded payment accounts for (the one figure that must always be 0
     once unfinished attempts are reconciled)."""
     recorded = (Payment.select(Payment.provider_ref)
-                .where((Payment.provider == "mockbank") & Payment.status.in_(RECORDED)
+                .where((Payment.provider == MockBank.name) & Payment.status.in_(RECORDED)
                        & Payment.provider_ref.is_null(False)))
     return (BankEntry.select(pw.fn.COUNT(BankEntry.id))
             .where((BankEntry.kind == EntryKind.CHARGE) & BankEntry.id.not_in(recorded)).scalar())

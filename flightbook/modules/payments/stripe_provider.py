@@ -3,6 +3,7 @@ official SDK, every call with an idempotency key. Chosen when FLIGHTBOOK_STRIPE_
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 
 import stripe
 
@@ -40,6 +41,19 @@ def _declined(exc: stripe.CardError) -> ChargeOutcome:
                          failure_code=failure_code_of(exc.code, getattr(error, "decline_code", None)))
 
 
+class StripeStatus(StrEnum):
+    """The PaymentIntent statuses this provider acts on (Stripe's own words)."""
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+    REQUIRES_CONFIRMATION = "requires_confirmation"
+    REQUIRES_ACTION = "requires_action"
+    SUCCEEDED = "succeeded"
+    CANCELED = "canceled"
+
+
+NOT_YET_CHARGED = (StripeStatus.REQUIRES_PAYMENT_METHOD, StripeStatus.REQUIRES_CONFIRMATION,
+                   StripeStatus.REQUIRES_ACTION)
+
+
 class StripeProvider:
     name = "stripe"
 
@@ -73,7 +87,7 @@ class StripeProvider:
             return _declined(exc)
         except stripe.StripeError as exc:
             raise ProviderError(f"stripe: {type(exc).__name__}") from None
-        if intent.status != "succeeded":  # e.g. requires_action (3-D Secure), which we do not offer
+        if intent.status != StripeStatus.SUCCEEDED:  # e.g. requires_action (3-D Secure), which we do not offer
             return ChargeOutcome(provider_ref=intent.id, failure_code="card_declined")
         return ChargeOutcome(provider_ref=intent.id)
 
@@ -86,7 +100,7 @@ class StripeProvider:
             created = intents.create(params=self._create_params(request),  # type: ignore[arg-type]  # a plain dict
                                      options={"idempotency_key": f"{idempotency_key}:create"})
             intent = intents.retrieve(created.id)
-            if intent.status in ("requires_payment_method", "requires_confirmation", "requires_action"):
+            if intent.status in NOT_YET_CHARGED:
                 intent = self._cancel(intent, idempotency_key)
         except stripe.StripeError as exc:
             raise ProviderError(f"stripe: {type(exc).__name__}") from None
@@ -101,9 +115,9 @@ class StripeProvider:
 
     @staticmethod
     def _outcome_of(intent) -> ChargeOutcome:
-        if intent.status == "succeeded":
+        if intent.status == StripeStatus.SUCCEEDED:
             return ChargeOutcome(provider_ref=intent.id)
-        if intent.status != "canceled":
+        if intent.status != StripeStatus.CANCELED:
             raise ProviderError(f"stripe: payment intent {intent.id} is still {intent.status}")
         error = intent.to_dict().get("last_payment_error") or {}
         if error:
