@@ -14,10 +14,14 @@ from flightbook.kernel import clock, data
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.payments import idempotency
+from flightbook.modules.payments.leases import Leases
 from flightbook.modules.payments.ledger import card_view_of
 from flightbook.modules.payments.models import Payment, PaymentIntent
 from flightbook.modules.payments.providers import ChargeOutcome, ChargeRequest
 
+
+
+leases = Leases(Payment, PaymentStatus.PROCESSING)
 
 
 class KeyTaken(Exception):
@@ -133,34 +137,7 @@ def _settle_intent(result: PaymentResult) -> bool:
         & (PaymentIntent.status == IntentStatus.REQUIRES_PAYMENT_METHOD)).execute())
 
 
-def let_go(uow: UnitOfWork, payment_id: str) -> None:
-    """The request stops waiting on the provider without an answer: anyone may finish the attempt now."""
-    with uow.transaction():
-        Payment.update(lease_expires_at=clock.to_db(clock.now())).where(
-            (Payment.id == payment_id) & (Payment.status == PaymentStatus.PROCESSING)).execute()
-
-
-def take_over(uow: UnitOfWork, payment_id: str, leased_before: dt.datetime, lease_seconds: float) -> bool:
-    """Claim an unfinished attempt whose lease ends by ``leased_before``, for a new lease: only one
-    reconciler (or retry) asks the provider about it at a time."""
-    now = clock.now()
-    with uow.transaction():
-        return bool(Payment.update(lease_expires_at=clock.to_db(now + dt.timedelta(seconds=lease_seconds))).where(
-            (Payment.id == payment_id) & (Payment.status == PaymentStatus.PROCESSING)
-            & (Payment.lease_expires_at <= clock.to_db(leased_before))).execute())
-
-
-def unfinished(leased_before: dt.datetime | None = None, limit: int = 500) -> list[Payment]:
-    query = Payment.select().where(Payment.status == PaymentStatus.PROCESSING)
-    if leased_before is not None:
-        query = query.where(Payment.lease_expires_at <= clock.to_db(leased_before))
-    return list(query.order_by(Payment.created_at).limit(limit))
-
-
 def processing_attempt(intent_id: str) -> Payment | None:
     return (Payment.select().where((Payment.intent_id == intent_id) & (Payment.status == PaymentStatus.PROCESSING))
             .first())
 
-
-def reconciled_count() -> int:
-    return Payment.select().where(Payment.reconciled_at.is_null(False)).count()

@@ -32,10 +32,10 @@ def _age(created_at) -> float:
 def reconcile(service, older_than: float | None, dry_run: bool) -> ReconcileReport:
     lines: list[ReconciledAttempt] = []
     cutoff = service.leased_before(older_than)
-    for payment in attempts.unfinished(cutoff):
+    for payment in attempts.leases.unfinished(cutoff):
         lines.append(_settle("charge", payment.id, f"booking {payment.booking_ref}", payment, dry_run,
                              partial(_charge_outcome, service, payment, older_than)))
-    for refund in refunds.unfinished(cutoff):
+    for refund in refunds.leases.unfinished(cutoff):
         lines.append(_settle("refund", refund.id, f"payment {refund.payment_id}", refund, dry_run,
                              partial(_refund_outcome, service, refund, older_than)))
     return ReconcileReport(lines, dry_run)
@@ -77,11 +77,11 @@ def status() -> PaymentsStatus:
     now = clock.to_db(clock.now())
     rows = [UnfinishedAttempt("charge", p.id, f"booking {p.booking_ref}", Money(p.amount, p.currency),
                               _age(p.created_at), p.lease_expires_at is not None and p.lease_expires_at <= now)
-            for p in attempts.unfinished()]
+            for p in attempts.leases.unfinished()]
     rows += [UnfinishedAttempt("refund", r.id, f"payment {r.payment_id}", Money(r.amount, r.currency),
                                _age(r.created_at), r.lease_expires_at is not None and r.lease_expires_at <= now)
-             for r in refunds.unfinished()]
-    return PaymentsStatus(rows, attempts.reconciled_count(), refunds.reconciled_count(),
+             for r in refunds.leases.unfinished()]
+    return PaymentsStatus(rows, attempts.leases.reconciled_count(), refunds.leases.reconciled_count(),
                           bank_charges_without_payment())
 
 

@@ -15,11 +15,13 @@ from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.payments import idempotency
 from flightbook.modules.payments.attempts import KeyTaken
+from flightbook.modules.payments.leases import Leases
 from flightbook.modules.payments.ledger import refund_view
 from flightbook.modules.payments.models import Payment, Refund, new_id
 from flightbook.modules.payments.providers import RefundOutcome
 
 REFUNDABLE = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED)
+leases = Leases(Refund, RefundStatus.PENDING)
 
 
 def refundable_payment(payment_id: str) -> Payment:
@@ -107,28 +109,3 @@ def record_external(uow: UnitOfWork, payment: Payment, amount: int, provider_ref
         uow.publish(PaymentRefunded(payment_id=payment.id, refund_id=refund.id, booking_ref=payment.booking_ref,
                              user_id=payment.user_id, amount=Money(amount, payment.currency),
                              refunded_total=Money(fresh.refunded_amount, payment.currency)))
-
-
-def let_go(uow: UnitOfWork, refund_id: str) -> None:
-    with uow.transaction():
-        Refund.update(lease_expires_at=clock.to_db(clock.now())).where(
-            (Refund.id == refund_id) & (Refund.status == RefundStatus.PENDING)).execute()
-
-
-def take_over(uow: UnitOfWork, refund_id: str, leased_before: dt.datetime, lease_seconds: float) -> bool:
-    now = clock.now()
-    with uow.transaction():
-        return bool(Refund.update(lease_expires_at=clock.to_db(now + dt.timedelta(seconds=lease_seconds))).where(
-            (Refund.id == refund_id) & (Refund.status == RefundStatus.PENDING)
-            & (Refund.lease_expires_at <= clock.to_db(leased_before))).execute())
-
-
-def unfinished(leased_before: dt.datetime | None = None, limit: int = 500) -> list[Refund]:
-    query = Refund.select().where(Refund.status == RefundStatus.PENDING)
-    if leased_before is not None:
-        query = query.where(Refund.lease_expires_at <= clock.to_db(leased_before))
-    return list(query.order_by(Refund.created_at).limit(limit))
-
-
-def reconciled_count() -> int:
-    return Refund.select().where(Refund.reconciled_at.is_null(False)).count()

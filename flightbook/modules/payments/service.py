@@ -186,7 +186,7 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
         try:
             outcome = self.provider.charge(attempts.charge_request(attempt), card, attempts.provider_key(attempt))
         except ProviderError as exc:
-            attempts.let_go(self.uow, attempt.id)
+            attempts.leases.let_go(self.uow, attempt.id)
             raise Unavailable(f"the payment provider did not answer ({exc}); retry with the same Idempotency-Key: "
                               "the payment is then finished, and the card is charged at most once",
                               code="provider_unavailable") from None
@@ -202,13 +202,13 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
         that long ago, even if it still runs (the reconciler's option; the default waits for the lease)."""
         if payment.status != PaymentStatus.PROCESSING:
             return attempts.result_of(payment)
-        if not attempts.take_over(self.uow, payment.id, self.leased_before(older_than), self.lease_seconds):
+        if not attempts.leases.take_over(self.uow, payment.id, self.leased_before(older_than), self.lease_seconds):
             return None
         try:
             outcome = self.provider_of(payment).resolve_charge(attempts.charge_request(payment),
                                                                attempts.provider_key(payment))
         except ProviderError as exc:
-            attempts.let_go(self.uow, payment.id)
+            attempts.leases.let_go(self.uow, payment.id)
             raise Unavailable(f"the payment provider did not answer ({exc}); the payment will be finished "
                               "when it does", code="provider_unavailable") from None
         return attempts.finish(self.uow, payment, outcome, reconciled=True)
@@ -331,7 +331,7 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
             outcome = self.provider_of(payment).refund(payment.provider_ref or "", Money(refund.amount, refund.currency),
                                                        attempts.provider_key(refund))
         except ProviderError as exc:
-            refunds.let_go(self.uow, refund.id)
+            refunds.leases.let_go(self.uow, refund.id)
             raise Unavailable(f"the payment provider did not refund ({exc}); the refund is recorded and will be "
                               "sent again until it answers", code="provider_unavailable") from None
         faults.reach("payments.refunded")
@@ -344,7 +344,7 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
         """Send a pending refund again under its key (None: its lease still runs, or someone else is on it)."""
         if refund.status != RefundStatus.PENDING:
             return ledger.refund_view(refund, Payment.get_by_id(refund.payment_id))
-        if not refunds.take_over(self.uow, refund.id, self.leased_before(older_than), self.lease_seconds):
+        if not refunds.leases.take_over(self.uow, refund.id, self.leased_before(older_than), self.lease_seconds):
             return None
         return self.send_refund(refund, reconciled=True)
 
