@@ -6,6 +6,7 @@ attempt fails and the intent is payable again. A refund: sent again under its ke
 answers. Run by ``flightbook reconcile-payments`` and in the background of ``serve``."""
 from __future__ import annotations
 
+import logging
 from functools import partial
 from typing import Callable
 
@@ -21,6 +22,7 @@ from flightbook.modules.payments.banking import EntryKind, MockBank
 from flightbook.modules.payments.models import BankEntry, Payment
 from flightbook.modules.payments.providers import NOT_PROCESSED
 
+log = logging.getLogger("flightbook.payments.reconciler")
 RECORDED = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
 TAKEN = (False, "left: another reconciler or a retry is finishing it")
 
@@ -50,6 +52,8 @@ def _settle(kind: str, ident: str, subject: str, row, dry_run: bool,
             finished, outcome = settle()
         except DomainError as exc:
             finished, outcome = False, f"left: the provider could not say yet ({exc.message})"
+    if not dry_run:  # something a crash left behind: worth a line in the log whatever finished it
+        log.warning("reconcile %s %s (%s): %s", kind, ident, subject, outcome)
     return ReconciledAttempt(kind, ident, subject, Money(row.amount, row.currency), _age(row.created_at), outcome,
                              finished)
 
