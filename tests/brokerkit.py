@@ -38,6 +38,15 @@ def unreachable_reason() -> str | None:
     return None
 
 
+def depth(url: str, queue: str) -> int:
+    """Messages ready in ``queue`` (acknowledged ones are gone; unacknowledged ones are not counted)."""
+    connection = connect(url)
+    try:
+        return connection.channel().queue_declare(queue, passive=True).method.message_count
+    finally:
+        connection.close()
+
+
 class _Lock:
     """This process's hold on the lock file. Tests (and a module's deployment) hold it shared; the test that
     restarts the broker turns this process's hold exclusive for the restart and back again, so a deployment
@@ -84,7 +93,7 @@ class Scratch:
         self.url = BROKER_URL
         self.topology = Topology(f"fbtest-{worker}-{uuid.uuid4().hex[:8]}")
         self._consumers: list[Consumer] = []
-        self._retry_delays = set(retry_delays)  # besides those of the consumers made here
+        self.retry_delays = set(retry_delays)  # of its retry queues, besides those of the consumers made here
 
     def publisher(self) -> BrokerPublisher:
         return BrokerPublisher(self.url, self.topology)
@@ -95,19 +104,14 @@ class Scratch:
         return consumer
 
     def depth(self, queue: str) -> int:
-        """Messages ready in ``queue`` (acknowledged ones are gone; unacknowledged ones are not counted)."""
-        connection = connect(self.url)
-        try:
-            return connection.channel().queue_declare(queue, passive=True).method.message_count
-        finally:
-            connection.close()
+        return depth(self.url, queue)
 
     def delete(self) -> None:
         connection = connect(self.url)
         try:
             channel = connection.channel()
             delays = {d for c in self._consumers for d in c.policy.retry_delays} | set(FAST_CONSUMER.retry_delays)
-            delays |= self._retry_delays
+            delays |= self.retry_delays
             for name in SUBSCRIBERS:
                 queues = [self.topology.queue(name), self.topology.dead_queue(name)]
                 queues += [self.topology.retry_queue(name, d) for d in sorted(delays)]
