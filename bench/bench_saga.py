@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import random
 import statistics
 import sys
 import tempfile
@@ -113,6 +114,8 @@ def services_lag(deployment, bookings: int) -> list[float]:
     try:
         for _ in range(bookings):
             ref = traveller.book(flight["id"], 1)["ref"]
+            # a pause of random length, so payments do not fall in step with the relays' polling
+            time.sleep(random.uniform(0, 1.0))
             traveller.pay(ref)
             paid = time.perf_counter()
             with loyalty.cursor() as cur:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -59,15 +60,30 @@ class Scratch:
             drop_scratch(self.pg, name)
 
 
-def deliver(scratch: Scratch, relay: Relay, events: int) -> float:
-    """Seconds from the relay's first round until the last event is committed in loyalty's inbox."""
+def deliver(scratch: Scratch, relays: list[Relay], events: int) -> float:
+    """Seconds from the relays' first round until the last event is committed in loyalty's inbox (the relays
+    compete for the outbox rows, each on a thread with its own connections, as in processes of their own)."""
     started = time.perf_counter()
-    while scratch.applied() < events:
-        if not relay.drain(max_rounds=1000).touched:
+    stop = threading.Event()
+
+    def keep_relaying(relay):
+        while not stop.is_set():
+            if not relay.drain(max_rounds=1000).touched:
+                stop.wait(0.01)
+
+    threads = [threading.Thread(target=keep_relaying, args=(relay,)) for relay in relays]
+    for thread in threads:
+        thread.start()
+    try:
+        while scratch.applied() < events:
+            if time.perf_counter() - started > 600:
+                raise RuntimeError(f"only {scratch.applied()} of {events} applied after 10 minutes")
             time.sleep(0.01)
-        if time.perf_counter() - started > 600:
-            raise RuntimeError(f"only {scratch.applied()} of {events} applied after 10 minutes")
-    return time.perf_counter() - started
+        return time.perf_counter() - started
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
 
 
 def over_http(scratch: Scratch, events: int) -> float:
@@ -76,24 +92,27 @@ def over_http(scratch: Scratch, events: int) -> float:
         tokens = Tokens(SECRET, SERVICE_SECRET, 3600, 60)
         relay = Relay(scratch.flights, "flights", [HttpSubscriber("loyalty", [server.url], LOYALTY_TOPICS, tokens,
                                                                   "flights")])
-        return deliver(scratch, relay, events)
+        return deliver(scratch, [relay], events)
     finally:
         server.stop()
 
 
-def through_broker(scratch: Scratch, broker: str, events: int, consumers: int) -> float:
+def through_broker(scratch: Scratch, broker: str, events: int, consumers: int, relays: int = 1) -> float:
     topology = Topology(f"fbbench-{uuid.uuid4().hex[:8]}")
     env = {**os.environ, **scratch.env, "FLIGHTBOOK_BROKER_URL": broker, "FLIGHTBOOK_BROKER_PREFIX": topology.prefix}
     folder = Path(scratch.env["FLIGHTBOOK_HOME"])
     logs = [open(folder / f"consume-{n}.log", "wb") for n in range(consumers)]
     processes = [subprocess.Popen([FLIGHTBOOK, "consume", "loyalty"], env=env, cwd=ROOT, stdout=log,
                                   stderr=subprocess.STDOUT) for log in logs]
-    publisher = BrokerPublisher(broker, topology)
+    publishers = [BrokerPublisher(broker, topology) for _ in range(relays)]
+    databases = [open_database(scratch.env["FLIGHTBOOK_FLIGHTS_DATABASE"]) for _ in range(relays)]
     try:
         wait_for_consumers(broker, topology.queue("loyalty"), consumers)
-        return deliver(scratch, Relay(scratch.flights, "flights", [publisher]), events)
+        return deliver(scratch, [Relay(db, "flights", [p]) for db, p in zip(databases, publishers)], events)
     finally:
-        publisher.close()
+        for publisher, database in zip(publishers, databases):
+            publisher.close()
+            database.close()
         for process in processes:
             process.terminate()
             process.wait(timeout=30)
@@ -136,6 +155,8 @@ def across_processes(events: int, pg: str, broker: str) -> None:
     runs = [("HTTP relay -> serve loyalty (2 workers)", lambda s: over_http(s, events))]
     runs += [(f"broker -> {n} consume process{'es' if n > 1 else ''}",
               lambda s, n=n: through_broker(s, broker, events, n)) for n in (1, 2)]
+    # the publisher waits for each confirm: relays of several instances publish side by side
+    runs += [("2 relays, broker -> 2 consume processes", lambda s: through_broker(s, broker, events, 2, relays=2))]
     for label, run in runs:
         with tempfile.TemporaryDirectory() as folder:
             scratch = Scratch(pg, Path(folder))
