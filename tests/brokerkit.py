@@ -110,7 +110,9 @@ class Scratch:
         connection = connect(self.url)
         try:
             channel = connection.channel()
+            # and the default ones: `flightbook migrate` and consumers built by the wiring declare those
             delays = {d for c in self._consumers for d in c.policy.retry_delays} | set(FAST_CONSUMER.retry_delays)
+            delays |= set(ConsumerPolicy().retry_delays)
             delays |= self.retry_delays
             for name in SUBSCRIBERS:
                 queues = [self.topology.queue(name), self.topology.dead_queue(name)]
