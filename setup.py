@@ -35,6 +35,7 @@ setup(
             "import-linter>=2",
             "mypy>=1.10",
             "types-requests>=2.31",
+            "pyyaml>=6",
         ],
     },
     entry_points={"console_scripts": ["flightbook=cli:app"]},

@@ -1,11 +1,21 @@
-"""Outbox -> relay -> inbox throughput and lag, on SQLite and PostgreSQL: events published per second
-(each in its own write transaction), events delivered per second by 1 and by 4 concurrent relays to an
-in-process subscriber whose handler writes one row, and the publish-to-applied lag (p50/p99) with a
-relay polling every 0.1 s while events are published at a steady rate.
+"""Outbox -> relay -> inbox throughput and lag.
+
+In process, on SQLite and PostgreSQL: events published per second (each in its own write transaction),
+events delivered per second by 1 and by 4 concurrent relays to an in-process subscriber whose handler writes
+one row, and the publish-to-applied lag (p50/p99) with a relay polling every 0.1 s while events are published
+at a steady rate.
+
+Across processes, on PostgreSQL, end to end (an outbox of N ``booking.expired`` events in flights' database ->
+applied by loyalty's real handler, its inbox row committed in loyalty's database), in the same run:
+- the HTTP relay: one relay -> ``POST /api/events`` of a ``flightbook serve loyalty`` process (2 workers);
+- the broker: one relay -> RabbitMQ (publisher confirms) -> loyalty's queue -> 1, then 2
+  ``flightbook consume loyalty`` processes.
 
     python bench/bench_relay.py [--events 2000] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+                                [--broker amqp://guest:guest@127.0.0.1:5672/%2F] [--only processes]
 
-Scratch databases (a temporary directory; PostgreSQL databases created and dropped again).
+Scratch databases (a temporary directory; PostgreSQL databases created and dropped again) and scratch names
+on the broker, deleted afterwards.
 """
 from __future__ import annotations
 
@@ -22,6 +32,7 @@ import peewee as pw
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from flightbook.kernel import clock  # noqa: E402
 from flightbook.kernel.db import open_database, write_transaction  # noqa: E402
@@ -142,11 +153,7 @@ def bench_lag(pub_url, sub_url, events, rate):
     return statistics.median(lags), lags[int(len(lags) * 0.99) - 1], len(lags)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    args = parser.parse_args()
+def in_process(args):
     for backend in ("sqlite", "postgres"):
         for relays_count in (1, 4):
             with tempfile.TemporaryDirectory() as folder:
@@ -165,6 +172,20 @@ def main():
                 cleanup()
         print(f"{backend:8} lag publish->applied at 100 events/s, relay polling 0.1 s: p50 {p50:.0f} ms, "
               f"p99 {p99:.0f} ms ({n} events)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--broker", default="amqp://guest:guest@127.0.0.1:5672/%2F")
+    parser.add_argument("--only", choices=["in-process", "processes"], help="one of the two sections")
+    args = parser.parse_args()
+    if args.only != "processes":
+        in_process(args)
+    if args.only != "in-process":
+        from relay_processes import across_processes
+        across_processes(args.events, args.pg, args.broker)
     print(f"(run at {clock.iso(clock.now())})")
 
 

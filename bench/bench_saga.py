@@ -1,14 +1,24 @@
-"""The saga's lag: from a card payment's HTTP answer to the points award landing in loyalty, with the
-relays running in a background JobRunner as ``flightbook serve`` runs them (default interval, then a short
-one). One process, in-process subscribers, embedded SQLite (or PostgreSQL with --pg).
+"""The saga's lag: from a card payment's HTTP answer to the points award landing in loyalty.
+
+One process: the relays in a background JobRunner as ``flightbook serve`` runs them (default interval, then a
+short one), in-process subscribers, embedded SQLite (or PostgreSQL with --pg).
+
+Services, in the same run, both at their default settings, on PostgreSQL, through the gateway: four services
+whose relays POST each event to its subscriber (the HTTP relay); the same four services with the events
+through RabbitMQ; and four services with two instances of each module through RabbitMQ. The award is seen in
+loyalty's database.
 
     python bench/bench_saga.py [--bookings 20] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+                               [--only one-process|services]
 
-Scratch databases (a temporary directory; PostgreSQL databases created and dropped again).
+Scratch databases (a temporary directory; PostgreSQL databases created and dropped again) and scratch names
+on the broker, deleted afterwards.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import random
 import statistics
 import sys
 import tempfile
@@ -21,6 +31,7 @@ import psycopg2
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from flightbook import MODULES, wiring  # noqa: E402
+from flightbook.kernel.consumer import ConsumerPolicy  # noqa: E402
 from flightbook.kernel.db import open_database  # noqa: E402
 from flightbook.kernel.migrations import migrate  # noqa: E402
 from flightbook.kernel.part import Job, JobRunner  # noqa: E402
@@ -89,11 +100,70 @@ def report(label: str, lags: list[float]) -> None:
           f"p99={p99 * 1000:8.1f} ms  max={lags[-1] * 1000:8.1f} ms")
 
 
+def services_lag(deployment, bookings: int) -> list[float]:
+    """Seconds from each payment's answer at the gateway to its EARN row in loyalty's database."""
+    from tests.e2e.test_journey import Traveller
+
+    loyalty = psycopg2.connect(deployment.env["FLIGHTBOOK_LOYALTY_DATABASE"])
+    loyalty.autocommit = True
+    traveller = Traveller(deployment.url).sign_up()
+    date = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    flight = traveller.call("GET", "/flights/search", params={"origin": "LHR", "destination": "JFK",
+                                                              "date": date})["outbound"][0]
+    lags = []
+    try:
+        for _ in range(bookings):
+            ref = traveller.book(flight["id"], 1)["ref"]
+            # a pause of random length, so payments do not fall in step with the relays' polling
+            time.sleep(random.uniform(0, 1.0))
+            traveller.pay(ref)
+            paid = time.perf_counter()
+            with loyalty.cursor() as cur:
+                while True:
+                    cur.execute("SELECT 1 FROM points_transaction WHERE booking_ref = %s AND kind = 'EARN'", (ref,))
+                    if cur.fetchone():
+                        break
+                    time.sleep(0.002)
+            lags.append(time.perf_counter() - paid)
+    finally:
+        loyalty.close()
+    return lags
+
+
+def services(bookings: int) -> None:
+    from tests.brokerkit import Scratch
+    from tests.e2e.deployments import Deployment
+
+    print("payment answered at the gateway -> points earned in loyalty (PostgreSQL, services, default settings)")
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Scratch("bench", retry_delays=ConsumerPolicy().retry_delays)
+        runs = [("four services, HTTP relay", "four_services", {}),
+                ("four services, broker", "four_services",
+                 {"FLIGHTBOOK_BROKER_URL": scratch.url, "FLIGHTBOOK_BROKER_PREFIX": scratch.topology.prefix}),
+                ("four services x2 instances, broker", "four_services_broker", {})]
+        try:
+            for n, (label, mode, settings) in enumerate(runs):
+                deployment = Deployment(mode, Path(folder) / str(n), f"benchsaga{n}", **settings)
+                deployment.folder.mkdir()
+                deployment.start()
+                try:
+                    report(label, services_lag(deployment, bookings))
+                finally:
+                    deployment.stop()
+        finally:
+            scratch.delete()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bookings", type=int, default=20)
     parser.add_argument("--pg", help="PostgreSQL admin URL (default: SQLite)")
+    parser.add_argument("--only", choices=["one-process", "services"], help="one of the two sections")
     args = parser.parse_args()
+    if args.only != "one-process":
+        services(args.bookings)
+    if args.only == "services":
+        return
     with tempfile.TemporaryDirectory() as folder:
         urls = databases(Path(folder), args.pg)
         system = wiring.build_system(Settings.from_env(make_env(Path(folder), urls)))

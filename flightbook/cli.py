@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import signal
 import sys
+import threading
 import time
 from typing import NoReturn
 
@@ -16,6 +18,7 @@ from rich.progress import Progress, TaskID
 from flightbook import MODULES, ROOT, wiring
 from flightbook.contracts.flights import Registration
 from flightbook.kernel import clock, outbox
+from flightbook.kernel.broker import BrokerUnavailable, connect as connect_broker, redacted
 from flightbook.kernel.errors import Conflict, DomainError
 from flightbook.kernel.part import JobRunner
 from flightbook.kernel.relay import RelayPolicy
@@ -32,9 +35,16 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        fail(str(exc))
+
+
 def _system(serve: str | None = None) -> wiring.System:
     try:
-        return wiring.build_system(Settings.from_env(), serve=serve)
+        return wiring.build_system(_settings(), serve=serve)
     except (SettingsError, ValueError) as exc:
         fail(str(exc))
 
@@ -58,7 +68,7 @@ def _module_system(module: str) -> wiring.System:
 @app.command()
 def migrate():
     """Apply pending migrations to every module's database (FLIGHTBOOK_<M>_DATABASE), wherever the
-    module is served. Example: flightbook migrate"""
+    module is served; with FLIGHTBOOK_BROKER_URL, declare every module's queues too. Example: flightbook migrate"""
     for module in MODULES:
         system = _system(module)
         try:
@@ -68,6 +78,13 @@ def migrate():
         finally:
             system.close()
         typer.echo(f"{module}: {', '.join(applied) if applied else 'up to date'}")
+    settings = _settings()
+    if settings.broker_url:
+        try:
+            queues = wiring.declare_broker_queues(settings)
+        except BrokerUnavailable as exc:
+            fail(str(exc))
+        typer.echo(f"broker: {', '.join(queues)} declared with their bindings")
 
 
 @app.command()
@@ -78,7 +95,8 @@ def serve(
     workers: int = typer.Option(2, min=1, max=64, help="gunicorn worker processes"),
     threads: int = typer.Option(4, min=1, max=64,
                                 help="threads per worker: a part waiting on another part keeps serving"),
-    background: bool = typer.Option(True, help="run the hold sweeper and event relay in each worker"),
+    background: bool = typer.Option(True, help="run the hold sweeper, the event relay and (with a broker) the "
+                                               "event consumers in each worker"),
 ):
     """Serve under gunicorn. Example: flightbook serve  |  flightbook serve payments --port 8002"""
     if part is not None and part not in wiring.PARTS:
@@ -89,25 +107,42 @@ def serve(
     try:
         if part is None:
             wiring.migrate(system)
+            _declare_queues_or_warn(system.settings)
     except peewee.DatabaseError as exc:
         fail(_database_trouble(exc))
     finally:
         system.close()
-    state = {}
+    state: dict = {}
 
     def factory():
         state["system"] = wiring.build_system(Settings.from_env(), serve=part)
         return wiring.create_app(state["system"])
 
-    def start_jobs():
+    def start_background():
         if background:
-            runner = JobRunner(state["system"].jobs())
+            system = state["system"]
+            state["runner"] = runner = JobRunner(system.jobs(), system.loops())
             runner.start()
+
+    def stop_background():
+        if "runner" in state:
+            state["runner"].stop()  # a consumer finishes the message in hand; the rest go back to the queue
 
     typer.echo(f"flightbook {part or 'all parts'} on http://{host}:{port}")
     GunicornServer(factory, {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "preload_app": False,
                              "accesslog": "-", "timeout": 60, "graceful_timeout": 10},
-                   on_worker_start=start_jobs).run()
+                   on_worker_start=start_background, on_worker_exit=stop_background).run()
+
+
+def _declare_queues_or_warn(settings: Settings) -> None:
+    """Everything in one process declares every queue before its workers publish, as it migrates; a broker
+    that is down only delays the events (they wait in the outboxes), so serving goes on."""
+    if not settings.broker_url:
+        return
+    try:
+        wiring.declare_broker_queues(settings)
+    except BrokerUnavailable as exc:
+        typer.echo(f"warning: {exc}; events wait in the outboxes until it answers", err=True)
 
 
 def _password_once() -> str:
@@ -377,37 +412,128 @@ def relay(
         system.close()
 
 
+EVENT_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 @app.command()
-def events(retry: str = typer.Option(None, "--retry", metavar="EVENT_ID",
-                                     help="re-queue the dead deliveries of this event")):
-    """Backlog, oldest pending event and dead letters of each local module's outbox.
-    Example: flightbook events  |  flightbook events --retry 0b7e4c1a-5d2f-4e8b-9a41-3f7c2d9e8b10"""
-    if retry is not None and not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-                                              retry.strip().lower()):
+def events(
+    retry: str = typer.Option(None, "--retry", metavar="EVENT_ID",
+                              help="re-queue the dead deliveries of this event (outboxes and broker)"),
+    retry_all: bool = typer.Option(False, "--retry-all", help="re-queue every dead delivery (outboxes and broker)"),
+):
+    """Backlog, oldest pending event and dead letters of each local module's outbox, and with a broker the dead
+    letters of every module's queue. Example: flightbook events  |  flightbook events --retry
+    0b7e4c1a-5d2f-4e8b-9a41-3f7c2d9e8b10  |  flightbook events --retry-all"""
+    if retry is not None and retry_all:
+        fail("give --retry EVENT_ID or --retry-all, not both")
+    if retry is not None and not EVENT_ID.fullmatch(retry.strip().lower()):
         fail(f"--retry takes an event id (a UUID as `flightbook events` lists it), got {retry!r}")
     system = _system()
     try:
         wiring.migrate(system)
-        if retry is not None:
-            event_id = retry.strip().lower()
-            count = sum(outbox.retry_dead_letter(database, event_id) for database in system.databases.values())
-            if not count:
-                fail(f"no dead letter with event id {event_id}")
-            typer.echo(f"re-queued {count} dead deliver{'y' if count == 1 else 'ies'} of event {event_id}")
-            return
-        for name, database in system.databases.items():
-            report = outbox.report(database)
-            oldest = report.oldest_pending
-            since = (f"oldest pending {oldest.event_id} {oldest.topic} since {clock.iso(oldest.created_at)}"
-                     if oldest else "nothing pending")
-            typer.echo(f"{name}: backlog {report.backlog}, {since}, {len(report.dead_letters)} dead")
-            for dead in report.dead_letters:
-                typer.echo(f"  dead {dead.event_id} {dead.topic} -> {dead.subscriber} after {dead.attempts} "
-                           f"attempts: {dead.last_error}")
+        if retry is not None or retry_all:
+            _retry_dead(system, retry.strip().lower() if retry is not None else None)
+        else:
+            _list_events(system)
     except peewee.DatabaseError as exc:
         fail(_database_trouble(exc))
+    except BrokerUnavailable as exc:
+        fail(str(exc))
     finally:
         system.close()
+
+
+def _retry_dead(system: wiring.System, event_id: str | None) -> None:
+    """``event_id``'s dead deliveries, or all of them, back in their outboxes' and queues' line."""
+    if event_id is None:
+        count = sum(outbox.retry_all_dead_letters(database) for database in system.databases.values())
+    else:
+        count = sum(outbox.retry_dead_letter(database, event_id) for database in system.databases.values())
+    if system.settings.broker_url:
+        count += wiring.retry_broker_dead_letters(system.settings, event_id)
+    if not count and event_id is not None:
+        fail(f"no dead letter with event id {event_id}")
+    plural = "y" if count == 1 else "ies"
+    typer.echo(f"re-queued {count} dead deliver{plural}" + (f" of event {event_id}" if event_id else ""))
+
+
+def _list_events(system: wiring.System) -> None:
+    broker = bool(system.settings.broker_url)
+    for name, database in system.databases.items():
+        report = outbox.report(database)
+        oldest = report.oldest_pending
+        since = (f"oldest pending {oldest.event_id} {oldest.topic} since {clock.iso(oldest.created_at)}"
+                 if oldest else "nothing pending")
+        typer.echo(f"{name}: backlog {report.backlog}, {since}, {len(report.dead_letters)} dead")
+        _echo_dead(report.dead_letters)
+        _echo_stranded(outbox.pending_by_subscriber(database), broker)
+    if broker:
+        for name, letters in wiring.broker_dead_letters(system.settings).items():
+            typer.echo(f"{name} on the broker ({wiring.topology(system.settings).queue(name)}): {len(letters)} dead")
+            _echo_dead(letters)
+
+
+def _echo_dead(letters) -> None:
+    for dead in letters:
+        typer.echo(f"  dead {dead.event_id} {dead.topic} -> {dead.subscriber} after {dead.attempts} "
+                   f"attempts: {dead.last_error}")
+
+
+def _echo_stranded(pending: dict[str, int], broker: bool) -> None:
+    """Deliveries made for the other transport (fanned out before FLIGHTBOOK_BROKER_URL was set or unset):
+    this setting's relay does not take them."""
+    if broker:
+        stranded = sum(n for subscriber, n in pending.items() if subscriber != "broker")
+        how = "run `flightbook relay --once` without FLIGHTBOOK_BROKER_URL to deliver them"
+    else:
+        stranded = pending.get("broker", 0)
+        how = "run `flightbook relay --once` with FLIGHTBOOK_BROKER_URL set to deliver them"
+    if stranded:
+        typer.echo(f"  {stranded} pending deliveries were fanned out for the other transport: {how}")
+
+
+@app.command()
+def consume(part: str | None = typer.Argument(None, help="flights, payments or loyalty; none = every local module")):
+    """Apply the events of each module's queue on the broker until stopped (SIGTERM or Ctrl-C); `serve` also
+    does it in the background. Needs FLIGHTBOOK_BROKER_URL. Example: flightbook consume loyalty"""
+    if part is not None and part not in MODULES:
+        fail(f"unknown module {part!r}: choose one of {', '.join(MODULES)}")
+    settings = _settings()
+    if not settings.broker_url:
+        fail("FLIGHTBOOK_BROKER_URL is not set: without a broker, `flightbook relay` delivers the events")
+    system = _module_system(part) if part else _system()
+    try:
+        if part is None:
+            wiring.migrate(system)
+        consumers = wiring.build_consumers(system)
+        if not consumers:
+            fail("no module that handles events runs here (every FLIGHTBOOK_<M>_URL is set)")
+        connect_broker(settings.broker_url).close()
+        _consume_until_stopped(consumers, settings)
+    except peewee.DatabaseError as exc:
+        fail(_database_trouble(exc))
+    except BrokerUnavailable as exc:
+        fail(str(exc))
+    finally:
+        system.close()
+
+
+def _consume_until_stopped(consumers: dict, settings: Settings) -> None:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    threads = [threading.Thread(target=consumer.run, args=(stop,), name=f"consumer-{name}")
+               for name, consumer in consumers.items()]
+    for thread in threads:
+        thread.start()
+    typer.echo(f"consuming {', '.join(consumers)} from {redacted(settings.broker_url)} "
+               f"(prefix {settings.broker_prefix}); SIGTERM or Ctrl-C stops")
+    while not stop.wait(1):
+        pass
+    for thread in threads:
+        thread.join()  # each finishes the message in hand
+    for name, consumer in consumers.items():
+        typer.echo(f"{name}: {consumer.applied} applied, {consumer.acked} acknowledged")
 
 
 def main():

@@ -16,12 +16,15 @@ from flightbook.contracts.loyalty import LoyaltyAdmin, LoyaltyContract
 from flightbook.contracts.payments import PaymentsAdmin, PaymentsContract
 from flightbook.kernel import faults
 from flightbook.kernel.auth import Tokens
+from flightbook.kernel.broker import BrokerPublisher, Topology
+from flightbook.kernel.consumer import (Consumer, ConsumerPolicy, dead_letters, declare_subscribers,
+                                        retry_dead_letters)
 from flightbook.kernel.events import EVENT_TYPES
 from flightbook.kernel.http import (AuthMiddleware, DatabaseMiddleware, Health, Ready, RequestIdMiddleware,
                                     install_error_handling, install_json)
 from flightbook.kernel.inbox import EventsResource, Inbox
 from flightbook.kernel.migrations import migrate as apply_migrations
-from flightbook.kernel.part import Job, Part
+from flightbook.kernel.part import Job, Loop, Part
 from flightbook.kernel.relay import HttpSubscriber, LocalSubscriber, Relay, RelayPolicy
 from flightbook.kernel.settings import Settings
 from flightbook.modules import flights, loyalty, payments
@@ -69,6 +72,10 @@ class System:
         relays = [Job(f"relay-{name}", relay.policy.interval_seconds, relay.drain)
                   for name, relay in build_relays(self).items()]
         return [job for name in self.served for job in self.parts[name].jobs] + relays
+
+    def loops(self) -> list[Loop]:
+        """The event consumers of the modules served here (none without a broker)."""
+        return [Loop(f"consumer-{name}", consumer.run) for name, consumer in build_consumers(self).items()]
 
     def close(self) -> None:
         for database in self.databases.values():
@@ -238,12 +245,60 @@ def _subscriber(system: System, name: str, topics, source: str) -> LocalSubscrib
 
 
 def build_relays(system: System, policy: RelayPolicy | None = None) -> dict[str, Relay]:
-    """module -> the Relay that delivers its outbox, for each module served here."""
+    """module -> the Relay that delivers its outbox, for each module served here: to the broker's exchange
+    when ``FLIGHTBOOK_BROKER_URL`` is set (the publisher knows no subscriber), else to each subscriber."""
+    settings = system.settings
     topics = subscriptions(system)
     relays = {}
     for source in system.served:
         if source not in MODULES or system.parts[source].database is None:
             continue
-        subscribers = [_subscriber(system, name, topics[name], source) for name in MODULES if topics[name]]
-        relays[source] = Relay(system.parts[source].database, source, [s for s in subscribers if s], policy)
+        if settings.broker_url:
+            destinations: list = [BrokerPublisher(settings.broker_url, topology(settings))]
+        else:
+            destinations = [s for s in (_subscriber(system, name, topics[name], source)
+                                        for name in MODULES if topics[name]) if s]
+        relays[source] = Relay(system.parts[source].database, source, destinations, policy)
     return relays
+
+
+def topology(settings: Settings) -> Topology:
+    return Topology(settings.broker_prefix)
+
+
+def consumer_policy(settings: Settings) -> ConsumerPolicy:
+    return ConsumerPolicy(retry_delays=settings.broker_retry_delays, prefetch=settings.broker_prefetch)
+
+
+def build_consumers(system: System) -> dict[str, Consumer]:
+    """module -> a Consumer of its queue, for each module served here that handles events (none without a
+    broker). Each call gives new Consumers, each with its own connection: one per thread."""
+    settings = system.settings
+    if not settings.broker_url:
+        return {}
+    topics = subscriptions(system)
+    return {name: Consumer(settings.broker_url, topology(settings), _inbox(system, name), topics[name],
+                           consumer_policy(settings))
+            for name in system.served
+            if name in MODULES and system.parts[name].database is not None and system.parts[name].event_handlers}
+
+
+def declare_broker_queues(settings: Settings) -> tuple[str, ...]:
+    """Every module's queues and bindings, as its handlers name them: what ``flightbook migrate`` does when a
+    broker carries the events, so that no event is published while a subscriber's queue is still missing
+    (the exchange would route it nowhere). Raises BrokerUnavailable."""
+    wanted = {name: TOPICS[name] for name in MODULES if TOPICS[name]}
+    declare_subscribers(settings.broker_url, topology(settings), wanted, consumer_policy(settings))
+    return tuple(topology(settings).queue(name) for name in wanted)
+
+
+def broker_dead_letters(settings: Settings, limit: int = 50) -> dict[str, tuple]:
+    """module -> the first ``limit`` dead letters of its queue on the broker (they stay there)."""
+    return {name: dead_letters(settings.broker_url, topology(settings), name, limit)
+            for name in MODULES if TOPICS[name]}
+
+
+def retry_broker_dead_letters(settings: Settings, event_id: str | None = None) -> int:
+    """Put the broker's dead letters (``event_id``'s, or all) back on their module's queue; how many."""
+    return sum(retry_dead_letters(settings.broker_url, topology(settings), name, event_id)
+               for name in MODULES if TOPICS[name])

@@ -190,6 +190,27 @@ def traveller(api) -> Api:
 
 
 @pytest.fixture
+def broker(request, worker):
+    """This test's own names on the real RabbitMQ (deleted afterwards), under the shared lock, or the
+    exclusive one when the test also asks for ``restartable_broker``. A run without a broker stops before
+    its first test (tests/preflight.py)."""
+    from tests.brokerkit import Scratch, broker_lock
+
+    with broker_lock(exclusive="restartable_broker" in request.fixturenames):
+        scratch = Scratch(worker)
+        yield scratch
+        scratch.delete()
+
+
+@pytest.fixture
+def restartable_broker(broker):
+    """restart(pause): stop RabbitMQ's app for ``pause`` seconds, then start it (always) and wait for it."""
+    from tests.brokerkit import restart_broker
+
+    return restart_broker
+
+
+@pytest.fixture
 def service_token(system):
     def make(caller="payments", audience="flights"):
         return system.tokens.issue_service_token(caller, audience)

@@ -1,5 +1,6 @@
-"""What the selected tests need from the machine, checked once after collection: a run that finds chromium or
-PostgreSQL missing stops at once with one line saying so, instead of failing every test that needs them."""
+"""What the selected tests need from the machine, checked once after collection: a run that finds chromium,
+PostgreSQL or RabbitMQ missing stops at once with one line saying so, instead of failing every test that needs
+them."""
 from __future__ import annotations
 
 import os
@@ -10,18 +11,27 @@ import pytest
 
 CHROMIUM = os.environ.get("FLIGHTBOOK_TEST_CHROMIUM", "/usr/bin/chromium")
 PG_ADMIN = os.environ.get("FLIGHTBOOK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-# Parameters that put a test on PostgreSQL: the database backend, and the four services' deployment.
-PG_PARAMS = ("postgres", "four_services")
+# Parameters that put a test on PostgreSQL: the database backend, and the four services' deployments.
+PG_PARAMS = ("postgres", "postgres_broker", "four_services", "four_services_broker")
+# Parameters that put a test on RabbitMQ (as does asking for the ``broker`` fixture).
+BROKER_PARAMS = ("postgres_broker", "four_services_broker")
 
 
 def needs_chromium(item: pytest.Item) -> bool:
     return item.get_closest_marker("browser") is not None
 
 
-def needs_postgres(item: pytest.Item) -> bool:
+def _params(item: pytest.Item) -> list[str]:
     callspec = getattr(item, "callspec", None)
-    params = callspec.params.values() if callspec else ()
-    return item.get_closest_marker("postgres") is not None or any(p in PG_PARAMS for p in params if isinstance(p, str))
+    return [p for p in (callspec.params.values() if callspec else ()) if isinstance(p, str)]
+
+
+def needs_postgres(item: pytest.Item) -> bool:
+    return item.get_closest_marker("postgres") is not None or any(p in PG_PARAMS for p in _params(item))
+
+
+def needs_broker(item: pytest.Item) -> bool:
+    return "broker" in getattr(item, "fixturenames", ()) or any(p in BROKER_PARAMS for p in _params(item))
 
 
 def chromium_problem() -> str | None:
@@ -40,12 +50,20 @@ def postgres_problem() -> str | None:
     return None
 
 
+def broker_problem() -> str | None:
+    from tests.brokerkit import unreachable_reason
+
+    return unreachable_reason()
+
+
 def problems(items: list[pytest.Item]) -> list[str]:
     found = []
     if any(needs_chromium(item) for item in items):
         found.append(chromium_problem())
     if any(needs_postgres(item) for item in items):
         found.append(postgres_problem())
+    if any(needs_broker(item) for item in items):
+        found.append(broker_problem())
     return [problem for problem in found if problem]
 
 

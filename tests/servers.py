@@ -85,3 +85,23 @@ def four_services(env: dict, log_dir=None, workers: int = 1) -> dict[str, Server
             server.stop()
         raise
     return servers
+
+
+def instances(env: dict, copies: int = 2, log_dir=None, workers: int = 1) -> dict[str, Server]:
+    """The gateway and ``copies`` instances of each module (``flights``, ``flights-2``, ...), each told the
+    URLs of every instance of the other modules (comma-separated, as FLIGHTBOOK_<M>_URL takes them)."""
+    modules = [part for part in PORTS if part != "gateway"]
+    servers = {name: Server(part, {}, log_dir=log_dir, workers=workers)
+               for part in modules for name in [part] + [f"{part}-{n}" for n in range(2, copies + 1)]}
+    servers["gateway"] = Server("gateway", {}, log_dir=log_dir, workers=workers)
+    urls = {f"FLIGHTBOOK_{m.upper()}_URL": ",".join(s.url for s in servers.values() if s.part == m) for m in modules}
+    started = []
+    try:
+        for name in sorted(servers, key=lambda n: ("flights", "loyalty", "payments", "gateway").index(servers[n].part)):
+            servers[name].env = {**env, **urls}
+            started.append(servers[name].start())
+    except Exception:
+        for server in started:
+            server.stop()
+        raise
+    return servers

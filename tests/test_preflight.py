@@ -1,4 +1,4 @@
-"""A test run that lacks chromium or PostgreSQL stops before its first test with one line that says what is
+"""A test run that lacks chromium, PostgreSQL or RabbitMQ stops before its first test with one line that says what is
 missing and what to run, instead of failing every test that needed it. Each case runs the real suite in a
 child pytest pointed at a chromium that is not there or a port where nothing listens."""
 from __future__ import annotations
@@ -63,3 +63,13 @@ def test_deselected_browser_tests_need_no_chromium(tmp_path):
                     FLIGHTBOOK_TEST_CHROMIUM=str(tmp_path / "chromium"))
     assert run.returncode == 5, run.stdout + run.stderr  # nothing selected, and no complaint
     assert not reason_lines(run.stdout)
+
+
+def test_broker_tests_without_rabbitmq_stop_at_once_naming_the_address():
+    port = free_port()
+    run = run_suite("tests/kernel/test_broker.py", "-k", "sqlite",
+                    FLIGHTBOOK_TEST_BROKER=f"amqp://guest:guest@127.0.0.1:{port}/%2F")
+    assert run.returncode == 2, run.stdout + run.stderr
+    [line] = reason_lines(run.stdout)
+    assert f"RabbitMQ at amqp://guest:***@127.0.0.1:{port}/%2F is not reachable" in line
+    assert ran_nothing(run.stdout)

@@ -81,6 +81,17 @@ def declare_queues(channel, topology: Topology, subscriber: str, topics, policy:
         channel.queue_unbind(main, topology.exchange, routing_key=topic)
 
 
+def declare_subscribers(url: str, topology: Topology, topics_by_subscriber: dict, policy: ConsumerPolicy) -> None:
+    """Every subscriber's queues and bindings at once: what a deployment does before its first publisher
+    runs (``flightbook migrate``), so no event is published while its subscriber's queue is missing."""
+    try:
+        with _channel(url) as channel:
+            for subscriber, topics in topics_by_subscriber.items():
+                declare_queues(channel, topology, subscriber, topics, policy)
+    except AMQPError as exc:
+        raise _trouble(url, exc) from None
+
+
 class Consumer:
     """Applies the messages of ``inbox.subscriber``'s queue through ``inbox``. ``run`` blocks (a thread
     or a process of its own); each Consumer holds its own connection."""
@@ -95,6 +106,7 @@ class Consumer:
         self.consuming = threading.Event()  # set while attached to the queue
         self.applied = 0  # messages whose effect committed now (not duplicates) since it was built
         self.acked = 0  # messages done with, whatever the outcome
+        self.retried = 0  # of those, the ones set aside to a retry queue (they come back later)
 
     def declare(self) -> None:
         """Declare this subscriber's queues and bindings and return (before the first publisher runs)."""
@@ -139,14 +151,18 @@ class Consumer:
                                     "source": properties.app_id or "", "payload": json.loads(body)})
             self.applied += self.inbox.receive(message)
         except Exception as exc:  # the handler's or the message's fault: retried later, then dead
-            self._set_aside(set_aside, properties, body, attempt, _error_text(exc))
+            retried = self._set_aside(set_aside, properties, body, attempt, _error_text(exc))
+        else:
+            retried = False
         channel.basic_ack(method.delivery_tag)
         self.acked += 1
+        self.retried += retried
 
-    def _set_aside(self, channel, properties, body: bytes, attempt: int, error: str) -> None:
-        """Re-publish a failed message to its next retry queue, or to the dead letters after the last
-        attempt; returns once the broker confirmed it (then the original is acked)."""
-        if attempt >= self.policy.attempts:
+    def _set_aside(self, channel, properties, body: bytes, attempt: int, error: str) -> bool:
+        """Re-publish a failed message to its next retry queue (True), or to the dead letters after the last
+        attempt (False); returns once the broker confirmed it (then the original is acked)."""
+        retry = attempt < self.policy.attempts
+        if not retry:
             target = self.topology.dead_queue(self.subscriber)
             log.error("%s gives up on %s %s after %d attempts: %s", self.subscriber, properties.type,
                       properties.message_id, attempt, error)
@@ -156,6 +172,7 @@ class Consumer:
                         properties.type, properties.message_id, attempt, self.policy.attempts, error)
         channel.basic_publish("", target, body, _with_headers(properties, {ATTEMPTS: attempt, ERROR: error}),
                               mandatory=True)
+        return retry
 
 
 def _attempts(properties) -> int:
@@ -217,8 +234,14 @@ def dead_letters(url: str, topology: Topology, subscriber: str, limit: int = 50)
                 letters.append(_dead_letter(subscriber, properties))
     except ChannelClosedByBroker as exc:
         if exc.reply_code != 404:  # 404: the subscriber never declared its queues, so nothing is dead
-            raise
+            raise _trouble(url, exc) from None
+    except AMQPError as exc:
+        raise _trouble(url, exc) from None
     return tuple(letters)
+
+
+def _trouble(url: str, exc: AMQPError) -> BrokerUnavailable:
+    return BrokerUnavailable(f"RabbitMQ at {redacted(url)} failed: {describe(exc)}")
 
 
 def _dead_letter(subscriber: str, properties) -> DeadLetter:
@@ -252,5 +275,7 @@ def retry_dead_letters(url: str, topology: Topology, subscriber: str, event_id: 
                     moved += 1
     except ChannelClosedByBroker as exc:
         if exc.reply_code != 404:
-            raise
+            raise _trouble(url, exc) from None
+    except AMQPError as exc:
+        raise _trouble(url, exc) from None
     return moved

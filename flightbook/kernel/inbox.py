@@ -11,7 +11,7 @@ import re
 
 import jwt
 
-from flightbook.kernel import clock, db as kdb, validate
+from flightbook.kernel import clock, db as kdb, faults, validate
 from flightbook.kernel.auth import require_service
 from flightbook.kernel.errors import DomainError, Forbidden, Unavailable, Unprocessable, ValidationError
 from flightbook.kernel.events import EVENT_TYPES
@@ -53,6 +53,7 @@ class Inbox:
                 if not inserted:
                     return False
                 follow_up = handler(event)
+                faults.reach(f"{self.subscriber}.event_applied")  # the effect written, not yet committed
             if callable(follow_up):
                 _follow(follow_up, self.subscriber, message)
         return True

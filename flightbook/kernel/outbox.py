@@ -13,6 +13,7 @@ The tables live in every module's database (``migrations/kernel/``): ``outbox`` 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
@@ -155,7 +156,7 @@ def event_connection(database):
 class PendingEvent:
     event_id: str
     topic: str
-    created_at: object  # aware UTC datetime
+    created_at: dt.datetime  # aware UTC
 
 
 @dataclass(frozen=True)
@@ -208,8 +209,29 @@ def retry_dead_letter(database, event_id: str) -> int:
         event = t.OutboxEvent.get_or_none(t.OutboxEvent.event_id == event_id)
         if event is None:
             return 0
-        return (t.OutboxDelivery
-                .update(status=PENDING, attempts=0, next_attempt_at=clock.to_db(clock.now()),
-                        locked_until=None, claim=None)
-                .where((t.OutboxDelivery.event == event.id) & (t.OutboxDelivery.status == DEAD))
-                .execute())
+        return _requeue_dead(t, t.OutboxDelivery.event == event.id)
+
+
+def _requeue_dead(t, which) -> int:
+    return (t.OutboxDelivery
+            .update(status=PENDING, attempts=0, next_attempt_at=clock.to_db(clock.now()), locked_until=None,
+                    claim=None)
+            .where(which & (t.OutboxDelivery.status == DEAD))
+            .execute())
+
+
+def retry_all_dead_letters(database) -> int:
+    """Put every dead delivery back in the queue with a fresh set of attempts; how many."""
+    t = tables(database)
+    with event_connection(database), kdb.write_transaction(database):
+        return _requeue_dead(t, t.OutboxDelivery.id.is_null(False))
+
+
+def pending_by_subscriber(database) -> dict[str, int]:
+    """Deliveries still to make, per subscriber (``broker`` when a broker carries the events): a relay
+    takes only those of its own destinations, so rows fanned out before a switch of transport wait here."""
+    t = tables(database)
+    with event_connection(database):
+        rows = (t.OutboxDelivery.select(t.OutboxDelivery.subscriber, pw.fn.COUNT(t.OutboxDelivery.id).alias("n"))
+                .where(t.OutboxDelivery.status == PENDING).group_by(t.OutboxDelivery.subscriber).tuples())
+        return {subscriber: n for subscriber, n in rows}

@@ -18,6 +18,14 @@ class Job:
     run: Callable[[], object]
 
 
+@dataclass(frozen=True)
+class Loop:
+    """Long-lived background work that runs until told to stop (an event consumer): ``run(stop)`` returns
+    once ``stop`` is set."""
+    name: str
+    run: Callable[[threading.Event], object]
+
+
 Service = TypeVar("Service")
 
 
@@ -33,18 +41,36 @@ class Part(Generic[Service]):
 
 
 class JobRunner:
-    """Runs jobs on daemon threads until stopped; a failing run is logged and retried next interval."""
+    """Runs jobs and loops on daemon threads until stopped; a failing job run is logged and retried next
+    interval, a loop that ends with an error is logged and started again."""
 
-    def __init__(self, jobs):
+    restart_seconds = 5.0  # pause before a loop that failed is started again
+
+    def __init__(self, jobs, loops=()):
         self._jobs = list(jobs)
+        self._loops = list(loops)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
         for job in self._jobs:
-            thread = threading.Thread(target=self._loop, args=(job,), name=f"job-{job.name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+            self._start(self._loop, job, f"job-{job.name}")
+        for loop in self._loops:
+            self._start(self._keep_running, loop, f"loop-{loop.name}")
+
+    def _start(self, target, work, name: str) -> None:
+        thread = threading.Thread(target=target, args=(work,), name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _keep_running(self, loop: Loop) -> None:
+        while not self._stop.is_set():
+            try:
+                loop.run(self._stop)
+            except Exception:
+                log.exception("background loop %s failed; starting it again in %.0f s", loop.name,
+                              self.restart_seconds)
+                self._stop.wait(self.restart_seconds)
 
     def _loop(self, job: Job) -> None:
         while not self._stop.wait(job.interval_seconds):

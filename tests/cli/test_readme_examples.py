@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -75,8 +76,22 @@ def test_the_table_lists_every_command_with_an_example():
     assert all(examples for _, examples in rows)
 
 
+def consume_then_stop(example: str, cwd: Path, env: dict, broker) -> subprocess.CompletedProcess:
+    """A `consume` example runs until stopped: started with the test's broker, SIGTERMed once it consumes."""
+    env = {**env, "FLIGHTBOOK_BROKER_URL": broker.url, "FLIGHTBOOK_BROKER_PREFIX": broker.topology.prefix}
+    process = subprocess.Popen(["bash", "-c", f"exec {example}"], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        first = process.stdout.readline() if process.stdout else ""
+        assert first.startswith("consuming "), first
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, first + out, err)
+
+
 @pytest.mark.slow
-def test_every_example_of_the_cli_table_runs_as_written(tmp_path):
+def test_every_example_of_the_cli_table_runs_as_written(tmp_path, broker):
     home = tmp_path / "home"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLIGHTBOOK_")}
     env.update(FLIGHTBOOK_HOME=str(home), PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}")
@@ -87,7 +102,9 @@ def test_every_example_of_the_cli_table_runs_as_written(tmp_path):
             port = serves(example)
             if "events --retry" in example:
                 _dead_letter(home, example.split()[-1])
-            if port is None:
+            if shlex.split(example)[1] == "consume":
+                result = consume_then_stop(example, tmp_path, env, broker)
+            elif port is None:
                 result = subprocess.run(["bash", "-c", example], cwd=tmp_path, env=env, capture_output=True,
                                         text=True, timeout=300)
             else:
@@ -100,5 +117,6 @@ def test_every_example_of_the_cli_table_runs_as_written(tmp_path):
     said = dict(ran)
     assert "admin alice created" in said["echo 's3cret-pass' | flightbook create-admin alice"]
     assert "re-queued 1 dead delivery" in said["flightbook events --retry 0b7e4c1a-5d2f-4e8b-9a41-3f7c2d9e8b10"]
+    assert "loyalty: 0 applied, 0 acknowledged" in said["flightbook consume loyalty"]
     assert (tmp_path / "data" / "schedule.csv").exists()  # generate-schedule wrote where the example says
     assert len(ran) >= 12

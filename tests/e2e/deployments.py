@@ -1,5 +1,7 @@
-"""The two deployments every journey runs against, differing only in configuration:
-one process on the embedded SQLite default, and four gunicorn processes on three PostgreSQL databases."""
+"""The deployments the journeys run against, differing only in configuration: one process on the embedded
+SQLite default; four gunicorn processes on three PostgreSQL databases; and four services with two instances
+of each module (eight module processes and the gateway) whose events travel through RabbitMQ, under a
+prefix of their own on the broker (its queues deleted afterwards)."""
 from __future__ import annotations
 
 import os
@@ -7,8 +9,12 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.brokerkit import Scratch, broker_lock
 from tests.conftest import MODULES, PG_BASE, make_env, pg_admin
-from tests.servers import FLIGHTBOOK, ROOT, Server, four_services
+from tests.servers import FLIGHTBOOK, ROOT, Server, four_services, instances
+
+#: a consumer's retries in the broker deployment: a failing event is dead within a second or two
+BROKER_RETRY_DELAYS = (0.3, 0.6)
 
 
 def prepare(env: dict, days: int = 5) -> None:
@@ -45,15 +51,31 @@ class Deployment:
             urls = {m: f"sqlite:///{folder / (m + '.db')}" for m in MODULES}
         else:
             urls = pg_databases(label)
+        self.broker: Scratch | None = None
+        if mode == "four_services_broker":
+            self.broker = Scratch(label, retry_delays=BROKER_RETRY_DELAYS)
+            settings = {"FLIGHTBOOK_BROKER_URL": self.broker.url,
+                        "FLIGHTBOOK_BROKER_PREFIX": self.broker.topology.prefix,
+                        "FLIGHTBOOK_BROKER_RETRY_DELAYS": ",".join(map(str, BROKER_RETRY_DELAYS)), **settings}
         self.env = make_env(folder, urls, FLIGHTBOOK_SWEEP_INTERVAL_SECONDS=1, **settings)
         self.servers: dict[str, Server] = {}
+        self._lock = None
 
     def start(self) -> "Deployment":
-        prepare(self.env)
-        if self.mode == "one_process":
-            self.servers = {"gateway": Server(None, self.env, workers=2, log_dir=self.folder).start()}
-        else:
-            self.servers = four_services(self.env, log_dir=self.folder, workers=2)
+        if self.broker is not None:  # held while it runs, so no test restarts the broker from under it
+            self._lock = broker_lock(exclusive=False)
+            self._lock.__enter__()
+        try:
+            prepare(self.env)  # with a broker, `flightbook migrate` declares every module's queues
+            if self.mode == "one_process":
+                self.servers = {"gateway": Server(None, self.env, workers=2, log_dir=self.folder).start()}
+            elif self.mode == "four_services":
+                self.servers = four_services(self.env, log_dir=self.folder, workers=2)
+            else:
+                self.servers = instances(self.env, copies=2, log_dir=self.folder, workers=1)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     @property
@@ -65,6 +87,11 @@ class Deployment:
             server.stop()
         if self.backend == "postgres":
             drop_pg_databases(self.label)
+        if self.broker is not None:
+            self.broker.delete()
+        if self._lock is not None:
+            self._lock.__exit__(None, None, None)
+            self._lock = None
 
 
 def eventually(check, timeout: float = 30.0, interval: float = 0.25):

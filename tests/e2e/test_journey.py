@@ -1,4 +1,5 @@
-"""The traveller's whole journey through the gateway API, in both deployments. The test code is the
+"""The traveller's whole journey through the gateway API, in each deployment: one process, four services,
+and four services with two instances of each module and the events through RabbitMQ. The test code is the
 same; only the configuration differs (tests/e2e/deployments.py)."""
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ GOOD_CARD = {"number": "4242 4242 4242 4242", "exp_month": 12, "exp_year": dt.da
              "cvc": "123", "holder_name": "Ada Lovelace"}
 
 
-@pytest.fixture(scope="module", params=["one_process", "four_services"])
+@pytest.fixture(scope="module", params=["one_process", "four_services", "four_services_broker"])
 def deployment(request, tmp_path_factory, worker):
     running = Deployment(request.param, tmp_path_factory.mktemp(request.param), f"journey_{worker}").start()
     yield running

@@ -1,10 +1,12 @@
-"""The booking saga end to end, on SQLite and PostgreSQL: every path through the real HTTP API of one
-process, with the relays run explicitly (as ``flightbook relay --once`` would), then the final state of
-all three databases checked: seats, booking status, payments and refunds, points balance and history.
+"""The booking saga end to end, on SQLite and PostgreSQL, and on PostgreSQL with its events through RabbitMQ:
+every path through the real HTTP API of one process, with the relays (and the broker's consumers) run
+explicitly, as ``flightbook relay --once`` would, then the final state of all three databases checked: seats,
+booking status, payments and refunds, points balance and history.
 
 Settings here: a cancellation within 24 hours of departure refunds 50% (the fare rule's late share)."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import itertools
@@ -21,45 +23,120 @@ from flightbook.modules.flights.models import Booking
 from flightbook.modules.loyalty.rules import points_earned
 from flightbook.modules.payments.banking import MockBank, pan_hash
 from flightbook.modules.payments.models import BankCard, PaymentIntent
+from tests.brokerkit import depth, running, wait_until
 from tests.conftest import make_env, register_and_login
 from tests.flights.builders import add_airports, add_flight, booking_body, booking_request, seats_left
 from tests.payments.builders import CARDS, GOOD_CARD, card
 
 POLICY = RelayPolicy(max_attempts=5, backoff_seconds=1.0, lease_seconds=30, batch_size=50)
+BROKER_RETRY_DELAYS = (2.0,) * (POLICY.max_attempts - 1)  # the same number of attempts as the relay's
 FARE = 25000  # USD 250.00, one passenger
 LATE_PERCENT = 50
 _keys = itertools.count(1)
 
 
+@pytest.fixture(params=["sqlite", "postgres", "postgres_broker"])
+def backend(request) -> str:
+    """The database backend; ``postgres_broker``: PostgreSQL, and the events through RabbitMQ."""
+    return request.param.removesuffix("_broker")
+
+
 @pytest.fixture
-def env(tmp_path, database_urls) -> dict:
-    return make_env(tmp_path, database_urls, FLIGHTBOOK_LATE_REFUND_PERCENT=LATE_PERCENT)
+def env(request, tmp_path, database_urls) -> dict:
+    transport = {}
+    if request.node.callspec.params["backend"].endswith("_broker"):
+        broker = request.getfixturevalue("broker")
+        broker.retry_delays.update(BROKER_RETRY_DELAYS)
+        transport = {"FLIGHTBOOK_BROKER_URL": broker.url, "FLIGHTBOOK_BROKER_PREFIX": broker.topology.prefix,
+                     "FLIGHTBOOK_BROKER_RETRY_DELAYS": ",".join(map(str, BROKER_RETRY_DELAYS))}
+    return make_env(tmp_path, database_urls, FLIGHTBOOK_LATE_REFUND_PERCENT=LATE_PERCENT, **transport)
 
 
 class Saga:
-    """The relays of every module of this process, run round after round as a test decides."""
+    """The relays of every module of this process, run round after round as a test decides; with a broker,
+    the consumers of every module too, each time until every message the relays published is done with."""
 
     def __init__(self, system):
         self.system = system
         self.now = clock.now()
+        self.relays = wiring.build_relays(system, POLICY)
+        self.consumers = wiring.build_consumers(system)
+        if self.consumers:
+            wiring.declare_broker_queues(system.settings)  # as `flightbook migrate` does
 
     def settle(self, rounds: int = 20, skip_seconds: float = 0) -> None:
-        """Deliver until no outbox has anything due (``skip_seconds`` moves past backoffs)."""
+        """Deliver until no outbox has anything due (``skip_seconds`` moves past backoffs; with a broker,
+        waits out the retries instead)."""
         self.now += dt.timedelta(seconds=skip_seconds)
-        relays = wiring.build_relays(self.system, POLICY).values()
-        for _ in range(rounds):
-            if sum(relay.run_once(now=max(self.now, clock.now())).touched for relay in relays) == 0:
-                return
+        with self._consuming():
+            for _ in range(rounds):
+                touched = sum(relay.run_once(now=max(self.now, clock.now())).touched for relay in self.relays.values())
+                consumed = self._consumed(wait_for_retries=skip_seconds > 0)
+                if touched + consumed == 0:
+                    return
         raise AssertionError("the relays kept finding work")
 
+    def deliver(self, module: str) -> None:
+        """One round of ``module``'s relay (and, with a broker, what it published consumed)."""
+        with self._consuming():
+            self.relays[module].run_once()
+            self._consumed(wait_for_retries=False)
+
     def backlog(self) -> int:
-        return sum(kout.report(db).backlog + len(kout.report(db).dead_letters)
-                   for db in self.system.databases.values())
+        dead = sum(map(len, wiring.broker_dead_letters(self.system.settings).values())) if self.consumers else 0
+        return dead + sum(kout.report(db).backlog + len(kout.report(db).dead_letters)
+                          for db in self.system.databases.values())
+
+    def close(self) -> None:
+        for relay in self.relays.values():
+            for destination in relay.subscribers.values():
+                getattr(destination, "close", lambda: None)()
+
+    def _consuming(self):
+        return running(*self.consumers.values()) if self.consumers else contextlib.nullcontext()
+
+    def _consumed(self, wait_for_retries: bool) -> int:
+        """With a broker: waits until every message the relays published has been applied or dead-lettered
+        (or, unless ``wait_for_retries``, waits in a retry queue: not due yet); how many were done meanwhile."""
+        if not self.consumers:
+            return 0
+        before = self._done()
+
+        def settled():
+            waiting = self._waiting_for_retry()
+            return self._done() + (0 if wait_for_retries else waiting) >= self._published() and (
+                not wait_for_retries or waiting == 0)
+
+        wait_until(settled, timeout=60, what="the consumers to finish what the relays published")
+        return self._done() - before
+
+    def _done(self) -> int:
+        return sum(c.acked - c.retried for c in self.consumers.values())
+
+    def _published(self) -> int:
+        """Messages the subscribers' queues received: each event confirmed by the broker, once per subscriber."""
+        topics = wiring.subscriptions(self.system)
+        count = 0
+        for database in self.system.databases.values():
+            t = kout.tables(database)
+            rows = (t.OutboxDelivery.select(t.OutboxEvent.topic).join(t.OutboxEvent)
+                    .where(t.OutboxDelivery.status == kout.DELIVERED).tuples())
+            count += sum(sum(topic in wanted for wanted in topics.values()) for (topic,) in rows)
+        return count
+
+    def _waiting_for_retry(self) -> int:
+        topology, delays = wiring.topology(self.system.settings), set(self.system.settings.broker_retry_delays)
+        return sum(self._depth(topology.retry_queue(name, d)) for name in self.consumers for d in delays)
+
+    def _depth(self, queue: str) -> int:
+        return depth(self.system.settings.broker_url, queue)
 
 
 @pytest.fixture
-def saga(system) -> Saga:
-    return Saga(system)
+def saga(system):
+    saga = Saga(system)
+    yield saga
+    saga.close()
 
 
 @pytest.fixture
@@ -439,14 +516,12 @@ def test_cancellation_overtaking_the_confirmation_leaves_the_same_points(system,
     ref2 = book(traveller, flight)
     hold_points(traveller, ref2, 3000)
     assert pay(traveller, ref2).status_code == 200
-    flights_relay = wiring.build_relays(system, POLICY)["flights"]
-    payments_relay = wiring.build_relays(system, POLICY)["payments"]
-    payments_relay.run_once()  # payment.succeeded -> flights confirms ref2
+    saga.deliver("payments")  # payment.succeeded -> flights confirms ref2
     assert traveller.post(f"/api/tickets/{ref2}/cancel").status_code == 200
     confirmed2 = [m for m in _published(system, "flights", "booking.confirmed") if m.payload["ref"] == ref2]
     cancelled2 = [m for m in _published(system, "flights", "booking.cancelled") if m.payload["ref"] == ref2]
     assert loyalty.receive(cancelled2[0]) and loyalty.receive(confirmed2[0])  # out of order
-    flights_relay.run_once()
+    saga.deliver("flights")
     saga.settle()
     assert loyalty.receive(confirmed) is False and loyalty.receive(cancelled) is False
     assert status(traveller, ref) == status(traveller, ref2) == "CANCELLED" and seats_left(flight.id) == 50

@@ -42,33 +42,3 @@ def loyalty_db(open_db):
 @pytest.fixture
 def flights_db(open_db):
     return open_db("flights")
-
-
-@pytest.fixture(scope="session")
-def broker_reachable():
-    """The real RabbitMQ (FLIGHTBOOK_TEST_BROKER): a run without one fails each broker test with one line."""
-    from tests.kernel.brokerkit import unreachable_reason
-
-    reason = unreachable_reason()
-    if reason:
-        pytest.fail(reason, pytrace=False)
-
-
-@pytest.fixture
-def broker(request, worker, broker_reachable):
-    """This test's own names on the broker (deleted afterwards), under the shared lock, or the exclusive
-    one when the test also asks for ``restartable_broker``."""
-    from tests.kernel.brokerkit import Scratch, broker_lock
-
-    with broker_lock(exclusive="restartable_broker" in request.fixturenames):
-        scratch = Scratch(worker)
-        yield scratch
-        scratch.delete()
-
-
-@pytest.fixture
-def restartable_broker(broker):
-    """restart(pause): stop RabbitMQ's app for ``pause`` seconds, then start it (always) and wait for it."""
-    from tests.kernel.brokerkit import restart_broker
-
-    return restart_broker

@@ -19,7 +19,7 @@ from flightbook.kernel.consumer import Consumer, dead_letters, retry_dead_letter
 from flightbook.kernel.inbox import Inbox
 from flightbook.kernel.relay import Relay, RelayPolicy
 from flightbook.kernel.settings import Settings, SettingsError
-from tests.kernel.brokerkit import FAST_CONSUMER, publish_raw, running, wait_until
+from tests.brokerkit import FAST_CONSUMER, publish_raw, running, wait_until
 from tests.kernel.eventkit import FAST, TOPIC, Recorder, publish
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +86,7 @@ def test_consumer_killed_mid_message_then_restarted_applies_it_exactly_once(
     marker, log_path = tmp_path / "received", tmp_path / "child.log"
     with open(log_path, "w") as child_log:
         child = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from tests.kernel.brokerkit import consume_until_killed; "
+            [sys.executable, "-c", "import sys; from tests.brokerkit import consume_until_killed; "
                                    "consume_until_killed(*sys.argv[1:])",
              broker.topology.prefix, database_urls["loyalty"], str(marker), moment],
             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=child_log, stderr=child_log)

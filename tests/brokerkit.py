@@ -1,5 +1,6 @@
-"""The real RabbitMQ for the broker transport's tests: a scratch set of names per test (deleted after it),
-consumers run on threads, a consumer in a child process that dies when told, and the broker's restart.
+"""The real RabbitMQ for the tests that use it: a scratch set of names per test or deployment (deleted
+after it), consumers run on threads, a consumer in a child process that dies when told, and the broker's
+restart.
 
 Tests that use the broker hold a shared lock on a file; the test that restarts it holds the lock alone,
 so a restart never pulls the broker from under another test (another xdist worker, another checkout)."""
@@ -33,27 +34,66 @@ def unreachable_reason() -> str | None:
     try:
         connect(BROKER_URL).close()
     except BrokerUnavailable as exc:
-        return f"{exc} (start RabbitMQ, or point FLIGHTBOOK_TEST_BROKER at one)"
+        return str(exc)
     return None
 
 
-@contextlib.contextmanager
-def broker_lock(exclusive: bool):
-    with open(LOCK_FILE, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+def depth(url: str, queue: str) -> int:
+    """Messages ready in ``queue`` (acknowledged ones are gone; unacknowledged ones are not counted)."""
+    connection = connect(url)
+    try:
+        return connection.channel().queue_declare(queue, passive=True).method.message_count
+    finally:
+        connection.close()
+
+
+class _Lock:
+    """This process's hold on the lock file. Tests (and a module's deployment) hold it shared; the test that
+    restarts the broker turns this process's hold exclusive for the restart and back again, so a deployment
+    that holds it for a whole module can be restarted by that module's own test."""
+
+    def __init__(self):
+        self._handle = None
+        self._shared = 0
+
+    @contextlib.contextmanager
+    def hold(self, exclusive: bool):
+        if self._handle is None:
+            self._handle = open(LOCK_FILE, "a")
+        fd = self._handle.fileno()
+        if exclusive:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # from shared, Linux lets go of it first: two such never deadlock
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_SH if self._shared else fcntl.LOCK_UN)
+            return
+        if not self._shared:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        self._shared += 1
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            self._shared -= 1
+            if not self._shared:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+_lock = _Lock()
+
+
+def broker_lock(exclusive: bool):
+    return _lock.hold(exclusive)
 
 
 class Scratch:
     """One test's corner of the broker: its own prefix, so its exchange and queues are its alone."""
 
-    def __init__(self, worker: str):
+    def __init__(self, worker: str, retry_delays=()):
         self.url = BROKER_URL
         self.topology = Topology(f"fbtest-{worker}-{uuid.uuid4().hex[:8]}")
         self._consumers: list[Consumer] = []
+        self.retry_delays = set(retry_delays)  # of its retry queues, besides those of the consumers made here
 
     def publisher(self) -> BrokerPublisher:
         return BrokerPublisher(self.url, self.topology)
@@ -64,21 +104,19 @@ class Scratch:
         return consumer
 
     def depth(self, queue: str) -> int:
-        """Messages ready in ``queue`` (acknowledged ones are gone; unacknowledged ones are not counted)."""
-        connection = connect(self.url)
-        try:
-            return connection.channel().queue_declare(queue, passive=True).method.message_count
-        finally:
-            connection.close()
+        return depth(self.url, queue)
 
     def delete(self) -> None:
         connection = connect(self.url)
         try:
             channel = connection.channel()
-            policies = {c.policy for c in self._consumers} | {FAST_CONSUMER}
+            # and the default ones: `flightbook migrate` and consumers built by the wiring declare those
+            delays = {d for c in self._consumers for d in c.policy.retry_delays} | set(FAST_CONSUMER.retry_delays)
+            delays |= set(ConsumerPolicy().retry_delays)
+            delays |= self.retry_delays
             for name in SUBSCRIBERS:
                 queues = [self.topology.queue(name), self.topology.dead_queue(name)]
-                queues += [self.topology.retry_queue(name, d) for p in policies for d in p.retry_delays]
+                queues += [self.topology.retry_queue(name, d) for d in sorted(delays)]
                 for queue in queues:
                     channel.queue_delete(queue)
             channel.exchange_delete(self.topology.exchange)
