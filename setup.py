@@ -8,7 +8,8 @@ setup(
     packages=find_packages(include=["flightbook", "flightbook.*"]),
     py_modules=["cli"],
     include_package_data=True,
-    package_data={"flightbook.gateway": ["templates/*.html", "static/*"]},
+    package_data={"flightbook.gateway": ["templates/*.html", "static/*"],
+                  "flightbook.modules.flights.notifications": ["templates/*"]},
     install_requires=[
         "typer>=0.12",
         "rich>=13",
@@ -25,6 +26,8 @@ setup(
         "honcho>=2",
         "orjson>=3.9",
         "pika>=1.3",
+        "reportlab>=4.2",
+        "icalendar>=6",
     ],
     extras_require={
         "test": [
@@ -35,7 +38,12 @@ setup(
             "import-linter>=2",
             "mypy>=1.10",
             "types-requests>=2.31",
+            "types-reportlab>=4",
             "pyyaml>=6",
+            "aiosmtpd>=1.4",
+            "pypdf>=4",
+            "pypdfium2>=4",
+            "zxing-cpp>=2.2",
         ],
     },
     entry_points={"console_scripts": ["flightbook=cli:app"]},

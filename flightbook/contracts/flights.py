@@ -58,6 +58,26 @@ class FlightDeparted(Conflict):
     code = "flight_departed"
 
 
+class TicketNotIssued(Conflict):
+    """Only a CONFIRMED booking has an e-ticket."""
+    code = "ticket_not_issued"
+
+
+class MessageKind(StrEnum):
+    """What a message to the traveller is about: one change of their booking."""
+    BOOKING_CONFIRMED = "booking_confirmed"
+    BOOKING_CANCELLED = "booking_cancelled"
+    BOOKING_EXPIRED = "booking_expired"
+    FLIGHT_RESCHEDULED = "flight_rescheduled"
+
+
+class MessageStatus(StrEnum):
+    WAITING = "waiting"  # for payments' or loyalty's figures (a refund, the points), at most FLIGHTBOOK_MAIL_WAIT_SECONDS
+    PENDING = "pending"  # to be sent (again, after a failure that may pass)
+    SENT = "sent"
+    FAILED = "failed"  # refused for good (a bad address, a 5xx), or given up after FLIGHTBOOK_MAIL_MAX_ATTEMPTS
+
+
 @dataclass(frozen=True)
 class Registration:
     username: str
@@ -206,6 +226,21 @@ class CancellationQuote:
 
 
 @dataclass(frozen=True)
+class MessageView:
+    """One e-mail about a booking, as its traveller sees it in their list of messages."""
+    id: int
+    booking_ref: str
+    kind: MessageKind
+    subject: str
+    recipient: str
+    status: MessageStatus
+    created_at: dt.datetime
+    sent_at: dt.datetime | None = None
+    attempts: int = 0
+    failure: str | None = None  # why it could not be sent, once FAILED
+
+
+@dataclass(frozen=True)
 class BookingPage:
     bookings: list[BookingView]
     page: int
@@ -257,6 +292,20 @@ class BookingPaymentRejected(Event):
     booking_status: str  # a BookingStatus, or NO_BOOKING
 
 
+@dataclass(frozen=True)
+class FlightRescheduled(Event):
+    """An admin moved a dated flight: the bookings named (CONFIRMED ones) keep their seats at the new times."""
+    topic = "flight.rescheduled"
+    flight_id: int
+    flight_number: str
+    origin: str
+    destination: str
+    was_departs_at: dt.datetime
+    departs_at: dt.datetime
+    arrives_at: dt.datetime
+    booking_refs: list[str] = field(default_factory=list)
+
+
 class FlightsContract(Protocol):
     def register(self, registration: Registration) -> UserView: ...
     def login(self, username: str, password: str) -> LoginResult: ...
@@ -276,6 +325,10 @@ class FlightsContract(Protocol):
                         caller: Principal | None = IN_PROCESS) -> BookingView:
         """HELD -> CONFIRMED (services only); idempotent for the same payment. ``paid``: what the card
         paid, passed on to loyalty in BookingConfirmed so points are spent only if they were needed."""
+    def ticket_pdf(self, caller: Principal, ref: str) -> bytes:
+        """The e-ticket of the caller's CONFIRMED booking as a PDF (404 to anyone but its owner)."""
+    def messages(self, caller: Principal, booking_ref: str | None = None, limit: int = 20) -> list[MessageView]:
+        """The e-mails sent (or on their way) to the caller about their bookings (or about one), newest first."""
 
 
 @dataclass(frozen=True)
@@ -293,6 +346,30 @@ class FlightImport:
     added: int  # of which were new
     existing: int  # of which were there already (left untouched, inventory included)
     inventory_rows: int  # seat inventory rows written for the new flights
+
+
+@dataclass(frozen=True)
+class RescheduledFlight:
+    flight_id: int
+    flight_number: str
+    origin: str
+    destination: str
+    was_departs_local: str  # ISO 8601 with the origin's offset
+    departs_local: str
+    arrives_local: str
+    bookings_told: int  # CONFIRMED bookings whose travellers get a message
+    moved: bool  # False: it already departed at that time, nothing changed
+
+
+@dataclass(frozen=True)
+class MailReport:
+    """One round of sending what is due: how each message came out, and what stays for later."""
+    sent: int
+    failed: int  # refused for good this round
+    retrying: int  # failed for a reason that may pass: tried again after a pause
+    pending: int  # still to send after this round (their next try not due yet)
+    waiting: int  # still waiting for a refund's or the points' figures
+    destination: str  # where mail goes: the SMTP server, or the folder of .eml files
 
 
 @dataclass(frozen=True)
@@ -323,3 +400,9 @@ class FlightsAdmin(Protocol):
         """Expand a weekly schedule into dated flights with seat inventory; re-importing changes nothing."""
     def expire_holds(self) -> int:
         """Release the seat holds past their expiry; how many."""
+    def reschedule_flight(self, flight_id: int, departs_local: dt.datetime | None = None, *,
+                          delay_minutes: int | None = None) -> RescheduledFlight:
+        """Move a dated flight to ``departs_local`` (naive, the origin's local time) or by ``delay_minutes``; its
+        bookings keep their seats and each CONFIRMED one's traveller is told (FlightRescheduled)."""
+    def send_mail(self, ignore_backoff: bool = False) -> MailReport:
+        """Send the messages that are due (all pending ones with ``ignore_backoff``), as serve does in the background."""

@@ -203,6 +203,18 @@ class BookingPointsReversed(Event):
 
 
 @dataclass(frozen=True)
+class BookingPointsSettled(Event):
+    """Loyalty is done with a confirmed booking: the points redeemed on it (and what they paid) and the points
+    earned on its cash part, once per booking (0 and 0 when a cancellation got there first)."""
+    topic = "loyalty.booking_settled"
+    booking_ref: str
+    user_id: int
+    earned: int
+    redeemed: int
+    redeemed_value: Money | None = None
+
+
+@dataclass(frozen=True)
 class PointsExpired(Event):
     topic = "loyalty.points_expired"
     user_id: int

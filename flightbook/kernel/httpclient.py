@@ -85,6 +85,14 @@ class ServiceClient:
             raise errors.from_response(response.status_code, body)
         return body
 
+    def call_bytes(self, method: str, path: str, *, params=None, token: str | None = None) -> bytes:
+        """The body of ``method path`` as it came (a PDF); an error answer's JSON body as the peer's DomainError."""
+        response = self.send(method, path, params=params,
+                             headers={"Authorization": f"Bearer {token or self.service_token()}"})
+        if response.status_code >= 400:
+            raise errors.from_response(response.status_code, _json(response))
+        return response.content
+
     def send(self, method: str, path: str, *, idempotent: bool | None = None, read_timeout: float | None = None,
              **kwargs) -> requests.Response:
         """The raw response from the first instance that answers.

@@ -6,6 +6,7 @@ acknowledged); a handler that raises leaves neither the effect nor the id, so th
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 
@@ -19,6 +20,16 @@ from flightbook.kernel.outbox import Message, event_connection, tables
 
 log = logging.getLogger("flightbook.events")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_applying: contextvars.ContextVar[str | None] = contextvars.ContextVar("applying_event", default=None)
+
+
+def current_event_id() -> str:
+    """The id of the event whose handler runs now, for a handler that keys records of its own by event (the
+    inbox already applies each event once; such a record says which event made it). Only inside a handler."""
+    event_id = _applying.get()
+    if event_id is None:
+        raise RuntimeError("current_event_id() is only known inside an event handler run by an Inbox")
+    return event_id
 
 
 class NoHandler(Unprocessable):
@@ -52,7 +63,11 @@ class Inbox:
                             .on_conflict_ignore().as_rowcount().execute())
                 if not inserted:
                     return False
-                follow_up = handler(event)
+                applying = _applying.set(message.event_id)
+                try:
+                    follow_up = handler(event)
+                finally:
+                    _applying.reset(applying)
                 faults.reach(f"{self.subscriber}.event_applied")  # the effect written, not yet committed
             if callable(follow_up):
                 _follow(follow_up, self.subscriber, message)

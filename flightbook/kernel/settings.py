@@ -1,6 +1,7 @@
 """Settings, read once from ``FLIGHTBOOK_*`` environment variables; nothing else reads os.environ."""
 from __future__ import annotations
 
+import email.utils
 import os
 import re
 import secrets
@@ -76,6 +77,28 @@ def _delays(env, name, default):
     return delays
 
 
+def _smtp_url(env) -> str:
+    url = env.get("FLIGHTBOOK_SMTP_URL", "").strip()
+    if url and not url.startswith(("smtp://", "smtps://")):
+        raise SettingsError(f"FLIGHTBOOK_SMTP_URL must be an smtp:// or smtps:// URL, got {url.split('@')[-1]!r}")
+    return url
+
+
+def _mail_from(env) -> str:
+    sender = (env.get("FLIGHTBOOK_MAIL_FROM") or "flightbook <tickets@flightbook.localhost>").strip()
+    address = email.utils.parseaddr(sender)[1]
+    if "@" not in address or any(c.isspace() for c in address):
+        raise SettingsError(f"FLIGHTBOOK_MAIL_FROM must be an e-mail address (or 'Name <address>'), got {sender!r}")
+    return sender
+
+
+def _public_url(env) -> str:
+    url = (env.get("FLIGHTBOOK_PUBLIC_URL") or "http://127.0.0.1:8000").strip().rstrip("/")
+    if not url.startswith(("http://", "https://")) or len(url) < len("http://x"):
+        raise SettingsError(f"FLIGHTBOOK_PUBLIC_URL must be an http:// or https:// address, got {url!r}")
+    return url
+
+
 def _persistent_secret(home: Path, name: str) -> str:
     """A random secret kept under FLIGHTBOOK_HOME so every worker of the embedded default shares it."""
     path = home / name
@@ -123,6 +146,16 @@ class Settings:
     broker_prefetch: int = 10
     #: a consumer's pauses before each retry of a failing message; after the last, it is a dead letter
     broker_retry_delays: tuple = (1.0, 5.0, 30.0, 120.0, 600.0)
+    #: mail through this server (smtp://user:pass@host:port, smtps://...); unset: .eml files in ``mail_folder``
+    smtp_url: str = ""
+    mail_from: str = "flightbook <tickets@flightbook.localhost>"
+    #: where travellers reach the web UI: links in the messages point here
+    public_url: str = "http://127.0.0.1:8000"
+    mail_interval_seconds: float = 15.0  # how often a serving flights process sends what is due
+    mail_retry_seconds: float = 30.0  # the first pause after a failed send; it doubles, up to an hour
+    mail_max_attempts: int = 20  # sends that failed for a passing reason before a message is given up
+    #: how long a message waits for payments' and loyalty's figures (refunds, points) before going without them
+    mail_wait_seconds: float = 600.0
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -167,6 +200,13 @@ class Settings:
             broker_prefix=_broker_prefix(env),
             broker_prefetch=_positive(env, "FLIGHTBOOK_BROKER_PREFETCH", 10),
             broker_retry_delays=_delays(env, "FLIGHTBOOK_BROKER_RETRY_DELAYS", (1.0, 5.0, 30.0, 120.0, 600.0)),
+            smtp_url=_smtp_url(env),
+            mail_from=_mail_from(env),
+            public_url=_public_url(env),
+            mail_interval_seconds=_float(env, "FLIGHTBOOK_MAIL_INTERVAL_SECONDS", 15.0),
+            mail_retry_seconds=_float(env, "FLIGHTBOOK_MAIL_RETRY_SECONDS", 30.0),
+            mail_max_attempts=_positive(env, "FLIGHTBOOK_MAIL_MAX_ATTEMPTS", 20),
+            mail_wait_seconds=_float(env, "FLIGHTBOOK_MAIL_WAIT_SECONDS", 600.0),
         )
 
     def __post_init__(self):
@@ -180,6 +220,11 @@ class Settings:
         for inside it (the booking and points reads, the provider, the booking's confirmation), so the
         caller never gives up on a payment that is still going to answer."""
         return 2 * self.http_read_timeout + self.provider_timeout_seconds + 1
+
+    @property
+    def mail_folder(self) -> Path:
+        """Where messages are written as .eml files while FLIGHTBOOK_SMTP_URL is unset."""
+        return self.home / "mail"
 
     def is_local(self, module: str) -> bool:
         """True when ``module`` runs in this process (its URL is unset)."""

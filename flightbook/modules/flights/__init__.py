@@ -1,4 +1,5 @@
-"""flights: users, airports, dated flights with seat inventory, bookings. Hands the wiring its Part."""
+"""flights: users, airports, dated flights with seat inventory, bookings, and the traveller's mail about them.
+Hands the wiring its Part."""
 from __future__ import annotations
 
 from flightbook.kernel.auth import Tokens
@@ -8,17 +9,29 @@ from flightbook.kernel.settings import Settings
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights import handlers, models, resources
 from flightbook.modules.flights.booking.fare_rules import BookingRules
+from flightbook.modules.flights.notifications.mailer import mailer_for
+from flightbook.modules.flights.notifications.messages import MailPolicy
+from flightbook.modules.flights.notifications.sending import Sender
 from flightbook.modules.flights.service import FlightsService
+
+
+def mail_policy(settings: Settings) -> MailPolicy:
+    return MailPolicy(sender=settings.mail_from, public_url=settings.public_url,
+                      wait_seconds=settings.mail_wait_seconds, retry_seconds=settings.mail_retry_seconds,
+                      max_attempts=settings.mail_max_attempts)
 
 
 def build(settings: Settings, tokens: Tokens) -> Part[FlightsService]:
     models.database.initialize(open_database(settings.databases["flights"]))
-    service = FlightsService(UnitOfWork(models.database, "flights"), tokens, BookingRules.from_settings(settings))
+    uow = UnitOfWork(models.database, "flights")
+    sender = Sender(uow, mailer_for(settings.smtp_url, settings.mail_folder), mail_policy(settings))
+    service = FlightsService(uow, tokens, BookingRules.from_settings(settings), sender)
     return Part(
         name="flights",
         database=models.database,
         contract=service,
         add_routes=lambda app: resources.add_routes(app, service),
         event_handlers=handlers.build(service),
-        jobs=[Job("expire-holds", settings.sweep_interval_seconds, service.expire_holds)],
+        jobs=[Job("expire-holds", settings.sweep_interval_seconds, service.expire_holds),
+              Job("send-mail", settings.mail_interval_seconds, service.send_mail)],
     )

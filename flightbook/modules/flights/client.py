@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flightbook.contracts.flights import (BookingPage, BookingRequest, BookingView, CancellationQuote, FlightOption,
-                                          FlightQuery, FlightsContract, LoginResult, Place, Registration,
+                                          FlightQuery, FlightsContract, LoginResult, MessageView, Place, Registration,
                                           SearchResult, UserView)
 from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.data import from_dict, to_dict
@@ -63,3 +63,11 @@ class Client(FlightsContract):
                               json={"payment_id": payment_id, "paid": to_dict(paid) if paid else None},
                               idempotent=True)
         return from_dict(BookingView, body)
+
+    def ticket_pdf(self, caller: Principal, ref: str) -> bytes:
+        return self.http.call_bytes("GET", f"/api/tickets/{ref}/pdf", token=bearer(caller))
+
+    def messages(self, caller: Principal, booking_ref: str | None = None, limit: int = 20) -> list[MessageView]:
+        params = {"limit": limit, **({"booking_ref": booking_ref} if booking_ref is not None else {})}
+        body = self.http.call("GET", "/api/messages", params=params, token=bearer(caller))
+        return [from_dict(MessageView, m) for m in body["messages"]]

@@ -172,6 +172,30 @@ class ConfirmBooking:
                                                                caller=_principal(req)))
 
 
+class TicketPdf:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, ref):
+        pdf = self.service.ticket_pdf(require_user(_principal(req)), ref)
+        resp.content_type = "application/pdf"
+        resp.set_header("Content-Disposition", f'attachment; filename="e-ticket-{ref.strip().upper()}.pdf"')
+        resp.set_header("Cache-Control", "no-store")
+        resp.data = pdf
+
+
+class Messages:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        booking_ref = validate.text(params, "booking_ref", max_len=6, required=False)
+        limit = validate.integer(params, "limit", minimum=1, maximum=100, required=False, default=20)
+        found = self.service.messages(_principal(req), booking_ref, limit)
+        resp.media = {"messages": [data.to_dict(m) for m in found]}
+
+
 def add_routes(app, service) -> None:
     app.add_route("/api/users/register", Register(service))
     app.add_route("/api/users/login", Login(service))
@@ -185,3 +209,5 @@ def add_routes(app, service) -> None:
     app.add_route("/api/tickets/{ref}/cancel", CancelBooking(service))
     app.add_route("/api/tickets/{ref}/cancellation", CancellationQuote(service))
     app.add_route("/api/tickets/{ref}/confirm", ConfirmBooking(service))
+    app.add_route("/api/tickets/{ref}/pdf", TicketPdf(service))
+    app.add_route("/api/messages", Messages(service))

@@ -6,23 +6,32 @@ import datetime as dt
 from pathlib import Path
 
 from flightbook.contracts.flights import (AirportImport, BookingPage, BookingRequest, BookingView,
-                                          CancellationQuote, FlightImport, FlightQuery, FlightsAdmin,
-                                          FlightsContract, GeneratedSchedule, LoginResult, Place, Progress,
-                                          Registration, SearchResult, UserView)
+                                          CancellationQuote, FlightImport, FlightQuery, FlightRescheduled,
+                                          FlightsAdmin, FlightsContract, GeneratedSchedule, LoginResult, MailReport,
+                                          MessageKind, MessageView, Place, Progress, Registration,
+                                          RescheduledFlight, SearchResult, UserView)
 from flightbook.kernel.auth import IN_PROCESS, Principal, Tokens, require_self_or_admin, require_service, require_user
+from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights.booking import bookings, late_payments, refs, states
 from flightbook.modules.flights.booking.fare_rules import BookingRules
-from flightbook.modules.flights.catalogue import airports, places, schedule_generator, schedule_import, search
+from flightbook.modules.flights.catalogue import (airports, places, reschedule, schedule_generator, schedule_import,
+                                                  search)
 from flightbook.modules.flights.identity import users
+from flightbook.modules.flights.notifications import notices
+from flightbook.modules.flights.notifications.facts import FactKind
+from flightbook.modules.flights.notifications.sending import Sender
+
+FollowUp = notices.FollowUp
 
 
 class FlightsService(FlightsContract, FlightsAdmin):
-    def __init__(self, uow: UnitOfWork, tokens: Tokens, rules: BookingRules):
+    def __init__(self, uow: UnitOfWork, tokens: Tokens, rules: BookingRules, sender: Sender):
         self.uow = uow
         self.tokens = tokens
         self.rules = rules
+        self.sender = sender  # the traveller's mail
 
     def register(self, registration: Registration) -> UserView:
         return users.register(self.uow, registration)
@@ -62,6 +71,17 @@ class FlightsService(FlightsContract, FlightsAdmin):
         require_service(caller)
         return bookings.confirm_booking(self.uow, refs.normalize(ref), payment_id, paid=paid)
 
+    def ticket_pdf(self, caller: Principal, ref: str) -> bytes:
+        traveller = require_user(caller)
+        return notices.ticket_pdf(_user_id(traveller), refs.normalize(ref), self.sender.policy.public_url)
+
+    def messages(self, caller: Principal, booking_ref: str | None = None, limit: int = 20) -> list[MessageView]:
+        traveller = require_user(caller)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 100:
+            raise ValidationError("limit", "must be a whole number from 1 to 100")
+        ref = refs.normalize(booking_ref) if booking_ref is not None else None
+        return notices.messages_of(_user_id(traveller), ref, limit)
+
     # FlightsAdmin: the CLI's
     def create_admin(self, username: str, password: str, email: str | None = None) -> UserView:
         return users.register(self.uow, Registration(
@@ -86,9 +106,36 @@ class FlightsService(FlightsContract, FlightsAdmin):
     def expire_holds(self) -> int:
         return states.release_expired_holds(self.uow)
 
-    # the booking saga (handlers.py): not reachable from other parts
+    def reschedule_flight(self, flight_id: int, departs_local: dt.datetime | None = None, *,
+                          delay_minutes: int | None = None) -> RescheduledFlight:
+        return reschedule.reschedule_flight(self.uow, flight_id, departs_local, delay_minutes)
+
+    def send_mail(self, ignore_backoff: bool = False) -> MailReport:
+        return self.sender.send_due(ignore_backoff)
+
+    # the booking saga and the traveller's mail (handlers.py): not reachable from other parts. The notify_* and
+    # note_figure methods run in the event's inbox transaction and return the sends to make once it commits.
     def apply_payment(self, ref: str, payment_id: str, user_id: int, paid: Money) -> str:
         return late_payments.apply_payment(self.uow, ref, payment_id, user_id, paid)
+
+    def notify_booking_confirmed(self, event_id: str, ref: str, payment_id: str | None,
+                                 paid: Money | None) -> FollowUp:
+        return notices.booking_confirmed(self.uow, self.sender, event_id, ref, payment_id, paid)
+
+    def notify_booking_cancelled(self, event_id: str, ref: str, was_confirmed: bool, payment_id: str | None,
+                                 refund_percent: int) -> FollowUp:
+        return notices.booking_changed(self.uow, self.sender, event_id, ref, MessageKind.BOOKING_CANCELLED,
+                                       {"was_confirmed": was_confirmed, "payment_id": payment_id,
+                                        "refund_percent": refund_percent})
+
+    def notify_booking_expired(self, event_id: str, ref: str) -> FollowUp:
+        return notices.booking_changed(self.uow, self.sender, event_id, ref, MessageKind.BOOKING_EXPIRED, {})
+
+    def notify_flight_rescheduled(self, event_id: str, event: FlightRescheduled) -> FollowUp:
+        return notices.flight_rescheduled(self.uow, self.sender, event_id, event)
+
+    def note_figure(self, event_id: str, ref: str, kind: FactKind, payload: dict) -> FollowUp:
+        return notices.figure_published(self.uow, self.sender, event_id, ref, kind, payload)
 
 
 def _user_id(traveller: Principal) -> int:

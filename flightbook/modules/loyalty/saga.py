@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flightbook.contracts.loyalty import HoldStatus
+from flightbook.contracts.loyalty import BookingPointsSettled, HoldStatus
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.loyalty import rules as r
@@ -19,22 +19,34 @@ def settle_confirmed_booking(uow: UnitOfWork, booking_ref: str, user_id: int, to
     in cash (total - the committed hold's value). When the card paid the whole total (``paid``; loyalty
     was unreachable when the amount was worked out) the hold was not needed and is released instead.
     Idempotent per booking; nothing once it is reversed (the cancellation overtook the confirmation and
-    already let the hold go). Returns the points earned."""
+    already let the hold go). Publishes what the booking brought (BookingPointsSettled, for the traveller's
+    confirmation e-mail). Returns the points earned."""
     with uow.transaction():
-        if reversal_of(booking_ref) is not None:
-            return 0
-        card_paid_everything = paid is not None and paid.currency == total.currency and paid.amount >= total.amount
-        for pending in HoldRow.select().where((HoldRow.booking_ref == booking_ref)
-                                              & (HoldRow.status == HoldStatus.PENDING)):
-            if card_paid_everything:
-                if settle(pending.id, HoldStatus.RELEASED, now)[1]:
-                    unhold(uow, pending, now)
-            else:
-                commit_hold(uow, pending.id, now)
-        committed = HoldRow.get_or_none((HoldRow.booking_ref == booking_ref)
-                                        & (HoldRow.status == HoldStatus.COMMITTED))
-        in_points = committed.value_amount if committed is not None and committed.currency == total.currency else 0
-        cash = total.amount - in_points
-        if cash <= 0:
-            return 0
-        return earn_in_transaction(uow, user_id, booking_ref, Money(cash, total.currency), now, rules)
+        earned, committed = _settle(uow, booking_ref, user_id, total, now, rules, paid)
+        uow.publish(BookingPointsSettled(
+            booking_ref=booking_ref, user_id=user_id, earned=earned,
+            redeemed=committed.points if committed is not None else 0,
+            redeemed_value=Money(committed.value_amount, committed.currency) if committed is not None else None))
+        return earned
+
+
+def _settle(uow: UnitOfWork, booking_ref: str, user_id: int, total: Money, now: dt.datetime, rules: r.LoyaltyRules,
+            paid: Money | None) -> tuple[int, HoldRow | None]:
+    """(points earned, the committed hold) inside settle_confirmed_booking's transaction."""
+    if reversal_of(booking_ref) is not None:
+        return 0, None
+    card_paid_everything = paid is not None and paid.currency == total.currency and paid.amount >= total.amount
+    for pending in HoldRow.select().where((HoldRow.booking_ref == booking_ref)
+                                          & (HoldRow.status == HoldStatus.PENDING)):
+        if card_paid_everything:
+            if settle(pending.id, HoldStatus.RELEASED, now)[1]:
+                unhold(uow, pending, now)
+        else:
+            commit_hold(uow, pending.id, now)
+    committed = HoldRow.get_or_none((HoldRow.booking_ref == booking_ref)
+                                    & (HoldRow.status == HoldStatus.COMMITTED))
+    in_points = committed.value_amount if committed is not None and committed.currency == total.currency else 0
+    cash = total.amount - in_points
+    if cash <= 0:
+        return 0, committed
+    return earn_in_transaction(uow, user_id, booking_ref, Money(cash, total.currency), now, rules), committed

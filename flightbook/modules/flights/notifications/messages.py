@@ -1,0 +1,167 @@
+"""The messages to travellers: made once per event and booking (inside the event's inbox transaction), waiting
+while a figure they quote is still to come, then handed to a sender, which takes one at a time under a lease
+and records how it went: sent, retried after a pause that doubles, or failed for good."""
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+from dataclasses import dataclass
+from typing import cast
+
+import peewee as pw
+
+from flightbook.contracts.flights import MessageKind, MessageStatus, MessageView
+from flightbook.kernel import clock
+from flightbook.modules.flights.booking import refs
+from flightbook.modules.flights.models import Booking
+from flightbook.modules.flights.notifications.facts import BookingFacts, facts_of
+from flightbook.modules.flights.notifications.models import NotificationMessage as Row
+
+WAITING, PENDING, SENT, FAILED = MessageStatus.WAITING, MessageStatus.PENDING, MessageStatus.SENT, MessageStatus.FAILED
+MAX_PAUSE = dt.timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class MailPolicy:
+    """How messages are made and sent (from the settings)."""
+    sender: str
+    public_url: str
+    wait_seconds: float = 600.0
+    retry_seconds: float = 30.0
+    max_attempts: int = 20
+    lease_seconds: float = 120.0  # longer than any one send takes (the SMTP timeout, a few round trips)
+
+    @property
+    def domain(self) -> str:
+        return email.utils.parseaddr(self.sender)[1].rpartition("@")[2] or "flightbook.localhost"
+
+
+SUBJECTS = {
+    MessageKind.BOOKING_CONFIRMED: "Your e-ticket: booking {ref} is confirmed",
+    MessageKind.BOOKING_CANCELLED: "Booking {ref} is cancelled",
+    MessageKind.BOOKING_EXPIRED: "Booking {ref} expired before it was paid",
+    MessageKind.FLIGHT_RESCHEDULED: "New times for booking {ref}: flight {flight_number} has moved",
+}
+
+
+def missing_figures(kind: str, details: dict, facts: BookingFacts) -> list[str]:
+    """What a message still waits for before it can say everything: the points of a confirmed booking, and for
+    a cancelled one the points given back and, when the card paid and the fare rule gives something back,
+    the card's refund. (Which figures to expect, never the figures themselves: those are the owners'.)"""
+    if kind == MessageKind.BOOKING_CONFIRMED:
+        return [] if facts.points is not None else ["points"]
+    if kind != MessageKind.BOOKING_CANCELLED or not details.get("was_confirmed"):
+        return []
+    missing = [] if facts.reversal is not None else ["points"]
+    if card_refund_expected(details, facts) and details["payment_id"] not in facts.refunded:
+        missing.append("card refund")
+    return missing
+
+
+def card_refund_expected(details: dict, facts: BookingFacts) -> bool:
+    card_paid_something = facts.card_paid is None or facts.card_paid.amount > 0
+    return bool(details.get("payment_id")) and details.get("refund_percent", 0) > 0 and card_paid_something
+
+
+def note_change(event_id: str, ref: str, kind: MessageKind, details: dict, policy: MailPolicy,
+                now: dt.datetime | None = None) -> int | None:
+    """Inside the event's transaction: the message about this change of booking ``ref``. Returns its id when it
+    is ready to send now (None: it waits for figures, or this event made it already)."""
+    booking = Booking.get_or_none(Booking.ref == ref) if refs.is_ref(ref) else None
+    if booking is None:
+        return None
+    now = now or clock.now()
+    missing = missing_figures(kind, details, facts_of(ref))
+    status = WAITING if missing else PENDING
+    inserted = (Row.insert(
+        event_id=event_id, booking_ref=ref, user_id=booking.user_id, kind=kind, recipient=booking.contact_email,
+        subject=SUBJECTS[kind].format(ref=ref, **details)[:200],
+        message_id=email.utils.make_msgid(f"{kind}.{ref}", policy.domain), details=json.dumps(details, sort_keys=True),
+        status=status, wait_until=clock.to_db(now + dt.timedelta(seconds=policy.wait_seconds)) if missing else None,
+        next_attempt_at=clock.to_db(now), created_at=clock.to_db(now))
+        .on_conflict_ignore().as_rowcount().execute())
+    if not inserted or status != PENDING:
+        return None
+    return Row.get((Row.event_id == event_id) & (Row.booking_ref == ref)).id
+
+
+def ready_after_fact(ref: str, now: dt.datetime | None = None) -> list[int]:
+    """Inside a fact's event transaction: the waiting messages of ``ref`` that have every figure now, made
+    PENDING; their ids."""
+    facts = facts_of(ref)
+    ready = [row.id for row in Row.select().where((Row.booking_ref == ref) & (Row.status == WAITING))
+             if not missing_figures(row.kind, json.loads(row.details), facts)]
+    if ready:
+        Row.update(status=PENDING, wait_until=None, next_attempt_at=clock.to_db(now or clock.now())).where(
+            Row.id.in_(ready) & (Row.status == WAITING)).execute()
+    return ready
+
+
+def stop_waiting(now: dt.datetime) -> int:
+    """Messages that waited long enough for a figure go without it (saying it is on its way)."""
+    return (Row.update(status=PENDING, wait_until=None, next_attempt_at=clock.to_db(now))
+            .where((Row.status == WAITING) & (Row.wait_until <= clock.to_db(now))).execute())
+
+
+def due(now: dt.datetime, ignore_backoff: bool = False, limit: int = 100) -> list[int]:
+    """Pending messages whose next try is due (every pending one with ``ignore_backoff``), oldest first."""
+    when = Row.status == PENDING
+    if not ignore_backoff:
+        when &= Row.next_attempt_at <= clock.to_db(now)
+    when &= Row.locked_until.is_null() | (Row.locked_until <= clock.to_db(now))
+    return [row.id for row in Row.select(Row.id).where(when).order_by(Row.next_attempt_at, Row.id).limit(limit)]
+
+
+def claim(message_id: int, now: dt.datetime, policy: MailPolicy) -> Row | None:
+    """Take a pending message for one send (a conditional UPDATE: two senders, say the follow-up of its event
+    and the background job, never both send it). None: another sender has it, or it is no longer pending."""
+    lease = clock.to_db(now + dt.timedelta(seconds=policy.lease_seconds))
+    taken = Row.update(locked_until=lease).where(
+        (Row.id == message_id) & (Row.status == PENDING)
+        & (Row.locked_until.is_null() | (Row.locked_until <= clock.to_db(now)))).execute()
+    return Row.get_by_id(message_id) if taken else None
+
+
+def sent(row: Row, now: dt.datetime) -> None:
+    Row.update(status=SENT, sent_at=clock.to_db(now), attempts=Row.attempts + 1, locked_until=None,
+               last_error=None).where(Row.id == row.id).execute()
+
+
+def failed_for_good(row: Row, reason: str) -> None:
+    Row.update(status=FAILED, attempts=Row.attempts + 1, locked_until=None, last_error=reason[:2000]).where(
+        Row.id == row.id).execute()
+
+
+def try_again_later(row: Row, reason: str, now: dt.datetime, policy: MailPolicy) -> bool:
+    """Back to the queue after a pause that doubles with each attempt (at most an hour); after
+    ``policy.max_attempts`` attempts it is given up. True if it will be tried again."""
+    attempts = row.attempts + 1
+    if attempts >= policy.max_attempts:
+        failed_for_good(row, f"gave up after {attempts} attempts; the last: {reason}")
+        return False
+    pause = min(dt.timedelta(seconds=policy.retry_seconds * 2 ** (attempts - 1)), MAX_PAUSE)
+    Row.update(attempts=attempts, next_attempt_at=clock.to_db(now + pause), locked_until=None,
+               last_error=reason[:2000]).where(Row.id == row.id).execute()
+    return True
+
+
+def earlier_messages(row: Row) -> int:
+    """How many messages about the same booking came before this one (a calendar entry's SEQUENCE)."""
+    return Row.select().where((Row.booking_ref == row.booking_ref) & (Row.id < row.id)).count()
+
+
+def counts() -> dict[str, int]:
+    rows = Row.select(Row.status, pw.fn.COUNT(Row.id).alias("n")).group_by(Row.status).tuples()
+    return {status: n for status, n in cast(list[tuple[str, int]], list(rows))}
+
+
+def messages_of(user_id: int, booking_ref: str | None = None, limit: int = 20) -> list[MessageView]:
+    when = Row.user_id == user_id
+    if booking_ref is not None:
+        when &= Row.booking_ref == booking_ref
+    rows = Row.select().where(when).order_by(Row.id.desc()).limit(limit)
+    return [MessageView(id=r.id, booking_ref=r.booking_ref, kind=MessageKind(r.kind), subject=r.subject,
+                        recipient=r.recipient, status=MessageStatus(r.status), created_at=clock.from_db(r.created_at),
+                        sent_at=clock.from_db(r.sent_at), attempts=r.attempts,
+                        failure=r.last_error if r.status == FAILED else None) for r in rows]
