@@ -284,13 +284,69 @@ def demo(
                                         first_name="Demo", last_name="Traveller"))
         except Conflict:
             pass
+        mail = admin.mail_destination()
     except DomainError as exc:
         fail(exc.message)
     finally:
         system.close()
     typer.echo(f"demo traveller: username {DEMO_USERNAME!r}, password {DEMO_PASSWORD!r}")
+    typer.echo(f"travellers' e-mails: {mail}" + ("" if system.settings.smtp_url else
+                                                 " (set FLIGHTBOOK_SMTP_URL to send them through a mail server)"))
     if not prepare_only:
         serve(part=None, host=host, port=port, workers=workers, threads=4, background=True)
+
+
+@app.command("reschedule-flight")
+def reschedule_flight(
+    flight_id: int = typer.Argument(..., help="the dated flight's id (as search results and bookings give it)"),
+    departs: str = typer.Option(None, "--departs", metavar="YYYY-MM-DDTHH:MM",
+                                help="the new departure, in the origin airport's local time"),
+    delay: int = typer.Option(None, "--delay", metavar="MINUTES", help="move the departure by this many minutes "
+                                                                        "(negative: earlier)"),
+):
+    """Move a dated flight (arrival too); its bookings keep their seats and each confirmed booking's traveller gets
+    an e-mail with the new times. Example: flightbook reschedule-flight 90001 --delay 45"""
+    if (departs is None) == (delay is None):
+        fail("give the new local departure (--departs YYYY-MM-DDTHH:MM) or --delay MINUTES, one of the two")
+    try:
+        departs_local = dt.datetime.strptime(departs.strip(), "%Y-%m-%dT%H:%M") if departs is not None else None
+    except ValueError:
+        fail(f"--departs must be a local date and time YYYY-MM-DDTHH:MM, got {departs!r}")
+    system = _module_system("flights")
+    try:
+        moved = wiring.flights_admin(system).reschedule_flight(flight_id, departs_local, delay_minutes=delay)
+    except DomainError as exc:
+        fail(exc.message)
+    except peewee.DatabaseError as exc:
+        fail(f"flights {_database_trouble(exc)}")
+    finally:
+        system.close()
+    if not moved.moved:
+        typer.echo(f"flight {moved.flight_number} ({moved.flight_id}) already departs {moved.departs_local}: "
+                   "nothing changed")
+        return
+    told = moved.bookings_told
+    typer.echo(f"flight {moved.flight_number} ({moved.flight_id}) {moved.origin}-{moved.destination} moved from "
+               f"{moved.was_departs_local} to depart {moved.departs_local}, arrive {moved.arrives_local}; "
+               f"{told} confirmed booking{'' if told == 1 else 's'} to tell: their e-mails go out once the event is "
+               "delivered (serve's relay, or flightbook relay --once)")
+
+
+@app.command("send-mail")
+def send_mail(now: bool = typer.Option(False, "--now", help="try every unsent message now, not waiting out its "
+                                                              "pause after a failure")):
+    """Send the travellers' e-mails that are due (after the mail server was away, say); serve does it in the
+    background every FLIGHTBOOK_MAIL_INTERVAL_SECONDS. Example: flightbook send-mail --now"""
+    system = _module_system("flights")
+    try:
+        report = wiring.flights_admin(system).send_mail(ignore_backoff=now)
+    except peewee.DatabaseError as exc:
+        fail(f"flights {_database_trouble(exc)}")
+    finally:
+        system.close()
+    typer.echo(f"mail to {report.destination}: {report.sent} sent, {report.retrying} to try again, "
+               f"{report.failed} failed for good; {report.pending} waiting for their next try, "
+               f"{report.waiting} waiting for a refund's or the points' figures")
 
 
 @app.command("expire-points")

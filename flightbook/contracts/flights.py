@@ -406,3 +406,5 @@ class FlightsAdmin(Protocol):
         bookings keep their seats and each CONFIRMED one's traveller is told (FlightRescheduled)."""
     def send_mail(self, ignore_backoff: bool = False) -> MailReport:
         """Send the messages that are due (all pending ones with ``ignore_backoff``), as serve does in the background."""
+    def mail_destination(self) -> str:
+        """Where the travellers' e-mails go: the SMTP server (no password), or the folder of .eml files."""

@@ -29,6 +29,7 @@ def build(settings: Settings, tokens: Tokens, contracts: Contracts) -> Part:
         app.add_route("/bookings", trip_pages.MyBookings(web))
         app.add_route("/bookings/{ref}", trip_pages.BookingPage(web))
         app.add_route("/bookings/{ref}/cancel", trip_pages.Cancel(web))
+        app.add_route("/bookings/{ref}/ticket.pdf", trip_pages.TicketPdf(web))
         app.add_route("/bookings/{ref}/pay", payment_pages.Pay(web))
         app.add_route("/loyalty", loyalty_pages.Loyalty(web))
         app.add_route("/login", account_pages.Login(web))

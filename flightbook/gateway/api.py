@@ -12,7 +12,7 @@ from flightbook.kernel.errors import NotFound
 from flightbook.kernel.httpclient import ServiceClient
 
 PREFIX = "/api/gateway/"
-OWNERS = {"users": "flights", "places": "flights", "flights": "flights", "tickets": "flights",
+OWNERS = {"users": "flights", "places": "flights", "flights": "flights", "tickets": "flights", "messages": "flights",
           "payments": "payments", "loyalty": "loyalty"}
 _PASSED_ON = ("Content-Type", "Idempotency-Key", "Stripe-Signature", "Accept")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"}

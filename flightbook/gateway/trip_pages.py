@@ -65,7 +65,24 @@ class BookingPage:
         self.web.render(req, resp, "ticket.html",
                         points=self.web.contracts.loyalty.booking_points(principal, booking.ref),
                         charges=card_charges(self.web, principal, booking.ref),
+                        messages=self.web.contracts.flights.messages(principal, booking.ref),
                         **booking_view(self.web, booking))
+
+
+class TicketPdf:
+    """The e-ticket as a PDF, for its owner (flights renders it; anyone else gets the 404 page)."""
+
+    def __init__(self, web: Web):
+        self.web = web
+
+    @page
+    def on_get(self, req, resp, ref):
+        principal = self.web.traveller(req)
+        pdf = self.web.contracts.flights.ticket_pdf(principal, ref)
+        resp.content_type = "application/pdf"
+        resp.set_header("Content-Disposition", f'attachment; filename="e-ticket-{ref.strip().upper()}.pdf"')
+        resp.set_header("Cache-Control", "no-store")
+        resp.data = pdf
 
 
 class MyBookings:
@@ -81,6 +98,7 @@ class MyBookings:
             page_no = 1
         result = self.web.contracts.flights.list_bookings(principal, page_no, 10)
         self.web.render(req, resp, "bookings.html", result=result,
+                        messages=self.web.contracts.flights.messages(principal, limit=10),
                         bookings=[booking_view(self.web, b) for b in result.bookings],
                         pages=max(1, -(-result.total // result.per_page)))
 

@@ -4,6 +4,7 @@ for /health on the port they serve and stopped (in a network namespace of their 
 allows one, so the fixed ports of the README never meet another process's)."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shlex
@@ -70,6 +71,18 @@ def _dead_letter(home: Path, event_id: str) -> None:
     database.close()
 
 
+def _flight_to_move(home: Path, flight_id: int) -> None:
+    """A dated flight three days from now with id ``flight_id``, for `reschedule-flight` to move."""
+    database = open_database(f"sqlite:///{home / 'flights.db'}")
+    departs = (clock.now() + dt.timedelta(days=3)).replace(second=0, microsecond=0)
+    database.execute_sql(
+        "INSERT INTO flight (id, flight_number, airline, origin, destination, service_date, departs_at, arrives_at, "
+        "duration_minutes) VALUES (?, 'FB9001', 'Flightbook Air', 'LHR', 'JFK', ?, ?, ?, 480)",
+        (flight_id, departs.date().isoformat(), clock.to_db(departs).isoformat(" "),
+         clock.to_db(departs + dt.timedelta(minutes=480)).isoformat(" ")))
+    database.close()
+
+
 def test_the_table_lists_every_command_with_an_example():
     rows = cli_table()
     assert {c.name or c.callback.__name__ for c in cli.app.registered_commands} == {c.split()[1] for c, _ in rows}
@@ -102,6 +115,8 @@ def test_every_example_of_the_cli_table_runs_as_written(tmp_path, broker):
             port = serves(example)
             if "events --retry" in example:
                 _dead_letter(home, example.split()[-1])
+            if "reschedule-flight" in example:
+                _flight_to_move(home, int(shlex.split(example)[2]))
             if shlex.split(example)[1] == "consume":
                 result = consume_then_stop(example, tmp_path, env, broker)
             elif port is None:
@@ -118,5 +133,7 @@ def test_every_example_of_the_cli_table_runs_as_written(tmp_path, broker):
     assert "admin alice created" in said["echo 's3cret-pass' | flightbook create-admin alice"]
     assert "re-queued 1 dead delivery" in said["flightbook events --retry 0b7e4c1a-5d2f-4e8b-9a41-3f7c2d9e8b10"]
     assert "loyalty: 0 applied, 0 acknowledged" in said["flightbook consume loyalty"]
+    assert "FB9001 (90001) LHR-JFK moved from" in said["flightbook reschedule-flight 90001 --delay 45"]
+    assert "0 sent" in said["flightbook send-mail --now"]
     assert (tmp_path / "data" / "schedule.csv").exists()  # generate-schedule wrote where the example says
     assert len(ran) >= 12

@@ -113,6 +113,9 @@ class FlightsService(FlightsContract, FlightsAdmin):
     def send_mail(self, ignore_backoff: bool = False) -> MailReport:
         return self.sender.send_due(ignore_backoff)
 
+    def mail_destination(self) -> str:
+        return self.sender.mailer.destination
+
     # the booking saga and the traveller's mail (handlers.py): not reachable from other parts. The notify_* and
     # note_figure methods run in the event's inbox transaction and return the sends to make once it commits.
     def apply_payment(self, ref: str, payment_id: str, user_id: int, paid: Money) -> str:
