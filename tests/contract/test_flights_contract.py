@@ -6,14 +6,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from flightbook import wiring
 from flightbook.contracts.flights import (BookingNotFound, BookingStatus, FlightDeparted, FlightNotFound, FlightQuery,
-                                          InvalidTransition, Registration, SeatsUnavailable)
+                                          InvalidTransition, MessageKind, Registration, SeatsUnavailable,
+                                          TicketNotIssued)
 from flightbook.kernel import clock
 from flightbook.kernel.errors import Conflict, Forbidden, Unauthorized, Unavailable, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.modules.flights.models import Booking, Flight
 from tests.contract.builders import held_booking, same, traveller
 from tests.flights.builders import add_airports, add_flight, booking_request, seats_left
+from tests.mailkit import pdf_text
 
 
 def _registration(**overrides):
@@ -123,7 +126,8 @@ def test_a_traveller_lists_their_own_bookings_newest_first(flights, local_system
 def test_a_travellers_calls_without_a_traveller_are_unauthorized(flights, adapter, local_system, request):
     booking = held_booking(local_system, traveller(local_system))
     for call in (lambda: flights.book(None, booking_request(booking.flights[0].id)),
-                 lambda: flights.list_bookings(None), lambda: flights.cancel_booking(None, booking.ref)):
+                 lambda: flights.list_bookings(None), lambda: flights.cancel_booking(None, booking.ref),
+                 lambda: flights.ticket_pdf(None, booking.ref), lambda: flights.messages(None)):
         with pytest.raises(Unauthorized):
             call()
 
@@ -235,3 +239,24 @@ def test_only_the_owner_is_quoted_a_cancellation(flights, local_system, ada):
     with pytest.raises(Unauthorized):
         flights.quote_cancellation(None, booking.ref)
     assert flights.get_booking(ada, booking.ref).status == BookingStatus.HELD
+
+
+def test_the_e_ticket_pdf_and_the_messages_are_the_owners_alone(flights, local_system, ada):
+    booking = held_booking(local_system, ada)
+    with pytest.raises(TicketNotIssued):
+        flights.ticket_pdf(ada, booking.ref)
+    local_system.contracts.flights.confirm_booking(booking.ref, f"pay_{uuid.uuid4().hex[:8]}", paid=booking.total)
+    pdf = flights.ticket_pdf(ada, booking.ref.lower())
+    assert pdf.startswith(b"%PDF") and booking.ref in pdf_text(pdf)
+    bob = traveller(local_system)
+    with pytest.raises(BookingNotFound):
+        flights.ticket_pdf(bob, booking.ref)
+    for relay in wiring.build_relays(local_system).values():  # the confirmation's message is made from its event
+        relay.drain()
+    (message,) = flights.messages(ada, booking.ref)
+    assert (message.kind, message.booking_ref, message.recipient) == (MessageKind.BOOKING_CONFIRMED, booking.ref,
+                                                                      booking.contact_email)
+    assert same(flights.messages(ada, limit=1), local_system.contracts.flights.messages(ada, limit=1))
+    assert flights.messages(bob) == []
+    with pytest.raises(ValidationError):
+        flights.messages(ada, limit=0)
