@@ -129,8 +129,8 @@ def _payment_rows(ticket: Ticket) -> list[tuple[str, str]]:
     if paid.points_redeemed:
         worth = f" ({paid.points_value.format()})" if paid.points_value else ""
         rows.append(("Paid with points", f"{paid.points_redeemed:,} points{worth}"))
-    if paid.points_earned is not None:
-        rows.append(("Points earned", f"+{paid.points_earned:,} points"))
+    rows.append(("Points earned", f"+{paid.points_earned:,} points" if paid.points_earned is not None
+                 else "on their way to your account"))
     return rows
 
 
