@@ -133,6 +133,11 @@ def failed_for_good(row: Row, reason: str) -> None:
         Row.id == row.id).execute()
 
 
+def pause_after(attempts: int, policy: MailPolicy) -> dt.timedelta:
+    """The wait before the next try after ``attempts`` failed ones: the first pause, doubling, at most an hour."""
+    return min(dt.timedelta(seconds=policy.retry_seconds * 2 ** min(attempts - 1, 30)), MAX_PAUSE)
+
+
 def try_again_later(row: Row, reason: str, now: dt.datetime, policy: MailPolicy) -> bool:
     """Back to the queue after a pause that doubles with each attempt (at most an hour); after
     ``policy.max_attempts`` attempts it is given up. True if it will be tried again."""
@@ -140,7 +145,7 @@ def try_again_later(row: Row, reason: str, now: dt.datetime, policy: MailPolicy)
     if attempts >= policy.max_attempts:
         failed_for_good(row, f"gave up after {attempts} attempts; the last: {reason}")
         return False
-    pause = min(dt.timedelta(seconds=policy.retry_seconds * 2 ** (attempts - 1)), MAX_PAUSE)
+    pause = pause_after(attempts, policy)
     Row.update(attempts=attempts, next_attempt_at=clock.to_db(now + pause), locked_until=None,
                last_error=reason[:2000]).where(Row.id == row.id).execute()
     return True
