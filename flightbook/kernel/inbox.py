@@ -83,8 +83,8 @@ class Inbox:
 def _follow(follow_up, subscriber: str, message: Message) -> None:
     """Work a handler asked for once its effect has committed, such as calling a payment provider (never
     from inside a transaction). The effect already records the work as owed, so if this fails or the
-    process dies here, the subscriber's own recovery (payments' reconciler) finishes it: the delivery
-    stays acknowledged."""
+    process dies here, the subscriber's own recovery (payments' reconciler, flights' mail job) finishes it:
+    the delivery stays acknowledged."""
     try:
         follow_up()
     except Exception:
