@@ -335,3 +335,24 @@ def test_the_message_id_is_fixed_when_the_message_is_made(system, relays, travel
     row = NotificationMessage.get(NotificationMessage.booking_ref == ref)
     assert mail.message["Message-ID"] == row.message_id and row.message_id.endswith("@flightbook.example>")
     assert json.loads(row.details) == {} and row.status == MessageStatus.SENT
+
+
+def test_a_message_one_sender_has_taken_is_not_sent_by_another(system, relays, traveller, trip, mail_server, admin):
+    """The follow-up of its event and the background job of each worker may reach for the same message: the
+    lease taken by a conditional UPDATE lets one of them send it."""
+    from flightbook.modules.flights.notifications import messages as rows
+
+    mail_server.stop()
+    ref = book(traveller, trip[0])
+    pay(traveller, ref)
+    relays.settle()
+    mail_server.start()
+    row = NotificationMessage.get(NotificationMessage.booking_ref == ref)
+    sender = system.parts["flights"].contract.sender
+    assert rows.claim(row.id, clock.now(), sender.policy) is not None  # another sender is at it
+    assert sender.send(row.id) is None
+    assert admin.send_mail(ignore_backoff=True).sent == 0 and mail_server.received == []
+    NotificationMessage.update(locked_until=clock.to_db(clock.now() - dt.timedelta(seconds=1))).execute()
+    assert admin.send_mail(ignore_backoff=True).sent == 1  # its lease ran out: the message is anyone's again
+    assert len(mail_server.wait_for(1)) == 1
+    assert [job.name for job in system.parts["flights"].jobs] == ["expire-holds", "send-mail"]
