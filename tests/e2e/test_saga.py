@@ -67,7 +67,8 @@ class Saga:
     def settle(self, rounds: int = 20, skip_seconds: float = 0) -> None:
         """Deliver until no outbox has anything due (``skip_seconds`` moves past backoffs; with a broker,
         waits out the retries instead)."""
-        self.now += dt.timedelta(seconds=skip_seconds)
+        # from the later of the saga's clock and the real one: a slow run must not leave a backoff unskipped
+        self.now = max(self.now, clock.now()) + dt.timedelta(seconds=skip_seconds)
         with self._consuming():
             for _ in range(rounds):
                 touched = sum(relay.run_once(now=max(self.now, clock.now())).touched for relay in self.relays.values())

@@ -356,3 +356,16 @@ def test_a_message_one_sender_has_taken_is_not_sent_by_another(system, relays, t
     assert admin.send_mail(ignore_backoff=True).sent == 1  # its lease ran out: the message is anyone's again
     assert len(mail_server.wait_for(1)) == 1
     assert [job.name for job in system.parts["flights"].jobs] == ["expire-holds", "send-mail"]
+
+
+def test_while_the_server_is_away_events_leave_their_mail_to_the_background_job(system, relays, traveller, trip,
+                                                                                mail_server, admin):
+    """A server that hangs until the timeout would otherwise hold up every event's delivery for that long."""
+    sender = system.parts["flights"].contract.sender
+    sender.away_until = time.monotonic() + 60  # as after a send that found no server
+    ref = book(traveller, trip[0])
+    pay(traveller, ref)
+    relays.settle()
+    (left,) = messages(traveller, ref)
+    assert (left["status"], left["attempts"]) == ("pending", 0) and mail_server.received == []
+    assert admin.send_mail().sent == 1 and len(mail_server.wait_for(1)) == 1

@@ -21,6 +21,10 @@ class TemporaryFailure(Exception):
     """The message could not be sent now; the same send may work later."""
 
 
+class ServerAway(TemporaryFailure):
+    """Nothing can be sent now, whatever the message: no connection, the login refused, the folder unwritable."""
+
+
 class PermanentFailure(Exception):
     """The message was refused for good (a bad address, a 5xx answer): sending it again would not help."""
 
@@ -91,12 +95,12 @@ class SmtpMailer:
         except smtplib.SMTPRecipientsRefused as exc:
             raise _refusal(exc.recipients) from None
         except smtplib.SMTPAuthenticationError as exc:  # the server's login, not this message: it may be fixed
-            raise TemporaryFailure(f"{self.destination} refused the login: {_answer(exc)}") from None
+            raise ServerAway(f"{self.destination} refused the login: {_answer(exc)}") from None
         except smtplib.SMTPResponseException as exc:
             kind = PermanentFailure if exc.smtp_code >= 500 else TemporaryFailure
             raise kind(f"{self.destination} answered {_answer(exc)}") from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise TemporaryFailure(f"{self.destination} unreachable: {type(exc).__name__}: {exc}") from None
+            raise ServerAway(f"{self.destination} unreachable: {type(exc).__name__}: {exc}") from None
         if refused:  # some recipients took it; the rest will not, however often asked
             raise _refusal(refused)
 
@@ -158,7 +162,7 @@ class EmlFolder:
             partial.write_bytes(message.as_bytes())
             os.replace(partial, target)  # a reader never sees half a message
         except OSError as exc:
-            raise TemporaryFailure(f"cannot write {target}: {exc.strerror or exc}") from None
+            raise ServerAway(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
 def mailer_for(smtp_url: str, mail_folder: Path) -> Mailer:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import logging
+import time
 from enum import StrEnum
 from typing import Callable
 
@@ -17,7 +18,7 @@ from flightbook.modules.flights.booking.bookings import get_booking
 from flightbook.modules.flights.notifications import messages
 from flightbook.modules.flights.notifications.compose import compose
 from flightbook.modules.flights.notifications.facts import facts_of
-from flightbook.modules.flights.notifications.mailer import Mailer, PermanentFailure, TemporaryFailure
+from flightbook.modules.flights.notifications.mailer import Mailer, PermanentFailure, ServerAway, TemporaryFailure
 from flightbook.modules.flights.notifications.messages import MailPolicy
 from flightbook.modules.flights.notifications.models import NotificationMessage
 
@@ -26,7 +27,8 @@ log = logging.getLogger("flightbook.mail")
 
 class Outcome(StrEnum):
     SENT = "sent"
-    RETRYING = "retrying"
+    RETRYING = "retrying"  # this message failed for a reason that may pass
+    AWAY = "away"  # the mail server (or folder) took nothing: every message waits
     FAILED = "failed"
 
 
@@ -35,11 +37,18 @@ class Sender:
         self.uow = uow
         self.mailer = mailer
         self.policy = policy
+        #: while the server is away (time.monotonic()), event handlers leave their messages to the background
+        #: job, so a server that hangs until the timeout does not hold up the delivery of events
+        self.away_until = 0.0
 
     def later(self, message_ids: list[int]) -> Callable[[], object] | None:
-        """What an event handler returns: send these once its transaction has committed (if this fails or the
-        process dies first, the background job sends them)."""
-        return (lambda: [self.send(i) for i in message_ids]) if message_ids else None
+        """What an event handler returns: send these once its transaction has committed (if this fails, the
+        server is away or the process dies first, the background job sends them)."""
+        def send_now() -> None:
+            for message_id in message_ids:
+                if time.monotonic() < self.away_until or self.send(message_id) == Outcome.AWAY:
+                    return
+        return send_now if message_ids else None
 
     def send(self, message_id: int) -> Outcome | None:
         """One try at one message; None when it is not ours to send (another sender has it, or it is done)."""
@@ -62,6 +71,9 @@ class Sender:
                 with self.uow.transaction():
                     messages.failed_for_good(row, str(exc))
                 return Outcome.FAILED
+            except ServerAway as exc:
+                self.away_until = time.monotonic() + self.policy.retry_seconds
+                return Outcome.AWAY if self._retry(row, str(exc), now) == Outcome.RETRYING else Outcome.FAILED
             except TemporaryFailure as exc:
                 return self._retry(row, str(exc), now)
             with self.uow.transaction():
@@ -83,8 +95,13 @@ class Sender:
             now = clock.now()
             with self.uow.transaction():
                 messages.stop_waiting(now)
-            outcomes = collections.Counter(self.send(i) for i in messages.due(now, ignore_backoff, limit=1000))
+            outcomes: collections.Counter = collections.Counter()
+            for message_id in messages.due(now, ignore_backoff, limit=1000):
+                outcomes[outcome := self.send(message_id)] += 1
+                if outcome == Outcome.AWAY:  # the rest would only wait for the same timeout: next round
+                    break
             left = messages.counts()
         return MailReport(sent=outcomes[Outcome.SENT], failed=outcomes[Outcome.FAILED],
-                          retrying=outcomes[Outcome.RETRYING], pending=left.get(MessageStatus.PENDING, 0),
+                          retrying=outcomes[Outcome.RETRYING] + outcomes[Outcome.AWAY],
+                          pending=left.get(MessageStatus.PENDING, 0),
                           waiting=left.get(MessageStatus.WAITING, 0), destination=self.mailer.destination)
