@@ -13,6 +13,7 @@ import peewee as pw
 
 from flightbook.contracts.flights import MessageKind, MessageStatus, MessageView
 from flightbook.kernel import clock
+from flightbook.kernel.db import is_postgres
 from flightbook.modules.flights.booking import refs
 from flightbook.modules.flights.models import Booking
 from flightbook.modules.flights.notifications.facts import BookingFacts, facts_of
@@ -64,11 +65,20 @@ def card_refund_expected(details: dict, facts: BookingFacts) -> bool:
     return bool(details.get("payment_id")) and details.get("refund_percent", 0) > 0 and card_paid_something
 
 
+def _booking_in_hand(ref: str) -> Booking | None:
+    """The booking, locked until the transaction ends (PostgreSQL): a message and the figure it waits for,
+    arriving at once in two transactions, are weighed one after the other, so neither misses the other."""
+    if not refs.is_ref(ref):
+        return None
+    query = Booking.select().where(Booking.ref == ref)
+    return (query.for_update() if is_postgres(Booking._meta.database) else query).first()
+
+
 def note_change(event_id: str, ref: str, kind: MessageKind, details: dict, policy: MailPolicy,
                 now: dt.datetime | None = None) -> int | None:
     """Inside the event's transaction: the message about this change of booking ``ref``. Returns its id when it
     is ready to send now (None: it waits for figures, or this event made it already)."""
-    booking = Booking.get_or_none(Booking.ref == ref) if refs.is_ref(ref) else None
+    booking = _booking_in_hand(ref)
     if booking is None:
         return None
     now = now or clock.now()
@@ -89,6 +99,7 @@ def note_change(event_id: str, ref: str, kind: MessageKind, details: dict, polic
 def ready_after_fact(ref: str, now: dt.datetime | None = None) -> list[int]:
     """Inside a fact's event transaction: the waiting messages of ``ref`` that have every figure now, made
     PENDING; their ids."""
+    _booking_in_hand(ref)
     facts = facts_of(ref)
     ready = [row.id for row in Row.select().where((Row.booking_ref == ref) & (Row.status == WAITING))
              if not missing_figures(row.kind, json.loads(row.details), facts)]
