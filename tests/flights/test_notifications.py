@@ -7,7 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import threading
 import time
+import uuid
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -369,3 +371,43 @@ def test_while_the_server_is_away_events_leave_their_mail_to_the_background_job(
     (left,) = messages(traveller, ref)
     assert (left["status"], left["attempts"]) == ("pending", 0) and mail_server.received == []
     assert admin.send_mail().sent == 1 and len(mail_server.wait_for(1)) == 1
+
+
+def test_a_message_and_the_figure_it_waits_for_arriving_at_once_do_not_miss_each_other(
+        system, backend, traveller, trip):
+    """Two consumers (or relays) apply them in two transactions at once: on PostgreSQL each takes the booking's
+    row first, so the later one sees what the earlier one wrote. (SQLite runs one writer at a time anyway.)"""
+    if backend != "postgres":
+        pytest.skip("SQLite's writers take turns: there is no 'at once'")
+    from flightbook.contracts.flights import MessageKind
+    from flightbook.kernel import db as kdb
+    from flightbook.modules.flights.notifications import facts, messages as rows
+    from flightbook.modules.flights.notifications.facts import FactKind
+
+    ref = book(traveller, trip[0])
+    database, policy = system.parts["flights"].database, system.parts["flights"].contract.sender.policy
+    noted, let_go, became_ready = threading.Event(), threading.Event(), []
+
+    def the_change():
+        with kdb.connection(database), kdb.write_transaction(database):
+            rows.note_change(str(uuid.uuid4()), ref, MessageKind.BOOKING_CONFIRMED, {}, policy)
+            noted.set()
+            let_go.wait(10)  # the figure's transaction starts meanwhile
+
+    def the_figure():
+        with kdb.connection(database), kdb.write_transaction(database):
+            facts.record(str(uuid.uuid4()), ref, FactKind.POINTS_SETTLED,
+                         {"earned": 10, "redeemed": 0, "redeemed_value": None})
+            became_ready.extend(rows.ready_after_fact(ref))
+
+    change = threading.Thread(target=the_change)
+    change.start()
+    assert noted.wait(10)
+    figure = threading.Thread(target=the_figure)
+    figure.start()
+    figure.join(1.0)  # it waits for the change's transaction...
+    let_go.set()
+    change.join(10)
+    figure.join(10)
+    row = NotificationMessage.get(NotificationMessage.booking_ref == ref)
+    assert became_ready == [row.id] and row.status == MessageStatus.PENDING  # ...and then sees its message
