@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from zoneinfo import ZoneInfo
 
 from flightbook.contracts.flights import BookingRequest, PassengerInput
 from flightbook.kernel import clock
@@ -90,3 +91,20 @@ def booking_body(flight_id: int, passengers: int | list = 1, **overrides) -> dic
 def _people(passengers: int | list, make) -> list:
     """A count of default passengers, or the passengers themselves."""
     return [make(i) for i in range(passengers)] if isinstance(passengers, int) else list(passengers)
+
+
+def local(code: str, day: dt.date, hhmm: str) -> dt.datetime:
+    """The UTC moment of a local wall-clock time at an airport of AIRPORTS."""
+    hours, minutes = map(int, hhmm.split(":"))
+    return dt.datetime.combine(day, dt.time(hours, minutes), tzinfo=ZoneInfo(AIRPORTS[code][3])).astimezone(clock.UTC)
+
+
+def add_leg(origin: str, destination: str, departs_at: dt.datetime, minutes: int, fare: int = 20000, seats: int = 50,
+            **kwargs) -> Flight:
+    """A flight for a connection: economy only unless ``cabins`` says otherwise."""
+    kwargs.setdefault("cabins", {"economy": (seats, fare)})
+    return add_flight(origin, destination, departs_at=departs_at, minutes=minutes, **kwargs)
+
+
+def itinerary(*flights: Flight) -> str:
+    return "-".join(str(f.id) for f in flights)
