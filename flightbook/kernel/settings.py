@@ -105,7 +105,7 @@ class Settings:
     min_connection_minutes: int = 45
     min_international_connection_minutes: int = 90
     max_layover_minutes: int = 12 * 60
-    max_detour_percent: int = 150
+    max_detour_percent: int = 200
     detour_allowance_km: int = 1000
     stripe_api_key: str = ""
     stripe_webhook_secret: str = ""
@@ -156,7 +156,7 @@ class Settings:
             min_connection_minutes=_int(env, "FLIGHTBOOK_MIN_CONNECTION_MINUTES", 45),
             min_international_connection_minutes=_int(env, "FLIGHTBOOK_MIN_INTERNATIONAL_CONNECTION_MINUTES", 90),
             max_layover_minutes=_int(env, "FLIGHTBOOK_MAX_LAYOVER_MINUTES", 12 * 60),
-            max_detour_percent=_int(env, "FLIGHTBOOK_MAX_DETOUR_PERCENT", 150),
+            max_detour_percent=_int(env, "FLIGHTBOOK_MAX_DETOUR_PERCENT", 200),
             detour_allowance_km=_int(env, "FLIGHTBOOK_DETOUR_ALLOWANCE_KM", 1000),
             stripe_api_key=env.get("FLIGHTBOOK_STRIPE_API_KEY", ""),
             stripe_webhook_secret=env.get("FLIGHTBOOK_STRIPE_WEBHOOK_SECRET", ""),

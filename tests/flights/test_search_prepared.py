@@ -14,7 +14,8 @@ from flightbook.modules.flights.models import SeatInventory
 from tests.flights.builders import UOW
 from tests.flights.test_search import catalogue, numbers, query, search  # noqa: F401  (fixture)
 
-STATEMENTS = [journeys.DIRECT, *journeys.CONNECTING.values(), *journeys.ROUTES.values(), *calendar.CHEAPEST.values()]
+STATEMENTS = [journeys.DIRECT, journeys.DIRECT_OR_ONE_STOP, journeys.TWO_STOPS, *journeys.ROUTES.values(),
+              calendar.DIRECT, calendar.DIRECT_OR_ONE_STOP, calendar.TWO_STOPS]
 
 
 def test_every_sort_order_answers_again_on_a_fresh_connection(catalogue, system):  # noqa: F811
@@ -27,7 +28,7 @@ def test_every_sort_order_answers_again_on_a_fresh_connection(catalogue, system)
     assert again == first and all(first.values())
     if is_postgres(database):
         prepared = {name for (name,) in database.execute_sql("SELECT name FROM pg_prepared_statements").fetchall()}
-        assert {"journeys_direct", "routes_1_stop", "routes_2_stop"} <= prepared
+        assert {"journeys_direct_or_1_stop", "routes_1_stop", "routes_2_stop"} <= prepared
 
 
 def test_seats_sold_after_a_search_show_in_the_next_one(catalogue):  # noqa: F811

@@ -1,8 +1,10 @@
 """The fare calendar: the cheapest journey of each day of a range (direct or connecting, within the search's
 connection rules), for the date strip and month view of the results page.
 
-One query per number of stops answers every day at once: the days' UTC windows are a small table the first
-legs are joined to (the flight index again), and each day's lowest journey fare is grouped in the database."""
+One query answers every day at once for direct flights and one-stop journeys (a second one for two stops): the
+journeys are found as search finds them (journeys.py) over the whole range, each first leg's departure is put in
+its local day (the days' UTC windows are a small table), and each day's lowest journey fare is grouped in the
+database."""
 from __future__ import annotations
 
 import datetime as dt
@@ -24,27 +26,41 @@ def _days_table(d: Dialect) -> str:
     return d.rows_of("days", {"n": "int", "s": "timestamp", "e": "timestamp"})
 
 
-def _cheapest(stops: int):
-    def write(d: Dialect) -> str:
-        cheapest = fares.cheapest_fare_sql([f"i{k}.fare_amount" for k in range(1, stops + 2)])
-        head = f"""SELECT {d.period_of("f1.departs_at", "days")}, {cheapest}, i1.currency"""
-        in_range = "f1.departs_at >= {start} AND f1.departs_at < {end}"
-        if not stops:
-            return f"""WITH days AS ({_days_table(d)})
-{head}
+def _cheapest_by_day(d: Dialect, stops: int) -> str:
+    """Each day's lowest fare of the journeys with ``stops`` connections (paths from table ``p``)."""
+    cheapest = fares.cheapest_fare_sql([f"i{k}.fare_amount" for k in range(1, stops + 2)])
+    head = f"""SELECT {d.period_of("f1.departs_at", "days")}, {cheapest}, i1.currency, {stops}"""
+    in_range = "f1.departs_at >= {start} AND f1.departs_at < {end}"
+    if not stops:
+        return f"""{head}
 FROM flight f1 {seats_join(1)}
 WHERE f1.origin = {{origin}} AND f1.destination = {{destination}} AND {in_range}
 GROUP BY 1, i1.currency"""
-        return f"""WITH days AS ({_days_table(d)}), p AS ({journeys.path_table(d, stops)})
-{head}
+    return f"""{head}
 FROM p JOIN flight f1 ON f1.origin = {{origin}} AND f1.destination = p.a1 AND {in_range}
 {seats_join(1)}
 {onward_legs(d, stops)}
 GROUP BY 1, i1.currency"""
-    return write
 
 
-CHEAPEST = {stops: Statement(f"calendar_{stops}_stop", _cheapest(stops)) for stops in (0, 1, 2)}
+def _direct(d: Dialect) -> str:
+    return f"WITH days AS ({_days_table(d)})\n{_cheapest_by_day(d, 0)}"
+
+
+def _direct_or_one_stop(d: Dialect) -> str:
+    return f"""WITH days AS ({_days_table(d)}), p AS ({journeys.path_table(d, 1)})
+{_cheapest_by_day(d, 0)}
+UNION ALL
+{_cheapest_by_day(d, 1)}"""
+
+
+def _two_stops(d: Dialect) -> str:
+    return f"WITH days AS ({_days_table(d)}), p AS ({journeys.path_table(d, 2)})\n{_cheapest_by_day(d, 2)}"
+
+
+DIRECT = Statement("calendar_direct", _direct)
+DIRECT_OR_ONE_STOP = Statement("calendar_direct_or_1_stop", _direct_or_one_stop)
+TWO_STOPS = Statement("calendar_2_stop", _two_stops)
 
 
 def validate_calendar(database, query: CalendarQuery):
@@ -69,17 +85,19 @@ def flight_calendar(uow: UnitOfWork, query: CalendarQuery, rules: ConnectionRule
     windows = [[n, *(clock.to_db(moment) for moment in local_day_window(day, origin.tz))] for n, day in enumerate(days)]
     params = dict(days=windows, start=windows[0][1], end=windows[-1][2], origin=origin.iata,
                   destination=destination.iata, cabin=query.cabin, passengers=query.passengers)
+    layover = dict(max_layover=rules.max_layover_minutes)
+    if query.max_stops == 0:
+        rows = DIRECT.rows(database, **params)
+    else:
+        rows = DIRECT_OR_ONE_STOP.rows(database, **params, **layover,
+                                       paths=journeys.paths_param(journeys.paths(database, origin, destination, 1,
+                                                                                 rules)))
+    if query.max_stops == 2 and (two_stop_paths := journeys.paths(database, origin, destination, 2, rules)):
+        rows += TWO_STOPS.rows(database, **params, **layover, paths=journeys.paths_param(two_stop_paths))
     cheapest: dict[int, tuple[Money, int]] = {}
-    for stops in range(query.max_stops + 1):
-        extra = {}
-        if stops:
-            found = journeys.paths(database, origin, destination, stops, rules)
-            if not found:
-                continue
-            extra = dict(paths=journeys.paths_param(found), max_layover=rules.max_layover_minutes)
-        for n, amount, currency in CHEAPEST[stops].rows(database, **params, **extra):
-            if n not in cheapest or amount < cheapest[n][0].amount:  # fewer stops win a tie
-                cheapest[n] = (Money(int(amount), currency), stops)
+    for n, amount, currency, stops in sorted(rows, key=lambda row: row[3]):
+        if n not in cheapest or amount < cheapest[n][0].amount:  # fewer stops win a tie
+            cheapest[n] = (Money(int(amount), currency), stops)
     return FareCalendar(days=[_day(day, cheapest.get(n), query.passengers) for n, day in enumerate(days)])
 
 

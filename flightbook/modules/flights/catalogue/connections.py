@@ -41,7 +41,7 @@ class ConnectionRules:
     max_layover_minutes: int = 12 * 60
     #: the flown distance may be at most this share of the great-circle distance, plus the allowance below
     #: (which lets a short trip go through a hub, as short trips do)
-    max_detour_percent: int = 150
+    max_detour_percent: int = 200
     detour_allowance_km: int = 1000
 
     def __post_init__(self):

@@ -112,19 +112,31 @@ WHERE f1.origin = {{origin}} AND f1.destination = {{destination}} AND f1.departs
   AND f1.departs_at < {{end}}"""
 
 
-def _connecting(stops: int):
-    def write(d: Dialect) -> str:
-        return f"""WITH p AS ({path_table(d, stops)})
-SELECT {', '.join(leg_columns(n) for n in range(1, stops + 2))}
+def _connections(d: Dialect, stops: int) -> str:
+    """The journeys with ``stops`` connections along the paths of table ``p``."""
+    return f"""SELECT {', '.join(leg_columns(n) for n in range(1, stops + 2))}
 FROM p JOIN flight f1 ON f1.origin = {{origin}} AND f1.destination = p.a1 AND f1.departs_at >= {{start}}
   AND f1.departs_at < {{end}}
 {seats_join(1)}
 {onward_legs(d, stops)}"""
-    return write
+
+
+def _two_stops(d: Dialect) -> str:
+    return f"WITH p AS ({path_table(d, 2)})\n{_connections(d, 2)}"
+
+
+def _direct_or_one_stop(d: Dialect) -> str:
+    # one round trip for the default search: the direct flights (their second leg's columns empty), then the
+    # connections
+    return f"""WITH p AS ({path_table(d, 1)})
+{_direct(d).replace(leg_columns(1), leg_columns(1) + ", NULL" * LEG_WIDTH, 1)}
+UNION ALL
+{_connections(d, 1)}"""
 
 
 DIRECT = Statement("journeys_direct", _direct)
-CONNECTING = {stops: Statement(f"journeys_{stops}_stop", _connecting(stops)) for stops in (1, 2)}
+DIRECT_OR_ONE_STOP = Statement("journeys_direct_or_1_stop", _direct_or_one_stop)
+TWO_STOPS = Statement("journeys_2_stop", _two_stops)
 
 _ONE_STOP_ROUTES = """SELECT a.destination FROM route a JOIN route b ON b.origin = a.destination
 WHERE a.origin = {origin} AND b.destination = {destination}"""
@@ -186,17 +198,19 @@ def journeys_on(database, origin: AirportFacts, destination: AirportFacts, start
     every flight has ``passengers`` free seats in ``cabin``."""
     window = dict(origin=origin.iata, destination=destination.iata, start=clock.to_db(start), end=clock.to_db(end),
                   cabin=cabin, passengers=passengers)
-    rows = DIRECT.rows(database, **window)
-    for stops in range(1, max_stops + 1):
-        found = paths(database, origin, destination, stops, rules)
-        if found:
-            rows += CONNECTING[stops].rows(database, paths=paths_param(found), max_layover=rules.max_layover_minutes,
-                                           **window)
+    if max_stops == 0:
+        rows = DIRECT.rows(database, **window)
+    else:
+        rows = DIRECT_OR_ONE_STOP.rows(database, paths=paths_param(paths(database, origin, destination, 1, rules)),
+                                       max_layover=rules.max_layover_minutes, **window)
+    if max_stops == 2 and (two_stop_paths := paths(database, origin, destination, 2, rules)):
+        rows += TWO_STOPS.rows(database, paths=paths_param(two_stop_paths), max_layover=rules.max_layover_minutes,
+                               **window)
     return [journey for row in rows if (journey := _journey(row)) is not None]
 
 
 def _journey(row) -> Journey | None:
-    legs = tuple(_leg(row[k:k + LEG_WIDTH]) for k in range(0, len(row), LEG_WIDTH))
+    legs = tuple(_leg(row[k:k + LEG_WIDTH]) for k in range(0, len(row), LEG_WIDTH) if row[k] is not None)
     try:
         fare = fares.journey_fare([leg.fare for leg in legs])
     except fares.MixedCurrencies:  # the query keeps one currency already; this is the rule's own word
