@@ -1,6 +1,7 @@
 """Home (the search form), the results page and the airport autocomplete endpoint."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
@@ -15,7 +16,7 @@ from flightbook.kernel.errors import ValidationError
 
 SORTS = {"best": "Best", "price": "Lowest price", "departure": "Earliest departure", "duration": "Shortest"}
 STOPS = {"0": "Nonstop", "1": "Up to 1 stop", "2": "Up to 2 stops"}
-DEFAULT_STOPS = "1"
+DEFAULT_STOPS, MORE_STOPS = "1", "2"
 _CODE_IN_LABEL = re.compile(r"\(([A-Za-z]{3})\)\s*$")
 
 
@@ -110,9 +111,16 @@ class Results:
                             cabins=CABINS, max_passengers=MAX_PASSENGERS, today=dt.date.today().isoformat())
             return
         found = self.web.contracts.flights.search_flights(query)
+        note = None
+        if not form.data["stops"] and (not found.outbound or (query.return_date and not found.inbound)):
+            # nothing with one stop: offer two rather than an empty page, saying so
+            query = dataclasses.replace(query, max_stops=int(MORE_STOPS))
+            found = self.web.contracts.flights.search_flights(query)
+            form.data["stops"] = MORE_STOPS
+            note = "Nothing that day with one stop at most, so these journeys may have two."
         places = self.web.places_for({query.origin, query.destination}
                                      | {lay.airport for o in found.outbound + found.inbound for lay in o.layovers})
-        self.web.render(req, resp, "results.html", query=query, form=form.data, places=places,
+        self.web.render(req, resp, "results.html", query=query, form=form.data, places=places, note=note,
                         outbound=[option_view(self.web, o, places) for o in found.outbound],
                         inbound=[option_view(self.web, o, places) for o in found.inbound],
                         sorts=SORTS, sort_url=lambda s: results_url(form.data, sort=s),
