@@ -79,6 +79,7 @@ class ConnectionTime(BaseModel):
 
 class SeatInventory(BaseModel):
     """Seats and fare of one cabin on one flight; seats_left only moves by conditional UPDATE."""
+    flight_id: int
     flight = pw.ForeignKeyField(Flight, column_name="flight_id", on_delete="CASCADE", index=False)
     cabin = pw.CharField(max_length=10)
     capacity = pw.IntegerField()

@@ -12,7 +12,7 @@ from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
 from flightbook.modules.flights.catalogue import airport_facts, fares, itinerary_ids
 from flightbook.modules.flights.catalogue.connections import ConnectionRules, TimedLeg
-from flightbook.modules.flights.models import Flight, SeatInventory, database
+from flightbook.modules.flights.models import Flight, SeatInventory
 
 _MAX_ID = 2 ** 63 - 1
 _OLDEST_BIRTH_DATE = dt.date(1900, 1, 1)
@@ -74,7 +74,8 @@ def _text(value, field: str, *, max_len: int, required: bool = True) -> str | No
     return validate.text({field: value}, field, max_len=max_len, required=required)
 
 
-def bookable_legs(request: BookingRequest, n: int, now: dt.datetime, connections: ConnectionRules) -> list[Leg]:
+def bookable_legs(database, request: BookingRequest, n: int, now: dt.datetime,
+                  connections: ConnectionRules) -> list[Leg]:
     """The legs of the requested journey (and of the way back), outbound first, each in flying order: checked
     to exist, connect by the connection rules, not to have left, and to sell the cabin with seats to spare."""
     cabin = request.cabin.strip().lower() if isinstance(request.cabin, str) else request.cabin
@@ -90,7 +91,7 @@ def bookable_legs(request: BookingRequest, n: int, now: dt.datetime, connections
     flights = {f.id: f for f in Flight.select().where(Flight.id.in_(ids))}
     inventory = {i.flight_id: i for i in SeatInventory.select().where(SeatInventory.flight.in_(ids)
                                                                       & (SeatInventory.cabin == cabin))}
-    journeys = [_journey(direction, field, flight_ids, flights, inventory, cabin, n, now, connections)
+    journeys = [_journey(database, direction, field, flight_ids, flights, inventory, cabin, n, now, connections)
                 for direction, field, flight_ids in wanted]
     if len(journeys) == 2:
         check_return(journeys[0], journeys[1])
@@ -113,8 +114,8 @@ def _requested(request: BookingRequest, which: str, required: bool) -> tuple[str
     return f"{which}_id", []
 
 
-def _journey(direction: Direction, field: str, flight_ids: list[int], flights: dict, inventory: dict, cabin: str,
-             n: int, now: dt.datetime, connections: ConnectionRules) -> list[Leg]:
+def _journey(database, direction: Direction, field: str, flight_ids: list[int], flights: dict, inventory: dict,
+             cabin: str, n: int, now: dt.datetime, connections: ConnectionRules) -> list[Leg]:
     for flight_id in flight_ids:
         if flight_id not in flights:
             if field.endswith("_flight_id"):
@@ -122,7 +123,7 @@ def _journey(direction: Direction, field: str, flight_ids: list[int], flights: d
             raise InvalidItinerary(field, f"names flight {flight_id}, which does not exist")
     legs = [flights[flight_id] for flight_id in flight_ids]
     if len(legs) > 1:
-        _check_connections(field, legs, connections)
+        _check_connections(database, field, legs, connections)
     if clock.from_db(legs[0].departs_at) <= now:
         raise FlightDeparted(f"{field}: flight {legs[0].flight_number} has already departed",
                              field=field, flight_id=legs[0].id)
@@ -138,7 +139,7 @@ def _journey(direction: Direction, field: str, flight_ids: list[int], flights: d
     return journey
 
 
-def _check_connections(field: str, legs: list[Flight], connections: ConnectionRules) -> None:
+def _check_connections(database, field: str, legs: list[Flight], connections: ConnectionRules) -> None:
     timed = [TimedLeg(f.origin, f.destination, clock.from_db(f.departs_at), clock.from_db(f.arrives_at),
                       f.flight_number) for f in legs]
     facts = airport_facts.facts_for(database, {code for f in legs for code in (f.origin, f.destination)})

@@ -59,7 +59,7 @@ def read_connection_times(path: Path | str, known: set) -> dict[str, tuple]:
 
 
 def import_connection_times(uow: UnitOfWork, path: Path | str = DEFAULT_CSV) -> ConnectionTimesImport:
-    known = {code for (code,) in Airport.select(Airport.iata).tuples()}
+    known = {airport.iata for airport in Airport.select(Airport.iata)}
     times = read_connection_times(path, known)
     with uow.transaction():
         before = {c.airport: (c.same_country_minutes, c.international_minutes) for c in ConnectionTime.select()}
