@@ -155,7 +155,8 @@ def test_the_flight_ids_of_before_still_book_a_direct_flight_and_mixing_the_two_
 def test_a_departed_first_leg_is_409_and_a_way_back_before_arrival_is_400(trip, traveller):
     first, second = trip["out"]
     Flight.update(departs_at=clock.to_db(clock.now() - dt.timedelta(hours=1)),
-                  arrives_at=clock.to_db(clock.now() + dt.timedelta(minutes=105))).where(Flight.id == first.id).execute()
+                  arrives_at=clock.to_db(clock.now() + dt.timedelta(minutes=105))) \
+        .where(Flight.id == first.id).execute()
     gone = traveller.post("/api/flights/book", json=_body(itinerary(first)))
     assert gone.status_code == 409 and gone.json["error"]["code"] == "flight_departed"
     early_back = add_leg("LAX", "ORD", local("LAX", DAY, "12:00"), 240)  # before the outbound lands at 13:15

@@ -113,7 +113,8 @@ def test_a_return_must_fly_back_after_the_outbound_lands():
 
 def test_a_connecting_return_flies_from_where_the_outbound_journey_ends_to_where_it_began():
     out = _legs("outbound_id", _flight(1, "LHR", "JFK", 0, 8), _flight(2, "JFK", "ORD", 10, 13))
-    booking_checks.check_return(out, _legs("return_id", _flight(3, "ORD", "JFK", 20, 23), _flight(4, "JFK", "LHR", 25, 32)))
+    back = _legs("return_id", _flight(3, "ORD", "JFK", 20, 23), _flight(4, "JFK", "LHR", 25, 32))
+    booking_checks.check_return(out, back)
     with pytest.raises(ValidationError) as caught:  # back from JFK, where the outbound journey only connected
         booking_checks.check_return(out, _legs("return_id", _flight(5, "JFK", "LHR", 20, 27)))
     assert caught.value.field == "return_id"

@@ -6,10 +6,11 @@ How a search finds connections (and the indexes it uses):
    O -> X and X -> D (for two stops, X -> Y -> D): a few index probes, no flight read.
 2. The connection rules keep the paths that stay within the detour cap and visit no airport twice, and give
    each connecting airport its minimum connection time (it depends on the countries of the path).
-3. One query per number of stops walks those paths through the flight index (origin, destination,
-   departs_at): the first legs O -> X leaving on the day, then for each the legs X -> D leaving between its
-   arrival + the connection time and its arrival + the maximum layover, each leg joined to its cabin's seats
-   (primary key flight_id, cabin) and kept only with enough seats.
+3. One query returns the day's direct flights and the one-stop journeys (a second one the two-stop journeys):
+   it walks the paths through the flight index (origin, destination, departs_at): the first legs O -> X leaving
+   on the day, then for each the legs X -> D leaving between its arrival + the connection time and its arrival
+   + the maximum layover, each leg joined to its cabin's seats (primary key flight_id, cabin) and kept only with
+   enough seats.
 """
 from __future__ import annotations
 
@@ -97,10 +98,11 @@ def onward_legs(d: Dialect, stops: int) -> str:
     joins = []
     for k in range(1, stops + 1):
         to = f"p.a{k + 1}" if k < stops else "{destination}"
+        leaves = f"f{k + 1}.departs_at"
         joins.append(
             f"JOIN flight f{k + 1} ON f{k + 1}.origin = p.a{k} AND f{k + 1}.destination = {to} "
-            f"AND f{k + 1}.departs_at >= {d.plus_minutes(f'f{k}.arrives_at', f'p.m{k}')} AND f{k + 1}.departs_at > {{start}} "
-            f"AND f{k + 1}.departs_at <= {d.plus_minutes(f'f{k}.arrives_at', '{max_layover}')}\n"
+            f"AND {leaves} >= {d.plus_minutes(f'f{k}.arrives_at', f'p.m{k}')} AND {leaves} > {{start}} "
+            f"AND {leaves} <= {d.plus_minutes(f'f{k}.arrives_at', '{max_layover}')}\n"
             f"{seats_join(k + 1)}")
     return "\n".join(joins)
 
@@ -166,7 +168,8 @@ def paths(database, origin: AirportFacts, destination: AirportFacts, stops: int,
 
 def _allowed_paths(database, origin: AirportFacts, destination: AirportFacts, stops: int,
                    rules: ConnectionRules) -> list[Path]:
-    # the route query already visits no airport twice; the detour cap is checked here
+    # the route queries visit no airport twice (a route never ends where it starts, and they leave out the rest);
+    # the detour cap is checked here
     found = ROUTES[stops].rows(database, origin=origin.iata, destination=destination.iata)
     facts = airport_facts.facts_for(database, {code for row in found for code in row})
     limit = rules.max_flown_km(origin, destination)
