@@ -96,9 +96,10 @@ def bench_import(args, url: str):
     return parsed, start, days
 
 
-def route_samples(args, parsed, start, days) -> tuple[list, list]:
+def route_samples(args, parsed, start, days) -> tuple[list, list, list]:
     """(routes with a direct flight, as the schedule weights them; ordered pairs without one that the route
-    network joins through some airport), each with a travel date, passengers and sort."""
+    network joins through some airport; half of each, on other dates), each with a travel date, passengers and
+    sort."""
     rng = random.Random(2)
     out, into = collections.defaultdict(set), collections.defaultdict(set)
     for row in parsed:
@@ -115,7 +116,7 @@ def route_samples(args, parsed, start, days) -> tuple[list, list]:
     def dated(pairs):
         return [(o, d, start + dt.timedelta(days=rng.randrange(1, days - 40)), rng.randint(1, 4), rng.choice(SORTS))
                 for o, d in pairs]
-    return dated(with_direct), dated(without)
+    return dated(with_direct), dated(without), dated(with_direct[::2] + without[::2])
 
 
 def timed(calls, run) -> tuple[list, str]:
@@ -138,7 +139,7 @@ def search_queries(samples, max_stops: int) -> list:
 
 
 def bench_search_in_process(args, samples) -> None:
-    with_direct, without = samples
+    with_direct, without, mixed = samples
     queries = search_queries(with_direct, 0)
     found, times = timed(queries, lambda q: len(search.search_flights(UOW, q).outbound))
     print(f"search in process, direct flights only (max_stops=0, the search before connections): {len(queries)} "
@@ -151,7 +152,7 @@ def bench_search_in_process(args, samples) -> None:
         print(f"one-stop search in process (max_stops=1), {len(queries)} routes {label} direct flights: "
               f"{sum(map(len, options)) / len(queries):.1f} options each ({connecting / len(queries):.1f} "
               f"connecting; {100 * answered / len(queries):.0f} % of routes with one), {times}")
-    queries = search_queries(with_direct[::2] + without[::2], 1)
+    queries = search_queries(mixed, 1)
     _, times = timed(queries, lambda q: search.search_flights(UOW, q))
     print(f"one-stop search in process, {len(queries)} routes half with and half without direct flights: {times}")
 
@@ -159,7 +160,7 @@ def bench_search_in_process(args, samples) -> None:
 def bench_calendar_in_process(args, samples) -> None:
     half = args.calendars // 2
     for label, chosen in (("with", samples[0][:args.calendars]), ("without", samples[1][:args.calendars]),
-                          ("half with and half without", samples[0][:half] + samples[1][:half])):
+                          ("half with and half without", samples[2][:half] + samples[2][-half:])):
         queries = [CalendarQuery(origin=o, destination=d, first=day, last=day + dt.timedelta(days=30), passengers=n)
                    for o, d, day, n, _ in chosen]
         months, times = timed(queries, lambda q: calendar.flight_calendar(UOW, q).days)
@@ -316,7 +317,7 @@ def bench_http(args, url: str, samples) -> None:
     machine's other load hits all alike; the medians are compared. Flight search is asked the same routes (half
     with direct flights, half without) twice over: for direct flights only (max_stops=0, the search before
     connections) and with connections (max_stops=1, the default), on the same server."""
-    routes = samples[0][::2] + samples[1][::2]
+    routes = samples[2]
     paths = {stops: [f"/api/flights/search?origin={o}&destination={d}&date={day}&passengers={n}&sort={sort}"
                      f"&max_stops={stops}" for o, d, day, n, sort in routes] for stops in (0, 1)}
     served = ("bare", "round_trip", "raw_query", "search")
