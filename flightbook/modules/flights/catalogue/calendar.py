@@ -85,15 +85,13 @@ def flight_calendar(uow: UnitOfWork, query: CalendarQuery, rules: ConnectionRule
     windows = [[n, *(clock.to_db(moment) for moment in local_day_window(day, origin.tz))] for n, day in enumerate(days)]
     params = dict(days=windows, start=windows[0][1], end=windows[-1][2], origin=origin.iata,
                   destination=destination.iata, cabin=query.cabin, passengers=query.passengers)
-    layover = dict(max_layover=rules.max_layover_minutes)
     if query.max_stops == 0:
         rows = DIRECT.rows(database, **params)
     else:
-        rows = DIRECT_OR_ONE_STOP.rows(database, **params, **layover,
-                                       paths=journeys.paths_param(journeys.paths(database, origin, destination, 1,
-                                                                                 rules)))
+        one_stop_paths = journeys.paths(database, origin, destination, 1, rules)
+        rows = DIRECT_OR_ONE_STOP.rows(database, **params, **journeys.paths_params(one_stop_paths, rules))
     if query.max_stops == 2 and (two_stop_paths := journeys.paths(database, origin, destination, 2, rules)):
-        rows += TWO_STOPS.rows(database, **params, **layover, paths=journeys.paths_param(two_stop_paths))
+        rows += TWO_STOPS.rows(database, **params, **journeys.paths_params(two_stop_paths, rules))
     cheapest: dict[int, tuple[Money, int]] = {}
     for n, amount, currency, stops in sorted(rows, key=lambda row: row[3]):
         if n not in cheapest or amount < cheapest[n][0].amount:  # fewer stops win a tie

@@ -93,15 +93,18 @@ def path_table(d: Dialect, stops: int) -> str:
 
 
 def onward_legs(d: Dialect, stops: int) -> str:
-    """Joins of legs 2 .. stops + 1, each leaving the previous one's arrival airport within the layover rules
-    (and, said outright so the index scan starts there, after the first leg's earliest departure)."""
+    """Joins of legs 2 .. stops + 1, each leaving the previous one's arrival airport within the layover rules.
+    Its departure's bounds are the index range scanned for it; the lower bound is said twice, with the path's
+    connection time and with the shortest of them all (``least_connection``): PostgreSQL scans a third leg from
+    the second (it does not reach the path's time there), and this keeps the scan within minutes of the first."""
     joins = []
     for k in range(1, stops + 1):
         to = f"p.a{k + 1}" if k < stops else "{destination}"
         leaves = f"f{k + 1}.departs_at"
         joins.append(
             f"JOIN flight f{k + 1} ON f{k + 1}.origin = p.a{k} AND f{k + 1}.destination = {to} "
-            f"AND {leaves} >= {d.plus_minutes(f'f{k}.arrives_at', f'p.m{k}')} AND {leaves} > {{start}} "
+            f"AND {leaves} >= {d.plus_minutes(f'f{k}.arrives_at', f'p.m{k}')} "
+            f"AND {leaves} >= {d.plus_minutes(f'f{k}.arrives_at', '{least_connection}')} "
             f"AND {leaves} <= {d.plus_minutes(f'f{k}.arrives_at', '{max_layover}')}\n"
             f"{seats_join(k + 1)}")
     return "\n".join(joins)
@@ -190,9 +193,11 @@ def _allowed_paths(database, origin: AirportFacts, destination: AirportFacts, st
     return [path for _, path in allowed[:MAX_TWO_STOP_PATHS if stops == 2 else None]]
 
 
-def paths_param(found: list[Path]) -> list[list]:
-    """The paths as the queries' ``paths`` table: one row (a1, m1[, a2, m2]) per path."""
-    return [[v for pair in zip(p.airports, p.minutes) for v in pair] for p in found]
+def paths_params(found: list[Path], rules: ConnectionRules) -> dict:
+    """The paths as the queries' ``paths`` table (one row a1, m1[, a2, m2] per path) and the layover bounds."""
+    return {"paths": [[v for pair in zip(p.airports, p.minutes) for v in pair] for p in found],
+            "least_connection": min((m for p in found for m in p.minutes), default=0),
+            "max_layover": rules.max_layover_minutes}
 
 
 def journeys_on(database, origin: AirportFacts, destination: AirportFacts, start: dt.datetime, end: dt.datetime,
@@ -204,11 +209,10 @@ def journeys_on(database, origin: AirportFacts, destination: AirportFacts, start
     if max_stops == 0:
         rows = DIRECT.rows(database, **window)
     else:
-        rows = DIRECT_OR_ONE_STOP.rows(database, paths=paths_param(paths(database, origin, destination, 1, rules)),
-                                       max_layover=rules.max_layover_minutes, **window)
+        rows = DIRECT_OR_ONE_STOP.rows(database, **paths_params(paths(database, origin, destination, 1, rules), rules),
+                                       **window)
     if max_stops == 2 and (two_stop_paths := paths(database, origin, destination, 2, rules)):
-        rows += TWO_STOPS.rows(database, paths=paths_param(two_stop_paths), max_layover=rules.max_layover_minutes,
-                               **window)
+        rows += TWO_STOPS.rows(database, **paths_params(two_stop_paths, rules), **window)
     return [journey for row in rows if (journey := _journey(row)) is not None]
 
 
