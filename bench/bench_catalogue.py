@@ -1,6 +1,10 @@
-"""The flights catalogue at scale on PostgreSQL: import of >= 1,000,000 dated flights (rows/s), flight search
-in process (p50/p99 over >= 300 airports), and search through gunicorn (2 workers) in requests/s beside a
-bare Falcon JSON endpoint on the same gunicorn settings (ratio).
+"""The flights catalogue at scale on PostgreSQL: import of >= 1,000,000 dated flights (rows/s); flight search
+in process (p50/p99 over >= 300 airports): direct flights only, as before connections, then journeys with up to
+one connection over routes with and without direct flights; the 31-day fare calendar; search through gunicorn
+(2 workers) in requests/s beside a bare Falcon JSON endpoint on the same gunicorn settings (ratio), direct-only
+and with connections side by side on the same routes; and the coverage of the sample schedule (data/schedule.csv):
+the share of ordered airport pairs with at least one journey on each weekday, direct only and with up to one and
+two connections.
 
 The gunicorn settings are ``flightbook serve``'s defaults (2 workers, 4 threads each). Two reference endpoints
 on bare Falcon and a psycopg2 connection kept per thread show where the time goes: ``round_trip`` answers after
@@ -8,17 +12,20 @@ one ``SELECT 1`` (the ceiling of the ratio for any answer that asks the database
 the search's own prepared query and puts the rows straight into JSON (no validation, no time zones, no
 contract types, no middleware: the ceiling for this query).
 
-    python bench/bench_catalogue.py [--airports 300] [--flights 1000000] [--searches 2000] [--seconds 10] [--rounds 5]
-                                    [--client wrk|python] [--clients 4] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+    python bench/bench_catalogue.py [--airports 300] [--flights 1000000] [--searches 2000] [--calendars 500]
+                                    [--seconds 10] [--rounds 5] [--client wrk|python] [--clients 4]
+                                    [--pg postgresql://postgres@127.0.0.1:5432/postgres] [--skip-coverage]
 
 The HTTP load comes from wrk when it is installed (``apt-get install wrk``), else from Python client processes;
 both endpoints get the same client and the same gunicorn settings.
 
-A scratch database (fbbench_catalogue) is created and dropped again.
+Scratch databases (fbbench_catalogue, and fbbench_catalogue_sample for the coverage) are created and dropped
+again.
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime as dt
 import http.client
 import math
@@ -39,13 +46,13 @@ import psycopg2
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flightbook.contracts.flights import FlightQuery  # noqa: E402
+from flightbook.contracts.flights import SORTS, CalendarQuery, FlightQuery  # noqa: E402
 from flightbook.kernel.db import open_database  # noqa: E402
 from flightbook.kernel.migrations import migrate  # noqa: E402
 from flightbook.kernel.uow import UnitOfWork  # noqa: E402
 from flightbook.modules.flights import models  # noqa: E402
-from flightbook.modules.flights.catalogue import (airports, schedule_generator, schedule_import,  # noqa: E402
-                                                  schedules, search)
+from flightbook.modules.flights.catalogue import (airports, calendar, connection_times, journeys,  # noqa: E402
+                                                  schedule_generator, schedule_import, schedules, search)
 
 UOW = UnitOfWork(models.database, "flights")
 
@@ -89,26 +96,77 @@ def bench_import(args, url: str):
     return parsed, start, days
 
 
-def bench_search_in_process(args, parsed, start, days) -> list:
+def route_samples(args, parsed, start, days) -> tuple[list, list, list]:
+    """(routes with a direct flight, as the schedule weights them; ordered pairs without one that the route
+    network joins through some airport; half of each, on other dates), each with a travel date, passengers and
+    sort."""
     rng = random.Random(2)
-    queries = []
-    for _ in range(args.searches):
-        row = rng.choice(parsed)
-        queries.append(FlightQuery(origin=row.origin, destination=row.destination,
-                                   date=start + dt.timedelta(days=rng.randrange(1, days - 1)),
-                                   passengers=rng.randint(1, 4), sort=rng.choice(search.SORTS)))
-    for q in queries[:50]:
-        search.search_flights(UOW, q)  # warm the pool and caches
-    timings, found = [], 0
-    for q in queries:
+    out, into = collections.defaultdict(set), collections.defaultdict(set)
+    for row in parsed:
+        out[row.origin].add(row.destination)
+        into[row.destination].add(row.origin)
+    served = sorted(out)
+    with_direct = [(row.origin, row.destination) for row in (rng.choice(parsed) for _ in range(args.searches))]
+    without = []
+    while len(without) < args.searches:
+        origin, destination = rng.choice(served), rng.choice(served)
+        if origin != destination and destination not in out[origin] and out[origin] & into[destination]:
+            without.append((origin, destination))
+
+    def dated(pairs):
+        return [(o, d, start + dt.timedelta(days=rng.randrange(1, days - 40)), rng.randint(1, 4), rng.choice(SORTS))
+                for o, d in pairs]
+    return dated(with_direct), dated(without), dated(with_direct[::2] + without[::2])
+
+
+def timed(calls, run) -> tuple[list, str]:
+    """What ``run`` answers for each call, and 'p50 .., p99 .., mean ..' of its times."""
+    for call in calls[:50]:
+        run(call)  # warm the pool, the prepared statements and the kept paths
+    timings, results = [], []
+    for call in calls:
         began = time.perf_counter()
-        found += len(search.search_flights(UOW, q).outbound)
+        results.append(run(call))
         timings.append((time.perf_counter() - began) * 1000)
     timings.sort()
-    p50, p99 = statistics.median(timings), timings[int(len(timings) * 0.99) - 1]
-    print(f"search in process: {len(queries)} searches, {found / len(queries):.1f} options each, "
-          f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, mean {statistics.fmean(timings):.2f} ms")
-    return queries
+    return results, (f"p50 {statistics.median(timings):.2f} ms, p99 {timings[int(len(timings) * 0.99) - 1]:.2f} ms, "
+                     f"mean {statistics.fmean(timings):.2f} ms")
+
+
+def search_queries(samples, max_stops: int) -> list:
+    return [FlightQuery(origin=o, destination=d, date=day, passengers=n, sort=sort, max_stops=max_stops)
+            for o, d, day, n, sort in samples]
+
+
+def bench_search_in_process(args, samples) -> None:
+    with_direct, without, mixed = samples
+    queries = search_queries(with_direct, 0)
+    found, times = timed(queries, lambda q: len(search.search_flights(UOW, q).outbound))
+    print(f"search in process, direct flights only (max_stops=0, the search before connections): {len(queries)} "
+          f"searches on routes with direct flights, {sum(found) / len(queries):.1f} options each, {times}")
+    for label, routes in (("with", with_direct), ("without", without)):
+        queries = search_queries(routes, 1)
+        options, times = timed(queries, lambda q: search.search_flights(UOW, q).outbound)
+        connecting = sum(1 for found in options for o in found if o.stops)
+        answered = sum(1 for found in options if found)
+        print(f"one-stop search in process (max_stops=1), {len(queries)} routes {label} direct flights: "
+              f"{sum(map(len, options)) / len(queries):.1f} options each ({connecting / len(queries):.1f} "
+              f"connecting; {100 * answered / len(queries):.0f} % of routes with one), {times}")
+    queries = search_queries(mixed, 1)
+    _, times = timed(queries, lambda q: search.search_flights(UOW, q))
+    print(f"one-stop search in process, {len(queries)} routes half with and half without direct flights: {times}")
+
+
+def bench_calendar_in_process(args, samples) -> None:
+    half = args.calendars // 2
+    for label, chosen in (("with", samples[0][:args.calendars]), ("without", samples[1][:args.calendars]),
+                          ("half with and half without", samples[2][:half] + samples[2][-half:])):
+        queries = [CalendarQuery(origin=o, destination=d, first=day, last=day + dt.timedelta(days=30), passengers=n)
+                   for o, d, day, n, _ in chosen]
+        months, times = timed(queries, lambda q: calendar.flight_calendar(UOW, q).days)
+        priced = sum(1 for month in months for d in month if d.total) / max(1, sum(map(len, months)))
+        print(f"31-day fare calendar in process (max_stops=1), {len(queries)} routes {label} direct flights "
+              f"({100 * priced:.0f} % of days priced): {times}")
 
 
 class BareJson:
@@ -132,8 +190,7 @@ class OneRoundTrip:
             conn = self._local.conn = psycopg2.connect(self._url)
             conn.autocommit = True
             with conn.cursor() as cur:
-                for sort in search.SORTS:
-                    cur.execute(f"PREPARE flight_options_{sort} AS {search._options_sql(sort, '$')}")
+                cur.execute(f"PREPARE journeys_direct AS {journeys.DIRECT.postgres[0]}")
         return conn
 
     def on_get(self, req, resp):
@@ -150,14 +207,16 @@ class RawQuery(OneRoundTrip):
     def on_get(self, req, resp):
         p = req.params
         start = dt.datetime.combine(dt.date.fromisoformat(p["date"]), dt.time(0))
+        values = {"cabin": "economy", "origin": p["origin"], "destination": p["destination"], "start": start,
+                  "end": start + dt.timedelta(days=1), "passengers": int(p["passengers"])}
         with self.connection().cursor() as cur:
-            cur.execute(f"EXECUTE flight_options_{p['sort']} (%s, %s, %s, %s, %s, %s)",
-                        ("economy", p["origin"], p["destination"], start, start + dt.timedelta(days=1),
-                         int(p["passengers"])))
+            names = journeys.DIRECT.postgres[1]
+            cur.execute(f"EXECUTE journeys_direct ({', '.join(['%s'] * len(names))})", [values[n] for n in names])
             rows = cur.fetchall()
-        resp.media = {"outbound": [{"id": r[0], "flight_number": r[1], "airline": r[2], "departs_at": r[3].isoformat(),
-                                    "arrives_at": r[4].isoformat(), "duration_minutes": r[5], "seats_left": r[6],
-                                    "fare": {"amount": r[7], "currency": r[8]}} for r in rows], "return": []}
+        resp.media = {"outbound": [{"id": str(r[0]), "flight_number": r[1], "airline": r[2],
+                                    "departs_at": r[5].isoformat(), "arrives_at": r[6].isoformat(),
+                                    "duration_minutes": r[7], "seats_left": r[8],
+                                    "fare": {"amount": r[9], "currency": r[10]}} for r in rows], "return": []}
 
 
 REFERENCES = {"bare": BareJson, "round_trip": OneRoundTrip, "raw_query": RawQuery}
@@ -253,43 +312,104 @@ def _wait(port: int) -> None:
     raise SystemExit(f"server on {port} did not start")
 
 
-def bench_http(args, url: str, queries) -> None:
-    """Both servers up side by side; load phases alternate between them (--rounds each) so a change in the
-    machine's other load hits both alike; the medians are compared."""
-    paths = [f"/api/flights/search?origin={q.origin}&destination={q.destination}&date={q.date}"
-             f"&passengers={q.passengers}&sort={q.sort}" for q in queries]
-    servers, ports, figures = [], {}, {"bare": [], "round_trip": [], "raw_query": [], "search": []}
+def bench_http(args, url: str, samples) -> None:
+    """The servers up side by side; load phases alternate between them (--rounds each) so a change in the
+    machine's other load hits all alike; the medians are compared. Flight search is asked the same routes (half
+    with direct flights, half without) twice over: for direct flights only (max_stops=0, the search before
+    connections) and with connections (max_stops=1, the default), on the same server."""
+    routes = samples[2]
+    paths = {stops: [f"/api/flights/search?origin={o}&destination={d}&date={day}&passengers={n}&sort={sort}"
+                     f"&max_stops={stops}" for o, d, day, n, sort in routes] for stops in (0, 1)}
+    served = ("bare", "round_trip", "raw_query", "search")
+    asked = {"bare": paths[0], "round_trip": paths[0], "raw_query": paths[0], "search": paths[0],
+             "connections": paths[1]}
+    servers, ports, figures = [], {}, {kind: [] for kind in asked}
     try:
-        for kind in figures:
+        for kind in served:
             ports[kind] = _free_port()
             servers.append(subprocess.Popen([sys.executable, __file__, "--serve", kind, "--port", str(ports[kind]),
                                              "--url", url]))
-        for kind in figures:
+        ports["connections"] = ports["search"]
+        for kind in asked:
             _wait(ports[kind])
-            requests_per_second(ports[kind], paths, 1, args.clients, args.client)  # warm-up
+            requests_per_second(ports[kind], asked[kind], 1, args.clients, args.client)  # warm-up
         for _ in range(args.rounds):
-            for kind in figures:
-                figures[kind].append(requests_per_second(ports[kind], paths, args.seconds / args.rounds, args.clients,
-                                                         args.client))
+            for kind in asked:
+                figures[kind].append(requests_per_second(ports[kind], asked[kind], args.seconds / args.rounds,
+                                                         args.clients, args.client))
     finally:
         for server in servers:
             server.terminate()
             server.wait(timeout=30)
-    bare, trip, raw, found = (statistics.median(figures[k]) for k in ("bare", "round_trip", "raw_query", "search"))
+    bare, trip, raw, found, joined = (statistics.median(figures[k]) for k in asked)
     clients = f"wrk with {args.clients} connections" if args.client == "wrk" else f"{args.clients} client processes"
     rounds = "; ".join(f"{k} {', '.join(f'{v:,.0f}' for v in figures[k])}" for k in figures)
     print(f"gunicorn 2 workers x 4 threads, {clients}, {args.rounds} alternating rounds of "
-          f"{args.seconds / args.rounds:.1f} s each (medians; rounds: {rounds}):\n"
+          f"{args.seconds / args.rounds:.1f} s each, {len(routes)} routes half with and half without direct flights "
+          f"(medians; rounds: {rounds}):\n"
           f"  bare Falcon JSON {bare:,.0f} req/s; bare + one SELECT 1 {trip:,.0f} req/s (ratio {trip / bare:.2f}, "
           f"the ceiling for an answer from the database);\n  the search query alone {raw:,.0f} req/s "
-          f"(ratio {raw / bare:.2f}); flight search {found:,.0f} req/s, ratio {found / bare:.2f}")
+          f"(ratio {raw / bare:.2f}); flight search {found:,.0f} req/s, ratio {found / bare:.2f}\n"
+          f"  direct-only search (max_stops=0) {found:,.0f} req/s; search with connections (max_stops=1) "
+          f"{joined:,.0f} req/s = {joined / found:.2f} of direct-only")
+
+
+SAMPLE_SCRATCH = f"{SCRATCH}_sample"
+
+
+def bench_coverage(args) -> None:
+    """The sample schedule for a week from tomorrow: for every ordered pair of its airports, whether the fare
+    calendar (the search's journeys) prices each of the 7 days (each weekday once), direct only and with up to
+    one and two connections under the default connection rules."""
+    url = f"{args.pg.rsplit('/', 1)[0]}/{SAMPLE_SCRATCH}"
+    admin(args.pg, f"DROP DATABASE IF EXISTS {SAMPLE_SCRATCH} WITH (FORCE)")
+    admin(args.pg, f"CREATE DATABASE {SAMPLE_SCRATCH}")
+    models.database.initialize(open_database(url))
+    try:
+        migrate("flights", models.database)
+        airports.import_airports(UOW, airports.DEFAULT_CSV)
+        connection_times.import_connection_times(UOW)
+        first = dt.date.today() + dt.timedelta(days=1)
+        schedule = ROOT / "data" / "schedule.csv"
+        schedule_import.import_flights(UOW, schedule, first, 9)  # 9 days: a late flight's next leg is there too
+        models.database.execute_sql("ANALYZE")
+        rows = schedules.read_schedule(schedule, dict(models.Airport.select(models.Airport.iata, models.Airport.tz)
+                                                      .tuples()))
+        served = sorted({code for r in rows for code in (r.origin, r.destination)})
+        pairs = [(o, d) for o in served for d in served if o != d]
+        began = time.perf_counter()
+        covered: dict[int, list] = {}
+        for stops in (0, 1, 2):
+            covered[stops] = []
+            for o, d in pairs:
+                before = covered[stops - 1][len(covered[stops])] if stops else None
+                if before is not None and all(before):
+                    covered[stops].append(before)  # every day covered with fewer stops already
+                    continue
+                days = calendar.flight_calendar(UOW, CalendarQuery(origin=o, destination=d, first=first,
+                                                                   last=first + dt.timedelta(days=6),
+                                                                   max_stops=stops)).days
+                covered[stops].append([d.total is not None for d in days])
+        seconds = time.perf_counter() - began
+        weekdays = [(first + dt.timedelta(days=n)) for n in range(7)]
+        print(f"coverage of the sample schedule ({len(served)} airports, {len(pairs):,} ordered pairs, the week "
+              f"from {first}; {seconds:.0f} s of fare calendars):")
+        for stops, label in ((0, "direct only"), (1, "up to 1 connection (the default)"), (2, "up to 2 connections")):
+            shares = [100 * sum(days[n] for days in covered[stops]) / len(pairs) for n in range(7)]
+            by_day = ", ".join(f"{day:%a} {share:.1f} %" for day, share in zip(weekdays, shares))
+            print(f"  {label}: lowest weekday {min(shares):.1f} % ({by_day})")
+    finally:
+        models.database.close_all() if hasattr(models.database, "close_all") else models.database.close()
+        admin(args.pg, f"DROP DATABASE IF EXISTS {SAMPLE_SCRATCH} WITH (FORCE)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--airports", type=int, default=300)
     parser.add_argument("--flights", type=int, default=1_000_000)
-    parser.add_argument("--searches", type=int, default=2000)
+    parser.add_argument("--searches", type=int, default=2000, help="searches of each kind in process")
+    parser.add_argument("--calendars", type=int, default=500, help="31-day fare calendars of each kind")
+    parser.add_argument("--skip-coverage", action="store_true", help="leave out the sample schedule's coverage")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=4, help="client processes, or wrk's connections")
     parser.add_argument("--client", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python",
@@ -309,12 +429,16 @@ def main() -> int:
     admin(args.pg, f"CREATE DATABASE {SCRATCH}")
     try:
         parsed, start, days = bench_import(args, url)
-        queries = bench_search_in_process(args, parsed, start, days)
+        samples = route_samples(args, parsed, start, days)
+        bench_search_in_process(args, samples)
+        bench_calendar_in_process(args, samples)
         models.database.close_all() if hasattr(models.database, "close_all") else models.database.close()
-        bench_http(args, url, queries)
+        bench_http(args, url, samples)
     finally:
         models.database.obj and getattr(models.database.obj, "close_all", models.database.close)()
         admin(args.pg, f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)")
+    if not args.skip_coverage:
+        bench_coverage(args)
     return 0
 
 

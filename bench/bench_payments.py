@@ -240,7 +240,7 @@ def chaos(args) -> None:
                 flight = http.get(api + "/flights/search", params={"origin": origin, "destination": destination,
                                                                    "date": date}, timeout=60).json()["outbound"][0]
                 booked = http.post(api + "/flights/book", timeout=60, json={
-                    "outbound_flight_id": flight["id"], "cabin": "economy", "contact_email": "c@example.com",
+                    "outbound_id": flight["id"], "cabin": "economy", "contact_email": "c@example.com",
                     "passengers": [{"first_name": "Chaos", "last_name": "Monkey", "date_of_birth": "1990-01-01"}]})
                 if booked.status_code != 201:
                     continue

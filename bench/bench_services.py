@@ -80,7 +80,7 @@ def one_booking(http: requests.Session, api: str, i: int, steps: dict | None = N
                                                                      "date": date}, timeout=30))
     flight = found["outbound"][0]
     booking = step("book", http.post(api + "/flights/book", json={
-        "outbound_flight_id": flight["id"], "cabin": "economy", "contact_email": "b@example.com",
+        "outbound_id": flight["id"], "cabin": "economy", "contact_email": "b@example.com",
         "passengers": [{"first_name": "Bench", "last_name": "Mark", "date_of_birth": "1990-01-01"}]}, timeout=30))
     ref = booking["ref"]
     intent = step("create-intent", http.post(api + "/payments/create-intent", json={"booking_ref": ref}, timeout=30))

@@ -201,6 +201,12 @@ def load_airports(admin, csv_path) -> str:
             f"{result.unchanged} unchanged")
 
 
+def load_connection_times(admin, csv_path) -> str:
+    result = admin.import_connection_times(csv_path)
+    return (f"connection times: {result.read} airports read, {result.added} added, {result.updated} updated, "
+            f"{result.unchanged} unchanged, {result.removed} removed (back to the defaults)")
+
+
 def load_flights(admin, schedule, start: dt.date, days: int) -> str:
     with _Progress("flights") as progress:
         result = admin.import_flights(schedule, start, days, progress=progress)
@@ -214,6 +220,20 @@ def import_airports(csv_path: str = typer.Argument(None, metavar="[CSV]", help="
     system = _module_system("flights")
     try:
         typer.echo(load_airports(wiring.flights_admin(system), csv_path))
+    except DomainError as exc:
+        fail(f"{exc.message} (nothing imported)")
+    finally:
+        system.close()
+
+
+@app.command("import-connection-times")
+def import_connection_times(csv_path: str = typer.Argument(None, metavar="[CSV]",
+                                                           help="default data/connection_times.csv")):
+    """Replace the per-airport minimum connection times with the file's (iata, same_country_minutes,
+    international_minutes; empty = the default), all or nothing. Example: flightbook import-connection-times"""
+    system = _module_system("flights")
+    try:
+        typer.echo(load_connection_times(wiring.flights_admin(system), csv_path))
     except DomainError as exc:
         fail(f"{exc.message} (nothing imported)")
     finally:
@@ -278,6 +298,7 @@ def demo(
     admin = wiring.flights_admin(system)
     try:
         typer.echo(load_airports(admin, None))
+        typer.echo(load_connection_times(admin, None))
         typer.echo(load_flights(admin, ROOT / "data" / "schedule.csv", dt.date.today(), days))
         try:
             admin.register(Registration(username=DEMO_USERNAME, email="demo@example.com", password=DEMO_PASSWORD,

@@ -8,12 +8,16 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from flightbook.kernel.auth import IN_PROCESS, Principal
-from flightbook.kernel.errors import Conflict, NotFound
+from flightbook.kernel.errors import Conflict, NotFound, ValidationError
 from flightbook.kernel.events import Event
 from flightbook.kernel.money import Money
 
 CABINS = ("economy", "business", "first")
 MAX_PASSENGERS = 9
+#: how an option list may be ordered; ``best`` blends price and duration (see catalogue/ranking.py)
+SORTS = ("best", "price", "departure", "duration")
+MAX_STOPS = 2  # a journey has at most this many connections (three flights)
+MAX_CALENDAR_DAYS = 62
 
 
 class BookingStatus(StrEnum):
@@ -78,6 +82,12 @@ class MessageStatus(StrEnum):
     FAILED = "failed"  # refused for good (a bad address, a 5xx), or given up after FLIGHTBOOK_MAIL_MAX_ATTEMPTS
 
 
+class InvalidItinerary(ValidationError):
+    """An itinerary id that names no journey search could offer: malformed, unknown flights, or flights that
+    do not connect by the connection rules."""
+    code = "invalid_itinerary"
+
+
 @dataclass(frozen=True)
 class Registration:
     username: str
@@ -125,11 +135,13 @@ class FlightQuery:
     cabin: str = "economy"
     passengers: int = 1
     sort: str = "price"
+    max_stops: int = 1  # 0: direct flights only; 1 or 2: journeys with up to that many connections
 
 
 @dataclass(frozen=True)
-class FlightOption:
-    id: int
+class FlightLeg:
+    """One flight of a journey, with its own times, fare and seats in the journey's cabin."""
+    id: int  # the flight's id
     flight_number: str
     airline: str
     origin: str
@@ -146,9 +158,63 @@ class FlightOption:
 
 
 @dataclass(frozen=True)
+class Layover:
+    """Time on the ground between two legs: from the arrival at ``airport`` to the next departure."""
+    airport: str
+    minutes: int
+
+
+@dataclass(frozen=True)
+class FlightOption:
+    """An itinerary: one flight, or flights that connect. The top-level fields describe the whole journey
+    (a direct option's are its flight's), so a client that reads only them sees one trip."""
+    id: str  # the itinerary id booking takes: its legs' flight ids joined by "-" ("812" for a direct flight)
+    flight_number: str  # the legs' flight numbers joined by " / "
+    airline: str  # the legs' airlines, each once, joined by " / "
+    origin: str
+    destination: str
+    departs_at: dt.datetime  # the first leg's departure
+    arrives_at: dt.datetime  # the last leg's arrival
+    departs_local: str  # ISO 8601 with the origin's offset
+    arrives_local: str  # ISO 8601 with the destination's offset
+    duration_minutes: int  # door to door: flights and layovers
+    cabin: str
+    fare: Money  # per passenger, the whole journey
+    total: Money  # for all passengers
+    seats_left: int  # the fewest over the legs
+    stops: int = 0
+    legs: list[FlightLeg] = field(default_factory=list)
+    layovers: list[Layover] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class SearchResult:
     outbound: list[FlightOption]
     inbound: list[FlightOption]  # "return" in JSON; a Python keyword here
+
+
+@dataclass(frozen=True)
+class CalendarQuery:
+    """The cheapest journey of each day from ``first`` to ``last`` (the origin's local dates, inclusive)."""
+    origin: str
+    destination: str
+    first: dt.date  # "from" in the API
+    last: dt.date  # "to" in the API
+    cabin: str = "economy"
+    passengers: int = 1
+    max_stops: int = 1
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    date: dt.date
+    total: Money | None  # the cheapest journey's total for all passengers; None when nothing can be booked
+    stops: int | None  # that journey's connections
+
+
+@dataclass(frozen=True)
+class FareCalendar:
+    days: list[CalendarDay]
 
 
 @dataclass(frozen=True)
@@ -161,10 +227,14 @@ class PassengerInput:
 
 @dataclass(frozen=True)
 class BookingRequest:
-    outbound_flight_id: int
+    """The journey to book: ``outbound_id`` (and ``return_id``) are option ids from search; a direct flight may
+    still be named by ``outbound_flight_id`` (and ``return_flight_id``), as before itineraries."""
     cabin: str
     passengers: list[PassengerInput]
     contact_email: str
+    outbound_id: str | None = None
+    return_id: str | None = None
+    outbound_flight_id: int | None = None
     return_flight_id: int | None = None
 
 
@@ -182,6 +252,14 @@ class BookedFlight:
     arrives_local: str
     duration_minutes: int
     fare: Money  # per passenger
+
+
+@dataclass(frozen=True)
+class BookedLayover:
+    """Time on the ground between two booked legs of one direction."""
+    direction: Direction
+    airport: str
+    minutes: int
 
 
 @dataclass(frozen=True)
@@ -208,6 +286,8 @@ class BookingView:
     cancelled_at: dt.datetime | None = None
     payment_id: str | None = None
     refund_due: Money | None = None  # set when a confirmed booking is cancelled
+    #: between the legs of a connection, in ``flights``' order (outbound legs by departure, then return legs)
+    layovers: list[BookedLayover] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -313,6 +393,8 @@ class FlightsContract(Protocol):
 
     def search_places(self, q: str, limit: int = 10) -> list[Place]: ...
     def search_flights(self, query: FlightQuery) -> SearchResult: ...
+    def flight_calendar(self, query: CalendarQuery) -> FareCalendar:
+        """The cheapest journey's total and stops for each day of a range (up to MAX_CALENDAR_DAYS)."""
 
     def book(self, caller: Principal, request: BookingRequest) -> BookingView: ...
     def get_booking(self, caller: Principal | None, ref: str) -> BookingView:
@@ -373,6 +455,17 @@ class MailReport:
 
 
 @dataclass(frozen=True)
+class ConnectionTimesImport:
+    """The file is the whole list of per-airport minimum connection times: airports it leaves out fall back
+    to the defaults (FLIGHTBOOK_MIN_CONNECTION_MINUTES, _INTERNATIONAL_)."""
+    read: int
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+
+
+@dataclass(frozen=True)
 class GeneratedSchedule:
     path: str
     airports: int
@@ -398,6 +491,9 @@ class FlightsAdmin(Protocol):
     def import_flights(self, schedule: Path | str, start: dt.date, days: int,
                        progress: Progress | None = None) -> FlightImport:
         """Expand a weekly schedule into dated flights with seat inventory; re-importing changes nothing."""
+    def import_connection_times(self, csv_path: Path | str | None = None) -> ConnectionTimesImport:
+        """Replace the per-airport minimum connection times with the file's (default
+        data/connection_times.csv), all or nothing."""
     def expire_holds(self) -> int:
         """Release the seat holds past their expiry; how many."""
     def reschedule_flight(self, flight_id: int, departs_local: dt.datetime | None = None, *,

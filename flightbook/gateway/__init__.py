@@ -23,6 +23,7 @@ def build(settings: Settings, tokens: Tokens, contracts: Contracts) -> Part:
         app.add_static_route("/static", str(HERE / "static"))
         app.add_route("/", search_pages.Home(web))
         app.add_route("/flights", search_pages.Results(web))
+        app.add_route("/flights/month", search_pages.MonthView(web))
         app.add_route("/ui/places", search_pages.PlaceSuggestions(web))
         app.add_route("/book/passengers", booking_pages.Passengers(web))
         app.add_route("/book", booking_pages.Book(web))

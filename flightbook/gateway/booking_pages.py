@@ -6,7 +6,8 @@ import datetime as dt
 import falcon
 
 from flightbook.contracts.flights import BookingRequest, FlightQuery, PassengerInput
-from flightbook.gateway.search_pages import SearchForm, results_url
+from flightbook.gateway.search_pages import SearchForm
+from flightbook.gateway.urls import results_url
 from flightbook.gateway.web import LoginRequired, Web, page
 from flightbook.kernel.errors import Conflict, NotFound, ValidationError
 
@@ -14,17 +15,17 @@ GENDERS = {"": "Prefer not to say", "female": "Female", "male": "Male", "other":
 PASSENGER_FIELDS = ("first_name", "last_name", "date_of_birth", "gender")
 
 
-def _flight_id(form: dict, field: str, required: bool) -> int | None:
+def _option_id(form: dict, field: str, required: bool) -> str | None:
     raw = (form.get(field) or "").strip()
     if not raw and not required:
         return None
-    if not raw.isdigit():
+    if not raw or len(raw) > 80:
         raise ValidationError(field, "choose a flight")
-    return int(raw)
+    return raw
 
 
 class Selection:
-    """The search and the flights picked on the results page, carried through the forms as hidden fields."""
+    """The search and the journeys picked on the results page, carried through the forms as hidden fields."""
 
     def __init__(self, web: Web, form: dict):
         self.search = SearchForm(web, form)
@@ -33,21 +34,24 @@ class Selection:
             raise ValidationError("search", "the search is incomplete: " + "; ".join(self.search.errors.values()))
         self.query: FlightQuery = query
         is_return = self.query.return_date is not None
-        if is_return and not (form.get("return_flight_id") or "").strip():
-            raise ValidationError("return_flight_id", "choose a return flight as well")
-        self.outbound_id: int = _flight_id(form, "outbound_flight_id", True) or 0
-        self.return_id = _flight_id(form, "return_flight_id", is_return)
+        if is_return and not (form.get("return_id") or "").strip():
+            raise ValidationError("return_id", "choose a return flight as well")
+        self.outbound_id: str = _option_id(form, "outbound_id", True) or ""
+        self.return_id = _option_id(form, "return_id", is_return)
         found = web.contracts.flights.search_flights(self.query)
         self.outbound = next((o for o in found.outbound if o.id == self.outbound_id), None)
         self.inbound = next((o for o in found.inbound if o.id == self.return_id), None) if is_return else None
         if self.outbound is None or (is_return and self.inbound is None):
             raise Conflict("Sorry, a flight you picked is no longer available with enough seats. "
                            "Please search again.", code="seats_unavailable")
-        self.places = web.places_for([self.query.origin, self.query.destination])
-        self.flights = [web.flight_view(f, self.places) for f in (self.outbound, self.inbound) if f]
+        chosen = [o for o in (self.outbound, self.inbound) if o is not None]
+        self.places = web.places_for({self.query.origin, self.query.destination}
+                                     | {lay.airport for o in chosen for lay in o.layovers})
+        self.journeys = [{"label": label, **web.journey_view(o.legs, o.layovers, self.places, whole=o)}
+                         for label, o in zip(("Outbound", "Return"), chosen)]
         self.total = self.outbound.total + self.inbound.total if self.inbound else self.outbound.total
-        self.hidden = {**{k: v for k, v in self.search.data.items() if v}, "outbound_flight_id": self.outbound_id,
-                       "return_flight_id": self.return_id or ""}
+        self.hidden = {**{k: v for k, v in self.search.data.items() if v}, "outbound_id": self.outbound_id,
+                       "return_id": self.return_id or ""}
 
 
 class Passengers:
@@ -98,7 +102,7 @@ class Book:
             return render_passengers(self.web, req, resp, selection, people, contact_email, errors,
                                      "Please check the highlighted fields.", status=falcon.HTTP_400)
         request = BookingRequest(
-            outbound_flight_id=selection.outbound_id, return_flight_id=selection.return_id,
+            outbound_id=selection.outbound_id, return_id=selection.return_id,
             cabin=selection.query.cabin, contact_email=contact_email,
             passengers=[PassengerInput(first_name=p["first_name"], last_name=p["last_name"],
                                        date_of_birth=dt.date.fromisoformat(p["date_of_birth"]),

@@ -25,6 +25,28 @@ def duration(minutes: int) -> str:
     return f"{hours}h {mins:02d}m" if hours else f"{mins}m"
 
 
+def stops(layovers: list[dict]) -> str:
+    """'Nonstop', '1 stop · 1h 25m in Chicago (ORD)', '2 stops · ORD, DEN'."""
+    if not layovers:
+        return "Nonstop"
+    if len(layovers) == 1:
+        stay = layovers[0]
+        return f"1 stop · {duration(stay['minutes'])} in {stay['city']} ({stay['airport']})"
+    return f"{len(layovers)} stops · {', '.join(stay['airport'] for stay in layovers)}"
+
+
+def days_between(departs_local: str, arrives_local: str) -> int:
+    """How many calendar days later (by the local clocks) a journey lands than it leaves: 0, 1, 2..."""
+    return (dt.date.fromisoformat(arrives_local[:10]) - dt.date.fromisoformat(departs_local[:10])).days
+
+
+def short_day(value) -> str:
+    """'Tue 1 Dec'."""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
+    return f"{value:%a} {value.day} {value:%b}"
+
+
 def day(value) -> str:
     if value is None:
         return ""

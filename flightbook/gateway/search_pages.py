@@ -1,20 +1,24 @@
 """Home (the search form), the results page and the airport autocomplete endpoint."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
-from urllib.parse import urlencode
 
 import falcon
 
 from flightbook.contracts.flights import CABINS, MAX_PASSENGERS, FlightQuery
+from flightbook.gateway import calendar_pages
+from flightbook.gateway.urls import QUERY_FIELDS, results_url
 from flightbook.gateway.web import Web, page
 from flightbook.kernel import validate
 from flightbook.kernel.errors import ValidationError
 
-SORTS = {"price": "Lowest price", "departure": "Earliest departure", "duration": "Shortest"}
+SORTS = {"best": "Best", "price": "Lowest price", "departure": "Earliest departure", "duration": "Shortest"}
+STOPS = {"0": "Nonstop", "1": "Up to 1 stop", "2": "Up to 2 stops"}
+DEFAULT_STOPS, MORE_STOPS = "1", "2"
 _CODE_IN_LABEL = re.compile(r"\(([A-Za-z]{3})\)\s*$")
-QUERY_FIELDS = ("origin", "destination", "trip", "date", "return_date", "cabin", "passengers", "sort")
+
 
 
 class SearchForm:
@@ -47,7 +51,8 @@ class SearchForm:
         self.data.update(origin=origin, destination=destination)
         return FlightQuery(origin=origin, destination=destination, date=date, return_date=return_date,
                            cabin=cabin, passengers=passengers,
-                           sort=self.data["sort"] if self.data["sort"] in SORTS else "price")
+                           sort=self.data["sort"] if self.data["sort"] in SORTS else "best",
+                           max_stops=int(self.data["stops"] if self.data["stops"] in STOPS else DEFAULT_STOPS))
 
     def _airport(self, field: str, label: str) -> str | None:
         text = self.data[field]
@@ -82,11 +87,6 @@ class SearchForm:
             return 1
 
 
-def results_url(data: dict, **changes) -> str:
-    merged = {k: v for k, v in {**data, **changes}.items() if k in QUERY_FIELDS and v not in (None, "")}
-    return "/flights?" + urlencode(merged)
-
-
 class Home:
     def __init__(self, web: Web):
         self.web = web
@@ -111,11 +111,44 @@ class Results:
                             cabins=CABINS, max_passengers=MAX_PASSENGERS, today=dt.date.today().isoformat())
             return
         found = self.web.contracts.flights.search_flights(query)
-        places = self.web.places_for([query.origin, query.destination])
-        self.web.render(req, resp, "results.html", query=query, form=form.data, places=places,
-                        outbound=[self.web.flight_view(o, places) for o in found.outbound],
-                        inbound=[self.web.flight_view(o, places) for o in found.inbound],
-                        sorts=SORTS, sort_url=lambda s: results_url(form.data, sort=s))
+        note = None
+        if not form.data["stops"] and (not found.outbound or (query.return_date and not found.inbound)):
+            # nothing with one stop: offer two rather than an empty page, saying so
+            query = dataclasses.replace(query, max_stops=int(MORE_STOPS))
+            found = self.web.contracts.flights.search_flights(query)
+            form.data["stops"] = MORE_STOPS
+            note = "Nothing that day with one stop at most, so these journeys may have two."
+        places = self.web.places_for({query.origin, query.destination}
+                                     | {lay.airport for o in found.outbound + found.inbound for lay in o.layovers})
+        self.web.render(req, resp, "results.html", query=query, form=form.data, places=places, note=note,
+                        outbound=[option_view(self.web, o, places) for o in found.outbound],
+                        inbound=[option_view(self.web, o, places) for o in found.inbound],
+                        sorts=SORTS, sort_url=lambda s: results_url(form.data, sort=s),
+                        stops=STOPS, stops_url=lambda s: results_url(form.data, stops=s),
+                        strip=calendar_pages.date_strip(self.web, query, form.data),
+                        month_url=calendar_pages.month_url(form.data, query.date))
+
+
+def option_view(web: Web, option, places: dict) -> dict:
+    return web.journey_view(option.legs, option.layovers, places, whole=option)
+
+
+class MonthView:
+    """``/flights/month?<the search>&month=YYYY-MM``: a month of cheapest journeys, one click from the results."""
+
+    def __init__(self, web: Web):
+        self.web = web
+
+    @page
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        form = SearchForm(self.web, params)
+        query = form.to_query()
+        if query is None:
+            raise ValidationError("search", "the search is incomplete: " + "; ".join(form.errors.values()))
+        self.web.render(req, resp, "month.html", query=query, form=form.data, back_url=results_url(form.data),
+                        places=self.web.places_for([query.origin, query.destination]),
+                        **calendar_pages.month_view(self.web, query, form.data, params.get("month")))
 
 
 class PlaceSuggestions:

@@ -1,7 +1,7 @@
 """After booking: the confirmation / e-ticket page, my bookings and cancelling with the refund shown first."""
 from __future__ import annotations
 
-from flightbook.contracts.flights import BookingStatus, BookingView
+from flightbook.contracts.flights import BookingStatus, BookingView, Direction
 from flightbook.contracts.payments import PaymentStatus
 from flightbook.gateway import formatting
 from flightbook.gateway.web import Web, page
@@ -16,7 +16,20 @@ STATUS_LABELS = {BookingStatus.HELD: "Awaiting payment", BookingStatus.CONFIRMED
 def booking_view(web: Web, booking: BookingView) -> dict:
     places = web.places_for({f.origin for f in booking.flights} | {f.destination for f in booking.flights})
     return {"booking": booking, "status_label": STATUS_LABELS.get(booking.status, booking.status),
-            "flights": [web.flight_view(f, places) for f in booking.flights], "places": places}
+            "flights": [web.flight_view(f, places) for f in booking.flights], "places": places,
+            "journeys": journeys(web, booking, places)}
+
+
+def journeys(web: Web, booking: BookingView, places: dict) -> list[dict]:
+    """The booking's way out and (if any) way back, each with its legs and the layovers between them."""
+    found = []
+    for direction in (Direction.OUTBOUND, Direction.RETURN):
+        legs = [f for f in booking.flights if f.direction == direction]
+        if legs:
+            layovers = [lay for lay in booking.layovers if lay.direction == direction]
+            found.append({"direction": direction, "label": "Outbound" if direction == Direction.OUTBOUND else "Return",
+                          **web.journey_view(legs, layovers, places)})
+    return found
 
 
 def card_charges(web: Web, principal: Principal, ref: str) -> list:

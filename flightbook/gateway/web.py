@@ -36,7 +36,7 @@ def _environment() -> jinja2.Environment:
                              autoescape=jinja2.select_autoescape(["html"], default_for_string=True),
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
     env.filters.update(money=formatting.money, duration=formatting.duration, day=formatting.day,
-                       datetime=formatting.when, points=formatting.points)
+                       datetime=formatting.when, points=formatting.points, short_day=formatting.short_day)
     env.globals.update(BookingStatus=BookingStatus, Direction=Direction)
     return env
 
@@ -111,17 +111,30 @@ class Web:
         return {code: cache[code] for code in codes if code in cache}
 
     def flight_view(self, flight, places: dict) -> dict:
-        """A flight option or booked flight with its times in the airports' own zones."""
+        """A flight option, one of its legs or a booked flight with its times in the airports' own zones."""
         origin, destination = places.get(flight.origin), places.get(flight.destination)
         return {
             "flight": flight,
             "departs": formatting.local(flight.departs_at, origin.tz if origin else None, flight.departs_local),
             "arrives": formatting.local(flight.arrives_at, destination.tz if destination else None,
                                         flight.arrives_local),
-            "origin_city": (origin.city or origin.name) if origin else flight.origin,
-            "destination_city": (destination.city or destination.name) if destination else flight.destination,
-            "next_day": flight.arrives_local[:10] != flight.departs_local[:10],
+            "origin_city": _city(places, flight.origin),
+            "destination_city": _city(places, flight.destination),
+            "days_later": formatting.days_between(flight.departs_local, flight.arrives_local),
         }
+
+    def journey_view(self, legs: list, layovers: list, places: dict, whole=None) -> dict:
+        """A journey's legs (flight views) and the layovers between them, named by city; ``whole`` is the
+        search option the legs make (its row shows the journey as one), or the journey is its first and last
+        legs."""
+        leg_views = [self.flight_view(leg, places) for leg in legs]
+        stays = [{"airport": lay.airport, "city": _city(places, lay.airport), "minutes": lay.minutes}
+                 for lay in layovers]
+        view = self.flight_view(whole, places) if whole is not None else {
+            **leg_views[0], "arrives": leg_views[-1]["arrives"], "destination_city": leg_views[-1]["destination_city"],
+            "days_later": formatting.days_between(legs[0].departs_local, legs[-1].arrives_local)}
+        return {**view, "legs": leg_views, "layovers": stays, "stops": formatting.stops(stays),
+                "origin": legs[0].origin, "destination": legs[-1].destination}
 
     def render(self, req, resp, template: str, status=falcon.HTTP_200, **context) -> None:
         session = self.session(req)
@@ -157,6 +170,11 @@ class Web:
             raise exc
         self.error_page(req, resp, 404, "There is no page at this address. It may have moved, or the link "
                                         "may be mistyped.", title="Page not found")
+
+
+def _city(places: dict, code: str) -> str:
+    place = places.get(code)
+    return (place.city or place.name) if place else code
 
 
 def safe_next(target: str | None) -> str:

@@ -125,6 +125,11 @@ class Settings:
     refund_cutoff_hours: int = 24
     late_refund_percent: int = 0
     sweep_interval_seconds: int = 30
+    min_connection_minutes: int = 45
+    min_international_connection_minutes: int = 90
+    max_layover_minutes: int = 12 * 60
+    max_detour_percent: int = 200
+    detour_allowance_km: int = 1000
     stripe_api_key: str = ""
     stripe_webhook_secret: str = ""
     stripe_api_base: str = ""
@@ -181,6 +186,11 @@ class Settings:
             refund_cutoff_hours=_int(env, "FLIGHTBOOK_REFUND_CUTOFF_HOURS", 24),
             late_refund_percent=_int(env, "FLIGHTBOOK_LATE_REFUND_PERCENT", 0),
             sweep_interval_seconds=_int(env, "FLIGHTBOOK_SWEEP_INTERVAL_SECONDS", 30),
+            min_connection_minutes=_int(env, "FLIGHTBOOK_MIN_CONNECTION_MINUTES", 45),
+            min_international_connection_minutes=_int(env, "FLIGHTBOOK_MIN_INTERNATIONAL_CONNECTION_MINUTES", 90),
+            max_layover_minutes=_int(env, "FLIGHTBOOK_MAX_LAYOVER_MINUTES", 12 * 60),
+            max_detour_percent=_int(env, "FLIGHTBOOK_MAX_DETOUR_PERCENT", 200),
+            detour_allowance_km=_int(env, "FLIGHTBOOK_DETOUR_ALLOWANCE_KM", 1000),
             stripe_api_key=env.get("FLIGHTBOOK_STRIPE_API_KEY", ""),
             stripe_webhook_secret=env.get("FLIGHTBOOK_STRIPE_WEBHOOK_SECRET", ""),
             stripe_api_base=env.get("FLIGHTBOOK_STRIPE_API_BASE", ""),

@@ -1,5 +1,6 @@
 """The flights contract behaves the same in process and over HTTP."""
 import datetime as dt
+import itertools
 import time
 import uuid
 from zoneinfo import ZoneInfo
@@ -7,15 +8,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flightbook import wiring
-from flightbook.contracts.flights import (BookingNotFound, BookingStatus, FlightDeparted, FlightNotFound, FlightQuery,
-                                          InvalidTransition, MessageKind, Registration, SeatsUnavailable,
-                                          TicketNotIssued)
+from flightbook.contracts.flights import (BookingNotFound, BookingStatus, CalendarQuery, FlightDeparted,
+                                          FlightNotFound, FlightQuery, InvalidTransition, MessageKind, Registration,
+                                          SeatsUnavailable, TicketNotIssued)
 from flightbook.kernel import clock
 from flightbook.kernel.errors import Conflict, Forbidden, Unauthorized, Unavailable, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.modules.flights.models import Booking, Flight
 from tests.contract.builders import held_booking, same, traveller
-from tests.flights.builders import add_airports, add_flight, booking_request, seats_left
+from tests.flights.builders import add_airports, add_flight, add_leg, booking_request, local, seats_left
 from tests.mailkit import pdf_text
 
 
@@ -78,7 +79,7 @@ def test_flight_search_answers_what_the_in_process_search_answers(flights, local
     query = FlightQuery(origin="CDG", destination="JFK", passengers=2,
                         date=departs_at.astimezone(ZoneInfo("Europe/Paris")).date())
     result = flights.search_flights(query)
-    mine = [o for o in result.outbound if o.id == flight.id]
+    mine = [o for o in result.outbound if o.id == str(flight.id)]
     assert [(o.departs_at, o.fare.amount, o.total.amount, o.seats_left) for o in mine] == [
         (departs_at, 41000, 82000, 9)]
     assert result.inbound == []
@@ -260,3 +261,46 @@ def test_the_e_ticket_pdf_and_the_messages_are_the_owners_alone(flights, local_s
     assert flights.messages(bob) == []
     with pytest.raises(ValidationError):
         flights.messages(ada, limit=0)
+_days_ahead = itertools.count(25, 2)  # the suite's databases outlive a test: each connection flies on its own day
+
+
+def _connection(day: dt.date):
+    add_airports("JFK", "ORD", "LAX")
+    return (add_leg("JFK", "ORD", local("JFK", day, "08:00"), 165, fare=15000, seats=9),
+            add_leg("ORD", "LAX", local("ORD", day, "11:00"), 255, fare=21000, seats=9))
+
+
+def test_a_connection_is_searched_booked_and_read_back_the_same_way(flights, local_system, ada):
+    day = dt.date.today() + dt.timedelta(days=next(_days_ahead))
+    first, second = _connection(day)
+    query = FlightQuery(origin="JFK", destination="LAX", date=day, passengers=2, sort="best")
+    result = flights.search_flights(query)
+    assert same(result, local_system.contracts["flights"].search_flights(query))
+    [option] = result.outbound
+    assert (option.id, option.stops, [lay.airport for lay in option.layovers]) == (
+        f"{first.id}-{second.id}", 1, ["ORD"])
+    booking = flights.book(ada, booking_request(None, 2, outbound_id=option.id))
+    assert booking.total == option.total and [f.id for f in booking.flights] == [first.id, second.id]
+    assert [(lay.airport, lay.minutes) for lay in booking.layovers] == [("ORD", 75)]
+    assert same(flights.get_booking(ada, booking.ref), booking)
+    assert seats_left(first.id) == seats_left(second.id) == 7
+    with pytest.raises(ValidationError) as forged:
+        flights.book(ada, booking_request(None, 1, outbound_id=f"{second.id}-{first.id}"))
+    assert (forged.value.code, forged.value.field) == ("invalid_itinerary", "outbound_id")
+    with pytest.raises(SeatsUnavailable) as full:
+        flights.book(ada, booking_request(None, 8, outbound_id=option.id))
+    assert full.value.details["leg"] == 1 and full.value.details["flight_id"] == first.id
+
+
+def test_the_fare_calendar_answers_the_same_way(flights, local_system):
+    day = dt.date.today() + dt.timedelta(days=next(_days_ahead))
+    _connection(day)
+    query = CalendarQuery(origin="JFK", destination="LAX", first=day - dt.timedelta(days=1), last=day, passengers=2)
+    found = flights.flight_calendar(query)
+    assert [(d.date, d.total, d.stops) for d in found.days] == [
+        (day - dt.timedelta(days=1), None, None), (day, Money(72000, "USD"), 1)]
+    assert same(found, local_system.contracts["flights"].flight_calendar(query))
+    with pytest.raises(ValidationError) as long:
+        flights.flight_calendar(CalendarQuery(origin="JFK", destination="LAX", first=day,
+                                              last=day + dt.timedelta(days=62)))
+    assert long.value.field == "to"

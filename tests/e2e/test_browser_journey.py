@@ -21,18 +21,18 @@ def book_london_new_york_return(page, shots: bool = False) -> str:
     """Search with the autocomplete, pick flights, enter two passengers; returns the held booking's ref."""
     search(page, ("Londo", "LHR"), ("New Yor", "JFK"), passengers=2, days_ahead=2, return_days_ahead=4,
            shot="search" if shots else None)
-    options = page.locator("#outbound_flight_id-options .option")
+    options = page.locator("#outbound_id-options .option")
     expect(options.first).to_be_visible()
     expect(options.first.locator(".flight-zone").first).to_have_text(re.compile(r"GMT|BST"))
     expect(options.first.locator(".flight-end-arrive .flight-zone")).to_have_text(re.compile(r"EST|EDT"))
     page.get_by_role("link", name="Shortest").click()
     expect(page).to_have_url(re.compile(r"sort=duration"))
     page.get_by_role("link", name="Lowest price").click()
-    fares = [money_to_minor(t) for t in page.locator("#outbound_flight_id-options .fare").all_inner_texts()]
+    fares = [money_to_minor(t) for t in page.locator("#outbound_id-options .fare").all_inner_texts()]
     assert fares == sorted(fares) and fares
     if shots:
         screenshot(page, "results")
-    page.locator("#return_flight_id-options .option").nth(1).click()
+    page.locator("#return_id-options .option-main").nth(1).click()
     page.get_by_role("button", name="Continue to passengers").click()
     expect(page.get_by_role("heading", name="Who is flying?")).to_be_visible()
     fill_passengers(page, TWO_PEOPLE)

@@ -47,10 +47,11 @@ class Traveller:
         self.user_id = login["user"]["id"]
         return self
 
-    def book(self, flight_id, passengers):
+    def book(self, option_id, passengers):
+        """Book a search option (a direct flight or a connection) by its id."""
         people = [{"first_name": f"Pax{i}", "last_name": "Lovelace", "date_of_birth": "1990-01-0%d" % (i + 1)}
                   for i in range(passengers)]
-        return self.call("POST", "/flights/book", 201, json={"outbound_flight_id": flight_id, "cabin": "economy",
+        return self.call("POST", "/flights/book", 201, json={"outbound_id": option_id, "cabin": "economy",
                                                              "passengers": people,
                                                              "contact_email": "ada@example.com"})
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from zoneinfo import ZoneInfo
 
 from flightbook.contracts.flights import BookingRequest, PassengerInput
 from flightbook.kernel import clock
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights import models
+from flightbook.modules.flights.catalogue import memo
+from flightbook.modules.flights.catalogue.schedule_import import record_routes
 from flightbook.modules.flights.models import Airport, Flight, SeatInventory
 
 #: what the flights use cases are handed (the module's database, bound when a test's system is built)
@@ -16,15 +19,22 @@ UOW = UnitOfWork(models.database, "flights")
 
 _numbers = itertools.count(100)
 
-AIRPORTS = {"LHR": ("London Heathrow", "London", "GB", "Europe/London"),
-            "JFK": ("John F Kennedy Intl", "New York", "US", "America/New_York"),
-            "CDG": ("Charles de Gaulle", "Paris", "FR", "Europe/Paris")}
+AIRPORTS = {"LHR": ("London Heathrow", "London", "GB", "Europe/London", 51.4706, -0.4619),
+            "JFK": ("John F Kennedy Intl", "New York", "US", "America/New_York", 40.6398, -73.7789),
+            "CDG": ("Charles de Gaulle", "Paris", "FR", "Europe/Paris", 49.0128, 2.55),
+            "ORD": ("Chicago O'Hare Intl", "Chicago", "US", "America/Chicago", 41.9786, -87.9048),
+            "LAX": ("Los Angeles Intl", "Los Angeles", "US", "America/Los_Angeles", 33.9425, -118.408),
+            "BOS": ("Logan Intl", "Boston", "US", "America/New_York", 42.3643, -71.0052),
+            "SEA": ("Seattle Tacoma Intl", "Seattle", "US", "America/Los_Angeles", 47.449, -122.309),
+            "DEN": ("Denver Intl", "Denver", "US", "America/Denver", 39.8617, -104.673),
+            "FRA": ("Frankfurt am Main", "Frankfurt", "DE", "Europe/Berlin", 50.0264, 8.5431),
+            "DXB": ("Dubai Intl", "Dubai", "AE", "Asia/Dubai", 25.2528, 55.3644)}
 
 
 def add_airports(*codes: str) -> None:
-    for code in codes or AIRPORTS:
-        name, city, country, tz = AIRPORTS[code]
-        Airport.insert(iata=code, name=name, city=city, country=country, lat=0.0, lon=0.0, tz=tz,
+    for code in codes or ("LHR", "JFK", "CDG"):
+        name, city, country, tz, lat, lon = AIRPORTS[code]
+        Airport.insert(iata=code, name=name, city=city, country=country, lat=lat, lon=lon, tz=tz,
                        search_text=f"{city} | {name} | {country}".lower()).on_conflict_ignore().execute()
 
 
@@ -41,6 +51,8 @@ def add_flight(origin: str = "LHR", destination: str = "JFK", *, departs_in: dt.
     for cabin, (seats, fare) in (cabins or {"economy": (50, 25000)}).items():
         SeatInventory.insert(flight=flight.id, cabin=cabin, capacity=seats, seats_left=seats,
                              fare_amount=fare, currency=currency).execute()
+    record_routes({(origin, destination)})  # as an import does, so connections are searched through it
+    memo.forget(models.database)
     return flight
 
 
@@ -79,3 +91,20 @@ def booking_body(flight_id: int, passengers: int | list = 1, **overrides) -> dic
 def _people(passengers: int | list, make) -> list:
     """A count of default passengers, or the passengers themselves."""
     return [make(i) for i in range(passengers)] if isinstance(passengers, int) else list(passengers)
+
+
+def local(code: str, day: dt.date, hhmm: str) -> dt.datetime:
+    """The UTC moment of a local wall-clock time at an airport of AIRPORTS."""
+    hours, minutes = map(int, hhmm.split(":"))
+    return dt.datetime.combine(day, dt.time(hours, minutes), tzinfo=ZoneInfo(AIRPORTS[code][3])).astimezone(clock.UTC)
+
+
+def add_leg(origin: str, destination: str, departs_at: dt.datetime, minutes: int, fare: int = 20000, seats: int = 50,
+            **kwargs) -> Flight:
+    """A flight for a connection: economy only unless ``cabins`` says otherwise."""
+    kwargs.setdefault("cabins", {"economy": (seats, fare)})
+    return add_flight(origin, destination, departs_at=departs_at, minutes=minutes, **kwargs)
+
+
+def itinerary(*flights: Flight) -> str:
+    return "-".join(str(f.id) for f in flights)

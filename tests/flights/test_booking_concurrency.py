@@ -1,5 +1,6 @@
 """Never oversell: many buyers at once, in threads (a connection each) and in separate processes,
-on SQLite and PostgreSQL; and books, cancels, confirms and expiries racing each other."""
+on SQLite and PostgreSQL; books, cancels, confirms and expiries racing each other; and connecting journeys
+that share legs, held all or none in one fixed order."""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,7 +17,8 @@ from flightbook.kernel.db import open_database
 from flightbook.modules.flights import models
 from flightbook.modules.flights.booking import bookings, states
 from flightbook.modules.flights.models import Booking, Passenger
-from tests.flights.builders import UOW, add_flight, booking_request, seats_left
+from tests.flights.builders import (UOW, add_airports, add_flight, add_leg, booking_request, itinerary, local,
+                                    seats_left)
 
 RULES = bookings.BookingRules()
 ATTEMPTS = 200
@@ -182,3 +184,59 @@ def test_sweeper_and_payment_racing_for_lapsing_holds_move_each_once(system):
     assert set(statuses.values()) <= {"CONFIRMED", "EXPIRED"}
     assert sorted(confirmed) == sorted(r for r, s in statuses.items() if s == "CONFIRMED")
     assert seats_left(flight.id) == 30 - 2 * len(confirmed)
+
+
+@pytest.mark.slow
+def test_connecting_journeys_sharing_legs_never_oversell_or_deadlock(system):
+    """Journeys over shared legs, their flight ids both rising and falling in flying order, booked and cancelled
+    at once: every booking gets all its legs or none, and each leg's seats match its bookings exactly."""
+    add_airports("JFK", "ORD", "LAX", "BOS", "DEN")
+    day = dt.date.today() + dt.timedelta(days=30)
+    capacity = 12
+    onward = add_leg("ORD", "LAX", local("ORD", day, "11:00"), 255, seats=capacity)  # the lowest id: shared by most
+    from_new_york = add_leg("JFK", "ORD", local("JFK", day, "08:00"), 165, seats=capacity)
+    from_boston = add_leg("BOS", "ORD", local("BOS", day, "08:00"), 150, seats=capacity)
+    back_first = add_leg("LAX", "DEN", local("LAX", day + dt.timedelta(days=3), "07:00"), 150, seats=capacity)
+    back_home = add_leg("DEN", "JFK", local("DEN", day + dt.timedelta(days=3), "11:30"), 240, seats=capacity)
+    journeys = [  # (outbound, return): flying order against id order in most of them
+        (itinerary(from_new_york, onward), None),
+        (itinerary(from_boston, onward), None),
+        (itinerary(onward), None),
+        (itinerary(from_new_york, onward), itinerary(back_first, back_home)),
+        (itinerary(from_new_york), None),
+    ]
+    legs = [onward, from_new_york, from_boston, back_first, back_home]
+
+    def traveller(i):
+        rng = random.Random(i)
+        me = Principal(kind="user", user_id=i + 1)
+        held = 0
+        for _ in range(20):
+            outbound_id, return_id = rng.choice(journeys)
+            try:
+                ref = bookings.hold_seats(UOW, me.user_id, booking_request(None, rng.randint(1, 3),
+                                                                     outbound_id=outbound_id, return_id=return_id),
+                                          RULES).ref
+                held += 1
+            except SeatsUnavailable:
+                continue
+            if rng.random() < 0.4:
+                bookings.cancel_booking(UOW, ref, me, RULES)
+        return held
+
+    held = run_together(8, traveller)
+    assert sum(held) > capacity  # cancellations gave seats back to later buyers
+    for booking in Booking.select():
+        outbound_id, return_id = _journey_of(booking.ref)
+        assert (outbound_id, return_id) in journeys  # all of a journey's legs, never some
+    for leg in legs:
+        assert seats_left(leg.id) == capacity - held_passengers(leg.id)
+    assert any(seats_left(leg.id) < capacity for leg in legs)
+
+
+def _journey_of(ref: str) -> tuple[str, str | None]:
+    rows = (models.BookingFlight.select(models.BookingFlight, models.Flight).join(models.Flight)
+            .where(models.BookingFlight.booking == ref).order_by(models.Flight.departs_at))
+    out = [r.flight_id for r in rows if r.direction == "outbound"]
+    back = [r.flight_id for r in rows if r.direction == "return"]
+    return "-".join(map(str, out)), ("-".join(map(str, back)) or None)

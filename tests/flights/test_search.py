@@ -114,8 +114,13 @@ def test_http_search_answers_options_and_400s(api, catalogue):
                                                    "passengers": "2", "sort": "departure"})
     assert resp.status_code == 200, resp.text
     first = resp.json["outbound"][0]
-    assert set(first) == {"id", "flight_number", "airline", "origin", "destination", "departs_at", "arrives_at",
-                          "departs_local", "arrives_local", "duration_minutes", "cabin", "fare", "total", "seats_left"}
+    flight_fields = {"id", "flight_number", "airline", "origin", "destination", "departs_at", "arrives_at",
+                     "departs_local", "arrives_local", "duration_minutes", "cabin", "fare", "total", "seats_left"}
+    assert set(first) == flight_fields | {"stops", "legs", "layovers"}
+    assert (first["stops"], first["layovers"], len(first["legs"])) == (0, [], 1)  # a direct flight: one leg
+    assert set(first["legs"][0]) == flight_fields
+    assert first["id"] == str(first["legs"][0]["id"])
+    assert {k: first[k] for k in flight_fields - {"id"}} == {k: first["legs"][0][k] for k in flight_fields - {"id"}}
     assert first["fare"] == {"amount": 19900, "currency": "USD"} and first["total"] == {"amount": 39800, "currency": "USD"}
     assert first["departs_at"].endswith("Z") and first["departs_local"].startswith(f"{SOON.isoformat()}T08:00:00")
     assert [o["flight_number"] for o in resp.json["return"]] == ["FB101"]
@@ -124,6 +129,8 @@ def test_http_search_answers_options_and_400s(api, catalogue):
                        (dict(origin="ZZZ"), "origin"), (dict(passengers="10"), "passengers"),
                        (dict(passengers="two"), "passengers"), (dict(sort="cheapest"), "sort"),
                        (dict(date=(dt.date.today() - dt.timedelta(days=3)).isoformat()), "date"),
+                       (dict(max_stops="3"), "max_stops"), (dict(max_stops="-1"), "max_stops"),
+                       (dict(sort="fastest"), "sort"),
                        (dict(return_date=(SOON - dt.timedelta(days=2)).isoformat()), "return_date"),
                        (dict(destination="JFK"), "destination")):
         resp = api.get("/api/flights/search", params={**base, **bad})

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from flightbook.contracts.flights import BookingStatus, PassengerInput
+from flightbook.contracts.flights import BookingStatus, Direction, PassengerInput
 from flightbook.kernel import clock
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
@@ -97,11 +97,24 @@ def _flight(fid, origin, destination, departs_h, arrives_h):
                   arrives_at=base + dt.timedelta(hours=arrives_h))
 
 
+def _legs(field, *flights):
+    return [booking_checks.Leg(f, Direction.RETURN if field.startswith("return") else Direction.OUTBOUND, "economy",
+                               Money(10000, "USD"), 9, field, i) for i, f in enumerate(flights, 1)]
+
+
 def test_a_return_must_fly_back_after_the_outbound_lands():
-    out = _flight(1, "LHR", "JFK", 0, 8)
-    booking_checks.check_return(out, _flight(2, "JFK", "LHR", 9, 16))
-    for back in (_flight(3, "JFK", "CDG", 9, 16), _flight(4, "LHR", "JFK", 9, 16), _flight(5, "JFK", "LHR", 8, 15),
-                 _flight(1, "LHR", "JFK", 0, 8)):
+    out = _legs("outbound_flight_id", _flight(1, "LHR", "JFK", 0, 8))
+    booking_checks.check_return(out, _legs("return_flight_id", _flight(2, "JFK", "LHR", 9, 16)))
+    for back in (_flight(3, "JFK", "CDG", 9, 16), _flight(4, "LHR", "JFK", 9, 16), _flight(5, "JFK", "LHR", 8, 15)):
         with pytest.raises(ValidationError) as caught:
-            booking_checks.check_return(out, back)
+            booking_checks.check_return(out, _legs("return_flight_id", back))
         assert caught.value.field == "return_flight_id"
+
+
+def test_a_connecting_return_flies_from_where_the_outbound_journey_ends_to_where_it_began():
+    out = _legs("outbound_id", _flight(1, "LHR", "JFK", 0, 8), _flight(2, "JFK", "ORD", 10, 13))
+    back = _legs("return_id", _flight(3, "ORD", "JFK", 20, 23), _flight(4, "JFK", "LHR", 25, 32))
+    booking_checks.check_return(out, back)
+    with pytest.raises(ValidationError) as caught:  # back from JFK, where the outbound journey only connected
+        booking_checks.check_return(out, _legs("return_id", _flight(5, "JFK", "LHR", 20, 27)))
+    assert caught.value.field == "return_id"

@@ -1,9 +1,9 @@
 """The flights contract over HTTP (FLIGHTBOOK_FLIGHTS_URL set)."""
 from __future__ import annotations
 
-from flightbook.contracts.flights import (BookingPage, BookingRequest, BookingView, CancellationQuote, FlightOption,
-                                          FlightQuery, FlightsContract, LoginResult, MessageView, Place, Registration,
-                                          SearchResult, UserView)
+from flightbook.contracts.flights import (BookingPage, BookingRequest, BookingView, CalendarQuery, CancellationQuote,
+                                          FareCalendar, FlightOption, FlightQuery, FlightsContract, LoginResult,
+                                          MessageView, Place, Registration, SearchResult, UserView)
 from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.data import from_dict, to_dict
 from flightbook.kernel.httpclient import ServiceClient, bearer
@@ -35,6 +35,11 @@ class Client(FlightsContract):
         body = self.http.call("GET", "/api/flights/search", params=params)
         return SearchResult(outbound=[from_dict(FlightOption, o) for o in body["outbound"]],
                             inbound=[from_dict(FlightOption, o) for o in body["return"]])
+
+    def flight_calendar(self, query: CalendarQuery) -> FareCalendar:
+        params = to_dict(query)
+        params["from"], params["to"] = params.pop("first"), params.pop("last")  # Python keywords, API names
+        return from_dict(FareCalendar, self.http.call("GET", "/api/flights/calendar", params=params))
 
     def book(self, caller: Principal, request: BookingRequest) -> BookingView:
         body = self.http.call("POST", "/api/flights/book", json=to_dict(request), token=bearer(caller))

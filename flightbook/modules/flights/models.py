@@ -60,8 +60,26 @@ class Flight(BaseModel):
         )
 
 
+class Route(BaseModel):
+    """Some flight flies (or flew) from origin to destination: the network connections are searched on."""
+    origin = pw.CharField(max_length=3)
+    destination = pw.CharField(max_length=3)
+
+    class Meta:
+        primary_key = pw.CompositeKey("origin", "destination")
+        indexes = ((("destination", "origin"), True),)
+
+
+class ConnectionTime(BaseModel):
+    """An airport's own minimum connection times (None: the configured default)."""
+    airport = pw.CharField(max_length=3, primary_key=True)
+    same_country_minutes = pw.IntegerField(null=True)
+    international_minutes = pw.IntegerField(null=True)
+
+
 class SeatInventory(BaseModel):
     """Seats and fare of one cabin on one flight; seats_left only moves by conditional UPDATE."""
+    flight_id: int
     flight = pw.ForeignKeyField(Flight, column_name="flight_id", on_delete="CASCADE", index=False)
     cabin = pw.CharField(max_length=10)
     capacity = pw.IntegerField()

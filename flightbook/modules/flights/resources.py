@@ -5,7 +5,8 @@ from typing import cast
 
 import falcon
 
-from flightbook.contracts.flights import BookingRequest, FlightQuery, PassengerInput, Registration
+from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, MAX_STOPS, SORTS, BookingRequest, CalendarQuery,
+                                          FlightQuery, PassengerInput, Registration)
 from flightbook.kernel import data, validate
 from flightbook.kernel.auth import require_user
 from flightbook.kernel.errors import ValidationError
@@ -63,6 +64,18 @@ class PlaceSearch:
         resp.media = {"places": [data.to_dict(p) for p in self.service.search_places(q, limit)]}
 
 
+def _journey_params(params: dict) -> dict:
+    """What a search and a fare calendar read alike: the airports, the cabin, the passengers and the stops."""
+    return dict(
+        origin=validate.text(params, "origin", max_len=3, min_len=3).upper(),
+        destination=validate.text(params, "destination", max_len=3, min_len=3).upper(),
+        cabin=validate.choice(params, "cabin", CABINS, required=False, default="economy"),
+        passengers=validate.integer(params, "passengers", minimum=1, maximum=MAX_PASSENGERS, required=False,
+                                    default=1),
+        max_stops=validate.integer(params, "max_stops", minimum=0, maximum=MAX_STOPS, required=False, default=1),
+    )
+
+
 class FlightSearch:
     def __init__(self, service):
         self.service = service
@@ -70,19 +83,25 @@ class FlightSearch:
     def on_get(self, req, resp):
         params = validate.query(req)
         query = FlightQuery(
-            origin=validate.text(params, "origin", max_len=3, min_len=3).upper(),
-            destination=validate.text(params, "destination", max_len=3, min_len=3).upper(),
+            **_journey_params(params),
             date=validate.date(params, "date"),
             return_date=validate.date(params, "return_date", required=False),
-            cabin=validate.choice(params, "cabin", ("economy", "business", "first"), required=False,
-                                  default="economy"),
-            passengers=validate.integer(params, "passengers", minimum=1, maximum=9, required=False, default=1),
-            sort=validate.choice(params, "sort", ("price", "departure", "duration"), required=False,
-                                 default="price"),
+            sort=validate.choice(params, "sort", SORTS, required=False, default="price"),
         )
         result = self.service.search_flights(query)
         resp.media = {"outbound": [data.to_dict(o) for o in result.outbound],
                       "return": [data.to_dict(o) for o in result.inbound]}
+
+
+class FlightCalendar:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        query = CalendarQuery(**_journey_params(params), first=validate.date(params, "from"),
+                              last=validate.date(params, "to"))
+        resp.media = data.to_dict(self.service.flight_calendar(query))
 
 
 def _passenger(i: int, p) -> PassengerInput:
@@ -98,13 +117,18 @@ def _passenger(i: int, p) -> PassengerInput:
                           date_of_birth=date_of_birth, gender=p.get("gender"))
 
 
+_ITINERARY_ID_CHARS = 80  # three 19-digit flight ids and their dashes fit
+
+
 def parse_booking_request(body: dict) -> BookingRequest:
     passengers = body.get("passengers")
     if not isinstance(passengers, list):
         raise ValidationError("passengers", "must be a list of passengers")
     parsed = [_passenger(i, p) for i, p in enumerate(passengers)]
     return BookingRequest(
-        outbound_flight_id=validate.integer(body, "outbound_flight_id", minimum=1),
+        outbound_id=validate.text(body, "outbound_id", max_len=_ITINERARY_ID_CHARS, required=False),
+        return_id=validate.text(body, "return_id", max_len=_ITINERARY_ID_CHARS, required=False),
+        outbound_flight_id=validate.integer(body, "outbound_flight_id", minimum=1, required=False),
         return_flight_id=validate.integer(body, "return_flight_id", minimum=1, required=False),
         cabin=validate.text(body, "cabin", max_len=20),
         passengers=parsed,
@@ -202,6 +226,7 @@ def add_routes(app, service) -> None:
     app.add_route("/api/users/me", Me(service))
     app.add_route("/api/places/search", PlaceSearch(service))
     app.add_route("/api/flights/search", FlightSearch(service))
+    app.add_route("/api/flights/calendar", FlightCalendar(service))
     app.add_route("/api/flights/book", Book(service))
     # The seed's API calls bookings "tickets" in its URLs; they stay, the code says booking.
     app.add_route("/api/tickets", Bookings(service))

@@ -5,19 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from flightbook.contracts.flights import (AirportImport, BookingPage, BookingRequest, BookingView,
-                                          CancellationQuote, FlightImport, FlightQuery, FlightRescheduled,
-                                          FlightsAdmin, FlightsContract, GeneratedSchedule, LoginResult, MailReport,
-                                          MessageKind, MessageView, Place, Progress, Registration,
-                                          RescheduledFlight, SearchResult, UserView)
+from flightbook.contracts.flights import (AirportImport, BookingPage, BookingRequest, BookingView, CalendarQuery,
+                                          CancellationQuote, ConnectionTimesImport, FareCalendar, FlightImport,
+                                          FlightQuery, FlightRescheduled, FlightsAdmin, FlightsContract,
+                                          GeneratedSchedule, LoginResult, MailReport, MessageKind, MessageView,
+                                          Place, Progress, Registration, RescheduledFlight, SearchResult, UserView)
 from flightbook.kernel.auth import IN_PROCESS, Principal, Tokens, require_self_or_admin, require_service, require_user
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights.booking import bookings, late_payments, refs, states
 from flightbook.modules.flights.booking.fare_rules import BookingRules
-from flightbook.modules.flights.catalogue import (airports, places, reschedule, schedule_generator, schedule_import,
-                                                  search)
+from flightbook.modules.flights.catalogue import (airports, calendar, connection_times, places, reschedule,
+                                                  schedule_generator, schedule_import, search)
 from flightbook.modules.flights.identity import users
 from flightbook.modules.flights.notifications import notices
 from flightbook.modules.flights.notifications.facts import FactKind
@@ -47,7 +47,10 @@ class FlightsService(FlightsContract, FlightsAdmin):
         return places.search_places(q, limit)
 
     def search_flights(self, query: FlightQuery) -> SearchResult:
-        return search.search_flights(self.uow, query)
+        return search.search_flights(self.uow, query, self.rules.connections)
+
+    def flight_calendar(self, query: CalendarQuery) -> FareCalendar:
+        return calendar.flight_calendar(self.uow, query, self.rules.connections)
 
     def book(self, caller: Principal, request: BookingRequest) -> BookingView:
         traveller = require_user(caller)
@@ -102,6 +105,9 @@ class FlightsService(FlightsContract, FlightsAdmin):
     def import_flights(self, schedule: Path | str, start: dt.date, days: int,
                        progress: Progress | None = None) -> FlightImport:
         return schedule_import.import_flights(self.uow, schedule, start, days, progress=progress)
+
+    def import_connection_times(self, csv_path: Path | str | None = None) -> ConnectionTimesImport:
+        return connection_times.import_connection_times(self.uow, csv_path or connection_times.DEFAULT_CSV)
 
     def expire_holds(self) -> int:
         return states.release_expired_holds(self.uow)

@@ -34,7 +34,7 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
     now = now or clock.now()
     passengers = valid_passengers(request.passengers, now.date())
     email = validate.email({"contact_email": request.contact_email}, "contact_email")
-    legs = bookable_legs(request, len(passengers), now)
+    legs = bookable_legs(uow.database, request, len(passengers), now, rules.connections)
     total = booking_total(legs, len(passengers))
     expires_at = min(rules.hold_expires_at(now), clock.from_db(legs[0].flight.departs_at))
     with uow.transaction():

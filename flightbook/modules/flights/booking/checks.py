@@ -1,14 +1,17 @@
-"""Checking a booking request before any seat is taken: passengers, flights, cabin, the return leg."""
+"""Checking a booking request before any seat is taken: passengers, the journeys' flights (that they connect,
+by the search's connection rules), cabin, the way back."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
 from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, BookingRequest, Direction, FlightDeparted,
-                                          FlightNotFound, PassengerInput, SeatsUnavailable)
+                                          FlightNotFound, InvalidItinerary, PassengerInput, SeatsUnavailable)
 from flightbook.kernel import clock, validate
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
+from flightbook.modules.flights.catalogue import airport_facts, fares, itinerary_ids
+from flightbook.modules.flights.catalogue.connections import ConnectionRules, TimedLeg
 from flightbook.modules.flights.models import Flight, SeatInventory
 
 _MAX_ID = 2 ** 63 - 1
@@ -23,12 +26,18 @@ class Leg:
     cabin: str
     fare: Money  # per passenger
     seats_left: int
+    field: str = "outbound_id"  # the request's field that named its journey
+    position: int = 1  # its place in that journey, from 1
 
 
 def seats_unavailable(leg: Leg, wanted: int, seats_left: int) -> SeatsUnavailable:
+    """The whole journey is off: this leg (named, with its place in the journey) lacks seats."""
+    f = leg.flight
     return SeatsUnavailable(
-        f"flight {leg.flight.flight_number} has {seats_left} {leg.cabin} seat(s) left, {wanted} wanted",
-        flight_id=leg.flight.id, cabin=leg.cabin, seats_left=seats_left, requested=wanted)
+        f"flight {f.flight_number} ({f.origin}-{f.destination}, leg {leg.position} of {leg.field}) has "
+        f"{seats_left} {leg.cabin} seat(s) left, {wanted} wanted",
+        flight_id=f.id, flight_number=f.flight_number, origin=f.origin, destination=f.destination,
+        field=leg.field, leg=leg.position, cabin=leg.cabin, seats_left=seats_left, requested=wanted)
 
 
 def valid_passengers(passengers, today: dt.date) -> list[PassengerInput]:
@@ -65,49 +74,99 @@ def _text(value, field: str, *, max_len: int, required: bool = True) -> str | No
     return validate.text({field: value}, field, max_len=max_len, required=required)
 
 
-def bookable_legs(request: BookingRequest, n: int, now: dt.datetime) -> list[Leg]:
+def bookable_legs(database, request: BookingRequest, n: int, now: dt.datetime,
+                  connections: ConnectionRules) -> list[Leg]:
+    """The legs of the requested journey (and of the way back), outbound first, each in flying order: checked
+    to exist, connect by the connection rules, not to have left, and to sell the cabin with seats to spare."""
     cabin = request.cabin.strip().lower() if isinstance(request.cabin, str) else request.cabin
     if cabin not in CABINS:
         raise ValidationError("cabin", f"must be one of {', '.join(CABINS)}")
-    legs = [_bookable_leg(request.outbound_flight_id, "outbound_flight_id", Direction.OUTBOUND, cabin, n, now)]
-    if request.return_flight_id is not None:
-        legs.append(_bookable_leg(request.return_flight_id, "return_flight_id", Direction.RETURN, cabin, n, now))
-        check_return(legs[0].flight, legs[1].flight)
-    return legs
+    wanted = [(Direction.OUTBOUND, *_requested(request, "outbound", required=True))]
+    back = _requested(request, "return", required=False)
+    if back[1]:
+        wanted.append((Direction.RETURN, *back))
+    ids = [flight_id for _, _, flight_ids in wanted for flight_id in flight_ids]
+    if len(set(ids)) != len(ids):
+        raise InvalidItinerary(wanted[-1][1], "names a flight the outbound journey takes already")
+    flights = {f.id: f for f in Flight.select().where(Flight.id.in_(ids))}
+    inventory = {i.flight_id: i for i in SeatInventory.select().where(SeatInventory.flight.in_(ids)
+                                                                      & (SeatInventory.cabin == cabin))}
+    journeys = [_journey(database, direction, field, flight_ids, flights, inventory, cabin, n, now, connections)
+                for direction, field, flight_ids in wanted]
+    if len(journeys) == 2:
+        check_return(journeys[0], journeys[1])
+    return [leg for journey in journeys for leg in journey]
 
 
-def _bookable_leg(flight_id, field: str, direction: Direction, cabin: str, n: int, now: dt.datetime) -> Leg:
-    if isinstance(flight_id, bool) or not isinstance(flight_id, int) or not 1 <= flight_id <= _MAX_ID:
-        raise ValidationError(field, "must be a flight id (a positive whole number)")
-    flight = Flight.get_or_none(Flight.id == flight_id)
-    if flight is None:
-        raise FlightNotFound(f"{field}: no flight {flight_id}", field=field, flight_id=flight_id)
-    if clock.from_db(flight.departs_at) <= now:
-        raise FlightDeparted(f"{field}: flight {flight.flight_number} has already departed",
-                             field=field, flight_id=flight_id)
-    inventory = SeatInventory.get_or_none((SeatInventory.flight == flight_id) & (SeatInventory.cabin == cabin))
-    if inventory is None:
-        raise ValidationError("cabin", f"{cabin} is not sold on flight {flight.flight_number}", flight_id=flight_id)
-    leg = Leg(flight, direction, cabin, Money(inventory.fare_amount, inventory.currency), inventory.seats_left)
-    if inventory.seats_left < n:  # an early no; the conditional UPDATE is what really decides
-        raise seats_unavailable(leg, n, inventory.seats_left)
-    return leg
+def _requested(request: BookingRequest, which: str, required: bool) -> tuple[str, list[int]]:
+    """(the field that names the journey, its flight ids in flying order); no ids when none is asked for."""
+    itinerary, flight = getattr(request, f"{which}_id"), getattr(request, f"{which}_flight_id")
+    if itinerary is not None and flight is not None:
+        raise ValidationError(f"{which}_id", f"give {which}_id or {which}_flight_id, not both")
+    if itinerary is not None:
+        return f"{which}_id", itinerary_ids.flight_ids(itinerary, f"{which}_id")
+    if flight is not None:
+        if isinstance(flight, bool) or not isinstance(flight, int) or not 1 <= flight <= _MAX_ID:
+            raise ValidationError(f"{which}_flight_id", "must be a flight id (a positive whole number)")
+        return f"{which}_flight_id", [flight]
+    if required:
+        raise ValidationError(f"{which}_id", "is required: the id of an option from search")
+    return f"{which}_id", []
 
 
-def check_return(outbound: Flight, back: Flight) -> None:
-    if back.id == outbound.id:
-        raise ValidationError("return_flight_id", "must be a different flight from the outbound one")
-    if (back.origin, back.destination) != (outbound.destination, outbound.origin):
-        raise ValidationError("return_flight_id", f"must fly {outbound.destination} to {outbound.origin}, "
-                                                  f"not {back.origin} to {back.destination}")
-    if clock.from_db(back.departs_at) <= clock.from_db(outbound.arrives_at):
-        raise ValidationError("return_flight_id", f"must depart after the outbound flight arrives "
-                                                  f"({clock.iso(clock.from_db(outbound.arrives_at))})")
+def _journey(database, direction: Direction, field: str, flight_ids: list[int], flights: dict, inventory: dict,
+             cabin: str, n: int, now: dt.datetime, connections: ConnectionRules) -> list[Leg]:
+    for flight_id in flight_ids:
+        if flight_id not in flights:
+            if field.endswith("_flight_id"):
+                raise FlightNotFound(f"{field}: no flight {flight_id}", field=field, flight_id=flight_id)
+            raise InvalidItinerary(field, f"names flight {flight_id}, which does not exist")
+    legs = [flights[flight_id] for flight_id in flight_ids]
+    if len(legs) > 1:
+        _check_connections(database, field, legs, connections)
+    if clock.from_db(legs[0].departs_at) <= now:
+        raise FlightDeparted(f"{field}: flight {legs[0].flight_number} has already departed",
+                             field=field, flight_id=legs[0].id)
+    journey = []
+    for position, flight in enumerate(legs, 1):
+        sold = inventory.get(flight.id)
+        if sold is None:
+            raise ValidationError("cabin", f"{cabin} is not sold on flight {flight.flight_number}", flight_id=flight.id)
+        leg = Leg(flight, direction, cabin, Money(sold.fare_amount, sold.currency), sold.seats_left, field, position)
+        if sold.seats_left < n:  # an early no; the conditional UPDATE is what really decides
+            raise seats_unavailable(leg, n, sold.seats_left)
+        journey.append(leg)
+    return journey
+
+
+def _check_connections(database, field: str, legs: list[Flight], connections: ConnectionRules) -> None:
+    timed = [TimedLeg(f.origin, f.destination, clock.from_db(f.departs_at), clock.from_db(f.arrives_at),
+                      f.flight_number) for f in legs]
+    facts = airport_facts.facts_for(database, {code for f in legs for code in (f.origin, f.destination)})
+    problem = connections.connection_problem(timed, facts)
+    if problem is not None:
+        raise InvalidItinerary(field, f"these flights do not make a journey: {problem}")
+
+
+def check_return(outbound: list[Leg], back: list[Leg]) -> None:
+    there, home = outbound[-1].flight, back[0].flight
+    field = back[0].field
+    start, end = outbound[0].flight.origin, outbound[-1].flight.destination
+    if (back[0].flight.origin, back[-1].flight.destination) != (end, start):
+        raise ValidationError(field, f"must fly {end} to {start}, not {back[0].flight.origin} to "
+                                     f"{back[-1].flight.destination}")
+    if clock.from_db(home.departs_at) <= clock.from_db(there.arrives_at):
+        raise ValidationError(field, f"must depart after the outbound flight arrives "
+                                     f"({clock.iso(clock.from_db(there.arrives_at))})")
 
 
 def booking_total(legs: list[Leg], n: int) -> Money:
-    currencies = {leg.fare.currency for leg in legs}
-    if len(currencies) > 1:
-        raise ValidationError("return_flight_id", "is priced in another currency than the outbound flight; "
-                                                  "book the two flights separately")
-    return Money(sum(leg.fare.amount for leg in legs) * n, legs[0].fare.currency)
+    """The journeys' totals by the fare rule, one per direction, added up."""
+    try:
+        totals = [fares.journey_total(fares.journey_fare([leg.fare for leg in legs if leg.direction == direction]), n)
+                  for direction in dict.fromkeys(leg.direction for leg in legs)]
+        return sum(totals[1:], totals[0])
+    except (fares.MixedCurrencies, ValueError):
+        field = legs[-1].field
+        raise ValidationError(field, "is priced in another currency than the rest of the journey; book the "
+                                     "flights separately") from None

@@ -1,10 +1,12 @@
-"""The booking rules a business may tune: how long a hold lasts and what a cancellation refunds."""
+"""The booking rules a business may tune: how long a hold lasts, what a cancellation refunds, and the
+connection rules an itinerary must keep to be booked (the search's own)."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flightbook.kernel.money import Money
+from flightbook.modules.flights.catalogue.connections import ConnectionRules
 
 
 @dataclass(frozen=True)
@@ -12,6 +14,7 @@ class BookingRules:
     hold_minutes: int = 15
     refund_cutoff_hours: int = 24
     late_refund_percent: int = 0
+    connections: ConnectionRules = field(default_factory=ConnectionRules)
 
     def __post_init__(self):
         if self.hold_minutes < 0 or self.refund_cutoff_hours < 0:
@@ -21,7 +24,8 @@ class BookingRules:
 
     @classmethod
     def from_settings(cls, settings) -> "BookingRules":
-        return cls(settings.hold_minutes, settings.refund_cutoff_hours, settings.late_refund_percent)
+        return cls(settings.hold_minutes, settings.refund_cutoff_hours, settings.late_refund_percent,
+                   ConnectionRules.from_settings(settings))
 
     def hold_expires_at(self, held_at: dt.datetime) -> dt.datetime:
         return held_at + dt.timedelta(minutes=self.hold_minutes)

@@ -1,11 +1,13 @@
-"""Bookings as the contract shows them: rows of a page of bookings -> BookingViews, in a few queries."""
+"""Bookings as the contract shows them: rows of a page of bookings -> BookingViews (legs in flying order, the
+layovers between them), in a few queries."""
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flightbook.contracts.flights import BookedFlight, BookingStatus, BookingView, Direction, FareLine, PassengerInput
+from flightbook.contracts.flights import (BookedFlight, BookedLayover, BookingStatus, BookingView, Direction, FareLine,
+                                          PassengerInput)
 from flightbook.kernel import clock
 from flightbook.kernel.money import Money
 from flightbook.modules.flights.models import Airport, Booking, BookingFlight, Flight, Passenger
@@ -35,8 +37,19 @@ def booking_views(bookings: list[Booking]) -> list[BookingView]:
         passengers[p.booking_ref].append(p)
     codes = {c for segs in segments.values() for s in segs for c in (s.flight.origin, s.flight.destination)}
     zones = {a.iata: a.tz for a in Airport.select(Airport.iata, Airport.tz).where(Airport.iata.in_(list(codes)))}
-    return [_view(b, sorted(segments[b.ref], key=lambda s: _DIRECTION_ORDER.get(s.direction, 9)),
-                  passengers[b.ref], zones) for b in bookings]
+    return [_view(b, sorted(segments[b.ref], key=_flying_order), passengers[b.ref], zones) for b in bookings]
+
+
+def _flying_order(seg: BookingFlight):
+    """Outbound legs, then the return's, each in the order they fly."""
+    return _DIRECTION_ORDER.get(seg.direction, 9), clock.from_db(seg.flight.departs_at)
+
+
+def _layovers(segments: list[BookingFlight]) -> list[BookedLayover]:
+    return [BookedLayover(direction=Direction(a.direction), airport=a.flight.destination,
+                          minutes=int((clock.from_db(b.flight.departs_at) - clock.from_db(a.flight.arrives_at))
+                                      .total_seconds() // 60))
+            for a, b in zip(segments, segments[1:]) if a.direction == b.direction]
 
 
 def _booked_flight(seg: BookingFlight, zones: dict) -> BookedFlight:
@@ -65,6 +78,7 @@ def _view(b: Booking, segments: list[BookingFlight], passengers: list[Passenger]
         cancelled_at=clock.from_db(b.cancelled_at),
         payment_id=b.payment_id,
         refund_due=Money(b.refund_amount, b.currency) if b.refund_amount is not None else None,
+        layovers=_layovers(segments),
     )
 
 

@@ -13,6 +13,7 @@ from flightbook import ROOT
 from flightbook.contracts.flights import AirportImport, Progress
 from flightbook.kernel.errors import DomainError
 from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.flights.catalogue import memo
 from flightbook.modules.flights.catalogue.places import search_text_for
 from flightbook.modules.flights.models import Airport
 
@@ -130,5 +131,6 @@ def import_airports(uow: UnitOfWork, path: Path | str = DEFAULT_CSV, progress: P
              .execute())
             done += len(batch)
             progress and progress(done, len(rows))
+    memo.forget(uow.database)
     added = sum(1 for r in changed if r.iata not in existing)
     return AirportImport(read=len(rows), added=added, updated=len(changed) - added, unchanged=len(rows) - len(changed))

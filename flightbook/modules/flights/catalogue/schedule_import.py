@@ -18,8 +18,8 @@ from peewee import chunked
 from flightbook.contracts.flights import CABINS, FlightImport, Progress
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.uow import UnitOfWork
-from flightbook.modules.flights.catalogue import flight_copy
-from flightbook.modules.flights.models import Airport
+from flightbook.modules.flights.catalogue import flight_copy, memo
+from flightbook.modules.flights.models import Airport, Route
 from flightbook.modules.flights.catalogue.schedules import (MAX_DAYS, DatedFlight, ScheduleRow, clock_runs, count_dated,
                                                   expand, read_schedule, service_dates)
 
@@ -41,6 +41,8 @@ def import_flights(uow: UnitOfWork, path: Path | str, start: dt.date, days: int,
             added, inventory = _move_sqlite(uow.database)
         if total:
             mark_served({code for row in rows for code in (row.origin, row.destination)})
+            record_routes({(row.origin, row.destination) for row in rows})
+    memo.forget(uow.database)  # the paths searches keep may have new routes now
     progress and progress(total, total)
     return FlightImport(schedules=len(rows), dated=total, added=added, existing=total - added,
                         inventory_rows=inventory)
@@ -50,6 +52,12 @@ def mark_served(codes: set) -> None:
     """Remember that flights now serve these airports (place search lists them first)."""
     for batch in chunked(sorted(codes), 500):  # well inside SQLite's limit on bound parameters
         Airport.update(served=True).where(Airport.iata.in_(batch) & (Airport.served == False)).execute()  # noqa: E712
+
+
+def record_routes(pairs: set) -> None:
+    """Remember that flights fly these (origin, destination) pairs: connections are searched on them."""
+    for batch in chunked(sorted(pairs), 400):
+        Route.insert_many(batch, fields=[Route.origin, Route.destination]).on_conflict_ignore().execute()
 
 
 _FLIGHT_COLUMNS = ("flight_number, airline, origin, destination, service_date, departs_at, arrives_at, "

@@ -1,49 +1,23 @@
-"""Flight search: options between two airports on the origin's local date, with enough seats in a cabin."""
+"""Flight search: journeys between two airports leaving on the origin's local date, direct or with up to
+``max_stops`` connections, with enough seats in the cabin on every flight (see journeys.py for how they are
+found, ranking.py for which are shown and in what order)."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import time
-import weakref
 
-from flightbook.contracts.flights import CABINS, MAX_PASSENGERS, FlightOption, FlightQuery, SearchResult
+from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, MAX_STOPS, SORTS, FlightLeg, FlightOption,
+                                          FlightQuery, Layover, SearchResult)
 from flightbook.kernel import clock
-from flightbook.kernel.db import is_postgres
 from flightbook.kernel.errors import ValidationError
-from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.flights.catalogue import airport_facts, fares, journeys, ranking
+from flightbook.modules.flights.catalogue.connections import AirportFacts, ConnectionRules
+from flightbook.modules.flights.catalogue.journeys import Journey, LegRow
 from flightbook.modules.flights.catalogue.schedules import local_iso, zone
-from flightbook.modules.flights.models import Airport
-
-SORTS = ("price", "departure", "duration")
 
 
-# Known airports' time zones per database, kept ZONE_TTL_SECONDS: airports change only by import-airports
-# (usually another process), so a changed zone shows within that time; an unknown code always asks the database.
-ZONE_TTL_SECONDS = 60.0
-_known_zones: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _zones(database, query: FlightQuery) -> dict:
-    """The time zone of each airport of the query; ValidationError naming the unknown one."""
-    cache = _known_zones.setdefault(database.obj, {})
-    now = time.monotonic()
-    zones = {code: cache[code][0] for code in (query.origin, query.destination)
-             if code in cache and cache[code][1] > now}
-    missing = [code for code in (query.origin, query.destination) if code not in zones]
-    if missing:
-        found: dict[str, str] = dict(Airport.select(Airport.iata, Airport.tz)  # type: ignore[arg-type]
-                                     .where(Airport.iata.in_(missing)).tuples())
-        cache.update((code, (tz, now + ZONE_TTL_SECONDS)) for code, tz in found.items())
-        zones.update(found)
-    for field in ("origin", "destination"):
-        if getattr(query, field) not in zones:
-            raise ValidationError(field, f"unknown airport {getattr(query, field)!r}")
-    return zones
-
-
-def validate_query(database, query: FlightQuery) -> dict:
-    """Check a query against the rules; returns the airports' time zones."""
+def check_airports_and_seats(query) -> None:
+    """The checks a search and a fare calendar share: airport codes, cabin, passengers, stops."""
     for field in ("origin", "destination"):
         value = getattr(query, field)
         if not isinstance(value, str) or len(value) != 3 or not value.isalnum() or not value.isupper():
@@ -55,18 +29,41 @@ def validate_query(database, query: FlightQuery) -> dict:
     if isinstance(query.passengers, bool) or not isinstance(query.passengers, int) \
             or not 1 <= query.passengers <= MAX_PASSENGERS:
         raise ValidationError("passengers", f"must be from 1 to {MAX_PASSENGERS}")
+    if isinstance(query.max_stops, bool) or query.max_stops not in range(MAX_STOPS + 1):
+        raise ValidationError("max_stops", f"must be from 0 to {MAX_STOPS}")
+
+
+def known_airports(database, query) -> tuple[AirportFacts, AirportFacts]:
+    facts = airport_facts.facts_for(database, (query.origin, query.destination))
+    for field in ("origin", "destination"):
+        if getattr(query, field) not in facts:
+            raise ValidationError(field, f"unknown airport {getattr(query, field)!r}")
+    return facts[query.origin], facts[query.destination]
+
+
+def is_date(value) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+def local_today(facts: AirportFacts) -> dt.date:
+    return clock.now().astimezone(zone(facts.tz)).date()
+
+
+def validate_query(database, query: FlightQuery) -> tuple[AirportFacts, AirportFacts]:
+    """Check a query against the rules; returns the origin's and the destination's facts."""
+    check_airports_and_seats(query)
     if query.sort not in SORTS:
         raise ValidationError("sort", f"must be one of {', '.join(SORTS)}")
     for field in ("date", "return_date"):
         value = getattr(query, field)
-        if value is not None and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
+        if (value is not None or field == "date") and not is_date(value):
             raise ValidationError(field, "must be a date YYYY-MM-DD")
-    zones = _zones(database, query)
-    if query.date < clock.now().astimezone(zone(zones[query.origin])).date():
+    origin, destination = known_airports(database, query)
+    if query.date < local_today(origin):
         raise ValidationError("date", f"{query.date} is in the past at {query.origin}")
     if query.return_date is not None and query.return_date < query.date:
         raise ValidationError("return_date", "must not be before the outbound date")
-    return zones
+    return origin, destination
 
 
 def local_day_window(day: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:
@@ -76,69 +73,54 @@ def local_day_window(day: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
-_ORDER = {
-    "price": "i.fare_amount, f.departs_at, f.id",
-    "departure": "f.departs_at, i.fare_amount, f.id",
-    "duration": "f.duration_minutes, f.departs_at, f.id",
-}
-# Written once as SQL rather than built per request: building the query was most of a search's Python time.
-# The (origin, destination, departs_at) index finds the day's flights; the cabin's inventory is joined by key.
-_OPTIONS = """SELECT f.id, f.flight_number, f.airline, f.departs_at, f.arrives_at, f.duration_minutes,
-       i.seats_left, i.fare_amount, i.currency
-FROM flight f JOIN seat_inventory i ON i.flight_id = f.id AND i.cabin = {p}
-WHERE f.origin = {p} AND f.destination = {p} AND f.departs_at >= {p} AND f.departs_at < {p} AND i.seats_left >= {p}
-ORDER BY {order}"""
-
-
-@functools.lru_cache(maxsize=None)
-def _options_sql(sort: str, param: str) -> str:
-    sql = _OPTIONS.replace("{order}", _ORDER[sort])
-    if param != "$":
-        return sql.replace("{p}", param)
-    parts = sql.split("{p}")  # PREPARE numbers its parameters: $1, $2, ...
-    return "".join(part + (f"${n}" if n < len(parts) else "") for n, part in enumerate(parts, 1))
-
-
-# PostgreSQL: each connection prepares the query once per sort order (PREPARE lives as long as the connection),
-# so a search is one EXECUTE round trip without parsing or, once the plan is cached, planning.
-_prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # psycopg2 connection -> sorts prepared
-
-
-def _options(database, sort: str, params: tuple) -> list:
-    if not is_postgres(database):
-        return database.execute_sql(_options_sql(sort, database.param), params).fetchall()
-    prepared = _prepared_on.setdefault(database.connection(), set())
-    if sort not in prepared:
-        database.execute_sql(f"PREPARE flight_options_{sort} AS {_options_sql(sort, '$')}")
-        prepared.add(sort)
-    return database.execute_sql(f"EXECUTE flight_options_{sort} (%s, %s, %s, %s, %s, %s)", params).fetchall()
-
-
-def flights_on(database, origin: str, destination: str, day: dt.date, query: FlightQuery,
-               zones: dict) -> list[FlightOption]:
-    """The day's flights from origin to destination with enough seats in the cabin, in the query's order."""
-    start, end = local_day_window(day, zones[origin])
-    rows = _options(database, query.sort, (query.cabin, origin, destination, clock.to_db(start), clock.to_db(end),
-                                 query.passengers))
-    return [_option(row, origin, destination, query, zones) for row in rows]
-
-
-def _option(row, origin, destination, query, zones) -> FlightOption:
-    flight_id, number, airline, departs, arrives, minutes, seats_left, fare_amount, currency = row
-    departs_at, arrives_at = clock.from_db(departs), clock.from_db(arrives)
-    fare = Money(int(fare_amount), currency)
-    return FlightOption(id=flight_id, flight_number=number, airline=airline, origin=origin, destination=destination,
-                        departs_at=departs_at, arrives_at=arrives_at,
-                        departs_local=local_iso(departs_at, zones[origin]),
-                        arrives_local=local_iso(arrives_at, zones[destination]),
-                        duration_minutes=minutes, cabin=query.cabin, fare=fare, total=fare.times(query.passengers),
-                        seats_left=seats_left)
-
-
-def search_flights(uow: UnitOfWork, query: FlightQuery) -> SearchResult:
+def search_flights(uow: UnitOfWork, query: FlightQuery, rules: ConnectionRules = ConnectionRules()) -> SearchResult:
     database = uow.database
-    zones = validate_query(database, query)
-    outbound = flights_on(database, query.origin, query.destination, query.date, query, zones)
+    origin, destination = validate_query(database, query)
+    outbound = options_on(database, origin, destination, query.date, query, rules)
     inbound = ([] if query.return_date is None
-               else flights_on(database, query.destination, query.origin, query.return_date, query, zones))
+               else options_on(database, destination, origin, query.return_date, query, rules))
     return SearchResult(outbound=outbound, inbound=inbound)
+
+
+def options_on(database, origin: AirportFacts, destination: AirportFacts, day: dt.date, query: FlightQuery,
+               rules: ConnectionRules) -> list[FlightOption]:
+    """The day's journeys from origin to destination that are worth showing, in the query's order."""
+    start, end = local_day_window(day, origin.tz)
+    found = journeys.journeys_on(database, origin, destination, start, end, query.cabin, query.passengers,
+                                 query.max_stops, rules)
+    shown = ranking.drop_dominated(found)
+    zones = _zones(database, shown, origin, destination)
+    legs: dict[int, FlightLeg] = {}
+    return ranking.ordered([_option(j, query, zones, legs) for j in shown], query.sort)
+
+
+def _zones(database, shown: list[Journey], origin: AirportFacts, destination: AirportFacts) -> dict[str, str]:
+    zones = {origin.iata: origin.tz, destination.iata: destination.tz}
+    stations = {leg.destination for j in shown for leg in j.legs[:-1]} - zones.keys()
+    if stations:
+        zones.update((code, facts.tz) for code, facts in airport_facts.facts_for(database, stations).items())
+    return zones
+
+
+def _option(journey: Journey, query: FlightQuery, zones: dict, legs: dict[int, FlightLeg]) -> FlightOption:
+    views = [legs.get(leg.id) or legs.setdefault(leg.id, _leg(leg, query, zones)) for leg in journey.legs]
+    first, last = views[0], views[-1]
+    return FlightOption(
+        id=journey.id, flight_number=" / ".join(v.flight_number for v in views),
+        airline=" / ".join(dict.fromkeys(v.airline for v in views)), origin=first.origin,
+        destination=last.destination, departs_at=first.departs_at, arrives_at=last.arrives_at,
+        departs_local=first.departs_local, arrives_local=last.arrives_local,
+        duration_minutes=journey.duration_minutes, cabin=query.cabin, fare=journey.fare,
+        total=fares.journey_total(journey.fare, query.passengers), seats_left=min(v.seats_left for v in views),
+        stops=journey.stops, legs=views,
+        layovers=[Layover(airport=a.destination, minutes=int((b.departs_at - a.arrives_at).total_seconds() // 60))
+                  for a, b in zip(views, views[1:])])
+
+
+def _leg(leg: LegRow, query: FlightQuery, zones: dict) -> FlightLeg:
+    return FlightLeg(id=leg.id, flight_number=leg.flight_number, airline=leg.airline, origin=leg.origin,
+                     destination=leg.destination, departs_at=leg.departs_at, arrives_at=leg.arrives_at,
+                     departs_local=local_iso(leg.departs_at, zones[leg.origin]),
+                     arrives_local=local_iso(leg.arrives_at, zones[leg.destination]),
+                     duration_minutes=leg.duration_minutes, cabin=query.cabin, fare=leg.fare,
+                     total=fares.journey_total(leg.fare, query.passengers), seats_left=leg.seats_left)

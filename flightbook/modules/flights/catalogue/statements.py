@@ -1,0 +1,107 @@
+"""The catalogue's read queries, each written once as SQL with ``{named}`` parameters and run as fast as each
+backend allows: on PostgreSQL every connection PREPAREs a query the first time it runs it (PREPARE lives as long
+as the connection), so a search is one EXECUTE round trip per query without parsing or, once the plan is
+cached, planning; on SQLite the parameters are bound by name.
+
+A query is written by a function of the ``Dialect``, for the few things the two backends spell differently:
+a parameter that is a small table (a list of rows: one array per column on PostgreSQL, which plans a join to
+``unnest`` of arrays as a loop over a few rows; JSON on SQLite), and a timestamp plus some minutes."""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import re
+import weakref
+from typing import Callable
+
+from flightbook.kernel.db import is_postgres
+
+_TOKEN = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+# psycopg2 connection -> names of the statements prepared on it
+_prepared_on: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class Dialect:
+    is_postgres = False
+
+    def rows_of(self, param: str, columns: dict[str, str]) -> str:
+        """A parameter holding a list of rows as a table: ``columns`` maps name -> its SQL type ('text', 'int' or
+        'timestamp', given as a naive UTC datetime)."""
+        picks = ", ".join(f"json_extract(value, '$[{i}]') AS {name}" for i, name in enumerate(columns))
+        return f"SELECT {picks} FROM json_each({{{param}}})"
+
+    def plus_minutes(self, moment: str, minutes: str) -> str:
+        return f"datetime({moment}, '+' || ({minutes}) || ' minutes')"
+
+    def period_of(self, moment: str, periods: str) -> str:
+        """The ``n`` of the row of table ``periods`` (n, s, e: consecutive [s, e) ranges) that holds ``moment``."""
+        return f"(SELECT {periods}.n FROM {periods} WHERE {moment} >= {periods}.s AND {moment} < {periods}.e)"
+
+
+class Postgres(Dialect):
+    is_postgres = True
+
+    def rows_of(self, param: str, columns: dict[str, str]) -> str:
+        arrays = ", ".join(f"{{{param}__{i}}}::{kind}[]" for i, kind in enumerate(columns.values()))
+        return f"SELECT * FROM unnest({arrays}) AS t({', '.join(columns)})"
+
+    def plus_minutes(self, moment: str, minutes: str) -> str:
+        return f"{moment} + ({minutes})::int * interval '1 minute'"
+
+    def period_of(self, moment: str, periods: str) -> str:
+        # a binary search of the periods' starts (their n must be 0, 1, 2, ... in order)
+        return f"width_bucket({moment}, {{{periods}__1}}::timestamp[]) - 1"
+
+
+SQLITE, POSTGRES = Dialect(), Postgres()
+
+
+def _as_stored(value):
+    """A (naive UTC) datetime in a JSON table as SQLite stores it, so the two compare as text."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    raise TypeError(f"cannot put {type(value).__name__} in a table parameter")
+
+
+class Statement:
+    def __init__(self, name: str, write: Callable[[Dialect], str]):
+        self.name = name
+        self._write = write
+
+    @functools.cached_property
+    def postgres(self) -> tuple[str, tuple[str, ...]]:
+        """The SQL with $1, $2, ... (a name used twice is one parameter) and the parameters' names in order."""
+        names: list[str] = []
+
+        def number(match: re.Match) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+        return _TOKEN.sub(number, self._write(POSTGRES)), tuple(names)
+
+    @functools.cached_property
+    def sqlite(self) -> str:
+        return _TOKEN.sub(r":\1", self._write(SQLITE))
+
+    def rows(self, database, **params) -> list:
+        """The query's rows; a parameter given as a list is a table (a list of rows, each a list or tuple)."""
+        tables = {name: rows for name, rows in params.items() if isinstance(rows, list)}
+        if not is_postgres(database):
+            as_json = {name: json.dumps(rows, default=_as_stored) for name, rows in tables.items()}
+            return database.execute_sql(self.sqlite, {**params, **as_json}).fetchall()
+        for name, rows in tables.items():
+            params.update((f"{name}__{i}", list(column)) for i, column in enumerate(zip(*rows)))
+        sql, names = self.postgres
+        prepared = _prepared_on.get(database.connection())
+        if prepared is None:
+            # Plans for these queries' parameters (the first five runs, by default) misjudge the small tables
+            # and take seconds; the generic plan loops over their rows through the indexes. Only the catalogue
+            # prepares statements on a flights connection, so the setting reaches nothing else.
+            database.execute_sql("SET plan_cache_mode = force_generic_plan")
+            prepared = _prepared_on.setdefault(database.connection(), set())
+        if self.name not in prepared:
+            database.execute_sql(f"PREPARE {self.name} AS {sql}")
+            prepared.add(self.name)
+        values = [params[n] if n in params else [] for n in names]  # a table of no rows: empty arrays
+        return database.execute_sql(f"EXECUTE {self.name} ({', '.join(['%s'] * len(names))})", values).fetchall()
