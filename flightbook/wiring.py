@@ -14,7 +14,7 @@ from flightbook.contracts import Contracts
 from flightbook.contracts.flights import FlightsAdmin, FlightsContract
 from flightbook.contracts.loyalty import LoyaltyAdmin, LoyaltyContract
 from flightbook.contracts.payments import PaymentsAdmin, PaymentsContract
-from flightbook.kernel import faults
+from flightbook.kernel import faults, limits
 from flightbook.kernel.auth import Tokens
 from flightbook.kernel.broker import BrokerPublisher, Topology
 from flightbook.kernel.consumer import (Consumer, ConsumerPolicy, dead_letters, declare_subscribers,
@@ -202,8 +202,8 @@ def build_system(settings: Settings | None = None, serve: str | None = None) -> 
 
 def create_app(system: System) -> falcon.App:
     databases = [system.parts[name].database for name in system.served if system.parts[name].database]
-    middleware: list = [RequestIdMiddleware(), AuthMiddleware(system.tokens, audience=list(system.served)),
-                        DatabaseMiddleware(databases)]
+    middleware: list = [RequestIdMiddleware(), *limits.middleware(system.settings),
+                        AuthMiddleware(system.tokens, audience=list(system.served)), DatabaseMiddleware(databases)]
     app = falcon.App(middleware=middleware)
     install_json(app)
     install_error_handling(app)

@@ -16,10 +16,12 @@ from flightbook.gateway import formatting
 from flightbook.gateway.session import CSRF_FIELD, SessionCookies
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.settings import Settings
-from flightbook.kernel.errors import DomainError, Unauthorized
+from flightbook.kernel import validate
+from flightbook.kernel.errors import DomainError, Unauthorized, ValidationError
 
 log = logging.getLogger("flightbook.gateway")
 HERE = Path(__file__).resolve().parent
+MAX_FIELD_CHARS = 2000  # of one form field
 
 
 class LoginRequired(Exception):
@@ -99,7 +101,7 @@ class Web:
         if not isinstance(data, dict):
             data = {}
         self.session(req).check_csrf(data.get(CSRF_FIELD))
-        return {k: (v[-1] if isinstance(v, list) else v) for k, v in data.items()}
+        return {k: _form_value(k, v[-1] if isinstance(v, list) and v else v) for k, v in data.items()}
 
     def places_for(self, codes) -> dict:
         """IATA code -> Place (for the city name and time zone); airports change rarely, so cached."""
@@ -170,6 +172,18 @@ class Web:
             raise exc
         self.error_page(req, resp, 404, "There is no page at this address. It may have moved, or the link "
                                         "may be mistyped.", title="Page not found")
+
+
+def _form_value(name: str, value) -> str:
+    """A form field is text (a JSON body posted to a form may hold anything): numbers read as text,
+    anything else, or text with control characters, is a 400."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValidationError(name, "must be text")
+    if len(value) > MAX_FIELD_CHARS:
+        raise ValidationError(name, f"must be at most {MAX_FIELD_CHARS} characters")
+    return validate.check_text(value, name)
 
 
 def _city(places: dict, code: str) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -40,6 +41,30 @@ class _Pool(PooledPostgresqlDatabase):
             self._returned_at[self.conn_key(conn)] = time.monotonic()
 
 
+def private_folder(folder: Path) -> Path:
+    """``folder``, made if missing, readable by its owner only (it holds password hashes and secrets)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        try:
+            folder.chmod(0o700)
+        except PermissionError:  # not ours to change: leave it as its owner set it
+            pass
+    return folder
+
+
+def _owner_only_file(path: Path) -> None:
+    """The SQLite file exists and only its owner may read it; SQLite gives its -wal and -shm files the
+    database file's mode."""
+    if not path.parent.exists():
+        private_folder(path.parent)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if path.stat().st_mode & 0o077:
+        try:
+            path.chmod(0o600)
+        except PermissionError:
+            pass
+
+
 def open_database(url: str) -> peewee.Database:
     """A database for ``url``; SQLite in WAL mode with a busy timeout, PostgreSQL through a pool."""
     parsed = urlparse(url)
@@ -48,7 +73,7 @@ def open_database(url: str) -> peewee.Database:
         if not path:
             raise DatabaseURLError(f"SQLite URL needs a path: {url!r}")
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _owner_only_file(Path(path))
         return peewee.SqliteDatabase(
             path,
             timeout=30,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flightbook import MODULES
+from flightbook.kernel.db import private_folder
 
 
 #: what may name things on the broker (the prefix of its exchange and queues)
@@ -102,9 +103,9 @@ def _public_url(env) -> str:
 def _persistent_secret(home: Path, name: str) -> str:
     """A random secret kept under FLIGHTBOOK_HOME so every worker of the embedded default shares it."""
     path = home / name
+    private_folder(home)
     if path.exists():
         return path.read_text().strip()
-    home.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -140,6 +141,8 @@ class Settings:
     reconcile_interval_seconds: float = 10.0
     fault_points: str = ""
     cookie_secure: bool = False
+    max_body_bytes: int = 1 << 20  # the largest request body a part reads (413 above it)
+    max_form_bytes: int = 64 << 10  # the largest HTML form body the gateway reads
     log_level: str = "INFO"
     loyalty_points_per_unit: int = 10
     loyalty_lot_months: int = 24
@@ -171,6 +174,8 @@ class Settings:
             m: env.get(f"FLIGHTBOOK_{m.upper()}_DATABASE") or f"sqlite:///{home / (m + '.db')}"
             for m in MODULES
         }
+        if any(url == f"sqlite:///{home / (m + '.db')}" for m, url in databases.items()):
+            private_folder(home)
         urls = {
             m: tuple(u.strip().rstrip("/") for u in env.get(f"FLIGHTBOOK_{m.upper()}_URL", "").split(",") if u.strip())
             for m in MODULES
@@ -202,6 +207,8 @@ class Settings:
             fault_points=env.get("FLIGHTBOOK_FAULT_POINTS", ""),
             cookie_secure=env.get("FLIGHTBOOK_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
             log_level=env.get("FLIGHTBOOK_LOG_LEVEL", "INFO"),
+            max_body_bytes=_positive(env, "FLIGHTBOOK_MAX_BODY_BYTES", 1 << 20),
+            max_form_bytes=_positive(env, "FLIGHTBOOK_MAX_FORM_BYTES", 64 << 10),
             loyalty_points_per_unit=_int(env, "FLIGHTBOOK_LOYALTY_POINTS_PER_UNIT", 10),
             loyalty_lot_months=_int(env, "FLIGHTBOOK_LOYALTY_LOT_MONTHS", 24),
             loyalty_qualifying_months=_int(env, "FLIGHTBOOK_LOYALTY_QUALIFYING_MONTHS", 12),

@@ -8,6 +8,35 @@ from typing import Literal, overload
 from flightbook.kernel.errors import ValidationError
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+#: what no string we accept may hold: C0 and C1 control characters (NUL among them: PostgreSQL refuses it),
+#: DEL, the Unicode line and paragraph separators and lone surrogates (they cannot be encoded)
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+#: the dates a request may name: the schedule, birth dates and card expiries all fall well inside
+EARLIEST_DATE, LATEST_DATE = dt.date(1900, 1, 1), dt.date(2100, 12, 31)
+MAX_DEPTH = 8  # how deep a JSON body may nest
+
+
+def check_text(value: str, field: str) -> str:
+    """The one string rule every part applies at its edge: no control characters."""
+    if CONTROL.search(value):
+        raise ValidationError(field, "must not contain control characters")
+    return value
+
+
+def check_strings(value, field: str = "body", depth: int = 0):
+    """Every string (and key) in a parsed JSON value or form passes ``check_text``; nesting is bounded."""
+    if depth > MAX_DEPTH:
+        raise ValidationError(field, f"nests deeper than {MAX_DEPTH} levels")
+    if isinstance(value, str):
+        check_text(value, field)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{field}.{check_text(str(key), field)}" if field != "body" else check_text(str(key), field)
+            check_strings(item, name, depth + 1)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            check_strings(item, f"{field}[{i}]", depth + 1)
+    return value
 
 
 def body(req) -> dict:
@@ -17,7 +46,7 @@ def body(req) -> dict:
     data = req.get_media()
     if not isinstance(data, dict):
         raise ValidationError("body", "must be a JSON object")
-    return data
+    return check_strings(data)
 
 
 @overload
@@ -37,6 +66,7 @@ def text(data: dict, field: str, *, max_len: int = 200, min_len: int = 1, requir
         return None
     if not isinstance(value, str):
         raise ValidationError(field, "must be a string")
+    check_text(value, field)
     if strip:
         value = value.strip()
     if len(value) < min_len:
@@ -103,12 +133,15 @@ def date(data: dict, field: str, *, required: bool = True) -> dt.date | None:
         if required:
             raise ValidationError(field, "is required (YYYY-MM-DD)")
         return None
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 40:
         raise ValidationError(field, "must be a date YYYY-MM-DD")
     try:
-        return dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(check_text(value, field).strip())
     except ValueError:
         raise ValidationError(field, f"is not a date YYYY-MM-DD: {value!r}") from None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValidationError(field, f"must be between {EARLIEST_DATE} and {LATEST_DATE}")
+    return day
 
 
 def choice(data: dict, field: str, options, *, required: bool = True, default=None):
@@ -117,14 +150,15 @@ def choice(data: dict, field: str, options, *, required: bool = True, default=No
         if required:
             raise ValidationError(field, f"is required (one of {', '.join(options)})")
         return default
-    if value not in options:
+    if not isinstance(value, str) or value not in options:
         raise ValidationError(field, f"must be one of {', '.join(options)}")
     return value
 
 
 def query(req) -> dict:
-    """The query string as a dict of the last value per name."""
-    return {k: (v[-1] if isinstance(v, list) else v) for k, v in req.params.items()}
+    """The query string as a dict of the last value per name (each passing the string rule)."""
+    return {check_text(k, "query"): check_text(v[-1] if isinstance(v, list) else v, k)
+            for k, v in req.params.items()}
 
 
 def money(data: dict, field: str, *, required: bool = True):

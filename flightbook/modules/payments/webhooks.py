@@ -2,12 +2,15 @@
 transaction as the event's effect, so a replay changes nothing)."""
 from __future__ import annotations
 
+import json
+
 import stripe
 import peewee as pw
 
 from flightbook.contracts.payments import IntentStatus, PaymentInProgress, PaymentResult, PaymentStatus
 from flightbook.kernel import clock
 from flightbook.kernel.errors import DomainError, Unavailable
+from flightbook.kernel.validate import CONTROL
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.payments import attempts, refunds
 from flightbook.modules.payments.models import Payment, PaymentIntent, WebhookEvent
@@ -22,11 +25,53 @@ def verified_event(payload: bytes, signature: str | None, secret: str):
     if not signature:
         raise DomainError("the Stripe-Signature header is missing", code="invalid_signature")
     try:
-        return stripe.Webhook.construct_event(payload, signature, secret)
+        event = stripe.Webhook.construct_event(payload, signature, secret)
     except stripe.SignatureVerificationError:
         raise DomainError("the Stripe-Signature does not match this payload", code="invalid_signature") from None
-    except ValueError:
+    except (ValueError, TypeError, AttributeError, KeyError):
         raise DomainError("the webhook body is not a Stripe event", code="invalid_payload") from None
+    problem = event_problem(json.loads(payload))
+    if problem:
+        raise DomainError(f"the webhook body is not a Stripe event: {problem}", code="invalid_payload")
+    return event
+
+
+def _is_text(value, required: bool = True) -> bool:
+    if value is None:
+        return not required
+    return isinstance(value, str) and 0 < len(value) <= 255 and not CONTROL.search(value)
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2 ** 62
+
+
+def event_problem(event) -> str | None:
+    """What is wrong with a signed event's shape (None: nothing), so a well-signed but malformed body is a 400
+    rather than an error deep in a handler. Only the fields our handlers read are checked."""
+    if not isinstance(event, dict) or not _is_text(event.get("id")) or not _is_text(event.get("type")):
+        return "an object with an id and a type is expected"
+    if event["type"] not in HANDLERS:
+        return None
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict) or not _is_text(obj.get("id")):
+        return "data.object with an id is expected"
+    if event["type"] == "charge.refunded":
+        refunds_made = obj.get("refunds") or {}
+        listed = refunds_made.get("data") or [] if isinstance(refunds_made, dict) else None
+        if (not _is_text(obj.get("payment_intent"), required=False) or not _is_count(obj.get("amount_refunded"))
+                or not isinstance(listed, list) or not all(isinstance(r, dict) and _is_text(r.get("id"))
+                                                           for r in listed)):
+            return "a charge with payment_intent, amount_refunded and refunds is expected"
+        return None
+    metadata = obj.get("metadata") or {}
+    error = obj.get("last_payment_error") or {}
+    if (not _is_count(obj.get("amount")) or not _is_text(obj.get("currency")) or not isinstance(metadata, dict)
+            or not all(_is_text(v, required=False) for v in metadata.values()) or not isinstance(error, dict)
+            or not all(_is_text(error.get(k), required=False) for k in ("code", "decline_code"))):
+        return "a payment intent with amount, currency and metadata is expected"
+    return None
 
 
 def apply_event(uow: UnitOfWork, event) -> tuple[bool, PaymentResult | None]:
