@@ -38,7 +38,7 @@ from flightbook.modules.payments import handlers as payments_handlers
 PARTS = ("gateway",) + MODULES
 
 #: the contracts each part calls
-NEEDS: dict[str, tuple[str, ...]] = {"flights": (), "loyalty": (), "payments": ("flights", "loyalty"),
+NEEDS: dict[str, tuple[str, ...]] = {"flights": (), "loyalty": ("flights",), "payments": ("flights", "loyalty"),
                                      "gateway": MODULES}
 
 #: the topics each module handles, known even where the module runs in another process
@@ -181,7 +181,10 @@ def build_system(settings: Settings | None = None, serve: str | None = None) -> 
         flights_part = system.parts["flights"] = flights.build(settings, tokens)
         system.admins.flights = flights_part.contract
     if "loyalty" in wanted:
-        loyalty_part = system.parts["loyalty"] = loyalty.build(settings)
+        flights_contract = reach.flights()
+        if flights_contract is None:
+            raise ValueError("loyalty needs flights: serve it here or set FLIGHTBOOK_FLIGHTS_URL")
+        loyalty_part = system.parts["loyalty"] = loyalty.build(settings, flights_contract)
         system.admins.loyalty = loyalty_part.contract
     if "payments" in wanted:
         flights_contract = reach.flights()

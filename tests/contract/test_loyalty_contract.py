@@ -9,7 +9,7 @@ from flightbook.contracts.loyalty import (HoldConflict, HoldNotFound, HoldStatus
 from flightbook.kernel.errors import Forbidden, Unauthorized, Unavailable, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.modules.loyalty import rules
-from tests.contract.builders import same, service, traveller
+from tests.contract.builders import held_booking, same, service, traveller
 
 
 @pytest.fixture
@@ -24,6 +24,11 @@ def ada(local_system):
 
 def _ref() -> str:
     return f"C{uuid.uuid4().hex[:7].upper()}"
+
+
+def _booked(local_system, who) -> str:
+    """The ref of a HELD booking of ``who``'s: points are held only against the traveller's own booking."""
+    return held_booking(local_system, who).ref
 
 
 def _expected_points(loyalty, amount: Money, local_system) -> int:
@@ -75,7 +80,7 @@ def test_earning_refuses_bad_input_field_by_field(loyalty, ada):
 
 def test_a_hold_sets_points_aside_and_commits_once(loyalty, local_system, ada):
     balance = _with_points(local_system, ada.user_id)
-    ref = _ref()
+    ref = _booked(local_system, ada)
     hold = loyalty.hold_points(ada, ada.user_id, 1500, ref)
     assert (hold.user_id, hold.booking_ref, hold.points, hold.status) == (ada.user_id, ref, 1500, HoldStatus.PENDING)
     assert hold.value == rules.points_value(1500, "USD") == Money(1500, "USD")
@@ -93,7 +98,7 @@ def test_a_hold_sets_points_aside_and_commits_once(loyalty, local_system, ada):
 
 def test_a_released_hold_gives_the_points_back_and_cannot_be_committed(loyalty, local_system, ada):
     balance = _with_points(local_system, ada.user_id)
-    ref = _ref()
+    ref = _booked(local_system, ada)
     hold = loyalty.hold_points(ada, ada.user_id, 1000, ref, "EUR")
     assert hold.value == Money(1000, "EUR")
     released = loyalty.release_hold(hold.hold_id)
@@ -107,8 +112,8 @@ def test_a_released_hold_gives_the_points_back_and_cannot_be_committed(loyalty, 
 def test_holds_refuse_more_than_is_available_another_hold_and_someone_elses_points(loyalty, local_system, ada):
     balance = _with_points(local_system, ada.user_id, dollars=100)
     with pytest.raises(InsufficientPoints):
-        loyalty.hold_points(ada, ada.user_id, balance + 100, _ref())
-    ref = _ref()
+        loyalty.hold_points(ada, ada.user_id, balance + 100, _booked(local_system, ada))
+    ref = _booked(local_system, ada)
     hold = loyalty.hold_points(ada, ada.user_id, 100, ref)
     assert same(loyalty.hold_points(ada, ada.user_id, 100, ref), hold)
     with pytest.raises(HoldConflict):
@@ -127,7 +132,7 @@ def test_holds_refuse_more_than_is_available_another_hold_and_someone_elses_poin
 
 def test_reversing_a_booking_takes_back_earned_and_returns_redeemed_points_once(loyalty, local_system, ada):
     _with_points(local_system, ada.user_id)
-    ref = _ref()
+    ref = _booked(local_system, ada)
     hold = loyalty.hold_points(ada, ada.user_id, 700, ref)
     loyalty.commit_hold(hold.hold_id)
     earned = loyalty.earn(ada.user_id, ref, Money(30000, "USD"))
@@ -142,7 +147,7 @@ def test_reversing_a_booking_takes_back_earned_and_returns_redeemed_points_once(
 def test_history_pages_the_ledger_newest_first_for_its_owner(loyalty, local_system, ada):
     ref = _ref()
     earned = loyalty.earn(ada.user_id, ref, Money(40000, "USD"))
-    hold = loyalty.hold_points(ada, ada.user_id, 300, _ref())
+    hold = loyalty.hold_points(ada, ada.user_id, 300, _booked(local_system, ada))
     loyalty.commit_hold(hold.hold_id)
     page = loyalty.history(ada, ada.user_id, page=1, per_page=1)
     assert (page.user_id, page.page, page.per_page, page.total) == (ada.user_id, 1, 1, 2)
@@ -203,7 +208,7 @@ def test_the_points_rate_is_what_a_hold_of_that_many_points_is_worth(loyalty, lo
     assert (rate.currency, rate.points, rate.value) == (currency, points, Money(minor, currency))
     assert rate == local_system.contracts["loyalty"].points_rate(currency)
     _with_points(local_system, ada.user_id)
-    hold = loyalty.hold_points(ada, ada.user_id, 7 * rate.points, _ref(), currency)
+    hold = loyalty.hold_points(ada, ada.user_id, 7 * rate.points, _booked(local_system, ada), currency)
     assert hold.value == Money(7 * rate.value.amount, currency)
 
 
@@ -221,7 +226,7 @@ def test_points_are_worth_their_whole_blocks_as_a_hold_values_them(loyalty, loca
     assert loyalty.points_value(3 * rate.points + rate.points - 1, currency) == Money(3 * rate.value.amount, currency)
     assert loyalty.points_value(0, currency) == Money(0, currency)
     _with_points(local_system, ada.user_id)
-    hold = loyalty.hold_points(ada, ada.user_id, 3 * rate.points, _ref(), currency)
+    hold = loyalty.hold_points(ada, ada.user_id, 3 * rate.points, _booked(local_system, ada), currency)
     assert hold.value == loyalty.points_value(3 * rate.points, currency)
 
 
@@ -254,7 +259,7 @@ def test_the_tier_standing_shows_the_way_to_the_next_tier(loyalty, local_system,
 
 def test_a_bookings_points_and_what_its_cancellation_would_return(loyalty, local_system, ada):
     _with_points(local_system, ada.user_id)
-    ref = _ref()
+    ref = _booked(local_system, ada)
     hold = loyalty.hold_points(ada, ada.user_id, 701, ref)
     assert loyalty.quote_points_return(ada, ref, 100).redeemed == 0  # held, not yet spent
     local_system.contracts["loyalty"].commit_hold(hold.hold_id)

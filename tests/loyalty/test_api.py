@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.payments.builders import held_booking
+
 
 @pytest.fixture
 def as_service(api, service_token):
@@ -46,16 +48,17 @@ def test_account_is_for_that_user_an_admin_or_a_service(api, traveller, as_servi
 
 def test_earn_redeem_commit_and_history_over_http(traveller, as_service):
     user_id = _me(traveller)
+    ref, other_ref = held_booking(traveller)["ref"], held_booking(traveller)["ref"]
     earned = _earn(as_service, user_id, "ab12cd")
     assert earned.status_code == 200 and earned.json == {"user_id": user_id, "booking_ref": "AB12CD", "points": 1000}
     assert _earn(as_service, user_id, "AB12CD").json["points"] == 1000  # idempotent
-    hold = traveller.post("/api/loyalty/redeem", json={"user_id": user_id, "points": 600, "booking_ref": "XY98ZW"})
+    hold = traveller.post("/api/loyalty/redeem", json={"user_id": user_id, "points": 600, "booking_ref": ref})
     assert hold.status_code == 201
     assert hold.json["status"] == "PENDING" and hold.json["value"] == {"amount": 600, "currency": "USD"}
-    too_much = traveller.post("/api/loyalty/redeem", json={"user_id": user_id, "points": 500, "booking_ref": "QQ11QQ"})
+    too_much = traveller.post("/api/loyalty/redeem", json={"user_id": user_id, "points": 500, "booking_ref": other_ref})
     assert too_much.status_code == 409
     assert too_much.json["error"]["code"] == "insufficient_points" and too_much.json["error"]["balance"] == 1000
-    live = as_service.get("/api/loyalty/bookings/XY98ZW/hold")
+    live = as_service.get(f"/api/loyalty/bookings/{ref}/hold")
     assert live.json["hold"]["hold_id"] == hold.json["hold_id"]
     for _ in range(2):
         committed = as_service.post(f"/api/loyalty/holds/{hold.json['hold_id']}/commit")
@@ -64,7 +67,7 @@ def test_earn_redeem_commit_and_history_over_http(traveller, as_service):
     assert history.status_code == 200 and history.json["total"] == 2
     assert [(t["kind"], t["points"], t["balance_after"]) for t in history.json["transactions"]] == [
         ("REDEEM", -600, 400)]
-    reversed_ = as_service.post("/api/loyalty/reversals", json={"booking_ref": "XY98ZW"})
+    reversed_ = as_service.post("/api/loyalty/reversals", json={"booking_ref": ref})
     assert reversed_.status_code == 200 and reversed_.json["points_returned"] == 600
     assert traveller.get(f"/api/loyalty/account/{user_id}").json["balance"] == 1000
 
@@ -98,6 +101,8 @@ def test_redeem_is_for_that_traveller_only(traveller, as_service, system, api):
 ])
 def test_bad_redeems_are_400s_that_name_the_field(traveller, body, field):
     user_id = _me(traveller)
+    if body.get("booking_ref") == "AB12CD":
+        body = {**body, "booking_ref": held_booking(traveller)["ref"]}
     resp = traveller.post("/api/loyalty/redeem", json={"user_id": user_id, **body} if "user_id" not in body
                           and field != "user_id" else body)
     assert resp.status_code == 400, resp.text
@@ -112,3 +117,37 @@ def test_bad_earns_and_unknown_holds(as_service):
     missing = as_service.post("/api/loyalty/holds/ph_nope/commit")
     assert missing.status_code == 404 and missing.json["error"]["code"] == "hold_not_found"
     assert as_service.post("/api/loyalty/reversals", json={}).status_code == 400
+
+
+def test_points_are_held_only_against_the_travellers_own_booking(api, traveller, as_service):
+    """Someone else's booking ref reads exactly like an unknown one, and their booking is left alone."""
+    from tests.conftest import register_and_login
+
+    owner = register_and_login(api)
+    theirs = held_booking(owner, fare=30000)["ref"]
+    user_id = _me(traveller)
+    _earn(as_service, user_id, "EARN01", amount=100000)
+    stranger = traveller.post("/api/loyalty/redeem", json={"user_id": user_id, "points": 500, "booking_ref": theirs})
+    unknown = traveller.post("/api/loyalty/redeem", json={"user_id": user_id, "points": 500, "booking_ref": "ZZ99ZZ"})
+    assert stranger.status_code == unknown.status_code == 404
+    assert stranger.json["error"]["code"] == unknown.json["error"]["code"] == "booking_not_found"
+    assert stranger.json["error"]["message"].replace(theirs, "?") == unknown.json["error"]["message"].replace(
+        "ZZ99ZZ", "?")
+    assert as_service.get(f"/api/loyalty/bookings/{theirs}/hold").json["hold"] is None
+    intent = owner.post("/api/payments/create-intent", json={"booking_ref": theirs})
+    assert intent.status_code == 201 and (intent.json["amount"], intent.json["currency"]) == (30000, "USD"), intent.text
+    _earn(as_service, _me(owner), "EARN02", amount=100000)
+    mine = owner.post("/api/loyalty/redeem", json={"user_id": _me(owner), "points": 500, "booking_ref": theirs})
+    assert mine.status_code == 201, mine.text  # the owner's own hold is not blocked by a stranger's
+
+
+def test_a_strangers_booking_ref_in_create_intent_reads_as_unknown(api, traveller):
+    from tests.conftest import register_and_login
+
+    theirs = held_booking(register_and_login(api))["ref"]
+    stranger = traveller.post("/api/payments/create-intent", json={"booking_ref": theirs})
+    unknown = traveller.post("/api/payments/create-intent", json={"booking_ref": "ZZ99ZZ"})
+    assert stranger.status_code == unknown.status_code == 404
+    assert stranger.json["error"]["code"] == unknown.json["error"]["code"]
+    assert stranger.json["error"]["message"].replace(theirs, "?") == unknown.json["error"]["message"].replace(
+        "ZZ99ZZ", "?")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
+from flightbook.contracts.flights import BookingNotFound, FlightsContract
 from flightbook.contracts.loyalty import (AccountView, BookingPoints, ExpiryReport, HistoryPage, LoyaltyAdmin,
                                           LoyaltyContract, PointsHold, PointsOffer, PointsRate, PointsReturnQuote,
                                           ReversalResult, Tier, TierStanding)
@@ -59,10 +60,15 @@ def _traveller(caller: Principal | None) -> int:
 
 
 class LoyaltyService(LoyaltyContract, LoyaltyAdmin):
-    def __init__(self, uow: UnitOfWork, rules: r.LoyaltyRules, clock_now: Callable[[], dt.datetime] = clock.now):
+    """``flights`` answers whose a booking is (the wiring always hands it; None only in loyalty's own
+    module tests, which hold points against made-up refs)."""
+
+    def __init__(self, uow: UnitOfWork, rules: r.LoyaltyRules, clock_now: Callable[[], dt.datetime] = clock.now,
+                 flights: FlightsContract | None = None):
         self.uow = uow
         self.rules = rules
         self.now = clock_now
+        self.flights = flights
 
     def tiers(self) -> list[Tier]:
         return accounts.list_tiers()
@@ -99,8 +105,18 @@ class LoyaltyService(LoyaltyContract, LoyaltyAdmin):
                     currency: str = "USD") -> PointsHold:
         if _traveller(caller) != _user_id(user_id):
             raise Forbidden("you may only redeem your own points", code="forbidden")
-        return holds.hold_points(self.uow, user_id, _points(points), _booking_ref(booking_ref), _currency(currency),
-                                 self.now())
+        ref, points, currency = _booking_ref(booking_ref), _points(points), _currency(currency)
+        self._check_booking_is_theirs(caller, user_id, ref)
+        return holds.hold_points(self.uow, user_id, points, ref, currency, self.now())
+
+    def _check_booking_is_theirs(self, caller: Principal, user_id: int, ref: str) -> None:
+        """Points are held only against the traveller's own booking; someone else's reads as unknown, exactly
+        as flights answers for it."""
+        if self.flights is None:
+            return
+        booking = self.flights.get_booking(caller, ref)
+        if booking.user_id != user_id:  # an admin sees every booking, but redeems only against their own
+            raise BookingNotFound(f"no booking {ref}")
 
     def commit_hold(self, hold_id: str, *, caller: Principal | None = IN_PROCESS) -> PointsHold:
         require_service(caller)
