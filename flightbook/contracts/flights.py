@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from flightbook.kernel.auth import IN_PROCESS, Principal
-from flightbook.kernel.errors import Conflict, NotFound, ValidationError
+from flightbook.kernel.errors import Conflict, DomainError, NotFound, ValidationError
 from flightbook.kernel.events import Event
 from flightbook.kernel.money import Money
 
@@ -39,6 +39,12 @@ NO_BOOKING = "NONE"
 
 class BookingNotFound(NotFound):
     code = "booking_not_found"
+
+
+class TooManyLoginAttempts(DomainError):
+    """429: too many failed logins for this username or from this address; ``retry_after`` says when to try."""
+    status = 429
+    code = "too_many_attempts"
 
 
 class SeatsUnavailable(Conflict):
@@ -388,7 +394,8 @@ class FlightRescheduled(Event):
 
 class FlightsContract(Protocol):
     def register(self, registration: Registration) -> UserView: ...
-    def login(self, username: str, password: str) -> LoginResult: ...
+    def login(self, username: str, password: str, client_address: str | None = None) -> LoginResult:
+        """``client_address``: where the traveller is (the gateway passes the browser's), for the throttle."""
     def get_user(self, caller: Principal, user_id: int) -> UserView: ...
 
     def search_places(self, q: str, limit: int = 10) -> list[Place]: ...

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import falcon
 
-from flightbook.contracts.flights import Registration
+from flightbook.contracts.flights import Registration, TooManyLoginAttempts
 from flightbook.gateway.web import Web, page, safe_next
 from flightbook.kernel.errors import Conflict, DomainError, Unauthorized, ValidationError
 
@@ -31,14 +31,18 @@ class Login:
         if not username or not password:
             return self._again(req, resp, next_path, username, "Enter your username and password.")
         try:
-            result = self.web.contracts.flights.login(username, password)
+            result = self.web.contracts.flights.login(username, password, req.context.client_address)
+        except TooManyLoginAttempts as exc:
+            resp.set_header("Retry-After", str(exc.details.get("retry_after", 60)))
+            return self._again(req, resp, next_path, username, "Too many failed logins. Please wait "
+                               f"{exc.details.get('retry_after', 60)} seconds and try again.", falcon.HTTP_429)
         except (Unauthorized, ValidationError):
             return self._again(req, resp, next_path, username, "That username and password do not match.")
         self.web.session(req).sign_in(result.token, int(result.expires_at.timestamp()))
         self.web.redirect(req, resp, next_path, f"Welcome back, {result.user.first_name}.")
 
-    def _again(self, req, resp, next_path, username, error):
-        self.web.render(req, resp, "login.html", status=falcon.HTTP_400, next_path=next_path,
+    def _again(self, req, resp, next_path, username, error, status=falcon.HTTP_400):
+        self.web.render(req, resp, "login.html", status=status, next_path=next_path,
                         username=username, error=error)
 
 
@@ -62,7 +66,7 @@ class Register:
         flights = self.web.contracts.flights
         try:
             flights.register(Registration(password=password, **values))
-            result = flights.login(values["username"], password)
+            result = flights.login(values["username"], password, req.context.client_address)
         except ValidationError as exc:
             return self._again(req, resp, next_path, values, {exc.field: _sentence(exc.message)})
         except Conflict as exc:

@@ -23,6 +23,7 @@ class GatewayApi:
 
     def __init__(self, settings, tokens, session_token=lambda req: None):
         self._settings = settings
+        self._tokens = tokens
         self._session_token = session_token
         self._app: falcon.App | None = None
         self._remote = {m: ServiceClient.for_settings(m, settings.urls[m], tokens, "gateway", settings)
@@ -40,6 +41,7 @@ class GatewayApi:
         path = "/api/" + rest
         headers = {h: req.get_header(h) for h in _PASSED_ON if req.get_header(h)}
         headers["X-Request-ID"] = req.context.request_id
+        headers["X-Client-Address"] = self._tokens.vouch_for_address(req.context.client_address or "")
         authorization = req.get_header("Authorization")
         if not authorization:
             session_token = self._session_token(req)

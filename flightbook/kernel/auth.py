@@ -2,6 +2,8 @@
 service tokens that name the calling part and the audience."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 import time
 from dataclasses import dataclass, field
@@ -75,6 +77,22 @@ class Tokens:
         with self._lock:
             self._issued[(caller, audience)] = (token, now + self._service_ttl / 2)
         return token
+
+    def vouch_for_address(self, address: str) -> str:
+        """``X-Client-Address`` for a request passed on between parts: the first caller's address, signed with
+        the service secret so only another part can say where a request came from."""
+        return f"{address} {self._address_signature(address)}"
+
+    def vouched_address(self, header: str | None) -> str | None:
+        """The address an ``X-Client-Address`` header names, when another part signed it; else None."""
+        address, _, signature = (header or "").rpartition(" ")
+        if address and hmac.compare_digest(signature, self._address_signature(address)):
+            return address
+        return None
+
+    def _address_signature(self, address: str) -> str:
+        return hmac.new(self._service_secret.encode(), b"client-address " + address.encode("utf-8", "replace"),
+                        hashlib.sha256).hexdigest()
 
     def verify(self, token: str, audience: str | list | None = None) -> Principal:
         """The principal a bearer token stands for; Unauthorized if it is bad or expired."""

@@ -45,6 +45,8 @@ class AuthMiddleware:
 
     def process_request(self, req, resp):
         req.context.principal = None
+        vouched = self._tokens.vouched_address(req.get_header("X-Client-Address"))
+        req.context.client_address = vouched or req.remote_addr
         header = req.get_header("Authorization")
         if header:
             scheme, _, token = header.partition(" ")

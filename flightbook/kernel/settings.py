@@ -141,6 +141,9 @@ class Settings:
     reconcile_interval_seconds: float = 10.0
     fault_points: str = ""
     cookie_secure: bool = False
+    login_max_failures_per_username: int = 10  # failed logins in a window before 429 for that username
+    login_max_failures_per_address: int = 50  # ... for that client address
+    login_window_minutes: int = 15
     max_body_bytes: int = 1 << 20  # the largest request body a part reads (413 above it)
     max_form_bytes: int = 64 << 10  # the largest HTML form body the gateway reads
     log_level: str = "INFO"
@@ -207,6 +210,9 @@ class Settings:
             fault_points=env.get("FLIGHTBOOK_FAULT_POINTS", ""),
             cookie_secure=env.get("FLIGHTBOOK_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
             log_level=env.get("FLIGHTBOOK_LOG_LEVEL", "INFO"),
+            login_max_failures_per_username=_positive(env, "FLIGHTBOOK_LOGIN_MAX_FAILURES_PER_USERNAME", 10),
+            login_max_failures_per_address=_positive(env, "FLIGHTBOOK_LOGIN_MAX_FAILURES_PER_ADDRESS", 50),
+            login_window_minutes=_positive(env, "FLIGHTBOOK_LOGIN_WINDOW_MINUTES", 15),
             max_body_bytes=_positive(env, "FLIGHTBOOK_MAX_BODY_BYTES", 1 << 20),
             max_form_bytes=_positive(env, "FLIGHTBOOK_MAX_FORM_BYTES", 64 << 10),
             loyalty_points_per_unit=_int(env, "FLIGHTBOOK_LOYALTY_POINTS_PER_UNIT", 10),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flightbook.kernel.auth import Tokens
 from flightbook.kernel.db import open_database
+from flightbook.modules.flights.identity.throttle import ThrottleRules
 from flightbook.kernel.part import Job, Part
 from flightbook.kernel.settings import Settings
 from flightbook.kernel.uow import UnitOfWork
@@ -25,7 +26,8 @@ def build(settings: Settings, tokens: Tokens) -> Part[FlightsService]:
     models.database.initialize(open_database(settings.databases["flights"]))
     uow = UnitOfWork(models.database, "flights")
     sender = Sender(uow, mailer_for(settings.smtp_url, settings.mail_folder), mail_policy(settings))
-    service = FlightsService(uow, tokens, BookingRules.from_settings(settings), sender)
+    service = FlightsService(uow, tokens, BookingRules.from_settings(settings), sender,
+                             ThrottleRules.from_settings(settings))
     return Part(
         name="flights",
         database=models.database,

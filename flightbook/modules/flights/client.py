@@ -19,8 +19,9 @@ class Client(FlightsContract):
     def register(self, registration: Registration) -> UserView:
         return from_dict(UserView, self.http.call("POST", "/api/users/register", json=to_dict(registration)))
 
-    def login(self, username: str, password: str) -> LoginResult:
-        body = self.http.call("POST", "/api/users/login", json={"username": username, "password": password})
+    def login(self, username: str, password: str, client_address: str | None = None) -> LoginResult:
+        body = self.http.call("POST", "/api/users/login", json={"username": username, "password": password,
+                                                                "client_address": client_address})
         return from_dict(LoginResult, body)
 
     def get_user(self, caller: Principal, user_id: int) -> UserView:

@@ -25,6 +25,14 @@ class User(BaseModel):
     created_at = pw.DateTimeField()
 
 
+class LoginThrottle(BaseModel):
+    """Failed logins of one username or one client address in the current window."""
+    key = pw.CharField(max_length=300, primary_key=True)
+    failures = pw.IntegerField()
+    first_failure_at = pw.DateTimeField()
+    locked_until = pw.DateTimeField(null=True)
+
+
 class Airport(BaseModel):
     iata = pw.CharField(max_length=3, primary_key=True)
     icao = pw.CharField(max_length=4, default="")

@@ -33,14 +33,24 @@ class Register:
         resp.media = data.to_dict(self.service.register(registration))
 
 
+def client_address(req, body: dict) -> str | None:
+    """Who is logging in, for the throttle: the address another part vouches for (the gateway passes the
+    browser's with a service token), else the address the request came from."""
+    principal = _principal(req)
+    if principal is not None and principal.is_service and body.get("client_address") is not None:
+        return validate.text(body, "client_address", max_len=200)
+    return getattr(req.context, "client_address", None) or req.remote_addr
+
+
 class Login:
     def __init__(self, service):
         self.service = service
 
     def on_post(self, req, resp):
         body = validate.body(req)
-        result = self.service.login(validate.text(body, "username", max_len=40),
-                                    validate.text(body, "password", max_len=1024, strip=False))
+        username = validate.text(body, "username", max_len=40)
+        password = validate.text(body, "password", max_len=1024, strip=False)
+        result = self.service.login(username, password, client_address(req, body))
         resp.media = data.to_dict(result)
 
 

@@ -19,6 +19,7 @@ from flightbook.modules.flights.booking.fare_rules import BookingRules
 from flightbook.modules.flights.catalogue import (airports, calendar, connection_times, places, reschedule,
                                                   schedule_generator, schedule_import, search)
 from flightbook.modules.flights.identity import users
+from flightbook.modules.flights.identity.throttle import ThrottleRules
 from flightbook.modules.flights.notifications import notices
 from flightbook.modules.flights.notifications.facts import FactKind
 from flightbook.modules.flights.notifications.sending import Sender
@@ -27,17 +28,21 @@ FollowUp = notices.FollowUp
 
 
 class FlightsService(FlightsContract, FlightsAdmin):
-    def __init__(self, uow: UnitOfWork, tokens: Tokens, rules: BookingRules, sender: Sender):
+    def __init__(self, uow: UnitOfWork, tokens: Tokens, rules: BookingRules, sender: Sender,
+                 throttle: ThrottleRules = ThrottleRules()):
         self.uow = uow
         self.tokens = tokens
         self.rules = rules
         self.sender = sender  # the traveller's mail
+        self.throttle = throttle  # of failed logins
 
     def register(self, registration: Registration) -> UserView:
         return users.register(self.uow, registration)
 
-    def login(self, username: str, password: str) -> LoginResult:
-        return users.login(username, password, self.tokens)
+    def login(self, username: str, password: str, client_address: str | None = None) -> LoginResult:
+        if client_address is not None and (not isinstance(client_address, str) or len(client_address) > 200):
+            raise ValidationError("client_address", "must be an address of at most 200 characters")
+        return users.login(self.uow, username, password, self.tokens, self.throttle, client_address)
 
     def get_user(self, caller: Principal, user_id: int) -> UserView:
         require_self_or_admin(caller, user_id)

@@ -12,6 +12,8 @@ from flightbook.kernel.auth import Tokens
 from flightbook.kernel.errors import Conflict, NotFound, Unauthorized, ValidationError
 from flightbook.kernel.passwords import DUMMY_HASH, hash_password, verify_password
 from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.flights.identity import throttle
+from flightbook.modules.flights.identity.throttle import ThrottleRules
 from flightbook.modules.flights.models import User
 
 MIN_PASSWORD = 8
@@ -66,13 +68,18 @@ def register(uow: UnitOfWork, reg: Registration, *, is_admin: bool = False) -> U
     return _view(user)
 
 
-def login(username: str, password: str, tokens: Tokens) -> LoginResult:
-    user = User.get_or_none(User.username == (username or "").strip().lower())
+def login(uow: UnitOfWork, username: str, password: str, tokens: Tokens, rules: ThrottleRules,
+          client_address: str | None = None) -> LoginResult:
+    """A token for the right password; too many failures for the username or the address: 429 (see throttle)."""
+    name, now = (username or "").strip().lower(), clock.now()
+    throttle.check(name, client_address, rules, now)
+    user = User.get_or_none(User.username == name)
     if user is None:
         verify_password(password or "", DUMMY_HASH)
+    if user is None or not verify_password(password or "", user.password_hash):
+        throttle.record_failure(uow, name, client_address, rules, now)
         raise InvalidCredentials("unknown username or wrong password")
-    if not verify_password(password or "", user.password_hash):
-        raise InvalidCredentials("unknown username or wrong password")
+    throttle.record_success(uow, name, client_address, rules)
     token, expires_at = tokens.issue_user_token(user.id, user.username, user.is_admin)
     return LoginResult(token=token, expires_at=dt.datetime.fromtimestamp(expires_at, clock.UTC), user=_view(user))
 
