@@ -170,6 +170,20 @@ def create_admin(
     typer.echo(f"admin {user.username} created (id {user.id})")
 
 
+@app.command("revoke-sessions")
+def revoke_sessions(username: str = typer.Argument(..., help="the user whose sessions end")):
+    """End every login session of a user: their refresh tokens stop at once, their web sessions within seconds
+    and their access tokens at their short expiry. Example: flightbook revoke-sessions alice"""
+    system = _module_system("flights")
+    try:
+        ended = wiring.flights_admin(system).revoke_sessions(username)
+    except DomainError as exc:
+        fail(exc.message)
+    finally:
+        system.close()
+    typer.echo(f"{ended} session(s) of {username} ended")
+
+
 class _Progress:
     """A rich progress bar when stdout is a terminal; otherwise nothing. Call it with (done, total)."""
 

@@ -172,7 +172,8 @@ def build_system(settings: Settings | None = None, serve: str | None = None) -> 
     if serve is not None and serve not in PARTS:
         raise ValueError(f"unknown part {serve!r}: choose one of {', '.join(PARTS)}")
     faults.configure(settings.fault_points)
-    tokens = Tokens(settings.secret_key, settings.service_secret, settings.token_ttl_seconds,
+    tokens = Tokens(settings.secret_key, settings.service_secret, min(settings.access_token_minutes * 60,
+                                                                      settings.token_ttl_seconds),
                     settings.service_token_ttl_seconds)
     system = System(settings=settings, tokens=tokens)
     wanted = _modules_to_build(settings, serve)

@@ -115,9 +115,12 @@ class UserView:
 
 @dataclass(frozen=True)
 class LoginResult:
+    """``token``: the access token (minutes, until ``expires_at``); ``refresh_token``: gets the next one
+    (``refresh_session``), once: it changes on every use and its session ends at logout."""
     token: str
     expires_at: dt.datetime
     user: UserView
+    refresh_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -397,6 +400,15 @@ class FlightsContract(Protocol):
     def login(self, username: str, password: str, client_address: str | None = None) -> LoginResult:
         """``client_address``: where the traveller is (the gateway passes the browser's), for the throttle."""
     def get_user(self, caller: Principal, user_id: int) -> UserView: ...
+    def refresh_session(self, refresh_token: str) -> LoginResult:
+        """A new access token and refresh token for a live session (401 ``session_ended`` otherwise; an old
+        refresh token ends its session)."""
+    def logout(self, caller: Principal | None, refresh_token: str | None = None) -> None:
+        """Ends the session of the caller's token (or of ``refresh_token``)."""
+    def session_alive(self, session_id: str, *, caller: Principal | None = IN_PROCESS) -> bool:
+        """Whether a session still lives (services only: the gateway asks for its web sessions)."""
+    def change_password(self, caller: Principal, current_password: str, new_password: str) -> None:
+        """The traveller's new password; every session of theirs ends."""
 
     def search_places(self, q: str, limit: int = 10) -> list[Place]: ...
     def search_flights(self, query: FlightQuery) -> SearchResult: ...
@@ -490,6 +502,8 @@ class FlightsAdmin(Protocol):
     def register(self, registration: Registration) -> UserView:
         """A traveller (the demo's)."""
     def create_admin(self, username: str, password: str, email: str | None = None) -> UserView: ...
+    def revoke_sessions(self, username: str) -> int:
+        """Ends every session of the user (``flightbook revoke-sessions``): how many were live."""
     def import_airports(self, csv_path: Path | str | None = None, progress: Progress | None = None) -> AirportImport:
         """Upsert the file's airports (default data/airports.csv) by IATA code, all or nothing."""
     def generate_schedule(self, airports_count: int, out: Path | str, seed: int = 1,

@@ -38,7 +38,7 @@ class Login:
                                f"{exc.details.get('retry_after', 60)} seconds and try again.", falcon.HTTP_429)
         except (Unauthorized, ValidationError):
             return self._again(req, resp, next_path, username, "That username and password do not match.")
-        self.web.session(req).sign_in(result.token, int(result.expires_at.timestamp()))
+        self.web.session(req).sign_in(result.token, int(result.expires_at.timestamp()), result.refresh_token)
         self.web.redirect(req, resp, next_path, f"Welcome back, {result.user.first_name}.")
 
     def _again(self, req, resp, next_path, username, error, status=falcon.HTTP_400):
@@ -73,7 +73,7 @@ class Register:
             return self._again(req, resp, next_path, values, {}, _sentence(exc.message))
         except DomainError as exc:
             return self._again(req, resp, next_path, values, {}, _sentence(exc.message))
-        self.web.session(req).sign_in(result.token, int(result.expires_at.timestamp()))
+        self.web.session(req).sign_in(result.token, int(result.expires_at.timestamp()), result.refresh_token)
         self.web.redirect(req, resp, next_path, f"Welcome to flightbook, {result.user.first_name}!")
 
     def _again(self, req, resp, next_path, values, errors, error=None):
@@ -88,7 +88,10 @@ class Logout:
     @page
     def on_post(self, req, resp):
         self.web.form(req)
-        self.web.session(req).sign_out()
+        session = self.web.session(req)
+        if session.token or session.refresh:
+            self.web.end_session(self.web.principal(req), session.refresh)
+        session.sign_out()
         self.web.redirect(req, resp, "/", "You are logged out. See you soon!")
 
 

@@ -13,7 +13,7 @@ import jinja2
 from flightbook.contracts import Contracts
 from flightbook.contracts.flights import BookingStatus, BookingView, Direction
 from flightbook.gateway import formatting
-from flightbook.gateway.session import CSRF_FIELD, SessionCookies
+from flightbook.gateway.session import CSRF_FIELD, LiveSessions, SessionCookies
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.settings import Settings
 from flightbook.kernel import validate
@@ -49,6 +49,7 @@ class Web:
         self.tokens = tokens
         self.contracts = contracts
         self.cookies = SessionCookies(settings.secret_key, settings.cookie_secure)
+        self.sessions = LiveSessions(contracts.flights, tokens)
         self.templates = _environment()
 
     def session(self, req):
@@ -67,15 +68,33 @@ class Web:
         return principal.token
 
     def principal(self, req) -> Principal | None:
-        session = self.session(req)
+        """The signed-in traveller: their access token, renewed with the refresh token once it expired, as long
+        as flights says their session still lives (asked at most every LIVENESS_SECONDS)."""
+        if not hasattr(req.context, "principal_of_session"):
+            req.context.principal_of_session = self._principal(self.session(req))
+        return req.context.principal_of_session
+
+    def _principal(self, session) -> Principal | None:
         if not session.token:
             return None
         try:
-            return self.tokens.verify(session.token)
+            principal = self.tokens.verify(session.token)
         except Unauthorized:
+            principal = self.sessions.renewed(session)
+        if principal is None or (principal.session_id and not self.sessions.is_live(principal.session_id)):
             session.sign_out()
             session.say("Your session has expired. Please log in again.", "error")
             return None
+        return principal
+
+    def end_session(self, principal: Principal | None, refresh: str | None) -> None:
+        """Logout: flights revokes the session, so a copy of the cookie stops working too."""
+        try:
+            self.contracts.flights.logout(principal, refresh)
+        except Unauthorized:
+            pass  # already ended
+        if principal is not None and principal.session_id:
+            self.sessions.forget(principal.session_id)
 
     def traveller(self, req) -> Principal:
         principal = self.principal(req)

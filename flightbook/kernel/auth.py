@@ -23,6 +23,8 @@ class Principal:
     username: str | None = None
     is_admin: bool = False
     service: str | None = None
+    #: the login session a traveller's token belongs to (flights can end it: logout, revoke-sessions)
+    session_id: str | None = None
     #: the bearer token the principal came with, so an HTTP adapter can act for the same caller
     token: str | None = field(default=None, repr=False, compare=False)
 
@@ -56,10 +58,14 @@ class Tokens:
         self._issued: dict = {}  # (caller, audience) -> (token, reissue after)
         self._lock = threading.Lock()
 
-    def issue_user_token(self, user_id: int, username: str, is_admin: bool) -> tuple[str, int]:
+    def issue_user_token(self, user_id: int, username: str, is_admin: bool,
+                         session_id: str | None = None) -> tuple[str, int]:
+        """A traveller's access token: it lives ``ttl_seconds`` (minutes), naming its session when it has one."""
         expires_at = int(time.time()) + self._ttl
         claims = {"sub": str(user_id), "username": username, "adm": bool(is_admin), "typ": "user",
                   "iat": int(time.time()), "exp": expires_at}
+        if session_id:
+            claims["sid"] = session_id
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM), expires_at
 
     def issue_service_token(self, caller: str, audience: str) -> str:
@@ -123,8 +129,10 @@ class Tokens:
             raise Unauthorized("token expired, log in again", code="token_expired") from None
         except jwt.PyJWTError:
             raise Unauthorized("invalid token", code="invalid_token") from None
+        sid = claims.get("sid")
         return Principal(kind="user", user_id=int(claims["sub"]), username=claims.get("username"),
-                         is_admin=bool(claims.get("adm")), token=token), claims["exp"]
+                         is_admin=bool(claims.get("adm")), session_id=sid if isinstance(sid, str) else None,
+                         token=token), claims["exp"]
 
 
 def require_user(principal: Principal | None) -> Principal:

@@ -141,6 +141,7 @@ class Settings:
     reconcile_interval_seconds: float = 10.0
     fault_points: str = ""
     cookie_secure: bool = False
+    access_token_minutes: int = 10  # a traveller's access token; the session (refresh token) lasts token_ttl
     login_max_failures_per_username: int = 10  # failed logins in a window before 429 for that username
     login_max_failures_per_address: int = 50  # ... for that client address
     login_window_minutes: int = 15
@@ -210,6 +211,7 @@ class Settings:
             fault_points=env.get("FLIGHTBOOK_FAULT_POINTS", ""),
             cookie_secure=env.get("FLIGHTBOOK_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
             log_level=env.get("FLIGHTBOOK_LOG_LEVEL", "INFO"),
+            access_token_minutes=_positive(env, "FLIGHTBOOK_ACCESS_TOKEN_MINUTES", 10),
             login_max_failures_per_username=_positive(env, "FLIGHTBOOK_LOGIN_MAX_FAILURES_PER_USERNAME", 10),
             login_max_failures_per_address=_positive(env, "FLIGHTBOOK_LOGIN_MAX_FAILURES_PER_ADDRESS", 50),
             login_window_minutes=_positive(env, "FLIGHTBOOK_LOGIN_WINDOW_MINUTES", 15),

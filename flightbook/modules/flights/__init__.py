@@ -2,6 +2,8 @@
 Hands the wiring its Part."""
 from __future__ import annotations
 
+import datetime as dt
+
 from flightbook.kernel.auth import Tokens
 from flightbook.kernel.db import open_database
 from flightbook.modules.flights.identity.throttle import ThrottleRules
@@ -27,7 +29,7 @@ def build(settings: Settings, tokens: Tokens) -> Part[FlightsService]:
     uow = UnitOfWork(models.database, "flights")
     sender = Sender(uow, mailer_for(settings.smtp_url, settings.mail_folder), mail_policy(settings))
     service = FlightsService(uow, tokens, BookingRules.from_settings(settings), sender,
-                             ThrottleRules.from_settings(settings))
+                             ThrottleRules.from_settings(settings), dt.timedelta(seconds=settings.token_ttl_seconds))
     return Part(
         name="flights",
         database=models.database,

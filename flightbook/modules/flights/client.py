@@ -1,6 +1,8 @@
 """The flights contract over HTTP (FLIGHTBOOK_FLIGHTS_URL set)."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flightbook.contracts.flights import (BookingPage, BookingRequest, BookingView, CalendarQuery, CancellationQuote,
                                           FareCalendar, FlightOption, FlightQuery, FlightsContract, LoginResult,
                                           MessageView, Place, Registration, SearchResult, UserView)
@@ -23,6 +25,23 @@ class Client(FlightsContract):
         body = self.http.call("POST", "/api/users/login", json={"username": username, "password": password,
                                                                 "client_address": client_address})
         return from_dict(LoginResult, body)
+
+    def refresh_session(self, refresh_token: str) -> LoginResult:
+        return from_dict(LoginResult, self.http.call("POST", "/api/users/refresh",
+                                                     json={"refresh_token": refresh_token}))
+
+    def logout(self, caller: Principal | None, refresh_token: str | None = None) -> None:
+        token = caller.token if caller is not None and not caller.is_service else None
+        self.http.call("POST", "/api/users/logout", json={"refresh_token": refresh_token}, token=token)
+
+    def session_alive(self, session_id: str, *, caller: Principal | None = IN_PROCESS) -> bool:
+        body = self.http.call("GET", f"/api/users/sessions/{quote(session_id, safe='')}/alive",
+                              token=bearer(caller))
+        return bool(body["alive"])
+
+    def change_password(self, caller: Principal, current_password: str, new_password: str) -> None:
+        self.http.call("POST", "/api/users/password", token=bearer(caller),
+                       json={"current_password": current_password, "new_password": new_password})
 
     def get_user(self, caller: Principal, user_id: int) -> UserView:
         return from_dict(UserView, self.http.call("GET", "/api/users/me", token=bearer(caller)))

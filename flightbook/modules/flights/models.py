@@ -33,6 +33,17 @@ class LoginThrottle(BaseModel):
     locked_until = pw.DateTimeField(null=True)
 
 
+class UserSession(BaseModel):
+    """A traveller's login: its refresh token's hash (rotated on use) and whether it was revoked."""
+    id = pw.CharField(max_length=32, primary_key=True)
+    user_id = pw.IntegerField(index=True)
+    refresh_hash = pw.CharField(max_length=64)
+    created_at = pw.DateTimeField()
+    refreshed_at = pw.DateTimeField()
+    expires_at = pw.DateTimeField()
+    revoked_at = pw.DateTimeField(null=True)
+
+
 class Airport(BaseModel):
     iata = pw.CharField(max_length=3, primary_key=True)
     icao = pw.CharField(max_length=4, default="")

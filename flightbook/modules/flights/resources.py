@@ -54,6 +54,47 @@ class Login:
         resp.media = data.to_dict(result)
 
 
+class Refresh:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp):
+        body = validate.body(req)
+        resp.media = data.to_dict(self.service.refresh_session(validate.text(body, "refresh_token", max_len=200)))
+
+
+class Logout:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp):
+        body = validate.body(req) if req.content_length else {}
+        self.service.logout(_principal(req), validate.text(body, "refresh_token", max_len=200, required=False))
+        resp.status = falcon.HTTP_204
+
+
+class ChangePassword:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp):
+        caller = require_user(_principal(req))
+        body = validate.body(req)
+        self.service.change_password(caller, validate.text(body, "current_password", max_len=1024, strip=False),
+                                     validate.text(body, "new_password", max_len=1024, strip=False))
+        resp.status = falcon.HTTP_204
+
+
+class SessionAlive:
+    """Services only: whether a login session still lives (the gateway asks for its web sessions)."""
+
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, session_id):
+        resp.media = {"alive": self.service.session_alive(session_id[:64], caller=_principal(req))}
+
+
 class Me:
     def __init__(self, service):
         self.service = service
@@ -234,6 +275,10 @@ def add_routes(app, service) -> None:
     app.add_route("/api/users/register", Register(service))
     app.add_route("/api/users/login", Login(service))
     app.add_route("/api/users/me", Me(service))
+    app.add_route("/api/users/refresh", Refresh(service))
+    app.add_route("/api/users/logout", Logout(service))
+    app.add_route("/api/users/password", ChangePassword(service))
+    app.add_route("/api/users/sessions/{session_id}/alive", SessionAlive(service))
     app.add_route("/api/places/search", PlaceSearch(service))
     app.add_route("/api/flights/search", FlightSearch(service))
     app.add_route("/api/flights/calendar", FlightCalendar(service))

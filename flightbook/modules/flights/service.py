@@ -10,6 +10,7 @@ from flightbook.contracts.flights import (AirportImport, BookingPage, BookingReq
                                           FlightQuery, FlightRescheduled, FlightsAdmin, FlightsContract,
                                           GeneratedSchedule, LoginResult, MailReport, MessageKind, MessageView,
                                           Place, Progress, Registration, RescheduledFlight, SearchResult, UserView)
+from flightbook.kernel import clock
 from flightbook.kernel.auth import IN_PROCESS, Principal, Tokens, require_self_or_admin, require_service, require_user
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
@@ -18,7 +19,7 @@ from flightbook.modules.flights.booking import bookings, late_payments, refs, st
 from flightbook.modules.flights.booking.fare_rules import BookingRules
 from flightbook.modules.flights.catalogue import (airports, calendar, connection_times, places, reschedule,
                                                   schedule_generator, schedule_import, search)
-from flightbook.modules.flights.identity import users
+from flightbook.modules.flights.identity import sessions, users
 from flightbook.modules.flights.identity.throttle import ThrottleRules
 from flightbook.modules.flights.notifications import notices
 from flightbook.modules.flights.notifications.facts import FactKind
@@ -29,12 +30,13 @@ FollowUp = notices.FollowUp
 
 class FlightsService(FlightsContract, FlightsAdmin):
     def __init__(self, uow: UnitOfWork, tokens: Tokens, rules: BookingRules, sender: Sender,
-                 throttle: ThrottleRules = ThrottleRules()):
+                 throttle: ThrottleRules = ThrottleRules(), session_lifetime: dt.timedelta = dt.timedelta(hours=12)):
         self.uow = uow
         self.tokens = tokens
         self.rules = rules
         self.sender = sender  # the traveller's mail
         self.throttle = throttle  # of failed logins
+        self.session_lifetime = session_lifetime  # a login's refresh token lasts this long at most
 
     def register(self, registration: Registration) -> UserView:
         return users.register(self.uow, registration)
@@ -42,7 +44,26 @@ class FlightsService(FlightsContract, FlightsAdmin):
     def login(self, username: str, password: str, client_address: str | None = None) -> LoginResult:
         if client_address is not None and (not isinstance(client_address, str) or len(client_address) > 200):
             raise ValidationError("client_address", "must be an address of at most 200 characters")
-        return users.login(self.uow, username, password, self.tokens, self.throttle, client_address)
+        return users.login(self.uow, username, password, self.tokens, self.throttle, client_address,
+                           self.session_lifetime)
+
+    def refresh_session(self, refresh_token: str) -> LoginResult:
+        return users.refresh(self.uow, refresh_token, self.tokens)
+
+    def logout(self, caller: Principal | None, refresh_token: str | None = None) -> None:
+        if caller is not None and caller.session_id and not caller.is_service:
+            sessions.revoke(self.uow, caller.session_id, clock.now())
+        elif refresh_token is not None:
+            sessions.revoke_by_refresh_token(self.uow, refresh_token, clock.now())
+        else:
+            require_user(caller)
+
+    def session_alive(self, session_id: str, *, caller: Principal | None = IN_PROCESS) -> bool:
+        require_service(caller)
+        return isinstance(session_id, str) and len(session_id) <= 64 and sessions.is_live(session_id, clock.now())
+
+    def change_password(self, caller: Principal, current_password: str, new_password: str) -> None:
+        users.change_password(self.uow, _user_id(require_user(caller)), current_password, new_password)
 
     def get_user(self, caller: Principal, user_id: int) -> UserView:
         require_self_or_admin(caller, user_id)
@@ -91,6 +112,9 @@ class FlightsService(FlightsContract, FlightsAdmin):
         return notices.messages_of(_user_id(traveller), ref, limit)
 
     # FlightsAdmin: the CLI's
+    def revoke_sessions(self, username: str) -> int:
+        return users.revoke_sessions(self.uow, username)
+
     def create_admin(self, username: str, password: str, email: str | None = None) -> UserView:
         return users.register(self.uow, Registration(
             username=username, email=email or f"{username}@localhost.localdomain", password=password,

@@ -37,7 +37,7 @@ def check(username: str, address: str | None, rules: ThrottleRules, now: dt.date
     """429 when the username or the address is locked out now."""
     keys = [key for key, _ in _keys(username, address, rules)]
     rows = LoginThrottle.select().where(LoginThrottle.key.in_(keys) & LoginThrottle.locked_until.is_null(False))
-    until = max((clock.from_db(row.locked_until) for row in rows), default=None)
+    until = max((clock.from_db(row.locked_until) for row in rows if row.locked_until is not None), default=None)
     if until is not None and until > now:
         wait = math.ceil((until - now).total_seconds())
         raise TooManyLoginAttempts(f"too many failed logins; try again in {wait} seconds", retry_after=wait)

@@ -12,7 +12,7 @@ from flightbook.kernel.auth import Tokens
 from flightbook.kernel.errors import Conflict, NotFound, Unauthorized, ValidationError
 from flightbook.kernel.passwords import DUMMY_HASH, hash_password, verify_password
 from flightbook.kernel.uow import UnitOfWork
-from flightbook.modules.flights.identity import throttle
+from flightbook.modules.flights.identity import sessions, throttle
 from flightbook.modules.flights.identity.throttle import ThrottleRules
 from flightbook.modules.flights.models import User
 
@@ -69,7 +69,7 @@ def register(uow: UnitOfWork, reg: Registration, *, is_admin: bool = False) -> U
 
 
 def login(uow: UnitOfWork, username: str, password: str, tokens: Tokens, rules: ThrottleRules,
-          client_address: str | None = None) -> LoginResult:
+          client_address: str | None = None, session_lifetime: dt.timedelta = dt.timedelta(hours=12)) -> LoginResult:
     """A token for the right password; too many failures for the username or the address: 429 (see throttle)."""
     name, now = (username or "").strip().lower(), clock.now()
     throttle.check(name, client_address, rules, now)
@@ -80,8 +80,42 @@ def login(uow: UnitOfWork, username: str, password: str, tokens: Tokens, rules: 
         throttle.record_failure(uow, name, client_address, rules, now)
         raise InvalidCredentials("unknown username or wrong password")
     throttle.record_success(uow, name, client_address, rules)
-    token, expires_at = tokens.issue_user_token(user.id, user.username, user.is_admin)
-    return LoginResult(token=token, expires_at=dt.datetime.fromtimestamp(expires_at, clock.UTC), user=_view(user))
+    return _signed_in(user, sessions.open_session(uow, user.id, session_lifetime, now), tokens)
+
+
+def _signed_in(user: User, session: sessions.Opened, tokens: Tokens) -> LoginResult:
+    token, expires_at = tokens.issue_user_token(user.id, user.username, user.is_admin, session.session_id)
+    return LoginResult(token=token, expires_at=dt.datetime.fromtimestamp(expires_at, clock.UTC), user=_view(user),
+                       refresh_token=session.refresh_token)
+
+
+def refresh(uow: UnitOfWork, refresh_token: str, tokens: Tokens) -> LoginResult:
+    """The next access token of a live session, and its next refresh token."""
+    user_id, session = sessions.rotate(uow, refresh_token, clock.now())
+    user = User.get_or_none(User.id == user_id)
+    if user is None:
+        raise sessions.SessionEnded("this session's user is gone")
+    return _signed_in(user, session, tokens)
+
+
+def change_password(uow: UnitOfWork, user_id: int, current: str, new: str) -> None:
+    """A new password for the one that is known; every session of the user ends with the old one."""
+    user = User.get_or_none(User.id == user_id)
+    if user is None or not isinstance(current, str) or not verify_password(current, user.password_hash):
+        raise InvalidCredentials("the current password is wrong")
+    if not isinstance(new, str) or not MIN_PASSWORD <= len(new) <= 1024:
+        raise ValidationError("new_password", f"must be {MIN_PASSWORD}-1024 characters")
+    password_hash = hash_password(new)
+    with uow.transaction():
+        User.update(password_hash=password_hash).where(User.id == user_id).execute()
+    sessions.revoke_all(uow, user_id, clock.now())
+
+
+def revoke_sessions(uow: UnitOfWork, username: str) -> int:
+    user = User.get_or_none(User.username == (username or "").strip().lower())
+    if user is None:
+        raise NotFound(f"no user {username!r}", code="user_not_found")
+    return sessions.revoke_all(uow, user.id, clock.now())
 
 
 def get_user(user_id: int) -> UserView:
