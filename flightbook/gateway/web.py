@@ -116,7 +116,10 @@ class Web:
 
     def form(self, req) -> dict:
         """The posted form (after checking its CSRF token)."""
-        data = req.get_media(default_when_empty={}) if req.content_length else {}
+        try:
+            data = req.get_media(default_when_empty={}) if req.content_length else {}
+        except falcon.MediaMalformedError:
+            raise ValidationError("form", "could not be read") from None
         if not isinstance(data, dict):
             data = {}
         self.session(req).check_csrf(data.get(CSRF_FIELD))
@@ -235,6 +238,8 @@ def page(responder):
                          "Your session has expired. Please log in again.", "error")
         except DomainError as exc:
             web.error_page(req, resp, exc.status, exc.message)
+        except falcon.HTTPError as exc:  # raised by falcon itself (a body it cannot parse, ...): not our fault
+            web.error_page(req, resp, exc.status_code, exc.description or exc.title or "This request is not valid.")
         except Exception:
             log.exception("page %s %s failed (request %s)", req.method, req.path, req.context.request_id)
             web.error_page(req, resp, 500, "Something went wrong on our side. Please try again in a moment "

@@ -98,3 +98,11 @@ def test_a_signed_webhook_with_a_malformed_body_is_a_400(api, payload):
                                     headers={"Content-Type": "application/json", "Stripe-Signature": sign(payload)})
     assert resp.status_code == 400, (resp.status_code, resp.text)
     assert_json_4xx(resp)
+
+
+@pytest.mark.parametrize("path", ["/login", "/register", "/logout", "/bookings/ABC123/cancel", "/bookings/ABC123/pay",
+                                  "/book", "/book/passengers"])
+@pytest.mark.parametrize("body", ['{"csrf_token": Infinity}', "{", "[1, 2]", "\xff"])
+def test_forms_with_a_body_that_cannot_be_read_are_4xx(client, path, body):
+    resp = client.simulate_post(path, body=body, headers={"Content-Type": "application/json"})
+    assert 400 <= resp.status_code < 500, (resp.status_code, resp.text[:300])
