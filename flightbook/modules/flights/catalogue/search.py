@@ -56,8 +56,8 @@ def known_airports(database, query) -> tuple[list[AirportFacts], list[AirportFac
     for field, known in (("origin", origins), ("destination", destinations)):
         if not known:
             raise ValidationError(field, f"unknown airport or city {getattr(query, field)!r}")
-    if not pairs(origins, destinations):
-        raise ValidationError("destination", "must differ from origin")
+    if {o.iata for o in origins} & {d.iata for d in destinations}:
+        raise ValidationError("destination", "must differ from origin (a city includes its airports)")
     return origins, destinations
 
 
