@@ -46,7 +46,7 @@ class Selection:
                            "Please search again.", code="seats_unavailable")
         chosen = [o for o in (self.outbound, self.inbound) if o is not None]
         self.places = web.places_for({self.query.origin, self.query.destination}
-                                     | {lay.airport for o in chosen for lay in o.layovers})
+                                     | {code for o in chosen for leg in o.legs for code in (leg.origin, leg.destination)})
         self.journeys = [{"label": label, **web.journey_view(o.legs, o.layovers, self.places, whole=o)}
                          for label, o in zip(("Outbound", "Return"), chosen)]
         self.total = self.outbound.total + self.inbound.total if self.inbound else self.outbound.total

@@ -28,15 +28,22 @@
         li.id = listId + "-" + i; li.setAttribute("role", "option"); li.setAttribute("aria-selected", "false");
         var left = document.createElement("span");
         var city = document.createElement("strong"); city.textContent = place.city || place.name;
-        var where = document.createElement("span"); where.className = "where"; where.textContent = " " + place.name + ", " + place.country;
+        var where = document.createElement("span"); where.className = "where";
+        where.textContent = place.kind === "city" ? " All airports: " + place.airports.join(", ") : " " + place.name + ", " + place.country;
         left.appendChild(city); left.appendChild(where);
         var code = document.createElement("span"); code.className = "code"; code.textContent = place.iata;
         li.appendChild(left); li.appendChild(code);
         li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(i); });
         list.appendChild(li);
       });
-      list.hidden = found.length === 0;
-      input.setAttribute("aria-expanded", found.length ? "true" : "false");
+      if (!found.length) {  // said, not silently nothing: the traveller knows to type something else
+        var none = document.createElement("li");
+        none.className = "no-match"; none.setAttribute("role", "option"); none.setAttribute("aria-disabled", "true");
+        none.id = listId + "-none"; none.textContent = "No matches for “" + input.value.trim() + "”";
+        list.appendChild(none);
+      }
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
       active = -1;
     }
     function lookup() {
@@ -52,6 +59,7 @@
     input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(lookup, 120); });
     input.addEventListener("keydown", function (e) {
       if (list.hidden) { if (e.key === "ArrowDown") { lastQuery = ""; lookup(); } return; }
+      if (!items.length) { if (e.key === "Escape") close(); return; }
       if (e.key === "ArrowDown") { e.preventDefault(); highlight(Math.min(active + 1, items.length - 1)); }
       else if (e.key === "ArrowUp") { e.preventDefault(); highlight(Math.max(active - 1, 0)); }
       else if (e.key === "Enter" && active >= 0) { e.preventDefault(); choose(active); }
@@ -113,11 +121,18 @@
     if (all) all.addEventListener("click", function () { update(maxPoints); });  // usable = all the fare needs
   }
 
+  // A form sent back with problems: focus goes to the first field that has one, so it is heard and can be fixed.
+  function focusFirstError() {
+    var bad = document.querySelector("form [aria-invalid=true]");
+    if (bad) bad.focus();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("input[data-autocomplete]").forEach(autocomplete);
     document.querySelectorAll("form[role=search]").forEach(tripType);
     var pay = document.getElementById("pay-form");
     if (pay) pointsSplit(pay);
+    focusFirstError();
     document.querySelectorAll("[data-print]").forEach(function (b) { b.addEventListener("click", function () { window.print(); }); });
   });
 })();
