@@ -230,6 +230,13 @@ class PassengerInput:
 
 
 @dataclass(frozen=True)
+class TripQuote:
+    """What booking the chosen journeys would cost now for every passenger, by the booking's own rule."""
+    total: Money
+    directions: list[Money]  # each journey's total, outbound first
+
+
+@dataclass(frozen=True)
 class BookingRequest:
     """The journey to book: ``outbound_id`` (and ``return_id``) are option ids from search; a direct flight may
     still be named by ``outbound_flight_id`` (and ``return_flight_id``), as before itineraries."""
@@ -400,6 +407,9 @@ class FlightsContract(Protocol):
     def flight_calendar(self, query: CalendarQuery) -> FareCalendar:
         """The cheapest journey's total and stops for each day of a range (up to MAX_CALENDAR_DAYS)."""
 
+    def quote_trip(self, cabin: str, passengers: int, outbound_id: str, return_id: str | None = None) -> TripQuote:
+        """What booking these options (ids from search) would cost now for ``passengers``: what ``book`` would
+        charge; the same checks (flights that exist, connect, have not left and have the seats)."""
     def book(self, caller: Principal, request: BookingRequest) -> BookingView: ...
     def get_booking(self, caller: Principal | None, ref: str) -> BookingView:
         """caller None means "a service asks" (payments checking what is due)."""

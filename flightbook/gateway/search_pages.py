@@ -8,12 +8,12 @@ import unicodedata
 
 import falcon
 
-from flightbook.contracts.flights import CABINS, MAX_PASSENGERS, FlightQuery
+from flightbook.contracts.flights import CABINS, MAX_PASSENGERS, FlightQuery, SearchResult
 from flightbook.gateway import calendar_pages
 from flightbook.gateway.urls import QUERY_FIELDS, results_url
 from flightbook.gateway.web import Web, page
 from flightbook.kernel import validate
-from flightbook.kernel.errors import ValidationError
+from flightbook.kernel.errors import Conflict, NotFound, ValidationError
 
 SORTS = {"best": "Best", "price": "Lowest price", "departure": "Earliest departure", "duration": "Shortest"}
 STOPS = {"0": "Nonstop", "1": "Up to 1 stop", "2": "Up to 2 stops"}
@@ -133,7 +133,7 @@ class Results:
     def on_get(self, req, resp):
         form = SearchForm(self.web, validate.query(req))
         query = form.to_query()
-        found = None
+        found: SearchResult | None = None
         if query is not None:
             try:
                 found = self.web.contracts.flights.search_flights(query)
@@ -155,9 +155,13 @@ class Results:
         places = self.web.places_for({query.origin, query.destination}
                                      | {code for o in found.outbound + found.inbound for leg in o.legs
                                         for code in (leg.origin, leg.destination)})
+        params = validate.query(req)
+        chosen = {"outbound_id": chosen_id(params.get("outbound_id"), found.outbound),
+                  "return_id": chosen_id(params.get("return_id"), found.inbound)}
         self.web.render(req, resp, "results.html", query=query, form=form.data, places=places, note=note,
                         outbound=[option_view(self.web, o, places) for o in found.outbound],
-                        inbound=[option_view(self.web, o, places) for o in found.inbound],
+                        inbound=[option_view(self.web, o, places) for o in found.inbound], chosen=chosen,
+                        trip=trip_quote(self.web, query, chosen["outbound_id"], chosen["return_id"]),
                         sorts=SORTS, sort_url=lambda s: results_url(form.data, sort=s),
                         stops=STOPS, stops_url=lambda s: results_url(form.data, stops=s),
                         strip=calendar_pages.date_strip(self.web, query, form.data),
@@ -170,6 +174,22 @@ def search_form_again(web: Web, req, resp, form: SearchForm) -> None:
                for field, found in form.choices.items()}
     web.render(req, resp, "home.html", status=falcon.HTTP_400, form=form.data, errors=form.errors, choices=choices,
                cabins=CABINS, max_passengers=MAX_PASSENGERS, today=dt.date.today().isoformat())
+
+
+def chosen_id(wanted, options: list) -> str | None:
+    """The option to show chosen: the one the traveller chose before (back from logging in), else the first."""
+    ids = [o.id for o in options]
+    return wanted if wanted in ids else (ids[0] if ids else None)
+
+
+def trip_quote(web: Web, query: FlightQuery, outbound_id: str | None, return_id: str | None):
+    """What the chosen return trip costs for everyone, as flights would charge it (None: nothing to quote)."""
+    if outbound_id is None or query.return_date is None or return_id is None:
+        return None
+    try:
+        return web.contracts.flights.quote_trip(query.cabin, query.passengers, outbound_id, return_id)
+    except (ValidationError, Conflict, NotFound):
+        return None
 
 
 def option_view(web: Web, option, places: dict) -> dict:

@@ -121,6 +121,34 @@
     if (all) all.addEventListener("click", function () { update(maxPoints); });  // usable = all the fare needs
   }
 
+  // The return trip's total for everyone, once both directions are chosen: flights' quote (what booking them
+  // would charge), never added up here.
+  function tripTotal(form) {
+    var out = form.querySelector("[data-trip-total]");
+    if (!out) return;
+    var asked = 0;
+    function update() {
+      var there = form.querySelector("input[name=outbound_id]:checked"), back = form.querySelector("input[name=return_id]:checked");
+      if (!there || !back) return;
+      var mine = ++asked, n = parseInt(form.dataset.passengers, 10) || 1;
+      fetch("/api/gateway/flights/quote?cabin=" + encodeURIComponent(form.dataset.cabin) + "&passengers=" + n +
+            "&outbound_id=" + encodeURIComponent(there.value) + "&return_id=" + encodeURIComponent(back.value),
+            {headers: {Accept: "application/json"}, credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (quote) {
+          if (mine !== asked) return;
+          out.textContent = "";
+          if (!quote) { out.textContent = "These flights cannot be booked together; choose another pair."; return; }
+          out.appendChild(document.createTextNode("Trip total for " + n + (n === 1 ? " passenger: " : " passengers: ")));
+          var strong = document.createElement("strong"); strong.setAttribute("data-trip-amount", "");
+          strong.textContent = formatMoney(quote.total.amount, quote.total.currency);
+          out.appendChild(strong);
+        })
+        .catch(function () {});
+    }
+    form.addEventListener("change", function (e) { if (e.target.type === "radio") update(); });
+  }
+
   // A form sent back with problems: focus goes to the first field that has one, so it is heard and can be fixed.
   function focusFirstError() {
     var bad = document.querySelector("form [aria-invalid=true]");
@@ -132,6 +160,7 @@
     document.querySelectorAll("form[role=search]").forEach(tripType);
     var pay = document.getElementById("pay-form");
     if (pay) pointsSplit(pay);
+    document.querySelectorAll("form[data-passengers]").forEach(tripTotal);
     focusFirstError();
     document.querySelectorAll("[data-print]").forEach(function (b) { b.addEventListener("click", function () { window.print(); }); });
   });

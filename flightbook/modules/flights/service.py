@@ -9,7 +9,8 @@ from flightbook.contracts.flights import (AirportImport, BookingPage, BookingReq
                                           CancellationQuote, CityImport, ConnectionTimesImport, FareCalendar, FlightImport,
                                           FlightQuery, FlightRescheduled, FlightsAdmin, FlightsContract,
                                           GeneratedSchedule, LoginResult, MailReport, MessageKind, MessageView,
-                                          Place, Progress, Registration, RescheduledFlight, SearchResult, UserView)
+                                          Place, Progress, Registration, RescheduledFlight, SearchResult, TripQuote,
+                                          UserView)
 from flightbook.kernel.auth import IN_PROCESS, Principal, Tokens, require_self_or_admin, require_service, require_user
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
@@ -51,6 +52,9 @@ class FlightsService(FlightsContract, FlightsAdmin):
 
     def flight_calendar(self, query: CalendarQuery) -> FareCalendar:
         return calendar.flight_calendar(self.uow, query, self.rules.connections)
+
+    def quote_trip(self, cabin: str, passengers: int, outbound_id: str, return_id: str | None = None) -> TripQuote:
+        return bookings.quote_trip(self.uow, cabin, passengers, outbound_id, return_id, self.rules)
 
     def book(self, caller: Principal, request: BookingRequest) -> BookingView:
         traveller = require_user(caller)

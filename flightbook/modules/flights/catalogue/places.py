@@ -8,6 +8,7 @@ import peewee as pw
 
 from flightbook.contracts.flights import Place
 from flightbook.kernel.errors import ValidationError
+from flightbook.modules.flights.catalogue import memo
 from flightbook.modules.flights.models import Airport, City, PlaceAlias
 
 MAX_QUERY = 100
@@ -88,7 +89,16 @@ def city_place(city: City) -> Place:
                  kind="city", airports=codes)
 
 
-def airports_of(code: str) -> list[str] | None:
-    """The airports a search from or to ``code`` covers: a city's airports, or None when it is no city."""
-    city = City.get_or_none(City.code == code)
-    return city.airports.split() if city else None
+def areas(database) -> dict[str, str]:
+    """Airport code -> its metropolitan area's code, for the airports that have one (kept in memory a while)."""
+    found = memo.recall(database, ("areas",))
+    if found is None:
+        found = {airport: city.code for city in City.select() for airport in city.airports.split()}
+        memo.keep(database, ("areas",), found)
+    return found
+
+
+def same_place(database, a: str, b: str) -> bool:
+    """Whether two airports are one place for a traveller: the same airport, or two of one city's."""
+    found = areas(database)
+    return a == b or (a in found and found.get(a) == found.get(b))
