@@ -116,6 +116,14 @@
         .catch(function () {});
     }
     range.addEventListener("input", function () { update(range.value); });
+    // useful steps from the keyboard: 100 points an arrow press, 1,000 a Page Up / Page Down
+    var keySteps = {ArrowUp: 100, ArrowRight: 100, ArrowDown: -100, ArrowLeft: -100, PageUp: 1000, PageDown: -1000};
+    range.addEventListener("keydown", function (e) {
+      if (!(e.key in keySteps)) return;
+      e.preventDefault();
+      var size = Math.abs(keySteps[e.key]), blocks = Math.max(step, Math.round(size / step) * step);
+      update((parseInt(range.value, 10) || 0) + (keySteps[e.key] < 0 ? -blocks : blocks));
+    });
     box.addEventListener("input", function () { update(box.value); });
     var all = form.querySelector("[data-points-all]");
     if (all) all.addEventListener("click", function () { update(maxPoints); });  // usable = all the fare needs
@@ -149,6 +157,38 @@
     form.addEventListener("change", function (e) { if (e.target.type === "radio") update(); });
   }
 
+  // The hold's expiry in the traveller's own time zone, and the time left, counted down each second.
+  function holdClock() {
+    document.querySelectorAll("time[data-local-time]").forEach(function (t) {
+      var when = new Date(t.getAttribute("datetime"));
+      if (!isNaN(when)) t.textContent = when.toLocaleString(undefined, {weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short"});
+    });
+    document.querySelectorAll("[data-countdown]").forEach(function (box) {
+      var end = new Date(box.dataset.countdown).getTime();
+      if (isNaN(end)) return;
+      box.hidden = false;
+      function tick() {
+        var left = Math.max(0, Math.round((end - Date.now()) / 1000));
+        box.textContent = left > 0 ? "(" + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0") + " left)"
+                                   : "(the hold has expired: the seats may have been released)";
+        if (left > 0) setTimeout(tick, 1000);
+      }
+      tick();
+    });
+  }
+
+  // On a short screen the sticky "Continue" bar must not cover the flight that has focus: scroll it clear.
+  function keepFocusedOptionClear(form) {
+    var bar = form.querySelector(".sticky-actions");
+    if (!bar) return;
+    form.addEventListener("focusin", function (e) {
+      var option = e.target.closest ? e.target.closest(".option") : null;
+      if (!option) return;
+      var card = option.getBoundingClientRect(), barTop = bar.getBoundingClientRect().top;
+      if (card.bottom > barTop) window.scrollBy({top: Math.min(card.bottom - barTop + 8, card.top - 8), behavior: "instant"});
+    });
+  }
+
   // A form sent back with problems: focus goes to the first field that has one, so it is heard and can be fixed.
   function focusFirstError() {
     var bad = document.querySelector("form [aria-invalid=true]");
@@ -161,6 +201,8 @@
     var pay = document.getElementById("pay-form");
     if (pay) pointsSplit(pay);
     document.querySelectorAll("form[data-passengers]").forEach(tripTotal);
+    document.querySelectorAll("form[data-passengers]").forEach(keepFocusedOptionClear);
+    holdClock();
     focusFirstError();
     document.querySelectorAll("[data-print]").forEach(function (b) { b.addEventListener("click", function () { window.print(); }); });
   });
