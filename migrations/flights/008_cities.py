@@ -19,7 +19,7 @@ def migrate(migrator, database, fake=False, **kwargs):
     @migrator.create_model
     class PlaceAlias(pw.Model):
         code = pw.CharField(max_length=3)
-        alias = pw.CharField(max_length=100)
+        name = pw.CharField(max_length=100)
         search_text = pw.CharField(max_length=100)
 
         class Meta:

@@ -89,8 +89,8 @@ class City(BaseModel):
 class PlaceAlias(BaseModel):
     """A local name of a city or an airport's city ('München' for MUC), searched like its own name."""
     code = pw.CharField(max_length=3)  # a city's or an airport's code
-    alias = pw.CharField(max_length=100)
-    search_text = pw.CharField(max_length=100)  # the alias normalised
+    name = pw.CharField(max_length=100)
+    search_text = pw.CharField(max_length=100)  # the name normalised
 
     class Meta:
         primary_key = pw.CompositeKey("code", "search_text")

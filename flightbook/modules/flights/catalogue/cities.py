@@ -95,7 +95,7 @@ def import_cities(uow: UnitOfWork, path: Path | str = DEFAULT_CSV,
                                                                                      city["country"])}
                               for code, city in cities.items()]).execute()
         if aliases:
-            PlaceAlias.insert_many([{"code": code, "search_text": text, "alias": alias}
+            PlaceAlias.insert_many([{"code": code, "search_text": text, "name": alias}
                                     for (code, text), alias in aliases.items()]).execute()
     memo.forget(uow.database)
     return CityImport(cities=len(cities), skipped=skipped, aliases=len(aliases))

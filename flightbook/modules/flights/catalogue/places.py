@@ -62,7 +62,7 @@ def search_places(q: str, limit: int = 10) -> list[Place]:
                 .limit(limit))
     city_ranks = {c.code: _rank_of(c.code, c.search_text, code, needle) for c in cities}
     found = [(city_ranks[c.code], 0, i, city_place(c)) for i, c in enumerate(cities)]
-    found += [(a.rank, 1, i, to_place(a)) for i, a in enumerate(airports)]
+    found += [(getattr(a, "rank"), 1, i, to_place(a)) for i, a in enumerate(airports)]
     return [place for *_, place in sorted(found, key=lambda entry: entry[:3])][:limit]
 
 
