@@ -51,17 +51,18 @@ def search_places(q: str, limit: int = 10) -> list[Place]:
     code = needle.upper()
     named = PlaceAlias.select(PlaceAlias.code).where(PlaceAlias.search_text.contains(needle))
     named_first = PlaceAlias.select(PlaceAlias.code).where(PlaceAlias.search_text.startswith(needle))
-    cities = list(City.select()
-                  .where((City.code == code) | City.search_text.contains(needle) | City.code.in_(named))
-                  .order_by(_rank(City.code, City.search_text, code, needle, named_first), City.search_text)
-                  .limit(limit))
+    city_rank = _rank(City.code, City.search_text, code, needle, named_first)
+    cities = (City.select(City, city_rank.alias("rank"))
+              .where((City.code == code) | City.search_text.contains(needle) | City.code.in_(named))
+              .order_by(city_rank, City.search_text)
+              .limit(limit))
     rank = _rank(Airport.iata, Airport.search_text, code, needle, named_first)
     airports = (Airport.select(Airport, rank.alias("rank"))
                 .where((Airport.iata == code) | Airport.search_text.contains(needle) | Airport.iata.in_(named))
                 .order_by(rank, Airport.served.desc(), Airport.search_text, Airport.iata)
                 .limit(limit))
-    city_ranks = {c.code: _rank_of(c.code, c.search_text, code, needle) for c in cities}
-    found = [(city_ranks[c.code], 0, i, city_place(c)) for i, c in enumerate(cities)]
+    # (rank, a city before an airport, each query's own order)
+    found = [(getattr(c, "rank"), 0, i, city_place(c)) for i, c in enumerate(cities)]
     found += [(getattr(a, "rank"), 1, i, to_place(a)) for i, a in enumerate(airports)]
     return [place for *_, place in sorted(found, key=lambda entry: entry[:3])][:limit]
 
@@ -69,15 +70,6 @@ def search_places(q: str, limit: int = 10) -> list[Place]:
 def _rank(code_column, text_column, code: str, needle: str, named_first):
     return pw.Case(None, [(code_column == code, 0), (text_column.startswith(needle), 1),
                           (code_column.in_(named_first), 1)], 2)
-
-
-def _rank_of(place_code: str, text: str, code: str, needle: str) -> int:
-    if place_code == code:
-        return 0
-    if text.startswith(needle) or PlaceAlias.select().where(
-            (PlaceAlias.code == place_code) & PlaceAlias.search_text.startswith(needle)).exists():
-        return 1
-    return 2
 
 
 def city_place(city: City) -> Place:
