@@ -8,7 +8,10 @@ import pytest
 from flightbook.contracts.flights import CalendarQuery, FlightQuery
 from flightbook.kernel.errors import ValidationError
 from flightbook.modules.flights.catalogue import airports, calendar, cities, places, schedule_import, search
+from flightbook.modules.flights.booking import bookings
+from flightbook.modules.flights.booking.fare_rules import BookingRules
 from flightbook.modules.flights.catalogue.airports import BadImportFile
+from flightbook.modules.flights.models import Flight
 from tests.flights.builders import UOW
 from tests.flights.test_import import schedule_row, write_airports, write_schedule
 
@@ -30,7 +33,11 @@ def metro(system, tmp_path):
                          duration_minutes=430, economy_fare="550.00"),
             schedule_row(flight_number="FB400", origin="LHR", destination="JFK", departure_local="09:00",
                          duration_minutes=480, economy_fare="520.00"),
-            schedule_row(flight_number="FB500", origin="JFK", destination="LAX", departure_local="08:00")]
+            schedule_row(flight_number="FB500", origin="JFK", destination="LAX", departure_local="08:00"),
+            schedule_row(flight_number="FB600", origin="LGW", destination="EWR", departure_local="10:00",
+                         duration_minutes=480, economy_fare="480.00"),
+            schedule_row(flight_number="FB700", origin="CDG", destination="JFK", departure_local="10:00",
+                         duration_minutes=480, economy_fare="480.00")]
     schedule_import.import_flights(UOW, write_schedule(tmp_path, rows), SOON - dt.timedelta(days=1), 5)
     return result
 
@@ -77,6 +84,21 @@ def test_a_search_between_cities_covers_every_airport_pair(metro):
                                                          return_date=SOON + dt.timedelta(days=1)))
     assert [o.flight_number for o in one_airport.outbound] == ["FB100"]
     assert [o.flight_number for o in one_airport.inbound] == ["FB400"]
+
+
+def _flight(number: str, day: int = 0) -> str:
+    """The id of flight ``number`` on the ``day``-th day it flies."""
+    return str(Flight.select().where(Flight.flight_number == number).order_by(Flight.departs_at)
+               .offset(day).first().id)
+
+
+def test_a_return_may_come_back_through_another_airport_of_each_city(metro):
+    there, back, paris = _flight("FB100"), _flight("FB600", 2), _flight("FB700", 2)  # JFK-LHR, LGW-EWR, CDG-JFK
+    quote = bookings.quote_trip(UOW, "economy", 2, there, back, BookingRules())
+    assert (quote.total.amount, [m.amount for m in quote.directions]) == (196000, [100000, 96000])
+    with pytest.raises(ValidationError) as elsewhere:
+        bookings.quote_trip(UOW, "economy", 2, there, paris, BookingRules())
+    assert elsewhere.value.field == "return_id"
 
 
 def test_a_fare_calendar_between_cities_takes_the_cheapest_airport_pair(metro):
