@@ -215,6 +215,12 @@ def load_airports(admin, csv_path) -> str:
             f"{result.unchanged} unchanged")
 
 
+def load_cities(admin, csv_path, aliases_path) -> str:
+    result = admin.import_cities(csv_path, aliases_path)
+    return (f"cities: {result.cities} metropolitan areas, {result.skipped} skipped (fewer than two known airports), "
+            f"{result.aliases} local names")
+
+
 def load_connection_times(admin, csv_path) -> str:
     result = admin.import_connection_times(csv_path)
     return (f"connection times: {result.read} airports read, {result.added} added, {result.updated} updated, "
@@ -234,6 +240,20 @@ def import_airports(csv_path: str = typer.Argument(None, metavar="[CSV]", help="
     system = _module_system("flights")
     try:
         typer.echo(load_airports(wiring.flights_admin(system), csv_path))
+    except DomainError as exc:
+        fail(f"{exc.message} (nothing imported)")
+    finally:
+        system.close()
+
+
+@app.command("import-cities")
+def import_cities(csv_path: str = typer.Argument(None, metavar="[CSV]", help="default data/cities.csv"),
+                  aliases: str = typer.Option(None, "--aliases", help="local names (default data/city_aliases.csv)")):
+    """Replace the metropolitan areas (code, name, country, airports) searched as one place, and the local names
+    places are also found by, with the files', all or nothing. Example: flightbook import-cities"""
+    system = _module_system("flights")
+    try:
+        typer.echo(load_cities(wiring.flights_admin(system), csv_path, aliases))
     except DomainError as exc:
         fail(f"{exc.message} (nothing imported)")
     finally:
@@ -312,6 +332,7 @@ def demo(
     admin = wiring.flights_admin(system)
     try:
         typer.echo(load_airports(admin, None))
+        typer.echo(load_cities(admin, None, None))
         typer.echo(load_connection_times(admin, None))
         typer.echo(load_flights(admin, ROOT / "data" / "schedule.csv", dt.date.today(), days))
         try:

@@ -125,6 +125,8 @@ class LoginResult:
 
 @dataclass(frozen=True)
 class Place:
+    """An airport, or (kind "city") a metropolitan area under its IATA city code whose ``airports`` a search
+    by that code covers (the city's icao is empty, its position and time zone its first airport's)."""
     iata: str
     icao: str
     name: str
@@ -133,6 +135,8 @@ class Place:
     lat: float
     lon: float
     tz: str
+    kind: str = "airport"  # or "city"
+    airports: list[str] = field(default_factory=list)  # a city's airports, main airport first
 
 
 @dataclass(frozen=True)
@@ -232,6 +236,13 @@ class PassengerInput:
     last_name: str
     date_of_birth: dt.date
     gender: str | None = None
+
+
+@dataclass(frozen=True)
+class TripQuote:
+    """What booking the chosen journeys would cost now for every passenger, by the booking's own rule."""
+    total: Money
+    directions: list[Money]  # each journey's total, outbound first
 
 
 @dataclass(frozen=True)
@@ -415,6 +426,9 @@ class FlightsContract(Protocol):
     def flight_calendar(self, query: CalendarQuery) -> FareCalendar:
         """The cheapest journey's total and stops for each day of a range (up to MAX_CALENDAR_DAYS)."""
 
+    def quote_trip(self, cabin: str, passengers: int, outbound_id: str, return_id: str | None = None) -> TripQuote:
+        """What booking these options (ids from search) would cost now for ``passengers``: what ``book`` would
+        charge; the same checks (flights that exist, connect, have not left and have the seats)."""
     def book(self, caller: Principal, request: BookingRequest) -> BookingView: ...
     def get_booking(self, caller: Principal | None, ref: str) -> BookingView:
         """caller None means "a service asks" (payments checking what is due)."""
@@ -474,6 +488,14 @@ class MailReport:
 
 
 @dataclass(frozen=True)
+class CityImport:
+    """Metropolitan areas and local place names (both files are the whole lists)."""
+    cities: int
+    skipped: int  # cities left out: fewer than two of their airports are known
+    aliases: int
+
+
+@dataclass(frozen=True)
 class ConnectionTimesImport:
     """The file is the whole list of per-airport minimum connection times: airports it leaves out fall back
     to the defaults (FLIGHTBOOK_MIN_CONNECTION_MINUTES, _INTERNATIONAL_)."""
@@ -512,6 +534,10 @@ class FlightsAdmin(Protocol):
     def import_flights(self, schedule: Path | str, start: dt.date, days: int,
                        progress: Progress | None = None) -> FlightImport:
         """Expand a weekly schedule into dated flights with seat inventory; re-importing changes nothing."""
+    def import_cities(self, csv_path: Path | str | None = None,
+                      aliases_path: Path | str | None = None) -> CityImport:
+        """Replace the metropolitan areas (default data/cities.csv) and local place names (default
+        data/city_aliases.csv) with the files', all or nothing."""
     def import_connection_times(self, csv_path: Path | str | None = None) -> ConnectionTimesImport:
         """Replace the per-airport minimum connection times with the file's (default
         data/connection_times.csv), all or nothing."""

@@ -95,10 +95,13 @@ class PointsOffer:
 
 @dataclass(frozen=True)
 class BookingPoints:
-    """The points a booking brought: earned on its cash part, and redeemed to pay for it."""
+    """The points a booking brought: earned on its cash part, and redeemed to pay for it; once it is cancelled,
+    the earned ones taken back and the redeemed ones returned."""
     booking_ref: str
     earned: int
     redeemed: int
+    taken_back: int = 0
+    returned: int = 0
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 import falcon
 
@@ -46,10 +47,13 @@ class Selection:
                            "Please search again.", code="seats_unavailable")
         chosen = [o for o in (self.outbound, self.inbound) if o is not None]
         self.places = web.places_for({self.query.origin, self.query.destination}
-                                     | {lay.airport for o in chosen for lay in o.layovers})
+                                     | {code for o in chosen for leg in o.legs for code in (leg.origin, leg.destination)})
         self.journeys = [{"label": label, **web.journey_view(o.legs, o.layovers, self.places, whole=o)}
                          for label, o in zip(("Outbound", "Return"), chosen)]
-        self.total = self.outbound.total + self.inbound.total if self.inbound else self.outbound.total
+        # what booking them would charge, as flights says (never added up here)
+        self.quote = web.contracts.flights.quote_trip(self.query.cabin, self.query.passengers, self.outbound_id,
+                                                      self.return_id)
+        self.total = self.quote.total
         self.hidden = {**{k: v for k, v in self.search.data.items() if v}, "outbound_id": self.outbound_id,
                        "return_id": self.return_id or ""}
 
@@ -65,8 +69,10 @@ class Passengers:
         form = self.web.form(req)
         principal = self.web.principal(req)
         if principal is None:
+            # back from logging in, the results show these very flights chosen
             raise LoginRequired("Log in or create an account to book these flights.",
-                                next_path=results_url(form))
+                                next_path=results_url(form) + "&" + urlencode(
+                                    {k: form[k] for k in ("outbound_id", "return_id") if form.get(k)}))
         selection = Selection(self.web, form)
         user = self.web.contracts.flights.get_user(principal, self.web.user_id(principal))
         people = [{f: "" for f in PASSENGER_FIELDS} for _ in range(selection.query.passengers)]

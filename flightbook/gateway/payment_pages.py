@@ -18,6 +18,10 @@ from flightbook.kernel import validate
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import Conflict, DomainError, ValidationError
 
+#: the payment form's fields a problem may be shown on
+PAY_FIELDS = ("points", "card_name", "card_number", "card_expiry", "card_cvc")
+
+
 def points_offer(web: Web, principal: Principal, booking: BookingView) -> PointsOffer | None:
     """Loyalty's offer of the traveller's points against the booking's total, or None when they have no
     points to use on it."""
@@ -53,13 +57,13 @@ class Pay:
         self.render(req, resp, principal, booking)
 
     def render(self, req, resp, principal, booking, points_requested: int = 0, card_error: str | None = None,
-               card_name: str = "", status=falcon.HTTP_200):
+               card_name: str = "", status=falcon.HTTP_200, errors: dict | None = None, card_expiry: str = ""):
         offer = points_offer(self.web, principal, booking)
         points_requested = min(points_requested, offer.usable) if offer else 0
         quote = self.web.contracts.payments.quote_payment(principal, booking.ref, points_requested)
         self.web.render(req, resp, "pay.html", status=status, points=offer, points_requested=points_requested,
                         split=quote,
-                        card_error=card_error, card_name=card_name,
+                        card_error=card_error, card_name=card_name, card_expiry=card_expiry, errors=errors or {},
                         attempt=uuid.uuid4().hex, **booking_view(self.web, booking))
 
     @page
@@ -74,21 +78,24 @@ class Pay:
             points = validate.integer(form, "points", minimum=0, required=False, default=0)
         except ValidationError:
             points = -1
-        again: dict[str, Any] = {"points_requested": max(points, 0), "card_name": form.get("card_name") or ""}
+        # kept after a problem: the points chosen, the name and the expiry; never the card number or its code
+        again: dict[str, Any] = {"points_requested": max(points, 0), "card_name": (form.get("card_name") or "")[:100],
+                                 "card_expiry": (form.get("card_expiry") or "")[:7]}
         if points < 0:
-            return self.render(req, resp, principal, booking, card_error="Points must be a whole number.",
-                               status=falcon.HTTP_400, **again)
+            return self.render(req, resp, principal, booking, card_error="Please check the highlighted fields.",
+                               errors={"points": "Points must be a whole number."}, status=falcon.HTTP_400, **again)
         try:
             hold = self.hold_points(principal, booking, points)
-            covered = hold.value.amount if hold else 0
-            if covered >= booking.total.amount:
+            # whether the points pay it all is payments' answer (its quote), not worked out here
+            if hold and self.web.contracts.payments.quote_payment(principal, booking.ref, hold.points).card.amount == 0:
                 self.pay_with_points_only(principal, booking, form.get("attempt") or uuid.uuid4().hex)
                 return self.web.redirect(req, resp, f"/bookings/{booking.ref}",
                                          f"Paid with {hold.points:,} points. Booking {booking.ref} is confirmed.")
             result = self.charge_card(principal, booking, read_card(form), form.get("attempt") or uuid.uuid4().hex)
         except ValidationError as exc:
-            return self.render(req, resp, principal, booking, card_error=_readable(exc), status=falcon.HTTP_400,
-                               **again)
+            field = exc.field if exc.field in PAY_FIELDS else "card_number"
+            return self.render(req, resp, principal, booking, card_error="Please check the highlighted fields.",
+                               errors={field: _readable(exc)}, status=falcon.HTTP_400, **again)
         except Conflict as exc:
             return self.render(req, resp, principal, booking, card_error=exc.message, status=exc.status, **again)
         if result.is_success:
@@ -99,6 +106,7 @@ class Pay:
                               "was refunded to your card.", code="hold_expired")
         reason = result.message or "The payment did not go through."
         return self.render(req, resp, principal, booking, card_error=f"{reason} Please try another card.",
+                           errors={"card_number": f"{reason} Enter another card's number and security code."},
                            status=falcon.HTTP_402, **again)
 
     def hold_points(self, principal, booking, points: int):

@@ -44,7 +44,7 @@ def refund_parts(web: Web, principal: Principal, ref: str, refund_percent: int) 
     loyalty for the points redeemed."""
     card = web.contracts.payments.quote_refund(principal, ref, refund_percent)
     points = web.contracts.loyalty.quote_points_return(principal, ref, refund_percent)
-    return {"refund": card.refund, "points": points.returned, "points_used": points.redeemed}
+    return {"refund": card.refund, "paid": card.paid, "points": points.returned, "points_used": points.redeemed}
 
 
 def cancellation_view(web: Web, principal: Principal, booking: BookingView) -> dict:
@@ -82,6 +82,22 @@ class BookingPage:
                         **booking_view(self.web, booking))
 
 
+def card_refunds(web: Web, principal: Principal) -> dict[str, list]:
+    """Booking ref -> the refunds payments recorded to the traveller's cards for it (each as payments has it)."""
+    found: dict[str, list] = {}
+    for payment in web.contracts.payments.history(principal, web.user_id(principal)).payments:
+        found.setdefault(payment.booking_ref, []).extend(payment.refunds)
+    return found
+
+
+def settled(web: Web, principal: Principal, booking: BookingView, refunds: dict[str, list]) -> dict:
+    """A cancelled booking's refunds as their owners record them: payments' to the card, loyalty's points."""
+    if booking.status != BookingStatus.CANCELLED:
+        return {"refunds": [], "points_returned": 0}
+    points = web.contracts.loyalty.booking_points(principal, booking.ref)
+    return {"refunds": refunds.get(booking.ref, []), "points_returned": points.returned}
+
+
 class TicketPdf:
     """The e-ticket as a PDF, for its owner (flights renders it; anyone else gets the 404 page)."""
 
@@ -110,9 +126,11 @@ class MyBookings:
         except ValidationError:
             page_no = 1
         result = self.web.contracts.flights.list_bookings(principal, page_no, 10)
+        refunds = card_refunds(self.web, principal)
         self.web.render(req, resp, "bookings.html", result=result,
                         messages=self.web.contracts.flights.messages(principal, limit=10),
-                        bookings=[booking_view(self.web, b) for b in result.bookings],
+                        bookings=[{**booking_view(self.web, b), **settled(self.web, principal, b, refunds)}
+                                  for b in result.bookings],
                         pages=max(1, -(-result.total // result.per_page)))
 
 

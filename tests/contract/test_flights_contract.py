@@ -88,6 +88,23 @@ def test_flight_search_answers_what_the_in_process_search_answers(flights, local
         flights.search_flights(FlightQuery(origin="CDG", destination="JFK", date=query.date, passengers=10))
 
 
+def test_a_trip_quote_is_what_booking_would_charge_the_same_way(flights, local_system, ada):
+    add_airports("LHR", "JFK")
+    there = add_flight("LHR", "JFK", cabins={"economy": (5, 19900)})
+    back = add_flight("JFK", "LHR", departs_in=dt.timedelta(days=9), cabins={"economy": (5, 21050)})
+    quote = flights.quote_trip("economy", 3, str(there.id), str(back.id))
+    assert (quote.total, quote.directions) == (Money(122850, "USD"), [Money(59700, "USD"), Money(63150, "USD")])
+    assert same(quote, local_system.contracts["flights"].quote_trip("economy", 3, str(there.id), str(back.id)))
+    booking = flights.book(ada, booking_request(there.id, passengers=3, return_flight_id=back.id))
+    assert booking.total == quote.total
+    assert flights.quote_trip("economy", 1, str(there.id)).total == Money(19900, "USD")
+    with pytest.raises(SeatsUnavailable):
+        flights.quote_trip("economy", 3, str(there.id))  # 2 seats left now
+    with pytest.raises(ValidationError) as bad:
+        flights.quote_trip("economy", 0, str(there.id))
+    assert bad.value.field == "passengers"
+
+
 def test_a_booking_holds_seats_and_reads_back_for_its_owner_and_services_only(flights, local_system, ada):
     add_airports("LHR", "JFK")
     flight = add_flight(cabins={"economy": (5, 19900)})

@@ -53,7 +53,8 @@ def test_http_place_search(api, known_airports):
     assert resp.status_code == 200
     assert [p["iata"] for p in resp.json["places"]] == ["CGH", "GRU"]
     assert resp.json["places"][0] == {"iata": "CGH", "icao": "SBSP", "name": "Congonhas Airport", "city": "Sao Paulo",
-                                      "country": "BR", "lat": -23.62611, "lon": -46.65639, "tz": "America/Sao_Paulo"}
+                                      "country": "BR", "lat": -23.62611, "lon": -46.65639, "tz": "America/Sao_Paulo",
+                                      "kind": "airport", "airports": []}
     for params in ({"q": ""}, {"q": "x" * 101}, {"q": "paris", "limit": "0"}, {"q": "paris", "limit": "51"},
                    {"q": "paris", "limit": "ten"}, {}):
         resp = api.get("/api/places/search", params=params)

@@ -28,15 +28,22 @@
         li.id = listId + "-" + i; li.setAttribute("role", "option"); li.setAttribute("aria-selected", "false");
         var left = document.createElement("span");
         var city = document.createElement("strong"); city.textContent = place.city || place.name;
-        var where = document.createElement("span"); where.className = "where"; where.textContent = " " + place.name + ", " + place.country;
+        var where = document.createElement("span"); where.className = "where";
+        where.textContent = place.kind === "city" ? " All airports: " + place.airports.join(", ") : " " + place.name + ", " + place.country;
         left.appendChild(city); left.appendChild(where);
         var code = document.createElement("span"); code.className = "code"; code.textContent = place.iata;
         li.appendChild(left); li.appendChild(code);
         li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(i); });
         list.appendChild(li);
       });
-      list.hidden = found.length === 0;
-      input.setAttribute("aria-expanded", found.length ? "true" : "false");
+      if (!found.length) {  // said, not silently nothing: the traveller knows to type something else
+        var none = document.createElement("li");
+        none.className = "no-match"; none.setAttribute("role", "option"); none.setAttribute("aria-disabled", "true");
+        none.id = listId + "-none"; none.textContent = "No matches for “" + input.value.trim() + "”";
+        list.appendChild(none);
+      }
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
       active = -1;
     }
     function lookup() {
@@ -52,6 +59,7 @@
     input.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(lookup, 120); });
     input.addEventListener("keydown", function (e) {
       if (list.hidden) { if (e.key === "ArrowDown") { lastQuery = ""; lookup(); } return; }
+      if (!items.length) { if (e.key === "Escape") close(); return; }
       if (e.key === "ArrowDown") { e.preventDefault(); highlight(Math.min(active + 1, items.length - 1)); }
       else if (e.key === "ArrowUp") { e.preventDefault(); highlight(Math.max(active - 1, 0)); }
       else if (e.key === "Enter" && active >= 0) { e.preventDefault(); choose(active); }
@@ -108,9 +116,83 @@
         .catch(function () {});
     }
     range.addEventListener("input", function () { update(range.value); });
+    // useful steps from the keyboard: 100 points an arrow press, 1,000 a Page Up / Page Down
+    var keySteps = {ArrowUp: 100, ArrowRight: 100, ArrowDown: -100, ArrowLeft: -100, PageUp: 1000, PageDown: -1000};
+    range.addEventListener("keydown", function (e) {
+      if (!(e.key in keySteps)) return;
+      e.preventDefault();
+      var size = Math.abs(keySteps[e.key]), blocks = Math.max(step, Math.round(size / step) * step);
+      update((parseInt(range.value, 10) || 0) + (keySteps[e.key] < 0 ? -blocks : blocks));
+    });
     box.addEventListener("input", function () { update(box.value); });
     var all = form.querySelector("[data-points-all]");
     if (all) all.addEventListener("click", function () { update(maxPoints); });  // usable = all the fare needs
+  }
+
+  // The return trip's total for everyone, once both directions are chosen: flights' quote (what booking them
+  // would charge), never added up here.
+  function tripTotal(form) {
+    var out = form.querySelector("[data-trip-total]");
+    if (!out) return;
+    var asked = 0;
+    function update() {
+      var there = form.querySelector("input[name=outbound_id]:checked"), back = form.querySelector("input[name=return_id]:checked");
+      if (!there || !back) return;
+      var mine = ++asked, n = parseInt(form.dataset.passengers, 10) || 1;
+      fetch("/api/gateway/flights/quote?cabin=" + encodeURIComponent(form.dataset.cabin) + "&passengers=" + n +
+            "&outbound_id=" + encodeURIComponent(there.value) + "&return_id=" + encodeURIComponent(back.value),
+            {headers: {Accept: "application/json"}, credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (quote) {
+          if (mine !== asked) return;
+          out.textContent = "";
+          if (!quote) { out.textContent = "These flights cannot be booked together; choose another pair."; return; }
+          out.appendChild(document.createTextNode("Trip total for " + n + (n === 1 ? " passenger: " : " passengers: ")));
+          var strong = document.createElement("strong"); strong.setAttribute("data-trip-amount", "");
+          strong.textContent = formatMoney(quote.total.amount, quote.total.currency);
+          out.appendChild(strong);
+        })
+        .catch(function () {});
+    }
+    form.addEventListener("change", function (e) { if (e.target.type === "radio") update(); });
+  }
+
+  // The hold's expiry in the traveller's own time zone, and the time left, counted down each second.
+  function holdClock() {
+    document.querySelectorAll("time[data-local-time]").forEach(function (t) {
+      var when = new Date(t.getAttribute("datetime"));
+      if (!isNaN(when)) t.textContent = when.toLocaleString(undefined, {weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZoneName: "short"});
+    });
+    document.querySelectorAll("[data-countdown]").forEach(function (box) {
+      var end = new Date(box.dataset.countdown).getTime();
+      if (isNaN(end)) return;
+      box.hidden = false;
+      function tick() {
+        var left = Math.max(0, Math.round((end - Date.now()) / 1000));
+        box.textContent = left > 0 ? "(" + Math.floor(left / 60) + ":" + String(left % 60).padStart(2, "0") + " left)"
+                                   : "(the hold has expired: the seats may have been released)";
+        if (left > 0) setTimeout(tick, 1000);
+      }
+      tick();
+    });
+  }
+
+  // On a short screen the sticky "Continue" bar must not cover the flight that has focus: scroll it clear.
+  function keepFocusedOptionClear(form) {
+    var bar = form.querySelector(".sticky-actions");
+    if (!bar) return;
+    form.addEventListener("focusin", function (e) {
+      var option = e.target.closest ? e.target.closest(".option") : null;
+      if (!option) return;
+      var card = option.getBoundingClientRect(), barTop = bar.getBoundingClientRect().top;
+      if (card.bottom > barTop) window.scrollBy({top: Math.min(card.bottom - barTop + 8, card.top - 8), behavior: "instant"});
+    });
+  }
+
+  // A form sent back with problems: focus goes to the first field that has one, so it is heard and can be fixed.
+  function focusFirstError() {
+    var bad = document.querySelector("form [aria-invalid=true]");
+    if (bad) bad.focus();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -118,6 +200,10 @@
     document.querySelectorAll("form[role=search]").forEach(tripType);
     var pay = document.getElementById("pay-form");
     if (pay) pointsSplit(pay);
+    document.querySelectorAll("form[data-passengers]").forEach(tripTotal);
+    document.querySelectorAll("form[data-passengers]").forEach(keepFocusedOptionClear);
+    holdClock();
+    focusFirstError();
     document.querySelectorAll("[data-print]").forEach(function (b) { b.addEventListener("click", function () { window.print(); }); });
   });
 })();

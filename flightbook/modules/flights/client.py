@@ -5,7 +5,8 @@ from urllib.parse import quote
 
 from flightbook.contracts.flights import (BookingPage, BookingRequest, BookingView, CalendarQuery, CancellationQuote,
                                           FareCalendar, FlightOption, FlightQuery, FlightsContract, LoginResult,
-                                          MessageView, Place, Registration, SearchResult, UserView)
+                                          MessageView, Place, Registration, SearchResult, TripQuote,
+                                          UserView)
 from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.data import from_dict, to_dict
 from flightbook.kernel.httpclient import ServiceClient, bearer
@@ -60,6 +61,12 @@ class Client(FlightsContract):
         params = to_dict(query)
         params["from"], params["to"] = params.pop("first"), params.pop("last")  # Python keywords, API names
         return from_dict(FareCalendar, self.http.call("GET", "/api/flights/calendar", params=params))
+
+    def quote_trip(self, cabin: str, passengers: int, outbound_id: str, return_id: str | None = None) -> TripQuote:
+        params = {"cabin": cabin, "passengers": passengers, "outbound_id": outbound_id}
+        if return_id is not None:
+            params["return_id"] = return_id
+        return from_dict(TripQuote, self.http.call("GET", "/api/flights/quote", params=params))
 
     def book(self, caller: Principal, request: BookingRequest) -> BookingView:
         body = self.http.call("POST", "/api/flights/book", json=to_dict(request), token=bearer(caller))

@@ -96,6 +96,25 @@ class ConnectionTime(BaseModel):
     international_minutes = pw.IntegerField(null=True)
 
 
+class City(BaseModel):
+    """A metropolitan area under its IATA city code (LON: London's airports), searched as one place."""
+    code = pw.CharField(max_length=3, primary_key=True)
+    name = pw.CharField(max_length=100)
+    country = pw.CharField(max_length=2)
+    airports = pw.CharField(max_length=200)  # its airports' codes, space-separated, main airport first
+    search_text = pw.CharField(max_length=400, index=True)  # like Airport.search_text
+
+
+class PlaceAlias(BaseModel):
+    """A local name of a city or an airport's city ('München' for MUC), searched like its own name."""
+    code = pw.CharField(max_length=3)  # a city's or an airport's code
+    name = pw.CharField(max_length=100)
+    search_text = pw.CharField(max_length=100)  # the name normalised
+
+    class Meta:
+        primary_key = pw.CompositeKey("code", "search_text")
+
+
 class SeatInventory(BaseModel):
     """Seats and fare of one cabin on one flight; seats_left only moves by conditional UPDATE."""
     flight_id: int

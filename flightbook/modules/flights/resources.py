@@ -144,6 +144,23 @@ class FlightSearch:
                       "return": [data.to_dict(o) for o in result.inbound]}
 
 
+class TripQuoteResource:
+    """``GET /api/flights/quote?cabin=&passengers=&outbound_id=[&return_id=]``: what booking them would cost."""
+
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        quote = self.service.quote_trip(
+            cabin=validate.choice(params, "cabin", CABINS, required=False, default="economy"),
+            passengers=validate.integer(params, "passengers", minimum=1, maximum=MAX_PASSENGERS, required=False,
+                                        default=1),
+            outbound_id=validate.text(params, "outbound_id", max_len=80),
+            return_id=validate.text(params, "return_id", max_len=80, required=False) or None)
+        resp.media = data.to_dict(quote)
+
+
 class FlightCalendar:
     def __init__(self, service):
         self.service = service
@@ -280,6 +297,7 @@ def add_routes(app, service) -> None:
     app.add_route("/api/users/password", ChangePassword(service))
     app.add_route("/api/users/sessions/{session_id}/alive", SessionAlive(service))
     app.add_route("/api/places/search", PlaceSearch(service))
+    app.add_route("/api/flights/quote", TripQuoteResource(service))
     app.add_route("/api/flights/search", FlightSearch(service))
     app.add_route("/api/flights/calendar", FlightCalendar(service))
     app.add_route("/api/flights/book", Book(service))

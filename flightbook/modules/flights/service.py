@@ -6,10 +6,11 @@ import datetime as dt
 from pathlib import Path
 
 from flightbook.contracts.flights import (AirportImport, BookingPage, BookingRequest, BookingView, CalendarQuery,
-                                          CancellationQuote, ConnectionTimesImport, FareCalendar, FlightImport,
+                                          CancellationQuote, CityImport, ConnectionTimesImport, FareCalendar, FlightImport,
                                           FlightQuery, FlightRescheduled, FlightsAdmin, FlightsContract,
                                           GeneratedSchedule, LoginResult, MailReport, MessageKind, MessageView,
-                                          Place, Progress, Registration, RescheduledFlight, SearchResult, UserView)
+                                          Place, Progress, Registration, RescheduledFlight, SearchResult, TripQuote,
+                                          UserView)
 from flightbook.kernel import clock
 from flightbook.kernel.auth import IN_PROCESS, Principal, Tokens, require_self_or_admin, require_service, require_user
 from flightbook.kernel.errors import ValidationError
@@ -17,7 +18,7 @@ from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights.booking import bookings, late_payments, refs, states
 from flightbook.modules.flights.booking.fare_rules import BookingRules
-from flightbook.modules.flights.catalogue import (airports, calendar, connection_times, places, reschedule,
+from flightbook.modules.flights.catalogue import (airports, calendar, cities, connection_times, places, reschedule,
                                                   schedule_generator, schedule_import, search)
 from flightbook.modules.flights.identity import sessions, users
 from flightbook.modules.flights.identity.throttle import ThrottleRules
@@ -78,6 +79,9 @@ class FlightsService(FlightsContract, FlightsAdmin):
     def flight_calendar(self, query: CalendarQuery) -> FareCalendar:
         return calendar.flight_calendar(self.uow, query, self.rules.connections)
 
+    def quote_trip(self, cabin: str, passengers: int, outbound_id: str, return_id: str | None = None) -> TripQuote:
+        return bookings.quote_trip(self.uow, cabin, passengers, outbound_id, return_id, self.rules)
+
     def book(self, caller: Principal, request: BookingRequest) -> BookingView:
         traveller = require_user(caller)
         return bookings.hold_seats(self.uow, _user_id(traveller), request, self.rules)
@@ -134,6 +138,10 @@ class FlightsService(FlightsContract, FlightsAdmin):
     def import_flights(self, schedule: Path | str, start: dt.date, days: int,
                        progress: Progress | None = None) -> FlightImport:
         return schedule_import.import_flights(self.uow, schedule, start, days, progress=progress)
+
+    def import_cities(self, csv_path: Path | str | None = None,
+                      aliases_path: Path | str | None = None) -> CityImport:
+        return cities.import_cities(self.uow, csv_path or cities.DEFAULT_CSV, aliases_path or cities.DEFAULT_ALIASES_CSV)
 
     def import_connection_times(self, csv_path: Path | str | None = None) -> ConnectionTimesImport:
         return connection_times.import_connection_times(self.uow, csv_path or connection_times.DEFAULT_CSV)

@@ -104,10 +104,15 @@ def quote_points_return(user_id: int, booking_ref: str, refund_percent: int) -> 
 
 
 def booking_points(user_id: int, booking_ref: str) -> BookingPoints:
-    """Points the user earned on the booking and redeemed for it, as the history records them."""
+    """Points the user earned on the booking and redeemed for it, and what its cancellation took back and
+    returned, as the history records them."""
     rows = TransactionRow.select(TransactionRow.kind, TransactionRow.points).where(
         (TransactionRow.account == user_id) & (TransactionRow.booking_ref == booking_ref)
         & TransactionRow.kind.in_((TransactionKind.EARN, TransactionKind.REDEEM)))
+    done = reversal_of(booking_ref)
+    returned = _returned_for(booking_ref) if done is not None and done.user_id == user_id else 0
     return BookingPoints(booking_ref=booking_ref,
                          earned=sum(t.points for t in rows if t.kind == TransactionKind.EARN),
-                         redeemed=-sum(t.points for t in rows if t.kind == TransactionKind.REDEEM))
+                         redeemed=-sum(t.points for t in rows if t.kind == TransactionKind.REDEEM),
+                         taken_back=returned - done.points if done is not None and done.user_id == user_id else 0,
+                         returned=returned)

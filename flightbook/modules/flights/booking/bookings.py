@@ -8,7 +8,7 @@ import peewee as pw
 
 from flightbook.contracts.flights import (BookingCancelled, BookingNotFound, BookingPage, BookingRequest,
                                           BookingStatus, BookingView, CancellationQuote, FlightDeparted,
-                                          PassengerInput)
+                                          MAX_PASSENGERS, PassengerInput, TripQuote)
 from flightbook.kernel import clock, faults, validate
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import Forbidden, Unavailable, ValidationError
@@ -26,6 +26,19 @@ from flightbook.modules.flights.booking.views import booking_views
 from flightbook.modules.flights.models import Booking, BookingFlight, Passenger
 
 _REF_ATTEMPTS = 10
+
+
+def quote_trip(uow: UnitOfWork, cabin: str, passengers: int, outbound_id: str, return_id: str | None,
+               rules: BookingRules, now: dt.datetime | None = None) -> TripQuote:
+    """What hold_seats would charge for these journeys now (checked as it checks them); changes nothing."""
+    if isinstance(passengers, bool) or not isinstance(passengers, int) or not 1 <= passengers <= MAX_PASSENGERS:
+        raise ValidationError("passengers", f"must be from 1 to {MAX_PASSENGERS}")
+    request = BookingRequest(cabin=cabin, passengers=[], contact_email="", outbound_id=outbound_id,
+                             return_id=return_id)
+    legs = bookable_legs(uow.database, request, passengers, now or clock.now(), rules.connections)
+    directions = [booking_total([leg for leg in legs if leg.direction == direction], passengers)
+                  for direction in dict.fromkeys(leg.direction for leg in legs)]
+    return TripQuote(total=booking_total(legs, passengers), directions=directions)
 
 
 def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: BookingRules,

@@ -3,14 +3,16 @@ by the search's connection rules), cabin, the way back."""
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from dataclasses import dataclass
+from typing import Callable
 
 from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, BookingRequest, Direction, FlightDeparted,
                                           FlightNotFound, InvalidItinerary, PassengerInput, SeatsUnavailable)
 from flightbook.kernel import clock, validate
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
-from flightbook.modules.flights.catalogue import airport_facts, fares, itinerary_ids
+from flightbook.modules.flights.catalogue import airport_facts, fares, itinerary_ids, places
 from flightbook.modules.flights.catalogue.connections import ConnectionRules, TimedLeg
 from flightbook.modules.flights.models import Flight, SeatInventory
 
@@ -94,7 +96,7 @@ def bookable_legs(database, request: BookingRequest, n: int, now: dt.datetime,
     journeys = [_journey(database, direction, field, flight_ids, flights, inventory, cabin, n, now, connections)
                 for direction, field, flight_ids in wanted]
     if len(journeys) == 2:
-        check_return(journeys[0], journeys[1])
+        check_return(journeys[0], journeys[1], lambda a, b: places.same_place(database, a, b))
     return [leg for journey in journeys for leg in journey]
 
 
@@ -148,11 +150,14 @@ def _check_connections(database, field: str, legs: list[Flight], connections: Co
         raise InvalidItinerary(field, f"these flights do not make a journey: {problem}")
 
 
-def check_return(outbound: list[Leg], back: list[Leg]) -> None:
+def check_return(outbound: list[Leg], back: list[Leg],
+                 is_same_place: Callable[[str, str], bool] = operator.eq) -> None:
+    """The way back flies from where the outbound lands to where it left: the same airports, or (by
+    ``is_same_place``) another airport of the same city (out to Heathrow, back from Gatwick)."""
     there, home = outbound[-1].flight, back[0].flight
     field = back[0].field
     start, end = outbound[0].flight.origin, outbound[-1].flight.destination
-    if (back[0].flight.origin, back[-1].flight.destination) != (end, start):
+    if not (is_same_place(back[0].flight.origin, end) and is_same_place(back[-1].flight.destination, start)):
         raise ValidationError(field, f"must fly {end} to {start}, not {back[0].flight.origin} to "
                                      f"{back[-1].flight.destination}")
     if clock.from_db(home.departs_at) <= clock.from_db(there.arrives_at):

@@ -18,7 +18,7 @@ from flightbook.modules.flights.catalogue import fares, journeys
 from flightbook.modules.flights.catalogue.connections import ConnectionRules
 from flightbook.modules.flights.catalogue.journeys import onward_legs, seats_join
 from flightbook.modules.flights.catalogue.search import (check_airports_and_seats, is_date, known_airports,
-                                                         local_day_window, local_today)
+                                                         local_day_window, local_today, pairs)
 from flightbook.modules.flights.catalogue.statements import Dialect, Statement
 
 
@@ -68,20 +68,32 @@ def validate_calendar(database, query: CalendarQuery):
     for field, value in (("from", query.first), ("to", query.last)):
         if not is_date(value):
             raise ValidationError(field, "must be a date YYYY-MM-DD")
-    origin, destination = known_airports(database, query)
-    if query.first < local_today(origin):
+    origins, destinations = known_airports(database, query)
+    if query.first < local_today(origins[0]):
         raise ValidationError("from", f"{query.first} is in the past at {query.origin}")
     if query.last < query.first:
         raise ValidationError("to", "must not be before from")
     if (query.last - query.first).days + 1 > MAX_CALENDAR_DAYS:
         raise ValidationError("to", f"a calendar covers at most {MAX_CALENDAR_DAYS} days")
-    return origin, destination
+    return origins, destinations
 
 
 def flight_calendar(uow: UnitOfWork, query: CalendarQuery, rules: ConnectionRules = ConnectionRules()) -> FareCalendar:
     database = uow.database
-    origin, destination = validate_calendar(database, query)
+    origins, destinations = validate_calendar(database, query)
     days = [query.first + dt.timedelta(days=n) for n in range((query.last - query.first).days + 1)]
+    rows = [row for origin, destination in pairs(origins, destinations)
+            for row in _cheapest_rows(database, origin, destination, days, query, rules)]
+    cheapest: dict[int, tuple[Money, int]] = {}
+    for n, amount, currency, stops in sorted(rows, key=lambda row: row[3]):
+        if n not in cheapest or amount < cheapest[n][0].amount:  # fewer stops win a tie
+            cheapest[n] = (Money(int(amount), currency), stops)
+    return FareCalendar(days=[_day(day, cheapest.get(n), query.passengers) for n, day in enumerate(days)])
+
+
+def _cheapest_rows(database, origin, destination, days: list[dt.date], query: CalendarQuery,
+                   rules: ConnectionRules) -> list:
+    """(day number, lowest fare, currency, stops) rows of one airport pair, days in the origin's local time."""
     windows = [[n, *(clock.to_db(moment) for moment in local_day_window(day, origin.tz))] for n, day in enumerate(days)]
     params = dict(days=windows, start=windows[0][1], end=windows[-1][2], origin=origin.iata,
                   destination=destination.iata, cabin=query.cabin, passengers=query.passengers)
@@ -92,11 +104,7 @@ def flight_calendar(uow: UnitOfWork, query: CalendarQuery, rules: ConnectionRule
         rows = DIRECT_OR_ONE_STOP.rows(database, **params, **journeys.paths_params(one_stop_paths, rules))
     if query.max_stops == 2 and (two_stop_paths := journeys.paths(database, origin, destination, 2, rules)):
         rows += TWO_STOPS.rows(database, **params, **journeys.paths_params(two_stop_paths, rules))
-    cheapest: dict[int, tuple[Money, int]] = {}
-    for n, amount, currency, stops in sorted(rows, key=lambda row: row[3]):
-        if n not in cheapest or amount < cheapest[n][0].amount:  # fewer stops win a tie
-            cheapest[n] = (Money(int(amount), currency), stops)
-    return FareCalendar(days=[_day(day, cheapest.get(n), query.passengers) for n, day in enumerate(days)])
+    return rows
 
 
 def _day(day: dt.date, found: tuple[Money, int] | None, passengers: int) -> CalendarDay:

@@ -1,4 +1,5 @@
-"""Places: finding airports by code, city, name or country, whatever the case and accents."""
+"""Places: finding cities (metropolitan areas) and airports by code, name, country or a local name, whatever the
+case and accents."""
 from __future__ import annotations
 
 import unicodedata
@@ -7,7 +8,8 @@ import peewee as pw
 
 from flightbook.contracts.flights import Place
 from flightbook.kernel.errors import ValidationError
-from flightbook.modules.flights.models import Airport
+from flightbook.modules.flights.catalogue import memo
+from flightbook.modules.flights.models import Airport, City, PlaceAlias
 
 MAX_QUERY = 100
 MAX_LIMIT = 50
@@ -42,13 +44,53 @@ def _validated(q: str, limit: int) -> tuple[str, int]:
 
 
 def search_places(q: str, limit: int = 10) -> list[Place]:
-    """Exact code first, then city prefix, then the rest (name, city or country contains the text); within
-    each, airports that flights serve before the others, then alphabetically."""
+    """Exact code first, then a name (or local name) starting with the text, then the rest (name, city, country
+    or local name contains the text); within each, a city before its airports, airports that flights serve before
+    the others, then alphabetically."""
     needle, limit = _validated(q, limit)
     code = needle.upper()
-    rank = pw.Case(None, [(Airport.iata == code, 0), (Airport.search_text.startswith(needle), 1)], 2)
-    matches = (Airport.select()
-               .where((Airport.iata == code) | Airport.search_text.contains(needle))
-               .order_by(rank, Airport.served.desc(), Airport.search_text, Airport.iata)
-               .limit(limit))
-    return [to_place(a) for a in matches]
+    named = PlaceAlias.select(PlaceAlias.code).where(PlaceAlias.search_text.contains(needle))
+    named_first = PlaceAlias.select(PlaceAlias.code).where(PlaceAlias.search_text.startswith(needle))
+    city_rank = _rank(City.code, City.search_text, code, needle, named_first)
+    cities = (City.select(City, city_rank.alias("rank"))
+              .where((City.code == code) | City.search_text.contains(needle) | City.code.in_(named))
+              .order_by(city_rank, City.search_text)
+              .limit(limit))
+    rank = _rank(Airport.iata, Airport.search_text, code, needle, named_first)
+    airports = (Airport.select(Airport, rank.alias("rank"))
+                .where((Airport.iata == code) | Airport.search_text.contains(needle) | Airport.iata.in_(named))
+                .order_by(rank, Airport.served.desc(), Airport.search_text, Airport.iata)
+                .limit(limit))
+    # (rank, a city before an airport, each query's own order)
+    found = [(getattr(c, "rank"), 0, i, city_place(c)) for i, c in enumerate(cities)]
+    found += [(getattr(a, "rank"), 1, i, to_place(a)) for i, a in enumerate(airports)]
+    return [place for *_, place in sorted(found, key=lambda entry: entry[:3])][:limit]
+
+
+def _rank(code_column, text_column, code: str, needle: str, named_first):
+    return pw.Case(None, [(code_column == code, 0), (text_column.startswith(needle), 1),
+                          (code_column.in_(named_first), 1)], 2)
+
+
+def city_place(city: City) -> Place:
+    """A city as a place: its position and time zone are its first airport's."""
+    codes = city.airports.split()
+    first = Airport.get_or_none(Airport.iata == codes[0])
+    return Place(iata=city.code, icao="", name="All airports", city=city.name, country=city.country,
+                 lat=first.lat if first else 0.0, lon=first.lon if first else 0.0, tz=first.tz if first else "UTC",
+                 kind="city", airports=codes)
+
+
+def areas(database) -> dict[str, str]:
+    """Airport code -> its metropolitan area's code, for the airports that have one (kept in memory a while)."""
+    found = memo.recall(database, ("areas",))
+    if found is None:
+        found = {airport: city.code for city in City.select() for airport in city.airports.split()}
+        memo.keep(database, ("areas",), found)
+    return found
+
+
+def same_place(database, a: str, b: str) -> bool:
+    """Whether two airports are one place for a traveller: the same airport, or two of one city's."""
+    found = areas(database)
+    return a == b or (a in found and found.get(a) == found.get(b))

@@ -1,19 +1,21 @@
-"""Flight search: journeys between two airports leaving on the origin's local date, direct or with up to
+"""Flight search: journeys between two airports (or the airports of two cities) leaving on the origin's local date, direct or with up to
 ``max_stops`` connections, with enough seats in the cabin on every flight (see journeys.py for how they are
 found, ranking.py for which are shown and in what order)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Iterable
 
 from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, MAX_STOPS, SORTS, FlightLeg, FlightOption,
                                           FlightQuery, Layover, SearchResult)
 from flightbook.kernel import clock
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.uow import UnitOfWork
-from flightbook.modules.flights.catalogue import airport_facts, fares, journeys, ranking
+from flightbook.modules.flights.catalogue import airport_facts, fares, journeys, memo, ranking
 from flightbook.modules.flights.catalogue.connections import AirportFacts, ConnectionRules
 from flightbook.modules.flights.catalogue.journeys import Journey, LegRow
 from flightbook.modules.flights.catalogue.schedules import local_iso, zone
+from flightbook.modules.flights.models import City
 
 
 def check_airports_and_seats(query) -> None:
@@ -33,12 +35,35 @@ def check_airports_and_seats(query) -> None:
         raise ValidationError("max_stops", f"must be from 0 to {MAX_STOPS}")
 
 
-def known_airports(database, query) -> tuple[AirportFacts, AirportFacts]:
-    facts = airport_facts.facts_for(database, (query.origin, query.destination))
-    for field in ("origin", "destination"):
-        if getattr(query, field) not in facts:
-            raise ValidationError(field, f"unknown airport {getattr(query, field)!r}")
-    return facts[query.origin], facts[query.destination]
+def airports_for(database, codes: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Each code's airports: a city's (LON: London's), or the code itself (kept in memory a while, like airports)."""
+    found = {code: memo.recall(database, ("city", code)) for code in codes}
+    missing = [code for code, airports in found.items() if airports is None]
+    if missing:
+        cities = {c.code: tuple(c.airports.split()) for c in City.select().where(City.code.in_(missing))}
+        for code in missing:
+            found[code] = cities.get(code, (code,))
+            memo.keep(database, ("city", code), found[code])
+    return {code: airports for code, airports in found.items() if airports is not None}
+
+
+def known_airports(database, query) -> tuple[list[AirportFacts], list[AirportFacts]]:
+    """The airports of the query's origin and destination (each a city's airports or one airport)."""
+    codes = airports_for(database, (query.origin, query.destination))
+    facts = airport_facts.facts_for(database, {code for airports in codes.values() for code in airports})
+    origins, destinations = ([facts[c] for c in codes[getattr(query, field)] if c in facts]
+                             for field in ("origin", "destination"))
+    for field, known in (("origin", origins), ("destination", destinations)):
+        if not known:
+            raise ValidationError(field, f"unknown airport or city {getattr(query, field)!r}")
+    if {o.iata for o in origins} & {d.iata for d in destinations}:
+        raise ValidationError("destination", "must differ from origin (a city includes its airports)")
+    return origins, destinations
+
+
+def pairs(origins: list[AirportFacts], destinations: list[AirportFacts]) -> list[tuple[AirportFacts, AirportFacts]]:
+    """The airport pairs a search between two places covers (never an airport to itself)."""
+    return [(o, d) for o in origins for d in destinations if o.iata != d.iata]
 
 
 def is_date(value) -> bool:
@@ -49,8 +74,8 @@ def local_today(facts: AirportFacts) -> dt.date:
     return clock.now().astimezone(zone(facts.tz)).date()
 
 
-def validate_query(database, query: FlightQuery) -> tuple[AirportFacts, AirportFacts]:
-    """Check a query against the rules; returns the origin's and the destination's facts."""
+def validate_query(database, query: FlightQuery) -> tuple[list[AirportFacts], list[AirportFacts]]:
+    """Check a query against the rules; returns the origin's and the destination's airports."""
     check_airports_and_seats(query)
     if query.sort not in SORTS:
         raise ValidationError("sort", f"must be one of {', '.join(SORTS)}")
@@ -58,12 +83,12 @@ def validate_query(database, query: FlightQuery) -> tuple[AirportFacts, AirportF
         value = getattr(query, field)
         if (value is not None or field == "date") and not is_date(value):
             raise ValidationError(field, "must be a date YYYY-MM-DD")
-    origin, destination = known_airports(database, query)
-    if query.date < local_today(origin):
+    origins, destinations = known_airports(database, query)
+    if query.date < local_today(origins[0]):
         raise ValidationError("date", f"{query.date} is in the past at {query.origin}")
     if query.return_date is not None and query.return_date < query.date:
         raise ValidationError("return_date", "must not be before the outbound date")
-    return origin, destination
+    return origins, destinations
 
 
 def local_day_window(day: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:
@@ -75,11 +100,22 @@ def local_day_window(day: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:
 
 def search_flights(uow: UnitOfWork, query: FlightQuery, rules: ConnectionRules = ConnectionRules()) -> SearchResult:
     database = uow.database
-    origin, destination = validate_query(database, query)
-    outbound = options_on(database, origin, destination, query.date, query, rules)
+    origins, destinations = validate_query(database, query)
+    outbound = options_between(database, origins, destinations, query.date, query, rules)
     inbound = ([] if query.return_date is None
-               else options_on(database, destination, origin, query.return_date, query, rules))
+               else options_between(database, destinations, origins, query.return_date, query, rules))
     return SearchResult(outbound=outbound, inbound=inbound)
+
+
+def options_between(database, origins: list[AirportFacts], destinations: list[AirportFacts], day: dt.date,
+                    query: FlightQuery, rules: ConnectionRules) -> list[FlightOption]:
+    """The day's journeys between two places (a city searches every airport pair between them), in the query's
+    order; each option names its own airports."""
+    if len(origins) == len(destinations) == 1:
+        return options_on(database, origins[0], destinations[0], day, query, rules)
+    found = [option for origin, destination in pairs(origins, destinations)
+             for option in options_on(database, origin, destination, day, query, rules)]
+    return ranking.ordered(found, query.sort)
 
 
 def options_on(database, origin: AirportFacts, destination: AirportFacts, day: dt.date, query: FlightQuery,
