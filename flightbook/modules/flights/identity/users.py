@@ -6,13 +6,13 @@ import re
 
 import peewee as pw
 
-from flightbook.contracts.flights import LoginResult, Registration, UserView
+from flightbook.contracts.flights import LoginBlocked, LoginResult, Registration, UserView
 from flightbook.kernel import clock
 from flightbook.kernel.auth import Tokens
 from flightbook.kernel.errors import Conflict, NotFound, Unauthorized, ValidationError
 from flightbook.kernel.passwords import DUMMY_HASH, hash_password, verify_password
 from flightbook.kernel.uow import UnitOfWork
-from flightbook.modules.flights.models import User
+from flightbook.modules.flights.models import User, UserBlock
 
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"^[a-z0-9_.\-]{3,40}$")
@@ -73,6 +73,8 @@ def login(username: str, password: str, tokens: Tokens) -> LoginResult:
         raise InvalidCredentials("unknown username or wrong password")
     if not verify_password(password or "", user.password_hash):
         raise InvalidCredentials("unknown username or wrong password")
+    if UserBlock.get_or_none(UserBlock.user_id == user.id) is not None:
+        raise LoginBlocked("this account is blocked: please contact the airline")
     token, expires_at = tokens.issue_user_token(user.id, user.username, user.is_admin)
     return LoginResult(token=token, expires_at=dt.datetime.fromtimestamp(expires_at, clock.UTC), user=_view(user))
 
