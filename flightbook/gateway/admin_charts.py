@@ -56,8 +56,9 @@ def _number(value: float, unit: str) -> str:
 
 
 def _nice_top(value: float) -> float:
-    if value <= 0:
-        return 1.0
+    """A round top for the axis, at least 4 so that its quarter lines fall on whole numbers."""
+    if value <= 4:
+        return 4.0
     magnitude = 10 ** (len(str(int(value))) - 1)
     for step in (1, 2, 2.5, 5, 10):
         if value <= step * magnitude:
@@ -84,7 +85,7 @@ def _draw(chart: Chart) -> str:
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e7eb"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" fill="#4b5563">'
                      f'{escape(_axis(value, chart.unit))}</text>')
-    every = max(1, -(-n // 10))  # at most about ten category labels
+    every = max(1, -(-n // 7))  # at most about seven category labels, so they never overlap
     for i, label in enumerate(chart.labels):
         x0 = LEFT + slot * i + slot * 0.1
         base: float = TOP + plot_h
