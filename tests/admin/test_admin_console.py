@@ -277,3 +277,17 @@ def test_the_pages_are_for_admins_only_and_every_change_asks_first(system, clien
     assert "booking.cancelled" in booking_page and "payment.refunded" in booking_page, booking_page
     audit_page = client.simulate_get("/admin/audit", cookies=boss).text
     assert "flight.cancel" in audit_page and "boss" in audit_page and "storm" in audit_page
+
+
+@pytest.mark.parametrize("module", ["flights", "loyalty", "payments"])
+def test_each_http_client_implements_every_method_of_its_contract(module):
+    """A Protocol's method with only a docstring answers None: a client that forgot one would look fine."""
+    import importlib
+    import inspect
+
+    contract = importlib.import_module(f"flightbook.contracts.{module}")
+    protocol = getattr(contract, f"{module.capitalize()}Contract")
+    client = importlib.import_module(f"flightbook.modules.{module}.client").Client
+    names = [n for n, _ in inspect.getmembers(protocol, inspect.isfunction) if not n.startswith("_")]
+    missing = [n for n in names if next(c for c in client.__mro__ if n in c.__dict__) is protocol]
+    assert missing == []

@@ -67,6 +67,19 @@ class Client(EventsClient, PaymentsContract):
                                                     token=bearer(caller)))
 
 
+    # the admin console's: the admin's own token is passed on
+    def admin_payments(self, caller: Principal, booking_ref: str | None = None,
+                       user_id: int | None = None) -> list[PaymentView]:
+        params = {k: v for k, v in {"booking_ref": booking_ref, "user_id": user_id}.items() if v is not None}
+        body = self.http.call("GET", f"{self.admin_prefix}/payments", params=params, token=bearer(caller))
+        return [from_dict(PaymentView, p) for p in body["payments"]]
+
+    def admin_declines(self, caller: Principal, since: dt.datetime) -> list[DeclineCount]:
+        body = self.http.call("GET", f"{self.admin_prefix}/declines", params={"since": since.isoformat()},
+                              token=bearer(caller))
+        return [from_dict(DeclineCount, d) for d in body["declines"]]
+
+
 def _is_result(status: int, body: dict) -> bool:
     return body.get("status") == _RESULT_STATUSES.get(status) and "intent_id" in body
 
@@ -79,15 +92,3 @@ def _json(response) -> dict:
     if not isinstance(body, dict):
         return {"error": {"code": "bad_gateway", "message": f"non-JSON answer (HTTP {response.status_code})"}}
     return body
-
-    # the admin console's: the admin's own token is passed on
-    def admin_payments(self, caller: Principal, booking_ref: str | None = None,
-                       user_id: int | None = None) -> list[PaymentView]:
-        params = {k: v for k, v in {"booking_ref": booking_ref, "user_id": user_id}.items() if v is not None}
-        body = self.http.call("GET", f"{self.admin_prefix}/payments", params=params, token=bearer(caller))
-        return [from_dict(PaymentView, p) for p in body["payments"]]
-
-    def admin_declines(self, caller: Principal, since: dt.datetime) -> list[DeclineCount]:
-        body = self.http.call("GET", f"{self.admin_prefix}/declines", params={"since": since.isoformat()},
-                              token=bearer(caller))
-        return [from_dict(DeclineCount, d) for d in body["declines"]]
