@@ -40,9 +40,12 @@ def migrate(migrator, database, fake=False, **kwargs):
 
     # the admin overview's bookings per day read the last 30 days of bookings by when they were made
     migrator.sql("CREATE INDEX IF NOT EXISTS booking_created_at ON booking (created_at)")
+    # today's flights and the load factor of the days ahead read the flights of a few service dates
+    migrator.sql("CREATE INDEX IF NOT EXISTS flight_service_date ON flight (service_date)")
 
 
 def rollback(migrator, database, fake=False, **kwargs):
+    migrator.sql("DROP INDEX IF EXISTS flight_service_date")
     migrator.sql("DROP INDEX IF EXISTS booking_created_at")
     migrator.remove_model("user_block")
     migrator.remove_model("flight_cancellation")

@@ -185,6 +185,11 @@ class FlightsService(FlightsContract, FlightsAdmin):
         with self.uow.connection():
             return console_audit.entries(_limit(limit), target)
 
+    def refresh_admin_figures(self) -> int:
+        """The serving process's job: the overview's kept figures computed again while admins look at it."""
+        with self.uow.connection():
+            return console_overview.refresh()
+
     def admin_events(self, caller: Principal) -> OutboxReport:
         require_admin(caller)
         return outbox.report(self.uow.database)

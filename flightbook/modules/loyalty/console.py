@@ -3,6 +3,7 @@ threshold and multiplier, points per week for the overview, and the audit of it 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -74,15 +75,34 @@ def set_tier(uow: UnitOfWork, name: str, threshold: int, multiplier_permille: in
     return accounts.list_tiers()
 
 
+KEPT_SECONDS = 60.0
+_kept: dict = {}  # (first, today) -> (rows of the days before today, until when they are kept)
+
+
+def _points_by_day(since: dt.date, until: dt.date | None) -> list[tuple]:
+    """(day, kind, points) of the EARN, REDEEM and EXPIRE transactions from ``since`` to before ``until``."""
+    day = pw.fn.date(TransactionRow.created_at)
+    window = TransactionRow.created_at >= clock.to_db(dt.datetime.combine(since, dt.time(), clock.UTC))
+    if until is not None:
+        window &= TransactionRow.created_at < clock.to_db(dt.datetime.combine(until, dt.time(), clock.UTC))
+    rows: Any = (TransactionRow.select(day, TransactionRow.kind, pw.fn.SUM(TransactionRow.points))
+                 .where(window & TransactionRow.kind.in_([TransactionKind.EARN, TransactionKind.REDEEM,
+                                                          TransactionKind.EXPIRE]))
+                 .group_by(day, TransactionRow.kind).tuples())
+    return list(rows)
+
+
 def points_by_week(today: dt.date, weeks: int) -> list[WeekPoints]:
-    """Monday-started weeks (UTC), oldest first, the last one holding ``today``."""
+    """Monday-started weeks (UTC), oldest first, the last one holding ``today``. The days before today are kept
+    in memory for KEPT_SECONDS (12 weeks of transactions is many rows); today's are read each time."""
     last_monday = today - dt.timedelta(days=today.weekday())
     first = last_monday - dt.timedelta(weeks=weeks - 1)
-    day = pw.fn.date(TransactionRow.created_at)
-    rows: Any = (TransactionRow.select(day, TransactionRow.kind, pw.fn.SUM(TransactionRow.points))
-            .where((TransactionRow.created_at >= clock.to_db(dt.datetime.combine(first, dt.time(), clock.UTC)))
-                   & TransactionRow.kind.in_([TransactionKind.EARN, TransactionKind.REDEEM, TransactionKind.EXPIRE]))
-            .group_by(day, TransactionRow.kind).tuples())
+    held = _kept.get((first, today))
+    if held is None or held[1] <= time.monotonic():
+        if len(_kept) > 16:
+            _kept.clear()
+        held = _kept[(first, today)] = (_points_by_day(first, today), time.monotonic() + KEPT_SECONDS)
+    rows = held[0] + _points_by_day(today, None)
     totals: dict = defaultdict(lambda: defaultdict(int))
     for when, kind, points in rows:
         d = when if isinstance(when, dt.date) else dt.date.fromisoformat(str(when)[:10])
