@@ -291,3 +291,36 @@ def test_each_http_client_implements_every_method_of_its_contract(module):
     names = [n for n, _ in inspect.getmembers(protocol, inspect.isfunction) if not n.startswith("_")]
     missing = [n for n in names if next(c for c in client.__mro__ if n in c.__dict__) is protocol]
     assert missing == []
+
+
+def test_tiers_are_edited_with_their_history_and_dead_letters_retried(system, saga, traveller, admin):
+    from flightbook.kernel import outbox as kout
+
+    tiers = {t["name"]: t for t in traveller.get("/api/loyalty/tiers").json["tiers"]}
+    top = max(tiers.values(), key=lambda t: t["threshold"])
+    resp = admin.post(f"/api/admin/loyalty/tiers/{top['name']}",
+                      json={"threshold": top["threshold"] + 1000, "multiplier_permille": 2500, "reason": "promo"})
+    assert resp.status_code == 200, resp.text
+    changed = {t["name"]: t for t in resp.json["tiers"]}[top["name"]]
+    assert (changed["threshold"], changed["multiplier_permille"]) == (top["threshold"] + 1000, 2500)
+    assert admin.post("/api/admin/loyalty/tiers/nosuch", json={"threshold": 1, "multiplier_permille": 1000,
+                                                               "reason": "x"}).status_code == 404
+    assert traveller.post(f"/api/admin/loyalty/tiers/{top['name']}", json={
+        "threshold": 1, "multiplier_permille": 1000, "reason": "x"}).status_code == 403
+    (entry,) = admin.get("/api/admin/loyalty/audit", params={"target": f"tier {top['name']}"}).json["entries"]
+    assert entry["details"]["was_threshold"] == top["threshold"] and entry["details"]["threshold"] == top["threshold"] + 1000
+
+    ref = book(traveller, new_flight())
+    assert traveller.post(f"/api/tickets/{ref}/cancel").status_code == 200  # booking.cancelled, to each subscriber
+    saga.settle()
+    t = kout.tables(system.parts["flights"].database)
+    with kout.event_connection(system.parts["flights"].database):
+        killed = t.OutboxDelivery.update(status=kout.DEAD, attempts=5, last_error="boom").where(
+            t.OutboxDelivery.status == kout.DELIVERED).execute()
+    assert killed >= 1
+    report = admin.get("/api/admin/flights/events").json
+    assert len(report["dead_letters"]) == killed and report["dead_letters"][0]["last_error"] == "boom"
+    assert admin.post("/api/admin/flights/events/retry", json={}).json == {"retried": killed}
+    saga.settle()
+    assert admin.get("/api/admin/flights/events").json["dead_letters"] == []
+    assert ref
