@@ -4,7 +4,8 @@ from __future__ import annotations
 import falcon
 
 from flightbook.contracts import Contracts
-from flightbook.gateway import account_pages, admin_pages, booking_pages, loyalty_pages, payment_pages, search_pages, trip_pages
+from flightbook.gateway import (account_pages, admin_pages, booking_pages, loyalty_pages, payment_pages, search_pages,
+                                trip_pages)
 from flightbook.gateway.api import GatewayApi
 from flightbook.gateway.web import HERE, Web
 from flightbook.kernel.auth import Tokens

@@ -194,7 +194,8 @@ class CancelFlight:
         principal = admin(self.web, req)
         detail = self.web.contracts.flights.admin_flight(principal, _flight_id(flight_id))
         open_bookings = [b for b in detail.bookings if b.status in (BookingStatus.HELD, BookingStatus.CONFIRMED)]
-        self.web.render(req, resp, "admin/confirm.html", section="flights", title=f"Cancel flight {detail.flight.flight_number}?",
+        self.web.render(req, resp, "admin/confirm.html", section="flights",
+                        title=f"Cancel flight {detail.flight.flight_number}?",
                         action=f"/admin/flights/{detail.flight.id}/cancel", back=f"/admin/flights/{detail.flight.id}",
                         button="Cancel the flight", danger=True, fields={},
                         lines=[f"{detail.flight.flight_number} {detail.flight.origin}–{detail.flight.destination}, "
@@ -231,10 +232,12 @@ class RescheduleFlight:
         confirmed = sum(b.status == BookingStatus.CONFIRMED for b in detail.bookings)
         self.web.render(req, resp, "admin/confirm.html", section="flights",
                         title=f"Move flight {detail.flight.flight_number}?",
-                        action=f"/admin/flights/{detail.flight.id}/reschedule", back=f"/admin/flights/{detail.flight.id}",
-                        button="Move the flight", danger=False, fields={"departs": moment.isoformat(timespec="minutes")},
+                        action=f"/admin/flights/{detail.flight.id}/reschedule",
+                        back=f"/admin/flights/{detail.flight.id}", button="Move the flight", danger=False,
+                        fields={"departs": moment.isoformat(timespec="minutes")},
                         lines=[f"From {detail.flight.departs_local[:16].replace('T', ' ')} to "
-                               f"{moment.isoformat(timespec='minutes').replace('T', ' ')} ({detail.flight.origin} local time).",
+                               f"{moment.isoformat(timespec='minutes').replace('T', ' ')} "
+                               f"({detail.flight.origin} local time).",
                                f"Bookings keep their seats; {confirmed} confirmed traveller(s) get an e-mail with the "
                                "new times."])
 
@@ -452,8 +455,8 @@ class AdjustPoints:
     def on_post(self, req, resp, user_id):
         principal = admin(self.web, req)
         form = self.web.form(req)
-        account = self.web.contracts.loyalty.admin_adjust(principal, _user_id(user_id), self._points(form.get("points")),
-                                                          _reason(form))
+        account = self.web.contracts.loyalty.admin_adjust(principal, _user_id(user_id),
+                                                          self._points(form.get("points")), _reason(form))
         self.web.redirect(req, resp, f"/admin/loyalty/{account.user_id}",
                           f"Points adjusted: the balance is now {account.balance:,}.")
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import quote
 
-from flightbook.contracts.flights import (AdminFlight, AdminFlightDetail, AdminUser, BookingPage, BookingRequest, BookingView, CalendarQuery, CancellationQuote,
-                                          FareCalendar, FlightOption, FlightQuery, FlightsContract, LoginResult,
-                                          FlightCancellationResult, FlightsOverview, MessageView, Place,
-                                          Registration, RescheduledFlight, SearchResult, UserView)
+from flightbook.contracts.flights import (AdminFlight, AdminFlightDetail, AdminUser, BookingPage, BookingRequest,
+                                          BookingView, CalendarQuery, CancellationQuote, FareCalendar,
+                                          FlightCancellationResult, FlightOption, FlightQuery, FlightsContract,
+                                          FlightsOverview, LoginResult, MessageView, Place, Registration,
+                                          RescheduledFlight, SearchResult, UserView)
 from flightbook.kernel.admin_http import EventsClient
 from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.data import from_dict, to_dict

@@ -5,9 +5,9 @@ from urllib.parse import quote
 
 import datetime as dt
 
-from flightbook.contracts.loyalty import (AccountView, LotView, WeekPoints, BookingPoints, HistoryPage, LoyaltyContract, PointsHold,
-                                          PointsOffer, PointsRate, PointsReturnQuote, ReversalResult, Tier,
-                                          TierStanding)
+from flightbook.contracts.loyalty import (AccountView, BookingPoints, HistoryPage, LotView, LoyaltyContract,
+                                          PointsHold, PointsOffer, PointsRate, PointsReturnQuote, ReversalResult,
+                                          Tier, TierStanding, WeekPoints)
 from flightbook.kernel.admin_http import EventsClient
 from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.data import from_dict

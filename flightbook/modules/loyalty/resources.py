@@ -202,7 +202,8 @@ class AdminLots:
         self.service = service
 
     def on_get(self, req, resp, user_id):
-        resp.media = {"lots": [data.to_dict(lot) for lot in self.service.admin_lots(_principal(req), _user_id(user_id))]}
+        lots = self.service.admin_lots(_principal(req), _user_id(user_id))
+        resp.media = {"lots": [data.to_dict(lot) for lot in lots]}
 
 
 class AdminAdjust:

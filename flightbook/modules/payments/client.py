@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flightbook.contracts.payments import (CardInput, DeclineCount, PaymentView, IntentView, PaymentHistory, PaymentQuote, PaymentResult,
-                                           PaymentsContract, PaymentStatus, RefundQuote, RefundView)
+from flightbook.contracts.payments import (CardInput, DeclineCount, IntentView, PaymentHistory, PaymentQuote,
+                                           PaymentResult, PaymentStatus, PaymentView, PaymentsContract, RefundQuote,
+                                           RefundView)
 from flightbook.kernel import errors
 from flightbook.kernel.admin_http import EventsClient
 from flightbook.kernel.auth import IN_PROCESS, Principal

@@ -21,12 +21,13 @@ from flightbook.kernel import clock, data, faults
 from flightbook.contracts.payments import DeclineCount, PaymentView
 from flightbook.kernel import outbox
 from flightbook.kernel.outbox import EventRecord, OutboxReport
-from flightbook.kernel.auth import (IN_PROCESS, Principal, require_admin, require_self_or_admin, require_service_or_admin,
-                                   require_user, traveller_id)
+from flightbook.kernel.auth import (IN_PROCESS, Principal, require_admin, require_self_or_admin,
+                                    require_service_or_admin, require_user, traveller_id)
 from flightbook.kernel.errors import Conflict, NotFound, Unavailable, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
-from flightbook.modules.payments import attempts, cards, console, idempotency, ledger, quotes, reconciler, refunds, webhooks
+from flightbook.modules.payments import (attempts, cards, console, idempotency, ledger, quotes, reconciler, refunds,
+                                        webhooks)
 from flightbook.modules.payments.models import Payment, PaymentIntent, Refund
 from flightbook.modules.payments.providers import PaymentProvider, ProviderError
 

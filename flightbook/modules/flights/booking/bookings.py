@@ -7,8 +7,8 @@ import datetime as dt
 import peewee as pw
 
 from flightbook.contracts.flights import (BookingCancelled, BookingNotFound, BookingPage, BookingRequest,
-                                          BookingStatus, BookingView, CancellationQuote, FlightCancelled, FlightDeparted,
-                                          PassengerInput)
+                                          BookingStatus, BookingView, CancellationQuote, FlightCancelled,
+                                          FlightDeparted, PassengerInput)
 from flightbook.kernel import clock, faults, validate
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import Forbidden, Unavailable, ValidationError

@@ -94,13 +94,16 @@ def overview(today: dt.date, days: int, ahead: int) -> FlightsOverview:
             confirmed[d] += count
             revenue[currency][d] += int(total or 0)
     currency = max(revenue, key=lambda c: sum(revenue[c].values())) if revenue else "USD"
-    figures = [DayFigures(day=d, bookings=made[d], confirmed=confirmed[d], revenue=Money(revenue[currency][d], currency))
+    figures = [DayFigures(day=d, bookings=made[d], confirmed=confirmed[d],
+                          revenue=Money(revenue[currency][d], currency))
                for d in (first + dt.timedelta(days=i) for i in range(days))]
     load = [CabinDayLoad(day=d, cabin=cabin, capacity=capacity, sold=sold)
-            for d, cabin, capacity, sold in sorted(_kept(("admin-load-by-day", today, last), lambda: load_by_day(today, last)))]
+            for d, cabin, capacity, sold in sorted(_kept(("admin-load-by-day", today, last),
+                                                          lambda: load_by_day(today, last)))]
     now = clock.to_db(clock.now())
     return FlightsOverview(
         today=today, currency=currency, days=figures, load=load,
-        flights_today=_kept(("admin-flights-on", today), lambda: Flight.select().where(Flight.service_date == today).count()),
+        flights_today=_kept(("admin-flights-on", today),
+                            lambda: Flight.select().where(Flight.service_date == today).count()),
         held_now=Booking.select().where((Booking.status == HELD) & (Booking.hold_expires_at > now)).count(),
         users=_kept(("admin-users",), lambda: User.select().count()))

@@ -23,8 +23,8 @@ def _views(users: list[User]) -> list[AdminUser]:
     if not ids:
         return []
     blocks = {b.user_id: b for b in UserBlock.select().where(UserBlock.user_id.in_(ids))}
-    counts: dict[int, int] = dict(Booking.select(Booking.user_id, pw.fn.COUNT(Booking.ref)).where(Booking.user_id.in_(ids))
-                  .group_by(Booking.user_id).tuples())  # type: ignore[arg-type]
+    counts: dict[int, int] = dict(Booking.select(Booking.user_id, pw.fn.COUNT(Booking.ref))  # type: ignore[arg-type]
+                                  .where(Booking.user_id.in_(ids)).group_by(Booking.user_id).tuples())
     return [AdminUser(id=u.id, username=u.username, email=u.email, first_name=u.first_name, last_name=u.last_name,
                       is_admin=u.is_admin, created_at=clock.from_db(u.created_at), blocked=u.id in blocks,
                       blocked_reason=blocks[u.id].reason if u.id in blocks else None, bookings=counts.get(u.id, 0))
