@@ -324,3 +324,21 @@ def test_tiers_are_edited_with_their_history_and_dead_letters_retried(system, sa
     saga.settle()
     assert admin.get("/api/admin/flights/events").json["dead_letters"] == []
     assert ref
+
+
+def test_the_overview_figures_are_kept_and_refreshed_only_while_admins_look(system, admin, traveller):
+    from flightbook.modules.flights.console import overview as console_overview
+
+    flights = system.parts["flights"].contract
+    console_overview._watched.update(at=float("-inf"), asks=set())
+    assert flights.refresh_admin_figures() == 0  # nobody looked: the job reads nothing
+    today = clock.now().date()
+    first = admin.get("/api/admin/flights/overview", params={"today": today.isoformat()}).json
+    assert first["days"][-1]["bookings"] == 0
+    ref = book(traveller, new_flight())
+    again = admin.get("/api/admin/flights/overview", params={"today": today.isoformat()}).json
+    assert again["days"][-1]["bookings"] == 1, "today's bookings are read each time"
+    assert flights.refresh_admin_figures() == 1
+    console_overview._watched["at"] -= console_overview.WATCHED_SECONDS + 1
+    assert flights.refresh_admin_figures() == 0
+    assert ref
