@@ -7,10 +7,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Callable, Protocol
 
+from flightbook.kernel.audit import AuditEntry
 from flightbook.kernel.auth import IN_PROCESS, Principal
-from flightbook.kernel.errors import Conflict, DomainError, NotFound, ValidationError
+from flightbook.kernel.errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from flightbook.kernel.events import Event
 from flightbook.kernel.money import Money
+from flightbook.kernel.outbox import EventRecord, OutboxReport
 
 CABINS = ("economy", "business", "first")
 MAX_PASSENGERS = 9
@@ -66,6 +68,16 @@ class FlightNotFound(NotFound):
 
 class FlightDeparted(Conflict):
     code = "flight_departed"
+
+
+class FlightCancelled(Conflict):
+    """An admin cancelled the flight: it takes no booking."""
+    code = "flight_cancelled"
+
+
+class LoginBlocked(Forbidden):
+    """An admin blocked the traveller's login."""
+    code = "login_blocked"
 
 
 class TicketNotIssued(Conflict):
@@ -406,6 +418,110 @@ class FlightRescheduled(Event):
     booking_refs: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class FlightAdminAction(Event):
+    """An admin changed something flights owns (see ``admin_audit``): the other parts may hear of it."""
+    topic = "flights.admin_action"
+    audit_id: int
+    admin_id: int
+    action: str
+    target: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CabinLoad:
+    cabin: str
+    capacity: int
+    seats_left: int
+    sold: int
+    fare: Money
+
+
+@dataclass(frozen=True)
+class AdminFlight:
+    """A dated flight as an admin sees it: its times, seats per cabin, and whether it was cancelled."""
+    id: int
+    flight_number: str
+    airline: str
+    origin: str
+    destination: str
+    service_date: dt.date
+    departs_at: dt.datetime
+    arrives_at: dt.datetime
+    departs_local: str
+    arrives_local: str
+    cabins: list[CabinLoad] = field(default_factory=list)
+    cancelled_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class AdminFlightDetail:
+    flight: AdminFlight
+    bookings: list[BookingView]
+    bookings_total: int  # all bookings on the flight (``bookings`` holds the newest MAX_ADMIN_ROWS)
+
+
+@dataclass(frozen=True)
+class FlightCancellationResult:
+    """What cancelling a flight did: bookings cancelled now, those already cancelled or expired (left as
+    they were), and whether this call cancelled the flight (False: it was cancelled before)."""
+    flight_id: int
+    cancelled: int
+    already_closed: int
+    newly_cancelled: bool
+
+
+@dataclass(frozen=True)
+class AdminUser:
+    id: int
+    username: str
+    email: str
+    first_name: str
+    last_name: str
+    is_admin: bool
+    created_at: dt.datetime
+    blocked: bool = False
+    blocked_reason: str | None = None
+    bookings: int = 0
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    day: dt.date
+    bookings: int  # made that day (any status now)
+    confirmed: int  # of which confirmed
+    revenue: Money  # confirmed totals of the bookings made that day (the main currency)
+
+
+@dataclass(frozen=True)
+class CabinDayLoad:
+    day: dt.date
+    cabin: str
+    capacity: int
+    sold: int
+
+    @property
+    def load_percent(self) -> float:
+        return 100.0 * self.sold / self.capacity if self.capacity else 0.0
+
+
+@dataclass(frozen=True)
+class FlightsOverview:
+    """The admin overview's figures that flights owns, for ``today`` (UTC)."""
+    today: dt.date
+    currency: str
+    days: list[DayFigures]  # the last ``days`` days, oldest first, today last
+    load: list[CabinDayLoad]  # the next ``ahead`` days from today, per cabin
+    flights_today: int
+    held_now: int
+    users: int
+
+
+#: the most rows an admin search or list answers
+MAX_ADMIN_ROWS = 100
+
+
 class FlightsContract(Protocol):
     def register(self, registration: Registration) -> UserView: ...
     def login(self, username: str, password: str, client_address: str | None = None) -> LoginResult:
@@ -444,6 +560,37 @@ class FlightsContract(Protocol):
         """The e-ticket of the caller's CONFIRMED booking as a PDF (404 to anyone but its owner)."""
     def messages(self, caller: Principal, booking_ref: str | None = None, limit: int = 20) -> list[MessageView]:
         """The e-mails sent (or on their way) to the caller about their bookings (or about one), newest first."""
+
+    # the admin console's (an admin's token, else 403; every change recorded in admin_audit)
+    def admin_find_flights(self, caller: Principal, origin: str | None = None, destination: str | None = None,
+                           date: dt.date | None = None, number: str | None = None,
+                           limit: int = 50) -> list[AdminFlight]:
+        """Dated flights by route, date (the origin's local) and/or flight number, by departure."""
+    def admin_flight(self, caller: Principal, flight_id: int) -> AdminFlightDetail: ...
+    def admin_cancel_flight(self, caller: Principal, flight_id: int, reason: str) -> FlightCancellationResult:
+        """Every HELD or CONFIRMED booking on the flight cancelled with a full refund (BookingCancelled at 100 %,
+        so the saga refunds the card and reverses the points), seats back, the flight closed to booking;
+        a second call cancels nothing more."""
+    def admin_reschedule_flight(self, caller: Principal, flight_id: int, departs_local: dt.datetime,
+                                reason: str) -> RescheduledFlight:
+        """As ``flightbook reschedule-flight --departs``, recorded in the audit."""
+    def admin_find_bookings(self, caller: Principal, q: str, limit: int = 50) -> list[BookingView]:
+        """Bookings by ref, the traveller's username or e-mail, the contact e-mail or a passenger's name."""
+    def admin_cancel_booking(self, caller: Principal, ref: str, full_refund: bool, reason: str) -> BookingView:
+        """Cancel on the traveller's behalf, by the fare rule or with everything back (the choice recorded)."""
+    def admin_find_users(self, caller: Principal, q: str, limit: int = 50) -> list[AdminUser]: ...
+    def admin_user(self, caller: Principal, user_id: int) -> AdminUser: ...
+    def admin_user_bookings(self, caller: Principal, user_id: int, limit: int = 50) -> list[BookingView]: ...
+    def admin_block_user(self, caller: Principal, user_id: int, blocked: bool, reason: str) -> AdminUser:
+        """Block (or unblock) the traveller's login; an admin cannot block themselves."""
+    def admin_overview(self, caller: Principal, today: dt.date, days: int = 30, ahead: int = 14) -> FlightsOverview: ...
+    def admin_audit(self, caller: Principal, limit: int = 100, target: str | None = None) -> list[AuditEntry]: ...
+    def admin_events(self, caller: Principal) -> OutboxReport:
+        """flights' outbox: backlog, oldest pending event, dead letters (as ``flightbook events``)."""
+    def admin_retry_events(self, caller: Principal, event_id: str | None = None) -> int:
+        """Re-queue a dead letter (``event_id``) or all of them; how many."""
+    def admin_booking_events(self, caller: Principal, ref: str) -> list[EventRecord]:
+        """The events flights published about the booking, oldest first."""
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from flightbook.kernel.audit import AuditEntry
 from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.errors import Conflict, NotFound
 from flightbook.kernel.events import Event
 from flightbook.kernel.money import Money
+from flightbook.kernel.outbox import EventRecord, OutboxReport
 
 
 class HoldStatus(StrEnum):
@@ -232,6 +234,38 @@ class TierChanged(Event):
     new_tier: str
 
 
+@dataclass(frozen=True)
+class LoyaltyAdminAction(Event):
+    """An admin changed something loyalty owns (see ``admin_audit``)."""
+    topic = "loyalty.admin_action"
+    audit_id: int
+    admin_id: int
+    action: str
+    target: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class LotView:
+    id: int
+    source: str
+    booking_ref: str | None
+    points: int
+    remaining: int
+    earned_at: dt.datetime
+    expires_at: dt.datetime
+    reversed_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class WeekPoints:
+    week: dt.date  # the Monday the week starts on (UTC)
+    earned: int
+    redeemed: int
+    expired: int
+
+
+
 class LoyaltyContract(Protocol):
     def tiers(self) -> list[Tier]: ...
     def get_account(self, caller: Principal, user_id: int) -> AccountView:
@@ -264,6 +298,22 @@ class LoyaltyContract(Protocol):
     def quote_points_return(self, caller: Principal, booking_ref: str, refund_percent: int) -> PointsReturnQuote:
         """What cancelling the caller's booking at the fare rule's ``refund_percent`` returns of the points
         redeemed on it (by the rule the cancellation applies); changes nothing."""
+
+    # the admin console's (an admin's token, else 403; every change recorded in admin_audit)
+    def admin_lots(self, caller: Principal, user_id: int) -> list[LotView]:
+        """The account's lots, newest first."""
+    def admin_adjust(self, caller: Principal, user_id: int, points: int, reason: str) -> AccountView:
+        """An ADJUST transaction of ``points`` (positive: a new lot; negative: taken from the lots, oldest
+        expiry first, never below what is held), with its reason and the admin's id."""
+    def admin_set_tier(self, caller: Principal, name: str, threshold: int, multiplier_permille: int,
+                       reason: str) -> list[Tier]:
+        """Change an existing tier's threshold and multiplier (the audit keeps the history)."""
+    def admin_points_by_week(self, caller: Principal, today: dt.date, weeks: int = 12) -> list[WeekPoints]:
+        """Points earned, redeemed and expired per week, the ``weeks`` weeks up to ``today``, oldest first."""
+    def admin_audit(self, caller: Principal, limit: int = 100, target: str | None = None) -> list[AuditEntry]: ...
+    def admin_events(self, caller: Principal) -> OutboxReport: ...
+    def admin_retry_events(self, caller: Principal, event_id: str | None = None) -> int: ...
+    def admin_booking_events(self, caller: Principal, ref: str) -> list[EventRecord]: ...
 
 
 class LoyaltyAdmin(Protocol):

@@ -10,6 +10,7 @@ from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.errors import Conflict, NotFound, Unprocessable
 from flightbook.kernel.events import Event
 from flightbook.kernel.money import Money
+from flightbook.kernel.outbox import EventRecord, OutboxReport
 
 #: why a card was declined (``PaymentResult.failure_code``), and the sentence a traveller reads for it
 DECLINE_REASONS = {
@@ -209,6 +210,13 @@ class PaymentRefunded(Event):
     refunded_total: Money
 
 
+@dataclass(frozen=True)
+class DeclineCount:
+    code: str  # the failure code
+    count: int
+
+
+
 class PaymentsContract(Protocol):
     def create_intent(self, caller: Principal, booking_ref: str) -> IntentView:
         """The open intent for the caller's HELD booking (made once; the amount is what flights says is due)."""
@@ -229,6 +237,16 @@ class PaymentsContract(Protocol):
 
     def quote_refund(self, caller: Principal, booking_ref: str, refund_percent: int) -> RefundQuote:
         """The caller's booking cancelled at ``refund_percent``: what comes back to the card. Changes nothing."""
+
+    # the admin console's (an admin's token, else 403)
+    def admin_payments(self, caller: Principal, booking_ref: str | None = None,
+                       user_id: int | None = None) -> list[PaymentView]:
+        """A booking's or a traveller's payments with their refunds, newest first."""
+    def admin_declines(self, caller: Principal, since: dt.datetime) -> list[DeclineCount]:
+        """Payments declined since ``since``, per failure code, most first."""
+    def admin_events(self, caller: Principal) -> OutboxReport: ...
+    def admin_retry_events(self, caller: Principal, event_id: str | None = None) -> int: ...
+    def admin_booking_events(self, caller: Principal, ref: str) -> list[EventRecord]: ...
 
 
 @dataclass(frozen=True)

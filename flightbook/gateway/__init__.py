@@ -4,7 +4,8 @@ from __future__ import annotations
 import falcon
 
 from flightbook.contracts import Contracts
-from flightbook.gateway import account_pages, booking_pages, loyalty_pages, payment_pages, search_pages, trip_pages
+from flightbook.gateway import (account_pages, admin_pages, booking_pages, loyalty_pages, payment_pages, search_pages,
+                                trip_pages)
 from flightbook.gateway.api import GatewayApi
 from flightbook.gateway.web import HERE, Web
 from flightbook.kernel.auth import Tokens
@@ -36,5 +37,6 @@ def build(settings: Settings, tokens: Tokens, contracts: Contracts) -> Part:
         app.add_route("/login", account_pages.Login(web))
         app.add_route("/register", account_pages.Register(web))
         app.add_route("/logout", account_pages.Logout(web))
+        admin_pages.add_routes(app, web)
 
     return Part(name="gateway", add_routes=add_routes)

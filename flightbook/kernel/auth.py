@@ -175,3 +175,12 @@ def require_self_or_admin(principal: Principal | None, user_id: int, *, allow_se
     if principal.is_admin or (principal.kind == "user" and principal.user_id == user_id):
         return principal
     raise Forbidden("you may only see your own data", code="forbidden")
+
+
+def require_admin(principal: Principal | None) -> Principal:
+    """An admin's token (a traveller's with ``is_admin``); a service token is not an admin."""
+    if principal is None:
+        raise Unauthorized("an admin's token is required", code="unauthorized")
+    if principal.is_service or not principal.is_admin or principal.user_id is None:
+        raise Forbidden("only admins may do this", code="admin_only")
+    return principal

@@ -166,7 +166,7 @@ class DeadLetter:
     subscriber: str
     attempts: int
     last_error: str
-    created_at: object
+    created_at: dt.datetime | None  # None: the broker kept no time of publishing
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ class OutboxReport:
     pending_deliveries: int
     events_not_fanned_out: int
     oldest_pending: PendingEvent | None
-    dead_letters: tuple
+    dead_letters: tuple[DeadLetter, ...]
 
     @property
     def backlog(self) -> int:
@@ -235,3 +235,23 @@ def pending_by_subscriber(database) -> dict[str, int]:
         rows = (t.OutboxDelivery.select(t.OutboxDelivery.subscriber, pw.fn.COUNT(t.OutboxDelivery.id).alias("n"))
                 .where(t.OutboxDelivery.status == PENDING).group_by(t.OutboxDelivery.subscriber).tuples())
         return {subscriber: n for subscriber, n in rows}
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One event of the outbox, as an admin reads it."""
+    event_id: str
+    topic: str
+    source: str
+    created_at: dt.datetime
+    payload: dict
+
+
+def events_about(database, needle: str, limit: int = 100) -> list[EventRecord]:
+    """The events whose payload names ``needle`` as a JSON string value (a booking ref), oldest first."""
+    t = tables(database)
+    with event_connection(database):
+        rows = (t.OutboxEvent.select().where(t.OutboxEvent.payload.contains(f'"{needle}"'))
+                .order_by(t.OutboxEvent.id).limit(limit))
+        return [EventRecord(r.event_id, r.topic, r.source, clock.from_db(r.created_at), json.loads(r.payload))
+                for r in rows]

@@ -18,6 +18,10 @@ from flightbook.modules.flights.notifications.sending import Sender
 from flightbook.modules.flights.service import FlightsService
 
 
+#: how often a serving flights process computes again the admin overview's kept figures (while an admin looks)
+ADMIN_FIGURES_INTERVAL_SECONDS = 45
+
+
 def mail_policy(settings: Settings) -> MailPolicy:
     return MailPolicy(sender=settings.mail_from, public_url=settings.public_url,
                       wait_seconds=settings.mail_wait_seconds, retry_seconds=settings.mail_retry_seconds,
@@ -37,5 +41,6 @@ def build(settings: Settings, tokens: Tokens) -> Part[FlightsService]:
         add_routes=lambda app: resources.add_routes(app, service),
         event_handlers=handlers.build(service),
         jobs=[Job("expire-holds", settings.sweep_interval_seconds, service.expire_holds),
-              Job("send-mail", settings.mail_interval_seconds, service.send_mail)],
+              Job("send-mail", settings.mail_interval_seconds, service.send_mail),
+              Job("admin-figures", ADMIN_FIGURES_INTERVAL_SECONDS, service.refresh_admin_figures)],
     )

@@ -1,20 +1,23 @@
 """The flights contract over HTTP (FLIGHTBOOK_FLIGHTS_URL set)."""
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import quote
-
-from flightbook.contracts.flights import (BookingPage, BookingRequest, BookingView, CalendarQuery, CancellationQuote,
-                                          FareCalendar, FlightOption, FlightQuery, FlightsContract, LoginResult,
-                                          MessageView, Place, Registration, SearchResult, TripQuote,
-                                          UserView)
+from flightbook.contracts.flights import (AdminFlight, AdminFlightDetail, AdminUser, BookingPage, BookingRequest,
+                                          BookingView, CalendarQuery, CancellationQuote, FareCalendar,
+                                          FlightCancellationResult, FlightOption, FlightQuery, FlightsContract,
+                                          FlightsOverview, LoginResult, MessageView, Place, Registration,
+                                          RescheduledFlight, SearchResult, TripQuote, UserView)
+from flightbook.kernel.admin_http import EventsClient
 from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.data import from_dict, to_dict
 from flightbook.kernel.httpclient import ServiceClient, bearer
 from flightbook.kernel.money import Money
 
 
-class Client(FlightsContract):
+class Client(EventsClient, FlightsContract):
     """Implements FlightsContract by calling a flights service."""
+    admin_prefix = "/api/admin/flights"
 
     def __init__(self, urls, tokens, caller: str, settings):
         self.http = ServiceClient.for_settings("flights", urls, tokens, caller, settings)
@@ -103,3 +106,64 @@ class Client(FlightsContract):
         params = {"limit": limit, **({"booking_ref": booking_ref} if booking_ref is not None else {})}
         body = self.http.call("GET", "/api/messages", params=params, token=bearer(caller))
         return [from_dict(MessageView, m) for m in body["messages"]]
+
+    # the admin console's: the admin's own token is passed on
+    def admin_find_flights(self, caller: Principal, origin: str | None = None, destination: str | None = None,
+                           date: dt.date | None = None, number: str | None = None,
+                           limit: int = 50) -> list[AdminFlight]:
+        params = {k: v for k, v in {"origin": origin, "destination": destination,
+                                    "date": date.isoformat() if date else None, "number": number,
+                                    "limit": limit}.items() if v is not None}
+        body = self.http.call("GET", f"{self.admin_prefix}/dated", params=params, token=bearer(caller))
+        return [from_dict(AdminFlight, f) for f in body["flights"]]
+
+    def admin_flight(self, caller: Principal, flight_id: int) -> AdminFlightDetail:
+        body = self.http.call("GET", f"{self.admin_prefix}/dated/{int(flight_id)}", token=bearer(caller))
+        return from_dict(AdminFlightDetail, body)
+
+    def admin_cancel_flight(self, caller: Principal, flight_id: int, reason: str) -> FlightCancellationResult:
+        # idempotent by design: a retry after a lost answer finishes the work and changes nothing more
+        body = self.http.call("POST", f"{self.admin_prefix}/dated/{int(flight_id)}/cancel", json={"reason": reason},
+                              token=bearer(caller), idempotent=True)
+        return from_dict(FlightCancellationResult, body)
+
+    def admin_reschedule_flight(self, caller: Principal, flight_id: int, departs_local: dt.datetime,
+                                reason: str) -> RescheduledFlight:
+        body = self.http.call("POST", f"{self.admin_prefix}/dated/{int(flight_id)}/reschedule",
+                              json={"departs": departs_local.replace(tzinfo=None).isoformat(), "reason": reason},
+                              token=bearer(caller))
+        return from_dict(RescheduledFlight, body)
+
+    def admin_find_bookings(self, caller: Principal, q: str, limit: int = 50) -> list[BookingView]:
+        body = self.http.call("GET", f"{self.admin_prefix}/bookings", params={"q": q, "limit": limit},
+                              token=bearer(caller))
+        return [from_dict(BookingView, b) for b in body["bookings"]]
+
+    def admin_cancel_booking(self, caller: Principal, ref: str, full_refund: bool, reason: str) -> BookingView:
+        body = self.http.call("POST", f"{self.admin_prefix}/bookings/{quote(str(ref), safe='')}/cancel",
+                              json={"full_refund": full_refund, "reason": reason}, token=bearer(caller))
+        return from_dict(BookingView, body)
+
+    def admin_find_users(self, caller: Principal, q: str, limit: int = 50) -> list[AdminUser]:
+        body = self.http.call("GET", f"{self.admin_prefix}/users", params={"q": q, "limit": limit},
+                              token=bearer(caller))
+        return [from_dict(AdminUser, u) for u in body["users"]]
+
+    def admin_user(self, caller: Principal, user_id: int) -> AdminUser:
+        return from_dict(AdminUser, self.http.call("GET", f"{self.admin_prefix}/users/{int(user_id)}",
+                                                   token=bearer(caller)))
+
+    def admin_user_bookings(self, caller: Principal, user_id: int, limit: int = 50) -> list[BookingView]:
+        body = self.http.call("GET", f"{self.admin_prefix}/users/{int(user_id)}/bookings", params={"limit": limit},
+                              token=bearer(caller))
+        return [from_dict(BookingView, b) for b in body["bookings"]]
+
+    def admin_block_user(self, caller: Principal, user_id: int, blocked: bool, reason: str) -> AdminUser:
+        body = self.http.call("POST", f"{self.admin_prefix}/users/{int(user_id)}/block",
+                              json={"blocked": blocked, "reason": reason}, token=bearer(caller), idempotent=True)
+        return from_dict(AdminUser, body)
+
+    def admin_overview(self, caller: Principal, today: dt.date, days: int = 30, ahead: int = 14) -> FlightsOverview:
+        body = self.http.call("GET", f"{self.admin_prefix}/overview",
+                              params={"today": today.isoformat(), "days": days, "ahead": ahead}, token=bearer(caller))
+        return from_dict(FlightsOverview, body)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import peewee as pw
 
+from flightbook.kernel import audit
+
 database = pw.DatabaseProxy()
 
 
@@ -167,3 +169,22 @@ class Passenger(BaseModel):
     last_name = pw.CharField(max_length=100)
     date_of_birth = pw.DateField()
     gender = pw.CharField(max_length=10, null=True)
+
+
+AdminAudit = audit.model(database)  # who did what, when and why (kernel/audit.py)
+
+
+class FlightCancellation(BaseModel):
+    """A dated flight an admin cancelled: closed to booking."""
+    flight_id = pw.BigIntegerField(primary_key=True)
+    cancelled_at = pw.DateTimeField()
+    admin_id = pw.BigIntegerField()
+    reason = pw.TextField()
+
+
+class UserBlock(BaseModel):
+    """A traveller an admin stopped from logging in."""
+    user_id = pw.BigIntegerField(primary_key=True)
+    blocked_at = pw.DateTimeField()
+    admin_id = pw.BigIntegerField()
+    reason = pw.TextField()

@@ -7,7 +7,7 @@ import falcon
 
 from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, MAX_STOPS, SORTS, BookingRequest, CalendarQuery,
                                           FlightQuery, PassengerInput, Registration)
-from flightbook.kernel import data, validate
+from flightbook.kernel import admin_http, data, validate
 from flightbook.kernel.auth import require_user
 from flightbook.kernel.errors import ValidationError
 
@@ -309,3 +309,141 @@ def add_routes(app, service) -> None:
     app.add_route("/api/tickets/{ref}/confirm", ConfirmBooking(service))
     app.add_route("/api/tickets/{ref}/pdf", TicketPdf(service))
     app.add_route("/api/messages", Messages(service))
+    add_admin_routes(app, service)
+
+
+# the admin console's API (an admin's token; the service checks)
+class AdminFlights:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        found = self.service.admin_find_flights(
+            _principal(req), origin=validate.text(params, "origin", max_len=3, required=False),
+            destination=validate.text(params, "destination", max_len=3, required=False),
+            date=validate.date(params, "date", required=False),
+            number=validate.text(params, "number", max_len=10, required=False),
+            limit=validate.integer(params, "limit", minimum=1, maximum=100, required=False, default=50))
+        resp.media = {"flights": [data.to_dict(f) for f in found]}
+
+
+class AdminFlight:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, flight_id):
+        resp.media = data.to_dict(self.service.admin_flight(_principal(req), flight_id))
+
+
+class AdminCancelFlight:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp, flight_id):
+        body = validate.body(req)
+        resp.media = data.to_dict(self.service.admin_cancel_flight(
+            _principal(req), flight_id, validate.text(body, "reason", max_len=500)))
+
+
+class AdminRescheduleFlight:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp, flight_id):
+        body = validate.body(req)
+        departs = admin_http.moment(body, "departs", naive=True)
+        resp.media = data.to_dict(self.service.admin_reschedule_flight(
+            _principal(req), flight_id, departs, validate.text(body, "reason", max_len=500)))
+
+
+class AdminBookings:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        found = self.service.admin_find_bookings(
+            _principal(req), validate.text(params, "q", max_len=254),
+            validate.integer(params, "limit", minimum=1, maximum=100, required=False, default=50))
+        resp.media = {"bookings": [data.to_dict(b) for b in found]}
+
+
+class AdminCancelBooking:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp, ref):
+        body = validate.body(req)
+        resp.media = data.to_dict(self.service.admin_cancel_booking(
+            _principal(req), ref, admin_http.boolean(body, "full_refund"), validate.text(body, "reason", max_len=500)))
+
+
+class AdminUsers:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        found = self.service.admin_find_users(
+            _principal(req), validate.text(params, "q", max_len=254, required=False) or "",
+            validate.integer(params, "limit", minimum=1, maximum=100, required=False, default=50))
+        resp.media = {"users": [data.to_dict(u) for u in found]}
+
+
+class AdminUser:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, user_id):
+        resp.media = data.to_dict(self.service.admin_user(_principal(req), user_id))
+
+
+class AdminUserBookings:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, user_id):
+        params = validate.query(req)
+        found = self.service.admin_user_bookings(
+            _principal(req), user_id, validate.integer(params, "limit", minimum=1, maximum=100, required=False,
+                                                       default=50))
+        resp.media = {"bookings": [data.to_dict(b) for b in found]}
+
+
+class AdminBlockUser:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp, user_id):
+        body = validate.body(req)
+        resp.media = data.to_dict(self.service.admin_block_user(
+            _principal(req), user_id, admin_http.boolean(body, "blocked"), validate.text(body, "reason", max_len=500)))
+
+
+class AdminOverview:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        resp.media = data.to_dict(self.service.admin_overview(
+            _principal(req), validate.date(params, "today"),
+            validate.integer(params, "days", minimum=1, maximum=366, required=False, default=30),
+            validate.integer(params, "ahead", minimum=1, maximum=62, required=False, default=14)))
+
+
+def add_admin_routes(app, service) -> None:
+    prefix = "/api/admin/flights"
+    app.add_route(f"{prefix}/dated", AdminFlights(service))
+    app.add_route(f"{prefix}/dated/{{flight_id:int}}", AdminFlight(service))
+    app.add_route(f"{prefix}/dated/{{flight_id:int}}/cancel", AdminCancelFlight(service))
+    app.add_route(f"{prefix}/dated/{{flight_id:int}}/reschedule", AdminRescheduleFlight(service))
+    app.add_route(f"{prefix}/bookings", AdminBookings(service))
+    app.add_route(f"{prefix}/bookings/{{ref}}/cancel", AdminCancelBooking(service))
+    app.add_route(f"{prefix}/users", AdminUsers(service))
+    app.add_route(f"{prefix}/users/{{user_id:int}}", AdminUser(service))
+    app.add_route(f"{prefix}/users/{{user_id:int}}/bookings", AdminUserBookings(service))
+    app.add_route(f"{prefix}/users/{{user_id:int}}/block", AdminBlockUser(service))
+    app.add_route(f"{prefix}/overview", AdminOverview(service))
+    admin_http.add_routes(app, service, prefix)

@@ -11,8 +11,14 @@ from flightbook.contracts.flights import (AirportImport, BookingPage, BookingReq
                                           GeneratedSchedule, LoginResult, MailReport, MessageKind, MessageView,
                                           Place, Progress, Registration, RescheduledFlight, SearchResult, TripQuote,
                                           UserView)
-from flightbook.kernel import clock
-from flightbook.kernel.auth import IN_PROCESS, Principal, Tokens, require_self_or_admin, require_service, require_user
+from flightbook.contracts.flights import (MAX_ADMIN_ROWS, AdminFlight, AdminFlightDetail, AdminUser,
+                                          FlightCancellationResult, FlightsOverview)
+from flightbook.kernel import audit as kaudit
+from flightbook.kernel import clock, outbox
+from flightbook.kernel.audit import AuditEntry
+from flightbook.kernel.auth import (IN_PROCESS, Principal, Tokens, require_admin, require_self_or_admin,
+                                    require_service, require_user)
+from flightbook.kernel.outbox import EventRecord, OutboxReport
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
@@ -22,6 +28,9 @@ from flightbook.modules.flights.catalogue import (airports, calendar, cities, co
                                                   schedule_generator, schedule_import, search)
 from flightbook.modules.flights.identity import sessions, users
 from flightbook.modules.flights.identity.throttle import ThrottleRules
+from flightbook.modules.flights.console import (audit as console_audit, bookings as console_bookings,
+                                                flights as console_flights, overview as console_overview,
+                                                users as console_users)
 from flightbook.modules.flights.notifications import notices
 from flightbook.modules.flights.notifications.facts import FactKind
 from flightbook.modules.flights.notifications.sending import Sender
@@ -115,6 +124,113 @@ class FlightsService(FlightsContract, FlightsAdmin):
         ref = refs.normalize(booking_ref) if booking_ref is not None else None
         return notices.messages_of(_user_id(traveller), ref, limit)
 
+
+    # the admin console's: an admin's token, every change recorded in admin_audit
+    def admin_find_flights(self, caller: Principal, origin: str | None = None, destination: str | None = None,
+                           date: dt.date | None = None, number: str | None = None,
+                           limit: int = 50) -> list[AdminFlight]:
+        require_admin(caller)
+        if not (origin or destination or date or number):
+            raise ValidationError("q", "name a route, a date or a flight number")
+        with self.uow.connection():
+            return console_flights.find_flights(origin, destination, date, number, _limit(limit))
+
+    def admin_flight(self, caller: Principal, flight_id: int) -> AdminFlightDetail:
+        require_admin(caller)
+        with self.uow.connection():
+            return console_flights.flight_detail(flight_id)
+
+    def admin_cancel_flight(self, caller: Principal, flight_id: int, reason: str) -> FlightCancellationResult:
+        admin = require_admin(caller)
+        return console_flights.cancel_flight(self.uow, flight_id, admin, kaudit.reason(reason))
+
+    def admin_reschedule_flight(self, caller: Principal, flight_id: int, departs_local: dt.datetime,
+                                reason: str) -> RescheduledFlight:
+        admin = require_admin(caller)
+        why = kaudit.reason(reason)
+        if not isinstance(departs_local, dt.datetime):
+            raise ValidationError("departs", "is required (YYYY-MM-DDTHH:MM, the origin's local time)")
+        result = reschedule.reschedule_flight(self.uow, flight_id, departs_local.replace(tzinfo=None))
+        if result.moved:
+            with self.uow.transaction():
+                console_audit.record(self.uow, admin, "flight.reschedule", f"flight {flight_id}", why,
+                                     was=result.was_departs_local, departs=result.departs_local,
+                                     bookings_told=result.bookings_told)
+        return result
+
+    def admin_find_bookings(self, caller: Principal, q: str, limit: int = 50) -> list[BookingView]:
+        require_admin(caller)
+        if not isinstance(q, str) or not q.strip() or len(q) > 254:
+            raise ValidationError("q", "a ref, a username, an e-mail or a passenger's name (at most 254 characters)")
+        with self.uow.connection():
+            return console_bookings.find_bookings(q, _limit(limit))
+
+    def admin_cancel_booking(self, caller: Principal, ref: str, full_refund: bool, reason: str) -> BookingView:
+        admin = require_admin(caller)
+        why = kaudit.reason(reason)
+        if not isinstance(full_refund, bool):
+            raise ValidationError("full_refund", "must be true or false")
+        view, percent = bookings.cancel_for_traveller(self.uow, refs.normalize(ref), self.rules, full_refund)
+        with self.uow.transaction():
+            console_audit.record(self.uow, admin, "booking.cancel", f"booking {view.ref}", why,
+                                 full_refund=full_refund, refund_percent=percent,
+                                 refund_due=str(view.refund_due) if view.refund_due else None)
+        return view
+
+    def admin_find_users(self, caller: Principal, q: str, limit: int = 50) -> list[AdminUser]:
+        require_admin(caller)
+        if not isinstance(q, str) or len(q) > 254:
+            raise ValidationError("q", "at most 254 characters")
+        with self.uow.connection():
+            return console_users.find_users(q, _limit(limit))
+
+    def admin_user(self, caller: Principal, user_id: int) -> AdminUser:
+        require_admin(caller)
+        with self.uow.connection():
+            return console_users.user(user_id)
+
+    def admin_user_bookings(self, caller: Principal, user_id: int, limit: int = 50) -> list[BookingView]:
+        require_admin(caller)
+        with self.uow.connection():
+            return console_bookings.user_bookings(console_users.user(user_id).id, _limit(limit))
+
+    def admin_block_user(self, caller: Principal, user_id: int, blocked: bool, reason: str) -> AdminUser:
+        admin = require_admin(caller)
+        if not isinstance(blocked, bool):
+            raise ValidationError("blocked", "must be true or false")
+        return console_users.block(self.uow, user_id, blocked, admin, kaudit.reason(reason))
+
+    def admin_overview(self, caller: Principal, today: dt.date, days: int = 30, ahead: int = 14) -> FlightsOverview:
+        require_admin(caller)
+        if not isinstance(today, dt.date) or not (1 <= days <= 366 and 1 <= ahead <= 62):
+            raise ValidationError("days", "today, 1-366 days back and 1-62 days ahead")
+        with self.uow.connection():
+            return console_overview.overview(today, days, ahead)
+
+    def admin_audit(self, caller: Principal, limit: int = 100, target: str | None = None) -> list[AuditEntry]:
+        require_admin(caller)
+        with self.uow.connection():
+            return console_audit.entries(_limit(limit), target)
+
+    def refresh_admin_figures(self) -> int:
+        """The serving process's job: the overview's kept figures computed again while admins look at it."""
+        with self.uow.connection():
+            return console_overview.refresh()
+
+    def admin_events(self, caller: Principal) -> OutboxReport:
+        require_admin(caller)
+        return outbox.report(self.uow.database)
+
+    def admin_retry_events(self, caller: Principal, event_id: str | None = None) -> int:
+        require_admin(caller)
+        if event_id is None:
+            return outbox.retry_all_dead_letters(self.uow.database)
+        return outbox.retry_dead_letter(self.uow.database, event_id)
+
+    def admin_booking_events(self, caller: Principal, ref: str) -> list[EventRecord]:
+        require_admin(caller)
+        return outbox.events_about(self.uow.database, refs.normalize(ref))
+
     # FlightsAdmin: the CLI's
     def revoke_sessions(self, username: str) -> int:
         return users.revoke_sessions(self.uow, username)
@@ -182,6 +298,12 @@ class FlightsService(FlightsContract, FlightsAdmin):
 
     def note_figure(self, event_id: str, ref: str, kind: FactKind, payload: dict) -> FollowUp:
         return notices.figure_published(self.uow, self.sender, event_id, ref, kind, payload)
+
+
+def _limit(limit) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_ADMIN_ROWS:
+        raise ValidationError("limit", f"must be a whole number from 1 to {MAX_ADMIN_ROWS}")
+    return limit
 
 
 def _user_id(traveller: Principal) -> int:

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flightbook.contracts.loyalty import (AccountView, BookingPoints, HistoryPage, LoyaltyContract, PointsHold,
-                                          PointsOffer, PointsRate, PointsReturnQuote, ReversalResult, Tier,
-                                          TierStanding)
+import datetime as dt
+
+from flightbook.contracts.loyalty import (AccountView, BookingPoints, HistoryPage, LotView, LoyaltyContract,
+                                          PointsHold, PointsOffer, PointsRate, PointsReturnQuote, ReversalResult,
+                                          Tier, TierStanding, WeekPoints)
+from flightbook.kernel.admin_http import EventsClient
 from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.data import from_dict
 from flightbook.kernel.httpclient import ServiceClient, bearer
@@ -17,12 +20,14 @@ def _segment(value) -> str:
     return quote(str(value), safe="")
 
 
-class Client(LoyaltyContract):
+class Client(EventsClient, LoyaltyContract):
     """Implements LoyaltyContract by calling a loyalty service.
 
     Every POST here is idempotent by the contract (earn per booking, a hold repeated with the same
     points, commit, release, reversal), so each may be retried on another instance after a timeout.
     """
+
+    admin_prefix = "/api/admin/loyalty"
 
     def __init__(self, urls, tokens, caller: str, settings):
         self.http = ServiceClient.for_settings("loyalty", urls, tokens, caller, settings)
@@ -91,3 +96,26 @@ class Client(LoyaltyContract):
         body = self.http.call("GET", f"/api/loyalty/bookings/{_segment(booking_ref)}/points-return",
                               token=bearer(caller), params={"refund_percent": refund_percent})
         return from_dict(PointsReturnQuote, body)
+
+    # the admin console's: the admin's own token is passed on
+    def admin_lots(self, caller: Principal, user_id: int) -> list[LotView]:
+        body = self.http.call("GET", f"{self.admin_prefix}/accounts/{_segment(user_id)}/lots", token=bearer(caller))
+        return [from_dict(LotView, lot) for lot in body["lots"]]
+
+    def admin_adjust(self, caller: Principal, user_id: int, points: int, reason: str) -> AccountView:
+        # not retried: a second adjustment would add the points twice
+        body = self.http.call("POST", f"{self.admin_prefix}/accounts/{_segment(user_id)}/adjust",
+                              json={"points": points, "reason": reason}, token=bearer(caller), idempotent=False)
+        return from_dict(AccountView, body)
+
+    def admin_set_tier(self, caller: Principal, name: str, threshold: int, multiplier_permille: int,
+                       reason: str) -> list[Tier]:
+        body = self.http.call("POST", f"{self.admin_prefix}/tiers/{_segment(name)}",
+                              json={"threshold": threshold, "multiplier_permille": multiplier_permille,
+                                    "reason": reason}, token=bearer(caller), idempotent=False)
+        return [from_dict(Tier, t) for t in body["tiers"]]
+
+    def admin_points_by_week(self, caller: Principal, today: dt.date, weeks: int = 12) -> list[WeekPoints]:
+        body = self.http.call("GET", f"{self.admin_prefix}/points-by-week",
+                              params={"today": today.isoformat(), "weeks": weeks}, token=bearer(caller))
+        return [from_dict(WeekPoints, w) for w in body["weeks"]]

@@ -8,6 +8,8 @@ from enum import StrEnum
 
 import peewee as pw
 
+from flightbook.kernel import audit
+
 database = pw.DatabaseProxy()
 
 
@@ -38,6 +40,7 @@ class LoyaltyAccount(BaseModel):
 class LotSource(StrEnum):
     EARN = "EARN"  # earned on a booking's cash part
     RETURN = "RETURN"  # redeemed on a booking, given back when it was cancelled
+    ADJUST = "ADJUST"  # credited by an admin (a manual adjustment)
 
 
 # ``user_id``: the value of each table's foreign key to the account (its column), which peewee provides.
@@ -87,3 +90,6 @@ class PointsTransaction(BaseModel):
 
     class Meta:
         indexes = ((("account", "id"), False), (("kind", "booking_ref"), True))
+
+
+AdminAudit = audit.model(database)  # who adjusted what, when and why (kernel/audit.py)

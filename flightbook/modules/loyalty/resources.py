@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import falcon
 
-from flightbook.kernel import data, money, validate
+from flightbook.kernel import admin_http, data, money, validate
 from flightbook.kernel.auth import require_user
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
@@ -188,3 +188,55 @@ def add_routes(app, service) -> None:
     app.add_route("/api/loyalty/bookings/{booking_ref}/points-return", PointsReturnQuote(service))
     app.add_route("/api/loyalty/reversals", Reversals(service))
     app.add_route("/api/loyalty/history/{user_id}", History(service))
+    prefix = "/api/admin/loyalty"
+    app.add_route(f"{prefix}/accounts/{{user_id}}/lots", AdminLots(service))
+    app.add_route(f"{prefix}/accounts/{{user_id}}/adjust", AdminAdjust(service))
+    app.add_route(f"{prefix}/tiers/{{name}}", AdminTier(service))
+    app.add_route(f"{prefix}/points-by-week", AdminPointsByWeek(service))
+    admin_http.add_routes(app, service, prefix)
+
+
+# the admin console's API (an admin's token; the service checks)
+class AdminLots:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp, user_id):
+        lots = self.service.admin_lots(_principal(req), _user_id(user_id))
+        resp.media = {"lots": [data.to_dict(lot) for lot in lots]}
+
+
+class AdminAdjust:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp, user_id):
+        body = validate.body(req)
+        points = validate.integer(body, "points", minimum=-(10 ** 12), maximum=10 ** 12)
+        resp.media = data.to_dict(self.service.admin_adjust(_principal(req), _user_id(user_id), points,
+                                                            validate.text(body, "reason", max_len=500)))
+
+
+class AdminTier:
+    def __init__(self, service):
+        self.service = service
+
+    def on_post(self, req, resp, name):
+        body = validate.body(req)
+        tiers = self.service.admin_set_tier(
+            _principal(req), name, validate.integer(body, "threshold", minimum=0, maximum=10 ** 12),
+            validate.integer(body, "multiplier_permille", minimum=1000, maximum=10000),
+            validate.text(body, "reason", max_len=500))
+        resp.media = {"tiers": [data.to_dict(t) for t in tiers]}
+
+
+class AdminPointsByWeek:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        weeks = self.service.admin_points_by_week(
+            _principal(req), validate.date(params, "today"),
+            validate.integer(params, "weeks", minimum=1, maximum=104, required=False, default=12))
+        resp.media = {"weeks": [data.to_dict(w) for w in weeks]}

@@ -11,11 +11,16 @@ from flightbook.contracts.loyalty import (AccountView, BookingPoints, ExpiryRepo
                                           LoyaltyContract, PointsHold, PointsOffer, PointsRate, PointsReturnQuote,
                                           ReversalResult, Tier, TierStanding)
 from flightbook.kernel import clock, money
-from flightbook.kernel.auth import IN_PROCESS, Principal, require_self_or_admin, require_service, require_user
+from flightbook.contracts.loyalty import LotView, WeekPoints
+from flightbook.kernel import audit, outbox
+from flightbook.kernel.audit import AuditEntry
+from flightbook.kernel.auth import (IN_PROCESS, Principal, require_admin, require_self_or_admin, require_service,
+                                    require_user)
+from flightbook.kernel.outbox import EventRecord, OutboxReport
 from flightbook.kernel.errors import Forbidden, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
-from flightbook.modules.loyalty import accounts, earning, expiry, holds, reversals, saga
+from flightbook.modules.loyalty import accounts, console, earning, expiry, holds, reversals, saga
 from flightbook.modules.loyalty import rules as r
 
 MAX_POINTS = 10 ** 12
@@ -143,6 +148,62 @@ class LoyaltyService(LoyaltyContract, LoyaltyAdmin):
 
     def quote_points_return(self, caller: Principal, booking_ref: str, refund_percent: int) -> PointsReturnQuote:
         return reversals.quote_points_return(_traveller(caller), _booking_ref(booking_ref), _percent(refund_percent))
+
+
+    # the admin console's: an admin's token, every change recorded in admin_audit
+    def admin_lots(self, caller: Principal, user_id: int) -> list[LotView]:
+        require_admin(caller)
+        with self.uow.connection():
+            return console.lots(_user_id(user_id))
+
+    def admin_adjust(self, caller: Principal, user_id: int, points: int, reason: str) -> AccountView:
+        admin = require_admin(caller)
+        if isinstance(points, bool) or not isinstance(points, int) or points == 0 or abs(points) > MAX_POINTS:
+            raise ValidationError("points", "must be a whole number other than 0 (negative takes points away)")
+        return console.adjust(self.uow, _user_id(user_id), points, admin, audit.reason(reason), self.now(),
+                              self.rules)
+
+    def admin_set_tier(self, caller: Principal, name: str, threshold: int, multiplier_permille: int,
+                       reason: str) -> list[Tier]:
+        admin = require_admin(caller)
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError("name", "is required")
+        if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= MAX_POINTS:
+            raise ValidationError("threshold", "must be a whole number of points, 0 or more")
+        if (isinstance(multiplier_permille, bool) or not isinstance(multiplier_permille, int)
+                or not 1000 <= multiplier_permille <= 10000):
+            raise ValidationError("multiplier_permille", "must be from 1000 (x1) to 10000 (x10)")
+        return console.set_tier(self.uow, name.strip(), threshold, multiplier_permille, admin, audit.reason(reason),
+                                self.now())
+
+    def admin_points_by_week(self, caller: Principal, today: dt.date, weeks: int = 12) -> list[WeekPoints]:
+        require_admin(caller)
+        if not isinstance(today, dt.date) or isinstance(weeks, bool) or not isinstance(weeks, int) \
+                or not 1 <= weeks <= 104:
+            raise ValidationError("weeks", "today and 1 to 104 weeks")
+        with self.uow.connection():
+            return console.points_by_week(today, weeks)
+
+    def admin_audit(self, caller: Principal, limit: int = 100, target: str | None = None) -> list[AuditEntry]:
+        require_admin(caller)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
+            raise ValidationError("limit", "must be a whole number from 1 to 100")
+        with self.uow.connection():
+            return console.entries(limit, target)
+
+    def admin_events(self, caller: Principal) -> OutboxReport:
+        require_admin(caller)
+        return outbox.report(self.uow.database)
+
+    def admin_retry_events(self, caller: Principal, event_id: str | None = None) -> int:
+        require_admin(caller)
+        if event_id is None:
+            return outbox.retry_all_dead_letters(self.uow.database)
+        return outbox.retry_dead_letter(self.uow.database, event_id)
+
+    def admin_booking_events(self, caller: Principal, ref: str) -> list[EventRecord]:
+        require_admin(caller)
+        return outbox.events_about(self.uow.database, _booking_ref(ref))
 
     # LoyaltyAdmin: the CLI's
     def expire_points(self, as_of: dt.datetime | None = None, dry_run: bool = False) -> ExpiryReport:

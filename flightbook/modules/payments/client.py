@@ -1,9 +1,13 @@
 """The payments contract over HTTP (FLIGHTBOOK_PAYMENTS_URL set)."""
 from __future__ import annotations
 
-from flightbook.contracts.payments import (CardInput, IntentView, PaymentHistory, PaymentQuote, PaymentResult,
-                                           PaymentsContract, PaymentStatus, RefundQuote, RefundView)
+import datetime as dt
+
+from flightbook.contracts.payments import (CardInput, DeclineCount, IntentView, PaymentHistory, PaymentQuote,
+                                           PaymentResult, PaymentStatus, PaymentView, PaymentsContract, RefundQuote,
+                                           RefundView)
 from flightbook.kernel import errors
+from flightbook.kernel.admin_http import EventsClient
 from flightbook.kernel.auth import IN_PROCESS, Principal
 from flightbook.kernel.data import from_dict, to_dict
 from flightbook.kernel.httpclient import ServiceClient, bearer
@@ -13,8 +17,9 @@ from flightbook.kernel.httpclient import ServiceClient, bearer
 _RESULT_STATUSES = {402: PaymentStatus.FAILED, 409: PaymentStatus.REFUNDED}
 
 
-class Client(PaymentsContract):
+class Client(EventsClient, PaymentsContract):
     """Implements PaymentsContract by calling a payments service."""
+    admin_prefix = "/api/admin/payments"
 
     def __init__(self, urls, tokens, caller: str, settings):
         self.http = ServiceClient.for_settings("payments", urls, tokens, caller, settings)
@@ -61,6 +66,19 @@ class Client(PaymentsContract):
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
         return from_dict(RefundView, self.http.call("POST", "/api/payments/refund", json=body, headers=headers,
                                                     token=bearer(caller)))
+
+
+    # the admin console's: the admin's own token is passed on
+    def admin_payments(self, caller: Principal, booking_ref: str | None = None,
+                       user_id: int | None = None) -> list[PaymentView]:
+        params = {k: v for k, v in {"booking_ref": booking_ref, "user_id": user_id}.items() if v is not None}
+        body = self.http.call("GET", f"{self.admin_prefix}/payments", params=params, token=bearer(caller))
+        return [from_dict(PaymentView, p) for p in body["payments"]]
+
+    def admin_declines(self, caller: Principal, since: dt.datetime) -> list[DeclineCount]:
+        body = self.http.call("GET", f"{self.admin_prefix}/declines", params={"since": since.isoformat()},
+                              token=bearer(caller))
+        return [from_dict(DeclineCount, d) for d in body["declines"]]
 
 
 def _is_result(status: int, body: dict) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import falcon
 
 from flightbook.contracts.payments import CardInput, PaymentResult, PaymentStatus
-from flightbook.kernel import data, validate
+from flightbook.kernel import admin_http, data, validate
 from flightbook.kernel.errors import ValidationError
 
 MAX_WEBHOOK_BYTES = 1 << 20
@@ -128,3 +128,29 @@ def add_routes(app, service) -> None:
     app.add_route("/api/payments/history/{user_id}", History(service))
     app.add_route("/api/payments/refund", RefundPayment(service))
     app.add_route("/api/payments/webhook", Webhook(service))
+    prefix = "/api/admin/payments"
+    app.add_route(f"{prefix}/payments", AdminPayments(service))
+    app.add_route(f"{prefix}/declines", AdminDeclines(service))
+    admin_http.add_routes(app, service, prefix, audit=False)
+
+
+# the admin console's API (an admin's token; the service checks)
+class AdminPayments:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        params = validate.query(req)
+        found = self.service.admin_payments(
+            _principal(req), booking_ref=validate.text(params, "booking_ref", max_len=16, required=False),
+            user_id=validate.integer(params, "user_id", minimum=1, required=False))
+        resp.media = {"payments": [data.to_dict(p) for p in found]}
+
+
+class AdminDeclines:
+    def __init__(self, service):
+        self.service = service
+
+    def on_get(self, req, resp):
+        since = admin_http.moment(validate.query(req), "since")
+        resp.media = {"declines": [data.to_dict(d) for d in self.service.admin_declines(_principal(req), since)]}

@@ -18,12 +18,16 @@ from flightbook.contracts.payments import (DECLINE_REASONS, BookingNotPayable, C
                                            PaymentStatus, ReconcileReport, RefundExceedsPayment, RefundNotAllowed,
                                            RefundQuote, RefundStatus, RefundView)
 from flightbook.kernel import clock, data, faults
-from flightbook.kernel.auth import (IN_PROCESS, Principal, require_self_or_admin, require_service_or_admin,
-                                   require_user, traveller_id)
+from flightbook.contracts.payments import DeclineCount, PaymentView
+from flightbook.kernel import outbox
+from flightbook.kernel.outbox import EventRecord, OutboxReport
+from flightbook.kernel.auth import (IN_PROCESS, Principal, require_admin, require_self_or_admin,
+                                    require_service_or_admin, require_user, traveller_id)
 from flightbook.kernel.errors import Conflict, NotFound, Unavailable, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
-from flightbook.modules.payments import attempts, cards, idempotency, ledger, quotes, reconciler, refunds, webhooks
+from flightbook.modules.payments import (attempts, cards, console, idempotency, ledger, quotes, reconciler, refunds,
+                                        webhooks)
 from flightbook.modules.payments.models import Payment, PaymentIntent, Refund
 from flightbook.modules.payments.providers import PaymentProvider, ProviderError
 
@@ -275,6 +279,42 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
     def quote_refund(self, caller: Principal, booking_ref: str, refund_percent: int) -> RefundQuote:
         traveller = require_user(caller)
         return quotes.quote_refund(self.flights, traveller, traveller_id(traveller), booking_ref, refund_percent)
+
+    # the admin console's: an admin's token
+    def admin_payments(self, caller: Principal, booking_ref: str | None = None,
+                       user_id: int | None = None) -> list[PaymentView]:
+        require_admin(caller)
+        if booking_ref is None and user_id is None:
+            raise ValidationError("booking_ref", "name a booking or a traveller")
+        if booking_ref is not None and (not isinstance(booking_ref, str) or not 1 <= len(booking_ref.strip()) <= 16):
+            raise ValidationError("booking_ref", "must be 1-16 characters")
+        if user_id is not None and (isinstance(user_id, bool) or not isinstance(user_id, int) or user_id < 1):
+            raise ValidationError("user_id", "must be a positive whole number")
+        with self.uow.connection():
+            return console.payments(booking_ref.strip().upper() if booking_ref else None, user_id)
+
+    def admin_declines(self, caller: Principal, since: dt.datetime) -> list[DeclineCount]:
+        require_admin(caller)
+        if not isinstance(since, dt.datetime):
+            raise ValidationError("since", "is required (an ISO 8601 time)")
+        with self.uow.connection():
+            return console.declines(since)
+
+    def admin_events(self, caller: Principal) -> OutboxReport:
+        require_admin(caller)
+        return outbox.report(self.uow.database)
+
+    def admin_retry_events(self, caller: Principal, event_id: str | None = None) -> int:
+        require_admin(caller)
+        if event_id is None:
+            return outbox.retry_all_dead_letters(self.uow.database)
+        return outbox.retry_dead_letter(self.uow.database, event_id)
+
+    def admin_booking_events(self, caller: Principal, ref: str) -> list[EventRecord]:
+        require_admin(caller)
+        if not isinstance(ref, str) or not 1 <= len(ref.strip()) <= 16:
+            raise ValidationError("ref", "must be 1-16 characters")
+        return outbox.events_about(self.uow.database, ref.strip().upper())
 
     def history(self, caller: Principal, user_id: int) -> PaymentHistory:
         require_self_or_admin(caller, user_id, allow_service=True)

@@ -7,8 +7,8 @@ import datetime as dt
 import peewee as pw
 
 from flightbook.contracts.flights import (BookingCancelled, BookingNotFound, BookingPage, BookingRequest,
-                                          BookingStatus, BookingView, CancellationQuote, FlightDeparted,
-                                          MAX_PASSENGERS, PassengerInput, TripQuote)
+                                          BookingStatus, BookingView, CancellationQuote, FlightCancelled,
+                                          FlightDeparted, MAX_PASSENGERS, PassengerInput, TripQuote)
 from flightbook.kernel import clock, faults, validate
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import Forbidden, Unavailable, ValidationError
@@ -23,7 +23,7 @@ from flightbook.modules.flights.booking.states import (CANCELLED, CONFIRMED, EXP
                                                        confirm, expire_if_lapsed, find, first_departure,
                                                        has_lapsed, move, status_of)
 from flightbook.modules.flights.booking.views import booking_views
-from flightbook.modules.flights.models import Booking, BookingFlight, Passenger
+from flightbook.modules.flights.models import Booking, BookingFlight, FlightCancellation, Passenger
 
 _REF_ATTEMPTS = 10
 
@@ -48,6 +48,10 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
     passengers = valid_passengers(request.passengers, now.date())
     email = validate.email({"contact_email": request.contact_email}, "contact_email")
     legs = bookable_legs(uow.database, request, len(passengers), now, rules.connections)
+    cancelled = FlightCancellation.get_or_none(FlightCancellation.flight_id.in_([leg.flight.id for leg in legs]))
+    if cancelled is not None:
+        raise FlightCancelled(f"flight {cancelled.flight_id} was cancelled: it cannot be booked",
+                              flight_id=cancelled.flight_id)
     total = booking_total(legs, len(passengers))
     expires_at = min(rules.hold_expires_at(now), clock.from_db(legs[0].flight.departs_at))
     with uow.transaction():
@@ -130,15 +134,41 @@ def cancel_booking(uow: UnitOfWork, ref: str, caller: Principal, rules: BookingR
     with uow.transaction():
         booking = find(ref)
         refund, refund_percent = _cancellation_terms(booking, rules, now)
-        move(booking, CANCELLED, cancelled_at=clock.to_db(now),
-             refund_amount=refund.amount if refund is not None else None)
-        flight_ids, n = seats_of(booking.ref)
-        release_seats(flight_ids, booking.cabin, n)
-        uow.publish(BookingCancelled(
-            ref=booking.ref, user_id=booking.user_id, was_confirmed=refund is not None,
-            refund_due=refund or Money(0, booking.currency), payment_id=booking.payment_id,
-            refund_percent=refund_percent))
+        close(uow, booking, refund, refund_percent, now)
     return get_booking(ref)
+
+
+def close(uow: UnitOfWork, booking: Booking, refund: Money | None, refund_percent: int, now: dt.datetime, *,
+          quiet: bool = False) -> bool:
+    """-> CANCELLED with ``refund`` due (None for a hold), seats back, BookingCancelled published, in the
+    caller's transaction. ``quiet``: another worker moved it first -> False instead of a 409."""
+    if not move(booking, CANCELLED, cancelled_at=clock.to_db(now),
+                refund_amount=refund.amount if refund is not None else None, quiet=quiet):
+        return False
+    flight_ids, n = seats_of(booking.ref)
+    release_seats(flight_ids, booking.cabin, n)
+    uow.publish(BookingCancelled(
+        ref=booking.ref, user_id=booking.user_id, was_confirmed=refund is not None,
+        refund_due=refund or Money(0, booking.currency), payment_id=booking.payment_id,
+        refund_percent=refund_percent))
+    return True
+
+
+def cancel_for_traveller(uow: UnitOfWork, ref: str, rules: BookingRules, full_refund: bool,
+                         now: dt.datetime | None = None) -> tuple[BookingView, int]:
+    """An admin cancels on the traveller's behalf: by the fare rule (as the traveller would), or with
+    everything paid given back (``full_refund``, also after the cut-off); (the booking, the refund percent)."""
+    now = now or clock.now()
+    expire_if_lapsed(uow, ref, now)
+    with uow.transaction():
+        booking = find(ref)
+        refund: Money | None
+        if full_refund and booking.status == CONFIRMED:
+            refund, refund_percent = Money(booking.total_amount, booking.currency), 100
+        else:
+            refund, refund_percent = _cancellation_terms(booking, rules, now)
+        close(uow, booking, refund, refund_percent, now)
+    return get_booking(ref), refund_percent
 
 
 def quote_cancellation(ref: str, caller: Principal, rules: BookingRules,

@@ -6,7 +6,7 @@ import re
 
 import peewee as pw
 
-from flightbook.contracts.flights import LoginResult, Registration, UserView
+from flightbook.contracts.flights import LoginBlocked, LoginResult, Registration, UserView
 from flightbook.kernel import clock
 from flightbook.kernel.auth import Tokens
 from flightbook.kernel.errors import Conflict, NotFound, Unauthorized, ValidationError
@@ -14,7 +14,7 @@ from flightbook.kernel.passwords import DUMMY_HASH, hash_password, verify_passwo
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights.identity import sessions, throttle
 from flightbook.modules.flights.identity.throttle import ThrottleRules
-from flightbook.modules.flights.models import User
+from flightbook.modules.flights.models import User, UserBlock
 
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"^[a-z0-9_.\-]{3,40}$")
@@ -79,6 +79,8 @@ def login(uow: UnitOfWork, username: str, password: str, tokens: Tokens, rules: 
     if user is None or not verify_password(password or "", user.password_hash):
         throttle.record_failure(uow, name, client_address, rules, now)
         raise InvalidCredentials("unknown username or wrong password")
+    if UserBlock.get_or_none(UserBlock.user_id == user.id) is not None:
+        raise LoginBlocked("this account is blocked: please contact the airline")
     throttle.record_success(uow, name, client_address, rules)
     return _signed_in(user, sessions.open_session(uow, user.id, session_lifetime, now), tokens)
 

@@ -1,0 +1,179 @@
+"""The admin console in the browser, in one process and in four services: a traveller's cookie meets a 404
+at /admin; an admin sees the overview's charts, finds the traveller's booking, the flight and the traveller,
+and takes every action through its confirmation page (move the flight, block and unblock the login, adjust
+points, cancel the booking with a full refund, cancel the flight, retry the events), then sees each in the
+audit. Screenshots of each page (docs/screenshots/admin-*.png) from the one-process run."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import subprocess
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import DESKTOP, screenshot
+from tests.e2e.deployments import Deployment
+from tests.e2e.journey import VISA, hold_one_way, pay_by_card, register
+from tests.servers import FLIGHTBOOK, ROOT
+
+pytestmark = pytest.mark.browser
+
+ADMIN = {"username": "consoleboss", "password": "a long admin password"}
+
+
+class Site:
+    def __init__(self, mode: str, url: str, env: dict):
+        self.mode, self.url, self.env = mode, url, env
+
+
+@pytest.fixture(scope="module", params=["one_process", "four_services"])
+def site(request, tmp_path_factory, worker):
+    if request.param == "one_process":
+        server, env = request.getfixturevalue("ui_server"), request.getfixturevalue("ui_env")
+        running = None
+        found = Site("one_process", server.url, env)
+    else:
+        running = Deployment("four_services", tmp_path_factory.mktemp("admin-four"), f"admin_{worker}").start()
+        found = Site("four_services", running.url, running.env)
+    subprocess.run([FLIGHTBOOK, "create-admin", ADMIN["username"]], input=ADMIN["password"], text=True,
+                   env={**os.environ, **found.env}, cwd=ROOT, capture_output=True, timeout=60)  # once per site
+    yield found
+    if running is not None:
+        running.stop()
+
+
+@pytest.fixture
+def site_page(browser, site):
+    context = browser.new_context(viewport=DESKTOP, locale="en-US", timezone_id="UTC", base_url=site.url)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def shot(site: Site, page, name: str) -> None:
+    if site.mode == "one_process":
+        screenshot(page, f"admin-{name}")
+
+
+def log_in(page, who: dict) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(who["username"])
+    page.get_by_label("Password").fill(who["password"])
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name=re.compile("Log out"))).to_be_visible()
+
+
+def log_out(page) -> None:
+    page.get_by_role("button", name=re.compile("Log out")).click()
+
+
+def confirm(page, reason: str, button: str) -> None:
+    expect(page.locator("[data-confirm-form]")).to_be_visible()
+    page.get_by_label("Why (recorded in the audit)").fill(reason)
+    page.get_by_role("button", name=button).click()
+
+
+def test_an_admin_runs_the_console_and_a_traveller_sees_none_of_it(site, site_page, new_traveller):
+    page = site_page
+    register(page, new_traveller)
+    ref = hold_one_way(page, ("Atlan", "ATL"), ("Duba", "DXB"), [("Grace", "Hopper", "1980-12-09")], days_ahead=3)
+    pay_by_card(page, VISA)
+    expect(page.locator("[data-status]")).to_have_text("Confirmed")
+
+    for path in ("/admin", f"/admin/bookings/{ref}", "/admin/audit", "/admin/overview/bookings.csv"):
+        answer = page.request.get(path)
+        assert answer.status == 404, (path, answer.status)
+    page.goto("/admin")
+    expect(page.get_by_text("There is no page at this address")).to_be_visible()
+    expect(page.get_by_role("link", name="Admin", exact=True)).to_have_count(0)
+    assert page.request.post(f"/admin/bookings/{ref}/cancel", form={"reason": "x", "refund": "full"}).status in (403, 404)
+    log_out(page)
+
+    log_in(page, ADMIN)
+    page.get_by_role("link", name="Admin", exact=True).click()
+    expect(page.locator("svg.chart")).to_have_count(5)
+    expect(page.locator("#chart-load svg title").first).to_contain_text("Load factor")
+    csv = page.request.get("/admin/overview/revenue.csv")
+    assert csv.ok and csv.text().splitlines()[0] == "day,revenue_usd"
+    shot(site, page, "overview")
+
+    page.get_by_role("navigation", name="Admin").get_by_role("link", name="Bookings").click()
+    page.get_by_label("Find a booking").fill("hopper")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator(f"tr[data-ref='{ref}']")).to_be_visible()
+    shot(site, page, "bookings")
+    page.get_by_role("link", name=ref).click()
+    expect(page.locator("[data-payments]")).to_contain_text("succeeded")
+    expect(page.locator("[data-events]")).to_contain_text("booking.confirmed")
+    shot(site, page, "booking")
+
+    page.locator("[data-booking-flights] a").first.click()  # the booking's first flight
+    expect(page.locator("[data-cabins] tr[data-cabin='economy'] [data-sold]")).not_to_have_text("0")
+    flight_url = page.url
+    shot(site, page, "flight")
+    departs = page.get_by_label(re.compile("New departure"))
+    later = dt.datetime.fromisoformat(departs.input_value()) + dt.timedelta(minutes=45)
+    departs.fill(later.isoformat(timespec="minutes"))
+    page.get_by_role("button", name="Change departure…").click()
+    shot(site, page, "confirm")
+    confirm(page, "late inbound aircraft", "Move the flight")
+    expect(page.locator(".flash")).to_contain_text("Flight moved to " + later.isoformat(timespec="minutes").replace("T", " "))
+
+    page.get_by_role("navigation", name="Admin").get_by_role("link", name="Travellers").click()
+    page.get_by_label("Find a traveller").fill(new_traveller["username"])
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name=new_traveller["username"]).click()
+    expect(page.locator("[data-bookings]")).to_contain_text(ref)
+    shot(site, page, "traveller")
+    page.get_by_role("link", name="Block login…").click()
+    confirm(page, "card fraud check", "Block login")
+    expect(page.locator("[data-blocked]")).to_be_visible()
+    page.get_by_role("link", name="Unblock login…").click()
+    confirm(page, "cleared by the bank", "Unblock login")
+    expect(page.locator("[data-blocked]")).to_have_count(0)
+
+    page.get_by_role("link", name=re.compile("^Points:")).click()
+    before = int(re.sub(r"[^0-9]", "", page.locator("[data-balance]").inner_text()))
+    page.get_by_label("Adjust by (negative takes away)").fill("750")
+    page.get_by_role("button", name="Adjust…").click()
+    confirm(page, "goodwill for the delay", "Adjust the points")
+    expect(page.locator("[data-balance]")).to_have_text(f"{before + 750:,}")
+    shot(site, page, "loyalty")
+
+    page.goto(f"/admin/bookings/{ref}")
+    page.get_by_role("link", name="Cancel for the traveller…").click()
+    page.get_by_label("Full refund (card and points)").check()
+    confirm(page, "schedule change, traveller asked", "Cancel the booking")
+    expect(page.locator(".flash")).to_contain_text(f"Booking {ref} cancelled")
+    expect(page.locator("h1 .pill")).to_have_text("CANCELLED")
+
+    def refunded():
+        page.reload()
+        return page.locator("[data-events]").inner_text().count("payment.refunded")
+    from tests.e2e.deployments import eventually
+    eventually(refunded, timeout=30)
+
+    page.goto(flight_url)
+    page.get_by_role("link", name="Cancel flight…").click()
+    confirm(page, "aircraft grounded", "Cancel the flight")
+    expect(page.locator(".flash")).to_contain_text("Flight cancelled: 0 booking(s)")
+    expect(page.locator("h1 .pill")).to_contain_text("CANCELLED")
+
+    page.get_by_role("navigation", name="Admin").get_by_role("link", name="Flights").click()
+    page.get_by_label("Route, date or flight number").fill("ATL DXB")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("[data-flights] tbody tr").first).to_be_visible()
+    shot(site, page, "flights")
+
+    page.get_by_role("navigation", name="Admin").get_by_role("link", name="Events").click()
+    expect(page.locator("[data-outboxes] tr[data-module]")).to_have_count(3)
+    shot(site, page, "events")
+
+    page.get_by_role("navigation", name="Admin").get_by_role("link", name="Audit").click()
+    audit = page.locator("[data-audit]")
+    for action in ("flight.reschedule", "user.block", "user.unblock", "points.adjust", "booking.cancel",
+                   "flight.cancel"):
+        expect(audit).to_contain_text(action)
+    shot(site, page, "audit")
