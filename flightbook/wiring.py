@@ -23,6 +23,7 @@ from flightbook.kernel.events import EVENT_TYPES
 from flightbook.kernel.http import (AuthMiddleware, DatabaseMiddleware, Health, Ready, RequestIdMiddleware,
                                     install_error_handling, install_json)
 from flightbook.kernel.inbox import EventsResource, Inbox
+from flightbook.kernel.observability import ObservabilityMiddleware
 from flightbook.kernel.migrations import migrate as apply_migrations
 from flightbook.kernel.part import Job, Loop, Part
 from flightbook.kernel.relay import HttpSubscriber, LocalSubscriber, Relay, RelayPolicy
@@ -202,7 +203,11 @@ def build_system(settings: Settings | None = None, serve: str | None = None) -> 
 
 def create_app(system: System) -> falcon.App:
     databases = [system.parts[name].database for name in system.served if system.parts[name].database]
-    middleware: list = [RequestIdMiddleware(), AuthMiddleware(system.tokens, audience=list(system.served)),
+    outboxes = {name: system.parts[name].database for name in system.served
+                if name in MODULES and system.parts[name].database is not None}
+    observed = ObservabilityMiddleware("+".join(system.served) if len(system.served) == 1 else "all",
+                                       system.settings, outboxes)
+    middleware: list = [observed, RequestIdMiddleware(), AuthMiddleware(system.tokens, audience=list(system.served)),
                         DatabaseMiddleware(databases)]
     app = falcon.App(middleware=middleware)
     install_json(app)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import time
 
 import jwt
 
-from flightbook.kernel import clock, db as kdb, faults, validate
+from flightbook.kernel import clock, db as kdb, faults, observability, tracing, validate
 from flightbook.kernel.auth import require_service
 from flightbook.kernel.errors import DomainError, Forbidden, Unavailable, Unprocessable, ValidationError
 from flightbook.kernel.events import EVENT_TYPES
@@ -47,7 +48,23 @@ class Inbox:
         self.handlers = handlers
 
     def receive(self, message: Message) -> bool:
-        """Apply ``message`` once: True if the handler ran now, False if it had already been applied."""
+        """Apply ``message`` once: True if the handler ran now, False if it had already been applied.
+        In a span of the publisher's trace, with one log line and one count per event."""
+        started = time.perf_counter()
+        outcome = "failed"
+        with tracing.span(f"handle {message.topic}", tracing.SpanKind.CONSUMER, message.trace_context,
+                          **{"messaging.message.id": message.event_id, "messaging.consumer.group.name":
+                             self.subscriber}):
+            trace_id = tracing.current_trace_id()
+            try:
+                applied = self._receive(message)
+                outcome = "applied" if applied else "duplicate"
+                return applied
+            finally:
+                observability.event_line(self.subscriber, message.topic, message.event_id, outcome,
+                                         time.perf_counter() - started, trace_id)
+
+    def _receive(self, message: Message) -> bool:
         handler = self.handlers.get(message.topic)
         if handler is None:
             raise NoHandler(f"{self.subscriber} does not handle {message.topic!r}")
@@ -102,7 +119,7 @@ def _decode(message: Message):
         raise ValidationError("payload", f"does not fit {message.topic}: {exc}") from None
 
 
-def read_message(body: dict) -> Message:
+def read_message(body: dict, trace_context: str = "") -> Message:
     """The ``POST /api/events`` body as a Message (400 naming the field when it does not fit)."""
     event_id = validate.text(body, "event_id", max_len=36)
     if not _UUID.match(event_id):
@@ -111,7 +128,8 @@ def read_message(body: dict) -> Message:
     if not isinstance(payload, dict):
         raise ValidationError("payload", "must be a JSON object")
     return Message(event_id=event_id, topic=validate.text(body, "topic", max_len=100),
-                   source=validate.text(body, "source", max_len=40), payload=payload)
+                   source=validate.text(body, "source", max_len=40), payload=payload,
+                   trace_context=trace_context[:512])
 
 
 class EventsResource:

@@ -99,6 +99,24 @@ def _public_url(env) -> str:
     return url
 
 
+def _log_format(env) -> str:
+    value = (env.get("FLIGHTBOOK_LOG_FORMAT") or "text").strip().lower()
+    if value not in ("text", "json"):
+        raise SettingsError(f"FLIGHTBOOK_LOG_FORMAT must be text or json, got {value!r}")
+    return value
+
+
+def _on_off(env, name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "on", "true", "yes"):
+        return True
+    if raw in ("0", "off", "false", "no"):
+        return False
+    raise SettingsError(f"{name} must be on or off, got {raw!r}")
+
+
 def _persistent_secret(home: Path, name: str) -> str:
     """A random secret kept under FLIGHTBOOK_HOME so every worker of the embedded default shares it."""
     path = home / name
@@ -161,6 +179,11 @@ class Settings:
     mail_max_attempts: int = 20  # sends that failed for a passing reason before a message is given up
     #: how long a message waits for payments' and loyalty's figures (refunds, points) before going without them
     mail_wait_seconds: float = 600.0
+    #: ``text`` (the demo's) or ``json``: one line per request and per event, for a log store to parse
+    log_format: str = "text"
+    #: ``GET /metrics``: on (default) or off, and the bearer token a scraper must send when set
+    metrics_enabled: bool = True
+    metrics_token: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -202,6 +225,9 @@ class Settings:
             fault_points=env.get("FLIGHTBOOK_FAULT_POINTS", ""),
             cookie_secure=env.get("FLIGHTBOOK_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
             log_level=env.get("FLIGHTBOOK_LOG_LEVEL", "INFO"),
+            log_format=_log_format(env),
+            metrics_enabled=_on_off(env, "FLIGHTBOOK_METRICS", True),
+            metrics_token=env.get("FLIGHTBOOK_METRICS_TOKEN", "").strip(),
             loyalty_points_per_unit=_int(env, "FLIGHTBOOK_LOYALTY_POINTS_PER_UNIT", 10),
             loyalty_lot_months=_int(env, "FLIGHTBOOK_LOYALTY_LOT_MONTHS", 24),
             loyalty_qualifying_months=_int(env, "FLIGHTBOOK_LOYALTY_QUALIFYING_MONTHS", 12),
