@@ -32,7 +32,7 @@ setup(
         "opentelemetry-api>=1.25",
         "opentelemetry-sdk>=1.25",
         "opentelemetry-exporter-otlp-proto-http>=1.25",
-        "swagger-ui-bundle>=1.1",
+        "openapi-ui-bundles>=0.3",
     ],
     extras_require={
         "test": [
