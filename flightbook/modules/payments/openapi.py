@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flightbook.contracts.payments import (IntentView, PaymentHistory, PaymentQuote, PaymentResult, RefundQuote,
                                            RefundView)
-from flightbook.kernel.openapi import Description, body_schema, header, path, query
+from flightbook.kernel.openapi import ERROR, Description, body_schema, header, path, query
 
 _BOOKING_REF = query("booking_ref", {"type": "string", "minLength": 1, "maxLength": 16}, True, example="K7Q2ZD")
 _CARD = {"type": "object", "required": ["number", "exp_month", "exp_year", "cvc"],
@@ -18,7 +18,7 @@ def describe(doc: Description) -> None:
     doc.add("/api/payments/create-intent", "POST", "the open payment intent of the traveller's held booking",
             answer=IntentView, status=201, body=body_schema({"booking_ref": str}, required=("booking_ref",)),
             body_example={"booking_ref": "K7Q2ZD"}, errors=(400, 401, 403, 404, 409, 422, 503))
-    declined = doc.schema(PaymentResult)
+    declined = {"anyOf": [doc.schema(PaymentResult), ERROR]}  # a result with its error, or an error alone
     doc.add("/api/payments/process", "POST", "charge the card once per Idempotency-Key", answer=PaymentResult,
             params=[header("Idempotency-Key", "the same key for a retry of the same payment", required=True)],
             body=body_schema({"intent_id": str, "card": _CARD}, required=("intent_id",)),
