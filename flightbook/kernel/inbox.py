@@ -22,6 +22,13 @@ from flightbook.kernel.outbox import Message, event_connection, tables
 log = logging.getLogger("flightbook.events")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _applying: contextvars.ContextVar[str | None] = contextvars.ContextVar("applying_event", default=None)
+_published_at: contextvars.ContextVar[float] = contextvars.ContextVar("applying_published_at", default=0.0)
+
+
+def current_event_age() -> float | None:
+    """Seconds since the event whose handler runs now was published (None outside a handler, or unknown)."""
+    published = _published_at.get()
+    return max(0.0, time.time() - published) if published else None
 
 
 def current_event_id() -> str:
@@ -81,10 +88,12 @@ class Inbox:
                 if not inserted:
                     return False
                 applying = _applying.set(message.event_id)
+                published = _published_at.set(message.published_at)
                 try:
                     follow_up = handler(event)
                 finally:
                     _applying.reset(applying)
+                    _published_at.reset(published)
                 faults.reach(f"{self.subscriber}.event_applied")  # the effect written, not yet committed
             if callable(follow_up):
                 _follow(follow_up, self.subscriber, message)
@@ -129,7 +138,11 @@ def read_message(body: dict, trace_context: str = "") -> Message:
         raise ValidationError("payload", "must be a JSON object")
     return Message(event_id=event_id, topic=validate.text(body, "topic", max_len=100),
                    source=validate.text(body, "source", max_len=40), payload=payload,
-                   trace_context=trace_context[:512])
+                   trace_context=trace_context[:512], published_at=_seconds(body.get("published_at")))
+
+
+def _seconds(value) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0.0
 
 
 class EventsResource:

@@ -257,7 +257,8 @@ def describe_kernel(doc: Description, with_events: bool) -> None:
     if with_events:
         doc.add("/api/events", "POST", "deliver an event to this part's inbox (the relay's call)",
                 body=body_schema({"event_id": {"type": "string", "format": "uuid"}, "topic": str, "source": str,
-                                  "payload": {"type": "object"}}, required=("event_id", "topic", "source", "payload")),
+                                  "payload": {"type": "object"},
+                                  "published_at": {"type": "number", "description": "Unix seconds"}}, required=("event_id", "topic", "source", "payload")),
                 answer={"type": "object", "required": ["event_id", "subscriber", "applied"],
                         "properties": {"event_id": {"type": "string"}, "subscriber": {"type": "string"},
                                        "applied": {"type": "boolean"}}},

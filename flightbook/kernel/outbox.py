@@ -104,11 +104,13 @@ class Message:
     payload: dict
     #: the publisher's W3C traceparent ("" untraced); it travels as a ``traceparent`` header, not in the body
     trace_context: str = ""
+    #: when it was published (Unix seconds; 0 unknown): how long it took to arrive, for the metrics
+    published_at: float = 0.0
 
     @classmethod
     def of(cls, row) -> "Message":
         return cls(event_id=row.event_id, topic=row.topic, source=row.source, payload=json.loads(row.payload),
-                   trace_context=row.trace_context or "")
+                   trace_context=row.trace_context or "", published_at=clock.from_db(row.created_at).timestamp())
 
 
 class Outbox:
