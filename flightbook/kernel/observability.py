@@ -16,6 +16,7 @@ import re
 import shutil
 import sys
 import time
+import typing
 from pathlib import Path
 
 import falcon
@@ -237,7 +238,7 @@ class ObservabilityMiddleware:
         self._metrics_enabled = settings.metrics_enabled
         self._metrics_token = settings.metrics_token
         self._outbox_databases = outbox_databases or {}
-        self._registry = None
+        self._registry: typing.Any = None
 
     def process_request(self, req, resp):
         if req.path == "/metrics":

@@ -142,6 +142,8 @@ class Description:
         for code, (meaning, schema) in (more or {}).items():
             responses[str(code)] = {"description": meaning, "content": {"application/json": {
                 "schema": schema if isinstance(schema, dict) else self.schema(schema)}}}
+        if "{" in route:  # a path that names no such thing (or one the router cannot match) is a 404
+            errors = tuple(errors) + (404,)
         for code in errors:
             responses.setdefault(str(code), {"description": ERROR_MEANINGS.get(code, "error"),
                                              "content": {"application/json": {"schema": ERROR}}})
@@ -182,11 +184,11 @@ def schema_of(tp, components: dict) -> dict:
     if origin is typing.Literal:
         return {"enum": list(typing.get_args(tp))}
     if origin in (list, tuple, frozenset, set) or tp in (list, tuple):
-        args = [a for a in typing.get_args(tp) if a is not Ellipsis]
-        return {"type": "array", "items": schema_of(args[0], components) if args else {}}
+        items = [a for a in typing.get_args(tp) if a is not Ellipsis]
+        return {"type": "array", "items": schema_of(items[0], components) if items else {}}
     if origin is dict or tp is dict:
-        args = typing.get_args(tp)
-        return {"type": "object", "additionalProperties": schema_of(args[1], components) if args else {}}
+        pair = typing.get_args(tp)
+        return {"type": "object", "additionalProperties": schema_of(pair[1], components) if pair else {}}
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         name = tp.__name__
         if name not in components:
@@ -258,10 +260,11 @@ def describe_kernel(doc: Description, with_events: bool) -> None:
         doc.add("/api/events", "POST", "deliver an event to this part's inbox (the relay's call)",
                 body=body_schema({"event_id": {"type": "string", "format": "uuid"}, "topic": str, "source": str,
                                   "payload": {"type": "object"},
-                                  "published_at": {"type": "number", "description": "Unix seconds"}}, required=("event_id", "topic", "source", "payload")),
-                answer={"type": "object", "required": ["event_id", "subscriber", "applied"],
+                                  "published_at": {"type": "number", "description": "Unix seconds"}},
+                                 required=("event_id", "topic", "source", "payload")),
+                answer={"type": "object", "required": ["event_id", "subscriber", "status"],
                         "properties": {"event_id": {"type": "string"}, "subscriber": {"type": "string"},
-                                       "applied": {"type": "boolean"}}},
+                                       "status": {"enum": ["applied", "duplicate"]}}},
                 security=("service",), errors=(400, 401, 403, 422, 503), tag="events")
 
 
@@ -281,7 +284,7 @@ def gateway_view(module_doc: dict) -> dict:
             op["operationId"] = "gateway_" + op["operationId"]
             security = op.get("security", [])
             if any(s for s in security):
-                extra = [{"session": []}] if method == "get" else [{"session": [], "csrf": []}]
+                extra: list[dict] = [{"session": []}] if method == "get" else [{"session": [], "csrf": []}]
                 op["security"] = [s for s in security if s] + extra + [s for s in security if not s]
             mirrored[method] = op
         paths[GATEWAY_PREFIX + route[len("/api/"):]] = mirrored

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import typing
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -141,7 +142,7 @@ class TracedTransaction:
     def __init__(self, atomic, name: str):
         self._atomic = atomic
         self._name = name
-        self._span = None
+        self._span: typing.Any = None
 
     def __enter__(self):
         assert _tracer is not None
@@ -154,7 +155,7 @@ class TracedTransaction:
         try:
             return self._atomic.__exit__(*exc)
         finally:
-            self._span.__exit__(*exc)  # type: ignore[union-attr]
+            self._span.__exit__(*exc)
 
 
 def transaction(atomic, system: str):
