@@ -105,7 +105,7 @@ def serve(
     port = port or default_ports[part]
     system = _system(part)
     observability.configure_logging(system.settings.log_format, system.settings.log_level)
-    observability.prepare_multiprocess(system.settings.home, part)
+    observability.prepare_multiprocess(system.settings.home, f"{part or 'all'}-{port}")
     try:
         if part is None:
             wiring.migrate(system)

@@ -98,10 +98,11 @@ def configure_logging(log_format: str = "text", level: str = "INFO") -> None:
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def prepare_multiprocess(home: Path, part: str | None) -> Path:
-    """Before gunicorn forks: a fresh metrics folder for this served part (files of a previous run would be
-    counted again), named in ``PROMETHEUS_MULTIPROC_DIR`` so each worker writes its own files there."""
-    folder = Path(os.environ.get(MULTIPROC_ENV) or home / "prometheus" / (part or "all"))
+def prepare_multiprocess(home: Path, name: str) -> Path:
+    """Before gunicorn forks: a fresh metrics folder for this server (files of a previous run would be
+    counted again), named in ``PROMETHEUS_MULTIPROC_DIR`` so each worker writes its own files there.
+    ``name``: the part and port, so two servers sharing a FLIGHTBOOK_HOME keep apart."""
+    folder = Path(os.environ.get(MULTIPROC_ENV) or home / "prometheus" / name)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
