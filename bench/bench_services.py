@@ -13,7 +13,7 @@ Bookings are measured with one traveller at a time (latency alone) and with --cl
 
     python bench/bench_services.py --observability [--bookings 120] [--rounds 6] [--seconds 12]
 
-instead measures what observing costs: four one-process deployments side by side (PostgreSQL), one with
+instead measures what observing costs: four one-process deployments side by side (SQLite), one with
 metrics and tracing off, one with metrics only, one with metrics and tracing (exporter none), one with
 metrics and tracing exporting OTLP to a port where nothing listens; rounds alternate between them. Prints
 gateway search req/s and booking p50 of each, and the cost against off (targets: metrics <= 5 %,
@@ -221,8 +221,9 @@ def observability_main(args) -> None:
         try:
             for i, (mode, env) in enumerate(OBSERVED.items()):
                 (Path(folder) / str(i)).mkdir()
+                # on SQLite: four deployments at once would take too many of a shared PostgreSQL's connections
                 deployments[mode] = Deployment("one_process", Path(folder) / str(i), f"bench_obs{i}",
-                                               backend="postgres", **env)
+                                               backend="sqlite", **env)
                 deployments[mode].start()
             apis = {mode: d.url + "/api/gateway" for mode, d in deployments.items()}
             find_trips(apis["off"])
