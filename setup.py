@@ -28,6 +28,11 @@ setup(
         "pika>=1.3",
         "reportlab>=4.2",
         "icalendar>=6",
+        "prometheus_client>=0.20",
+        "opentelemetry-api>=1.25",
+        "opentelemetry-sdk>=1.25",
+        "opentelemetry-exporter-otlp-proto-http>=1.25",
+        "openapi-ui-bundles>=0.3",
     ],
     extras_require={
         "test": [
@@ -44,6 +49,8 @@ setup(
             "pypdf>=4",
             "pypdfium2>=4",
             "zxing-cpp>=2.2",
+            "openapi-core>=0.19",
+            "schemathesis>=3.30",
         ],
     },
     entry_points={"console_scripts": ["flightbook=cli:app"]},

@@ -2,7 +2,8 @@
 in process (p50/p99 over >= 300 airports): direct flights only, as before connections, then journeys with up to
 one connection over routes with and without direct flights; the 31-day fare calendar; search through gunicorn
 (2 workers) in requests/s beside a bare Falcon JSON endpoint on the same gunicorn settings (ratio), direct-only
-and with connections side by side on the same routes; and the coverage of the sample schedule (data/schedule.csv):
+and with connections side by side on the same routes, and direct-only with metrics and tracing (exporter none) on,
+metrics only, and both off (what observing costs); and the coverage of the sample schedule (data/schedule.csv):
 the share of ordered airport pairs with at least one journey on each weekday, direct only and with up to one and
 two connections.
 
@@ -228,15 +229,24 @@ def serve(kind: str, port: int, url: str) -> None:
     import falcon
 
     from flightbook import wiring
+    from flightbook.kernel import observability, tracing
     from flightbook.kernel.server import GunicornServer
     from flightbook.kernel.settings import Settings
+
+    # search: as `flightbook serve` runs it (metrics on, multiprocess; tracing with exporter none);
+    # search_metrics: tracing off; search_off: metrics and tracing off
+    if kind.startswith("search"):
+        observability.prepare_multiprocess(OUT / "home", f"bench-{kind}-{port}")
 
     def factory():
         if kind in REFERENCES:
             app = falcon.App()
             app.add_route("/api/flights/search", REFERENCES[kind](url))
             return app
-        env = dict(os.environ, FLIGHTBOOK_FLIGHTS_DATABASE=url, FLIGHTBOOK_HOME=str(OUT / "home"))
+        env = dict(os.environ, FLIGHTBOOK_FLIGHTS_DATABASE=url, FLIGHTBOOK_HOME=str(OUT / "home"),
+                   FLIGHTBOOK_METRICS="off" if kind == "search_off" else "on")
+        tracing.configure("flights", {"OTEL_SDK_DISABLED": "true" if kind != "search" else "false",
+                                      "OTEL_TRACES_EXPORTER": "none"})
         return wiring.create_app(wiring.build_system(Settings.from_env(env), serve="flights"))
 
     GunicornServer(factory, {"bind": f"127.0.0.1:{port}", "workers": 2, "threads": 4, "preload_app": False,
@@ -320,9 +330,9 @@ def bench_http(args, url: str, samples) -> None:
     routes = samples[2]
     paths = {stops: [f"/api/flights/search?origin={o}&destination={d}&date={day}&passengers={n}&sort={sort}"
                      f"&max_stops={stops}" for o, d, day, n, sort in routes] for stops in (0, 1)}
-    served = ("bare", "round_trip", "raw_query", "search")
+    served = ("bare", "round_trip", "raw_query", "search", "search_metrics", "search_off")
     asked = {"bare": paths[0], "round_trip": paths[0], "raw_query": paths[0], "search": paths[0],
-             "connections": paths[1]}
+             "connections": paths[1], "search_metrics": paths[0], "search_off": paths[0]}
     servers, ports, figures = [], {}, {kind: [] for kind in asked}
     try:
         for kind in served:
@@ -341,7 +351,7 @@ def bench_http(args, url: str, samples) -> None:
         for server in servers:
             server.terminate()
             server.wait(timeout=30)
-    bare, trip, raw, found, joined = (statistics.median(figures[k]) for k in asked)
+    bare, trip, raw, found, joined, metered, off = (statistics.median(figures[k]) for k in asked)
     clients = f"wrk with {args.clients} connections" if args.client == "wrk" else f"{args.clients} client processes"
     rounds = "; ".join(f"{k} {', '.join(f'{v:,.0f}' for v in figures[k])}" for k in figures)
     print(f"gunicorn 2 workers x 4 threads, {clients}, {args.rounds} alternating rounds of "
@@ -351,7 +361,10 @@ def bench_http(args, url: str, samples) -> None:
           f"the ceiling for an answer from the database);\n  the search query alone {raw:,.0f} req/s "
           f"(ratio {raw / bare:.2f}); flight search {found:,.0f} req/s, ratio {found / bare:.2f}\n"
           f"  direct-only search (max_stops=0) {found:,.0f} req/s; search with connections (max_stops=1) "
-          f"{joined:,.0f} req/s = {joined / found:.2f} of direct-only")
+          f"{joined:,.0f} req/s = {joined / found:.2f} of direct-only\n"
+          f"  observing it: metrics and tracing off {off:,.0f} req/s; metrics on {metered:,.0f} req/s "
+          f"(cost {100 * (1 - metered / off):+.1f} %, target <= 5 %); metrics and tracing with no exporter "
+          f"{found:,.0f} req/s (cost {100 * (1 - found / off):+.1f} %, target <= 10 %)")
 
 
 SAMPLE_SCRATCH = f"{SCRATCH}_sample"
@@ -416,7 +429,8 @@ def main() -> int:
                         help="load generator (default: wrk when installed)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating load phases per server")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--serve", choices=("bare", "round_trip", "raw_query", "search"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=("bare", "round_trip", "raw_query", "search", "search_metrics", "search_off"),
+                        help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -10,6 +10,14 @@ passenger, create the intent, pay with the test card, read the ticket back — a
 Bookings are measured with one traveller at a time (latency alone) and with --clients travellers at once
 (latency under load). Prints p50/p99 and each step's p50 per mode and load, the four/one ratios (target
 <= 1.5) and gateway search requests/s.
+
+    python bench/bench_services.py --observability [--bookings 120] [--rounds 6] [--seconds 12]
+
+instead measures what observing costs: four one-process deployments side by side (SQLite), one with
+metrics and tracing off, one with metrics only, one with metrics and tracing (exporter none), one with
+metrics and tracing exporting OTLP to a port where nothing listens; rounds alternate between them. Prints
+gateway search req/s and booking p50 of each, and the cost against off (targets: metrics <= 5 %,
+tracing with no exporter <= 10 %).
 """
 from __future__ import annotations
 
@@ -145,7 +153,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="concurrent travellers of the loaded run")
     parser.add_argument("--rounds", type=int, default=6, help="alternating batches per mode and load")
     parser.add_argument("--seconds", type=float, default=10, help="length of the search runs per mode")
+    parser.add_argument("--observability", action="store_true",
+                        help="measure metrics and tracing on against off instead (see the module's doc)")
     args = parser.parse_args()
+    if args.observability:
+        return observability_main(args)
     loads = (1, args.clients) if args.clients != 1 else (1,)
     modes = ("one_process", "four_services")
     latencies = {(m, c): [] for m in modes for c in loads}
@@ -188,6 +200,54 @@ def main() -> None:
         one, four = latencies["one_process", clients], latencies["four_services", clients]
         print(f"ratio four/one, {clients} client(s): p50 {statistics.median(four) / statistics.median(one):.2f}  "
               f"p99 {pct(four, 0.99) / pct(one, 0.99):.2f}  (target p50 <= 1.5)")
+
+
+#: the observability configurations compared, each a one-process deployment of its own
+OBSERVED = {
+    "off": {"FLIGHTBOOK_METRICS": "off", "OTEL_SDK_DISABLED": "true"},
+    "metrics": {"FLIGHTBOOK_METRICS": "on", "OTEL_SDK_DISABLED": "true"},
+    "metrics+tracing": {"FLIGHTBOOK_METRICS": "on", "OTEL_TRACES_EXPORTER": "none"},
+    "metrics+tracing otlp-nowhere": {"FLIGHTBOOK_METRICS": "on", "OTEL_TRACES_EXPORTER": "otlp",
+                                     "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"},
+}
+
+
+def observability_main(args) -> None:
+    modes = tuple(OBSERVED)
+    latencies: dict = {m: [] for m in modes}
+    searches: dict = {m: [] for m in modes}
+    with tempfile.TemporaryDirectory() as folder:
+        deployments = {}
+        try:
+            for i, (mode, env) in enumerate(OBSERVED.items()):
+                (Path(folder) / str(i)).mkdir()
+                # on SQLite: four deployments at once would take too many of a shared PostgreSQL's connections
+                deployments[mode] = Deployment("one_process", Path(folder) / str(i), f"bench_obs{i}",
+                                               backend="sqlite", **env)
+                deployments[mode].start()
+            apis = {mode: d.url + "/api/gateway" for mode, d in deployments.items()}
+            find_trips(apis["off"])
+            for mode in modes:
+                measure_bookings(apis[mode], 10, 1)  # warm-up
+                measure_search(apis[mode], 1, args.clients)
+            for r in range(args.rounds):
+                order = modes if r % 2 == 0 else modes[::-1]
+                for mode in order:
+                    latencies[mode] += measure_bookings(apis[mode], max(1, args.bookings // args.rounds), 1)
+                for mode in order:
+                    searches[mode].append(measure_search(apis[mode], args.seconds / args.rounds, args.clients))
+        finally:
+            for deployment in deployments.values():
+                deployment.stop()
+    base_search = statistics.median(searches["off"])
+    base_booking = statistics.median(latencies["off"])
+    for mode in modes:
+        search = statistics.median(searches[mode])
+        booking = statistics.median(latencies[mode])
+        print(f"{mode:30s} gateway search {search:7.1f} req/s ({args.clients} clients; cost {100 * (1 - search / base_search):+5.1f} %)  "
+              f"booking p50 {booking * 1000:6.1f} ms (cost {100 * (booking / base_booking - 1):+5.1f} %; "
+              f"{len(latencies[mode])} bookings)")
+    print("targets: metrics <= 5 %, metrics+tracing (no exporter) <= 10 %")
 
 
 if __name__ == "__main__":

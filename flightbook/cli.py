@@ -17,7 +17,7 @@ from rich.progress import Progress, TaskID
 
 from flightbook import MODULES, ROOT, wiring
 from flightbook.contracts.flights import Registration
-from flightbook.kernel import clock, outbox
+from flightbook.kernel import clock, observability, outbox, tracing
 from flightbook.kernel.broker import BrokerUnavailable, connect as connect_broker, redacted
 from flightbook.kernel.errors import Conflict, DomainError
 from flightbook.kernel.part import JobRunner
@@ -104,6 +104,8 @@ def serve(
     default_ports = {None: 8000, "gateway": 8000, "flights": 8001, "payments": 8002, "loyalty": 8003}
     port = port or default_ports[part]
     system = _system(part)
+    observability.configure_logging(system.settings.log_format, system.settings.log_level)
+    observability.prepare_multiprocess(system.settings.home, f"{part or 'all'}-{port}")
     try:
         if part is None:
             wiring.migrate(system)
@@ -115,6 +117,7 @@ def serve(
     state: dict = {}
 
     def factory():
+        tracing.configure(part or "all")  # in the worker: an exporter's thread does not survive a fork
         state["system"] = wiring.build_system(Settings.from_env(), serve=part)
         return wiring.create_app(state["system"])
 
@@ -127,10 +130,12 @@ def serve(
     def stop_background():
         if "runner" in state:
             state["runner"].stop()  # a consumer finishes the message in hand; the rest go back to the queue
+        tracing.shutdown()  # the spans still batched go out
 
     typer.echo(f"flightbook {part or 'all parts'} on http://{host}:{port}")
     GunicornServer(factory, {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "preload_app": False,
-                             "accesslog": "-", "timeout": 60, "graceful_timeout": 10},
+                             "timeout": 60, "graceful_timeout": 10,  # flightbook logs each request itself
+                             "child_exit": lambda server, worker: observability.worker_exited(worker.pid)},
                    on_worker_start=start_background, on_worker_exit=stop_background).run()
 
 

@@ -14,7 +14,7 @@ from flightbook.contracts import Contracts
 from flightbook.contracts.flights import FlightsAdmin, FlightsContract
 from flightbook.contracts.loyalty import LoyaltyAdmin, LoyaltyContract
 from flightbook.contracts.payments import PaymentsAdmin, PaymentsContract
-from flightbook.kernel import faults, limits
+from flightbook.kernel import faults, limits, openapi
 from flightbook.kernel.auth import Tokens
 from flightbook.kernel.broker import BrokerPublisher, Topology
 from flightbook.kernel.consumer import (Consumer, ConsumerPolicy, dead_letters, declare_subscribers,
@@ -23,6 +23,7 @@ from flightbook.kernel.events import EVENT_TYPES
 from flightbook.kernel.http import (AuthMiddleware, DatabaseMiddleware, Health, Ready, RequestIdMiddleware,
                                     install_error_handling, install_json)
 from flightbook.kernel.inbox import EventsResource, Inbox
+from flightbook.kernel.observability import ObservabilityMiddleware
 from flightbook.kernel.migrations import migrate as apply_migrations
 from flightbook.kernel.part import Job, Loop, Part
 from flightbook.kernel.relay import HttpSubscriber, LocalSubscriber, Relay, RelayPolicy
@@ -30,10 +31,13 @@ from flightbook.kernel.settings import Settings
 from flightbook.modules import flights, loyalty, payments
 from flightbook.modules.flights import client as flights_client
 from flightbook.modules.flights import handlers as flights_handlers
+from flightbook.modules.flights import openapi as flights_openapi
 from flightbook.modules.loyalty import client as loyalty_client
 from flightbook.modules.loyalty import handlers as loyalty_handlers
+from flightbook.modules.loyalty import openapi as loyalty_openapi
 from flightbook.modules.payments import client as payments_client
 from flightbook.modules.payments import handlers as payments_handlers
+from flightbook.modules.payments import openapi as payments_openapi
 
 PARTS = ("gateway",) + MODULES
 
@@ -44,6 +48,11 @@ NEEDS: dict[str, tuple[str, ...]] = {"flights": (), "loyalty": ("flights",), "pa
 #: the topics each module handles, known even where the module runs in another process
 TOPICS: dict[str, tuple[str, ...]] = {"flights": flights_handlers.TOPICS, "payments": payments_handlers.TOPICS,
                                       "loyalty": loyalty_handlers.TOPICS}
+
+
+#: each module's operations for the OpenAPI description (the gateway mirrors them under /api/gateway/)
+DESCRIBE = {"flights": flights_openapi.describe, "payments": payments_openapi.describe,
+            "loyalty": loyalty_openapi.describe}
 
 
 @dataclass
@@ -206,7 +215,11 @@ def build_system(settings: Settings | None = None, serve: str | None = None) -> 
 
 def create_app(system: System) -> falcon.App:
     databases = [system.parts[name].database for name in system.served if system.parts[name].database]
-    middleware: list = [RequestIdMiddleware(), *limits.middleware(system.settings),
+    outboxes = {name: system.parts[name].database for name in system.served
+                if name in MODULES and system.parts[name].database is not None}
+    observed = ObservabilityMiddleware("+".join(system.served) if len(system.served) == 1 else "all",
+                                       system.settings, outboxes)
+    middleware: list = [observed, RequestIdMiddleware(), *limits.middleware(system.settings),
                         AuthMiddleware(system.tokens, audience=list(system.served)), DatabaseMiddleware(databases)]
     app = falcon.App(middleware=middleware)
     install_json(app)
@@ -220,7 +233,31 @@ def create_app(system: System) -> falcon.App:
     inboxes = {name: _inbox(system, name) for name in system.served if system.parts[name].database}
     if inboxes:
         app.add_route("/api/events", EventsResource(inboxes))
+    openapi.mount(app, api_description(system), _title(system))
     return app
+
+
+def _title(system: System) -> str:
+    return "flightbook " + (system.served[0] if len(system.served) == 1 else "(all parts)")
+
+
+def api_description(system: System) -> dict:
+    """The OpenAPI 3.1 description of what this process serves: each module's operations, the gateway's
+    mirror of them under /api/gateway/, and the kernel's (/health, /ready, /metrics, /api/events...)."""
+    doc = openapi.Description(_title(system), "Flight booking: flights, payments and loyalty, one process or four "
+                                              "services. Money is in integer minor units.")
+    served_modules = [name for name in system.served if name in MODULES]
+    openapi.describe_kernel(doc, with_events=any(system.parts[name].database for name in served_modules))
+    for name in served_modules:
+        DESCRIBE[name](doc)
+    if "gateway" in system.served:
+        modules = openapi.Description("modules")
+        for name in MODULES:
+            DESCRIBE[name](modules)
+        doc.doc["paths"].update(openapi.gateway_view(modules.doc))
+        doc.schemas.update(modules.schemas)
+        openapi.add_gateway_schemes(doc)
+    return doc.to_dict()
 
 
 def subscriptions(system: System) -> dict[str, frozenset[str]]:

@@ -69,8 +69,9 @@ class GatewayApi:
     def _dispatch(self, req, path, headers, body):
         """Run the request through this very app, as if it had come in at ``path``."""
         environ = {k: v for k, v in req.env.items() if not k.startswith("HTTP_")}
-        # PATH_INFO holds the address's UTF-8 bytes as Latin-1 characters (PEP 3333), as a server would give it
-        environ.update({"PATH_INFO": path.encode("utf-8", "surrogateescape").decode("latin-1"), "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
+        # PATH_INFO is the path's UTF-8 bytes as Latin-1 text (PEP 3333); ``path`` came decoded from req.path
+        wsgi_path = path.encode("utf-8", "surrogateescape").decode("iso-8859-1")
+        environ.update({"PATH_INFO": wsgi_path, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
         for name, value in headers.items():
             key = name.upper().replace("-", "_")
             environ[key if key == "CONTENT_TYPE" else "HTTP_" + key] = value

@@ -144,7 +144,8 @@ class BrokerPublisher:
     def _publish(self, message: Message) -> None:
         properties = pika.BasicProperties(
             delivery_mode=pika.DeliveryMode.Persistent, content_type="application/json",
-            message_id=message.event_id, type=message.topic, app_id=message.source, timestamp=int(time.time()))
+            message_id=message.event_id, type=message.topic, app_id=message.source, timestamp=int(time.time()),
+            headers={"traceparent": message.trace_context} if message.trace_context else None)
         body = json.dumps(message.payload, sort_keys=True).encode()
         try:
             self._open().basic_publish(self.topology.exchange, message.topic, body, properties, mandatory=True)

@@ -23,6 +23,7 @@ moved by the broker is never dropped on the way.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -148,7 +149,10 @@ class Consumer:
         attempt = _attempts(properties) + 1
         try:
             message = read_message({"event_id": properties.message_id, "topic": properties.type,
-                                    "source": properties.app_id or "", "payload": json.loads(body)})
+                                    "source": properties.app_id or "", "payload": json.loads(body)},
+                                   trace_context=str((properties.headers or {}).get("traceparent") or ""))
+            if properties.timestamp:
+                message = dataclasses.replace(message, published_at=float(properties.timestamp))
             self.applied += self.inbox.receive(message)
         except Exception as exc:  # the handler's or the message's fault: retried later, then dead
             retried = self._set_aside(set_aside, properties, body, attempt, _error_text(exc))

@@ -10,6 +10,8 @@ from urllib.parse import unquote, urlparse
 import peewee
 from playhouse.pool import PooledPostgresqlDatabase
 
+from flightbook.kernel import tracing
+
 
 class DatabaseURLError(ValueError):
     pass
@@ -104,8 +106,8 @@ def write_transaction(db):
     busy timeout instead of deadlocking on a lock upgrade; a plain transaction on PostgreSQL."""
     real = getattr(db, "obj", db)
     if isinstance(real, peewee.SqliteDatabase) and not real.in_transaction():
-        return real.atomic("IMMEDIATE")
-    return db.atomic()
+        return tracing.transaction(real.atomic("IMMEDIATE"), "sqlite")
+    return tracing.transaction(db.atomic(), "postgresql" if isinstance(real, peewee.PostgresqlDatabase) else "sqlite")
 
 
 def ping(db) -> None:

@@ -14,7 +14,7 @@ import time
 import requests
 from requests.adapters import HTTPAdapter
 
-from flightbook.kernel import errors
+from flightbook.kernel import errors, tracing
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import Unauthorized
 
@@ -104,6 +104,7 @@ class ServiceClient:
             headers = kwargs.get("headers") or {}
             idempotent = method.upper() in ("GET", "HEAD") or "Idempotency-Key" in headers
         timeout = self._timeout if read_timeout is None else (self._timeout[0], read_timeout)
+        kwargs["headers"] = tracing.inject(dict(kwargs.get("headers") or {}))  # the hop joins the caller's trace
         last_error = "no instance tried"
         for url in self._candidates():
             try:

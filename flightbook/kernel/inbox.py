@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import time
 
 import jwt
 
-from flightbook.kernel import clock, db as kdb, faults, validate
+from flightbook.kernel import clock, db as kdb, faults, observability, tracing, validate
 from flightbook.kernel.auth import require_service
 from flightbook.kernel.errors import DomainError, Forbidden, Unavailable, Unprocessable, ValidationError
 from flightbook.kernel.events import EVENT_TYPES
@@ -21,6 +22,13 @@ from flightbook.kernel.outbox import Message, event_connection, tables
 log = logging.getLogger("flightbook.events")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _applying: contextvars.ContextVar[str | None] = contextvars.ContextVar("applying_event", default=None)
+_published_at: contextvars.ContextVar[float] = contextvars.ContextVar("applying_published_at", default=0.0)
+
+
+def current_event_age() -> float | None:
+    """Seconds since the event whose handler runs now was published (None outside a handler, or unknown)."""
+    published = _published_at.get()
+    return max(0.0, time.time() - published) if published else None
 
 
 def current_event_id() -> str:
@@ -47,7 +55,23 @@ class Inbox:
         self.handlers = handlers
 
     def receive(self, message: Message) -> bool:
-        """Apply ``message`` once: True if the handler ran now, False if it had already been applied."""
+        """Apply ``message`` once: True if the handler ran now, False if it had already been applied.
+        In a span of the publisher's trace, with one log line and one count per event."""
+        started = time.perf_counter()
+        outcome = "failed"
+        with tracing.span(f"handle {message.topic}", tracing.SpanKind.CONSUMER, message.trace_context,
+                          **{"messaging.message.id": message.event_id, "messaging.consumer.group.name":
+                             self.subscriber}):
+            trace_id = tracing.current_trace_id()
+            try:
+                applied = self._receive(message)
+                outcome = "applied" if applied else "duplicate"
+                return applied
+            finally:
+                observability.event_line(self.subscriber, message.topic, message.event_id, outcome,
+                                         time.perf_counter() - started, trace_id)
+
+    def _receive(self, message: Message) -> bool:
         handler = self.handlers.get(message.topic)
         if handler is None:
             raise NoHandler(f"{self.subscriber} does not handle {message.topic!r}")
@@ -64,10 +88,12 @@ class Inbox:
                 if not inserted:
                     return False
                 applying = _applying.set(message.event_id)
+                published = _published_at.set(message.published_at)
                 try:
                     follow_up = handler(event)
                 finally:
                     _applying.reset(applying)
+                    _published_at.reset(published)
                 faults.reach(f"{self.subscriber}.event_applied")  # the effect written, not yet committed
             if callable(follow_up):
                 _follow(follow_up, self.subscriber, message)
@@ -102,7 +128,7 @@ def _decode(message: Message):
         raise ValidationError("payload", f"does not fit {message.topic}: {exc}") from None
 
 
-def read_message(body: dict) -> Message:
+def read_message(body: dict, trace_context: str = "") -> Message:
     """The ``POST /api/events`` body as a Message (400 naming the field when it does not fit)."""
     event_id = validate.text(body, "event_id", max_len=36)
     if not _UUID.match(event_id):
@@ -111,7 +137,12 @@ def read_message(body: dict) -> Message:
     if not isinstance(payload, dict):
         raise ValidationError("payload", "must be a JSON object")
     return Message(event_id=event_id, topic=validate.text(body, "topic", max_len=100),
-                   source=validate.text(body, "source", max_len=40), payload=payload)
+                   source=validate.text(body, "source", max_len=40), payload=payload,
+                   trace_context=trace_context[:512], published_at=_seconds(body.get("published_at")))
+
+
+def _seconds(value) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0.0
 
 
 class EventsResource:

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 import peewee as pw
 
-from flightbook.kernel import clock, db as kdb
+from flightbook.kernel import clock, db as kdb, tracing
 from flightbook.kernel.events import Event
 
 class DeliveryStatus(StrEnum):
@@ -60,6 +60,8 @@ def _define_tables(database) -> SimpleNamespace:
         payload = pw.TextField()
         created_at = pw.DateTimeField()
         fanned_out_at = pw.DateTimeField(null=True)
+        #: the W3C traceparent the event was published in ("" untraced): its delivery joins that trace
+        trace_context = pw.CharField(max_length=512, default="")
 
         class Meta:
             table_name = "outbox"
@@ -100,10 +102,15 @@ class Message:
     topic: str
     source: str
     payload: dict
+    #: the publisher's W3C traceparent ("" untraced); it travels as a ``traceparent`` header, not in the body
+    trace_context: str = ""
+    #: when it was published (Unix seconds; 0 unknown): how long it took to arrive, for the metrics
+    published_at: float = 0.0
 
     @classmethod
     def of(cls, row) -> "Message":
-        return cls(event_id=row.event_id, topic=row.topic, source=row.source, payload=json.loads(row.payload))
+        return cls(event_id=row.event_id, topic=row.topic, source=row.source, payload=json.loads(row.payload),
+                   trace_context=row.trace_context or "", published_at=clock.from_db(row.created_at).timestamp())
 
 
 class Outbox:
@@ -136,7 +143,8 @@ class Outbox:
         if not isinstance(event, Event) or not event.topic:
             raise TypeError(f"publish() takes an Event subclass with a topic, got {type(event).__name__}")
         return {"event_id": str(uuid.uuid4()), "topic": event.topic, "source": self.source,
-                "payload": json.dumps(event.payload(), sort_keys=True), "created_at": clock.to_db(clock.now())}
+                "payload": json.dumps(event.payload(), sort_keys=True), "created_at": clock.to_db(clock.now()),
+                "trace_context": tracing.current_traceparent()}
 
 
 def event_connection(database):

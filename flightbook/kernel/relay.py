@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import requests
 from playhouse.shortcuts import chunked
 
-from flightbook.kernel import clock, data, db as kdb
+from flightbook.kernel import clock, data, db as kdb, tracing
 from flightbook.kernel.errors import DomainError
 from flightbook.kernel.inbox import Inbox
 from flightbook.kernel.outbox import DEAD, DELIVERED, PENDING, Message, event_connection, tables
@@ -98,8 +98,9 @@ class HttpSubscriber:
         failures = []
         for url in self.urls[first:] + self.urls[:first]:
             try:
-                resp = self._session.post(f"{url}/api/events", json=data.to_dict(message), timeout=self._timeout,
-                                          headers={"Authorization": f"Bearer {token}"})
+                body = {k: v for k, v in data.to_dict(message).items() if k != "trace_context"}
+                resp = self._session.post(f"{url}/api/events", json=body, timeout=self._timeout,
+                                          headers=tracing.inject({"Authorization": f"Bearer {token}"}))
             except requests.RequestException as exc:
                 failures.append(f"{url}: {type(exc).__name__}")
                 continue
@@ -198,7 +199,10 @@ class Relay:
         """"delivered" (acknowledged with the rest of the batch), "retried" or "dead"."""
         message = Message.of(delivery.event)
         try:
-            self.subscribers[delivery.subscriber].deliver(message)
+            with tracing.span(f"deliver {message.topic}", tracing.SpanKind.PRODUCER, message.trace_context,
+                              **{"messaging.destination.name": delivery.subscriber,
+                                 "messaging.message.id": message.event_id}):
+                self.subscribers[delivery.subscriber].deliver(message)
         except SubscriberUnreachable as exc:
             unreachable.add(delivery.subscriber)
             return self._failed(delivery, claim, now, f"unreachable: {exc}")

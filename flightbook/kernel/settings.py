@@ -100,6 +100,24 @@ def _public_url(env) -> str:
     return url
 
 
+def _log_format(env) -> str:
+    value = (env.get("FLIGHTBOOK_LOG_FORMAT") or "text").strip().lower()
+    if value not in ("text", "json"):
+        raise SettingsError(f"FLIGHTBOOK_LOG_FORMAT must be text or json, got {value!r}")
+    return value
+
+
+def _on_off(env, name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "on", "true", "yes"):
+        return True
+    if raw in ("0", "off", "false", "no"):
+        return False
+    raise SettingsError(f"{name} must be on or off, got {raw!r}")
+
+
 def _persistent_secret(home: Path, name: str) -> str:
     """A random secret kept under FLIGHTBOOK_HOME so every worker of the embedded default shares it."""
     path = home / name
@@ -168,6 +186,11 @@ class Settings:
     mail_max_attempts: int = 20  # sends that failed for a passing reason before a message is given up
     #: how long a message waits for payments' and loyalty's figures (refunds, points) before going without them
     mail_wait_seconds: float = 600.0
+    #: ``text`` (the demo's) or ``json``: one line per request and per event, for a log store to parse
+    log_format: str = "text"
+    #: ``GET /metrics``: on (default) or off, and the bearer token a scraper must send when set
+    metrics_enabled: bool = True
+    metrics_token: str = ""
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -217,6 +240,9 @@ class Settings:
             login_window_minutes=_positive(env, "FLIGHTBOOK_LOGIN_WINDOW_MINUTES", 15),
             max_body_bytes=_positive(env, "FLIGHTBOOK_MAX_BODY_BYTES", 1 << 20),
             max_form_bytes=_positive(env, "FLIGHTBOOK_MAX_FORM_BYTES", 64 << 10),
+            log_format=_log_format(env),
+            metrics_enabled=_on_off(env, "FLIGHTBOOK_METRICS", True),
+            metrics_token=env.get("FLIGHTBOOK_METRICS_TOKEN", "").strip(),
             loyalty_points_per_unit=_int(env, "FLIGHTBOOK_LOYALTY_POINTS_PER_UNIT", 10),
             loyalty_lot_months=_int(env, "FLIGHTBOOK_LOYALTY_LOT_MONTHS", 24),
             loyalty_qualifying_months=_int(env, "FLIGHTBOOK_LOYALTY_QUALIFYING_MONTHS", 12),

@@ -7,6 +7,7 @@ import pytest
 from flightbook import MODULES, wiring
 from flightbook.kernel.settings import Settings
 from tests.conftest import fresh_databases, make_env, pg_admin
+from tests.openapi_check import conformance
 from tests.servers import Server
 
 
@@ -109,3 +110,11 @@ def impatient_client(local_system):
 def http_for(local_system, served):
     """http_for("payments") -> the HTTP adapter alone, for what only exists at the HTTP door (who may call)."""
     return lambda module: http_contract(local_system, module, served(module).url)
+
+
+@pytest.fixture(autouse=True)
+def openapi_conformance():
+    """Every JSON answer this suite receives over HTTP fits the OpenAPI description of the part that gave it."""
+    with conformance() as checker:
+        yield checker
+    assert not checker.problems, "answers that break the OpenAPI description:\n" + "\n".join(checker.problems)

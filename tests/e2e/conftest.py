@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import make_env
 from tests.e2e.deployments import Deployment
+from tests.openapi_check import conformance
 from tests.preflight import CHROMIUM
 from tests.servers import FLIGHTBOOK, ROOT, Server
 
@@ -113,3 +114,11 @@ def screenshot(page, name: str) -> None:
     """One screenshot per page for docs/screenshots (the README shows them)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(autouse=True)
+def openapi_conformance():
+    """Every JSON answer this suite receives over HTTP fits the OpenAPI description of the part that gave it."""
+    with conformance() as checker:
+        yield checker
+    assert not checker.problems, "answers that break the OpenAPI description:\n" + "\n".join(checker.problems)

@@ -10,7 +10,7 @@ from flightbook.modules.flights.identity.throttle import ThrottleRules
 from flightbook.kernel.part import Job, Part
 from flightbook.kernel.settings import Settings
 from flightbook.kernel.uow import UnitOfWork
-from flightbook.modules.flights import handlers, models, resources
+from flightbook.modules.flights import handlers, metrics, models, resources
 from flightbook.modules.flights.booking.fare_rules import BookingRules
 from flightbook.modules.flights.notifications.mailer import mailer_for
 from flightbook.modules.flights.notifications.messages import MailPolicy
@@ -30,7 +30,7 @@ def mail_policy(settings: Settings) -> MailPolicy:
 
 def build(settings: Settings, tokens: Tokens) -> Part[FlightsService]:
     models.database.initialize(open_database(settings.databases["flights"]))
-    uow = UnitOfWork(models.database, "flights")
+    uow = UnitOfWork(models.database, "flights", observe=metrics.observe)
     sender = Sender(uow, mailer_for(settings.smtp_url, settings.mail_folder), mail_policy(settings))
     service = FlightsService(uow, tokens, BookingRules.from_settings(settings), sender,
                              ThrottleRules.from_settings(settings), dt.timedelta(seconds=settings.token_ttl_seconds))

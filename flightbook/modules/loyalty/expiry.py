@@ -116,7 +116,7 @@ def expire_lots(uow: UnitOfWork, as_of: dt.datetime, now: dt.datetime, qualifyin
         database.execute_sql(_DEBIT_ACCOUNTS.format(p=p), (clock.to_db(now),))
         database.execute_sql(_RECORD.format(p=p, kind=TransactionKind.EXPIRE),
                              (f"lots expired as of {clock.iso(as_of)}", clock.to_db(now)))
-        uow.outbox.publish_many(_expired_and_new_tiers(database, tiers))
+        uow.publish_many(_expired_and_new_tiers(database, tiers))
         _drop_temp_tables(database)
     return ExpiryReport(as_of=as_of, accounts=int(accounts), points=int(points))
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from flightbook.contracts.loyalty import BookingPointsSettled, HoldStatus
+from flightbook.kernel.inbox import current_event_age
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
-from flightbook.modules.loyalty import rules as r
+from flightbook.modules.loyalty import metrics, rules as r
 from flightbook.modules.loyalty.earning import earn_in_transaction, reversal_of
 from flightbook.modules.loyalty.holds import commit_hold, settle, unhold
 from flightbook.modules.loyalty.models import PointsHold as HoldRow
@@ -27,6 +28,8 @@ def settle_confirmed_booking(uow: UnitOfWork, booking_ref: str, user_id: int, to
             booking_ref=booking_ref, user_id=user_id, earned=earned,
             redeemed=committed.points if committed is not None else 0,
             redeemed_value=Money(committed.value_amount, committed.currency) if committed is not None else None))
+        age = current_event_age()
+        uow.after_commit(lambda: metrics.settled(age))
         return earned
 
 

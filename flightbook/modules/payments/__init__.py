@@ -10,7 +10,7 @@ from flightbook.kernel.uow import UnitOfWork
 
 
 def build(settings: Settings, flights: FlightsContract, loyalty: LoyaltyContract | None) -> Part:
-    from flightbook.modules.payments import handlers, models, resources
+    from flightbook.modules.payments import handlers, metrics, models, resources
     from flightbook.modules.payments.banking import MockBank
     from flightbook.modules.payments.providers import PaymentProvider
     from flightbook.modules.payments.service import PaymentsService
@@ -21,7 +21,7 @@ def build(settings: Settings, flights: FlightsContract, loyalty: LoyaltyContract
         from flightbook.modules.payments.stripe_provider import StripeProvider
         providers["stripe"] = StripeProvider(settings.stripe_api_key, settings.stripe_api_base,
                                              timeout_seconds=settings.provider_timeout_seconds)
-    service = PaymentsService(UnitOfWork(models.database, "payments"), settings, flights, loyalty, providers,
+    service = PaymentsService(UnitOfWork(models.database, "payments", observe=metrics.observe), settings, flights, loyalty, providers,
                               "stripe" if settings.stripe_api_key else "mockbank",
                               parallel_lookups=not settings.is_local("loyalty"))
     return Part(

@@ -14,6 +14,7 @@ from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import Forbidden, Unavailable, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.flights import metrics
 from flightbook.modules.flights.booking import refs
 from flightbook.modules.flights.booking.checks import (Leg, bookable_legs, booking_total, seats_unavailable,
                                                        valid_passengers)
@@ -60,6 +61,7 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
                               hold_expires_at=clock.to_db(expires_at), created_at=clock.to_db(now))
         _insert_legs_and_passengers(ref, legs, passengers)
         short = take_seats([leg.flight.id for leg in legs], legs[0].cabin, len(passengers))
+        uow.after_commit(lambda: metrics.held(legs[0].cabin, len(passengers)))
         if short is not None:  # raising rolls the whole booking back
             leg = next(leg for leg in legs if leg.flight.id == short)
             raise seats_unavailable(leg, len(passengers), seats_left(short, leg.cabin))

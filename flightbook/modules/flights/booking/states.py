@@ -9,9 +9,10 @@ from flightbook.contracts.flights import (BookingConfirmed, BookingExpired, Book
 from flightbook.kernel import clock
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
+from flightbook.modules.flights import metrics
 from flightbook.modules.flights.booking import refs
 from flightbook.modules.flights.booking.seats import release_seats, seats_of
-from flightbook.modules.flights.models import Booking, BookingFlight, Flight
+from flightbook.modules.flights.models import Booking, BookingFlight, Flight, Passenger
 
 HELD, CONFIRMED, EXPIRED, CANCELLED = (BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.EXPIRED,
                                        BookingStatus.CANCELLED)
@@ -66,6 +67,9 @@ def confirm(uow: UnitOfWork, booking: Booking, payment_id: str, now: dt.datetime
     uow.publish(BookingConfirmed(ref=booking.ref, user_id=booking.user_id,
                                  total=Money(booking.total_amount, booking.currency), payment_id=payment_id,
                                  paid=paid))
+    seats = Passenger.select().where(Passenger.booking == booking.ref).count()
+    cabin = booking.cabin
+    uow.after_commit(lambda: metrics.confirmed(cabin, seats))
 
 
 def has_lapsed(booking: Booking, now: dt.datetime) -> bool:

@@ -1,0 +1,129 @@
+"""/metrics in one process (and refusing it by configuration), the request log line in both formats, and
+what never reaches a log line."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import falcon.testing
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from flightbook import wiring
+from flightbook.kernel import observability
+from flightbook.kernel.settings import Settings, SettingsError
+from tests.conftest import make_env
+from tests.payments.builders import card, create_intent, held_booking, pay
+
+
+def _sample(text: str, name: str, **labels) -> float:
+    return sum(s.value for family in text_string_to_metric_families(text) for s in family.samples
+               if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+
+
+def test_metrics_count_requests_by_route_and_the_business(api, traveller):
+    before = api.get("/metrics").text
+    booking = held_booking(traveller)
+    intent = create_intent(traveller, booking["ref"]).json
+    assert pay(traveller, intent["id"], card("4000000000000002")).status_code == 402
+    assert pay(traveller, intent["id"], card(), key="good").status_code == 200
+    answer = api.get("/metrics")
+    assert answer.status_code == 200
+    after = answer.text
+
+    def grew(name, **labels):
+        return _sample(after, name, **labels) - _sample(before, name, **labels)
+
+    assert grew("flightbook_http_requests_total", route="/api/flights/book", method="POST", status="201") == 1
+    assert grew("flightbook_http_requests_total", route="/api/payments/process", status="402") == 1
+    assert grew("flightbook_http_request_duration_seconds_count", route="/api/payments/process") == 2
+    assert grew("flightbook_bookings_total", state="held") == 1
+    assert grew("flightbook_bookings_total", state="confirmed") == 1
+    assert grew("flightbook_seats_sold_total", cabin="economy") == 1
+    assert grew("flightbook_payments_total", outcome="succeeded") == 1
+    assert grew("flightbook_payments_total", outcome="declined", code="card_declined") == 1
+    # the events wait in the outboxes (no relay runs here): the backlog says so
+    assert _sample(after, "flightbook_outbox_backlog", module="flights") >= 1
+    assert _sample(after, "flightbook_outbox_oldest_pending_seconds", module="payments") >= 0
+    assert 'flightbook_outbox_dead_letters{module="loyalty"}' in after
+    # no raw path as a label: a booking reference is not a route
+    assert booking["ref"] not in after
+
+
+@pytest.fixture
+def system_with(tmp_path, database_urls):
+    built = []
+
+    def make(**settings):
+        system = wiring.build_system(Settings.from_env(make_env(tmp_path, database_urls, **settings)))
+        built.append(system)
+        return falcon.testing.TestClient(wiring.create_app(system))
+    yield make
+    for system in built:
+        system.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_metrics_can_be_turned_off_or_put_behind_a_token(system_with):
+    assert system_with(FLIGHTBOOK_METRICS="off").simulate_get("/metrics").status_code == 404
+    guarded = system_with(FLIGHTBOOK_METRICS_TOKEN="s3cret-scrape")
+    assert guarded.simulate_get("/metrics").status_code == 401
+    assert guarded.simulate_get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert guarded.simulate_get("/metrics", headers={"Authorization": "Bearer s3cret-scrape"}).status_code == 200
+    with pytest.raises(SettingsError):
+        Settings.from_env({"FLIGHTBOOK_METRICS": "maybe", "FLIGHTBOOK_HOME": "/tmp"})
+    with pytest.raises(SettingsError):
+        Settings.from_env({"FLIGHTBOOK_LOG_FORMAT": "xml", "FLIGHTBOOK_HOME": "/tmp"})
+
+
+@pytest.fixture
+def captured():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+    def use(formatter):
+        handler.setFormatter(formatter)
+        return stream
+    yield use
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_json_lines_per_request_carry_the_fields_and_no_secret(captured, api, traveller):
+    stream = captured(observability.JsonFormatter())
+    booking = held_booking(traveller)
+    intent = create_intent(traveller, booking["ref"]).json
+    assert pay(traveller, intent["id"], card("4242424242424242", cvc="987")).status_code == 200
+    api.post("/api/users/login", json={"username": "nobody", "password": "hunter2-secret"})
+    text = stream.getvalue()
+    entries = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    paid = [e for e in entries if e.get("route") == "/api/payments/process"]
+    assert paid and paid[0]["status"] == 200 and paid[0]["method"] == "POST" and paid[0]["part"] == "all"
+    assert paid[0]["user_id"] and paid[0]["request_id"] and paid[0]["duration_ms"] >= 0
+    for secret in ("4242424242424242", "hunter2-secret", traveller.token):
+        assert secret not in text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_text_lines_say_the_same(captured, api):
+    stream = captured(observability.TextFormatter())
+    api.get("/health", headers={"X-Request-ID": "req-42"})
+    line = stream.getvalue().strip().splitlines()[-1]
+    assert "GET /health 200" in line and "request_id=req-42" in line and "duration_ms=" in line
+
+
+def test_what_never_reaches_a_line():
+    redacted = observability.redact(
+        'card 4242 4242 4242 4242 and 378282246310005, Authorization: Bearer eyJhbGciOi.eyJzdWIi.c2lnbmF0dXJl '
+        'password=hunter2 {"token": "abc.def"} cvc=123')
+    for secret in ("4242 4242", "378282246310005", "eyJhbGciOi", "hunter2", "abc.def", "cvc=123"):
+        assert secret not in redacted
+    assert "[redacted-card]" in redacted
+    assert observability.redact("booking K7Q2ZD for 2 passengers, 25000 USD") == \
+        "booking K7Q2ZD for 2 passengers, 25000 USD"
