@@ -280,3 +280,12 @@ def test_every_journey_page_passes_axe_with_no_serious_or_critical_violations(br
         assert regions == [], regions
     finally:
         context.close()
+
+
+def test_the_skip_link_lands_on_the_search_form(page):
+    page.goto("/")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.closest('#search') !== null")

@@ -81,13 +81,19 @@ def city_place(city: City) -> Place:
                  kind="city", airports=codes)
 
 
-def areas(database) -> dict[str, str]:
-    """Airport code -> its metropolitan area's code, for the airports that have one (kept in memory a while)."""
-    found = memo.recall(database, ("areas",))
+def cities(database) -> dict[str, tuple[str, ...]]:
+    """City code -> its airports, main first: the whole (short) list, kept in memory a while like airports, so a
+    search asks the database nothing more for it."""
+    found = memo.recall(database, ("cities",))
     if found is None:
-        found = {airport: city.code for city in City.select() for airport in city.airports.split()}
-        memo.keep(database, ("areas",), found)
+        found = {city.code: tuple(city.airports.split()) for city in City.select(City.code, City.airports)}
+        memo.keep(database, ("cities",), found)
     return found
+
+
+def areas(database) -> dict[str, str]:
+    """Airport code -> its metropolitan area's code, for the airports that have one."""
+    return {airport: code for code, airports in cities(database).items() for airport in airports}
 
 
 def same_place(database, a: str, b: str) -> bool:

@@ -11,11 +11,10 @@ from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, MAX_STOPS, SOR
 from flightbook.kernel import clock
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.uow import UnitOfWork
-from flightbook.modules.flights.catalogue import airport_facts, fares, journeys, memo, ranking
+from flightbook.modules.flights.catalogue import airport_facts, fares, journeys, places, ranking
 from flightbook.modules.flights.catalogue.connections import AirportFacts, ConnectionRules
 from flightbook.modules.flights.catalogue.journeys import Journey, LegRow
 from flightbook.modules.flights.catalogue.schedules import local_iso, zone
-from flightbook.modules.flights.models import City
 
 
 def check_airports_and_seats(query) -> None:
@@ -36,15 +35,9 @@ def check_airports_and_seats(query) -> None:
 
 
 def airports_for(database, codes: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """Each code's airports: a city's (LON: London's), or the code itself (kept in memory a while, like airports)."""
-    found = {code: memo.recall(database, ("city", code)) for code in codes}
-    missing = [code for code, airports in found.items() if airports is None]
-    if missing:
-        cities = {c.code: tuple(c.airports.split()) for c in City.select().where(City.code.in_(missing))}
-        for code in missing:
-            found[code] = cities.get(code, (code,))
-            memo.keep(database, ("city", code), found[code])
-    return {code: airports for code, airports in found.items() if airports is not None}
+    """Each code's airports: a city's (LON: London's), or the code itself."""
+    cities = places.cities(database)
+    return {code: cities.get(code, (code,)) for code in codes}
 
 
 def known_airports(database, query) -> tuple[list[AirportFacts], list[AirportFacts]]:
