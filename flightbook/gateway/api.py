@@ -70,7 +70,8 @@ class GatewayApi:
         """Run the request through this very app, as if it had come in at ``path``."""
         environ = {k: v for k, v in req.env.items() if not k.startswith("HTTP_")}
         # PATH_INFO holds the address's UTF-8 bytes as Latin-1 characters (PEP 3333), as a server would give it
-        environ.update({"PATH_INFO": path.encode("utf-8", "surrogateescape").decode("latin-1"), "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
+        environ.update({"PATH_INFO": path.encode("utf-8", "surrogateescape").decode("latin-1"),
+                        "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
         for name, value in headers.items():
             key = name.upper().replace("-", "_")
             environ[key if key == "CONTENT_TYPE" else "HTTP_" + key] = value
