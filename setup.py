@@ -51,6 +51,7 @@ setup(
             "zxing-cpp>=2.2",
             "openapi-core>=0.19",
             "schemathesis>=3.30",
+            "hypothesis>=6.100",
         ],
     },
     entry_points={"console_scripts": ["flightbook=cli:app"]},

@@ -47,7 +47,7 @@ class RequestLimits:
             raise PayloadTooLarge(f"the request body is {length} bytes; at most {limit} are accepted here",
                                   limit=limit)
         if length is None and "chunked" in (req.get_header("Transfer-Encoding") or "").lower():
-            req.env["wsgi.input"] = _LimitedInput(req.env["wsgi.input"], limit)
+            req.env["wsgi.input"] = req.stream = _LimitedInput(req.env["wsgi.input"], limit)
         if len(req.path) > MAX_PATH_CHARS or validate.CONTROL.search(req.path):
             raise NotFound("there is nothing at this address", code="not_found")
         if len(req.query_string) > MAX_QUERY_CHARS:

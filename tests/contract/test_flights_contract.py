@@ -37,6 +37,28 @@ def test_register_login_and_read_self(contract_for, local_system):
     assert flights.get_user(caller, user.id) == user
 
 
+def test_sessions_refresh_once_and_end_at_logout_or_a_password_change(contract_for, local_system):
+    flights = contract_for("flights")
+    user = flights.register(_registration())
+    login = flights.login(user.username, "a-long-password", "192.0.2.1")
+    caller = local_system.tokens.verify(login.token)
+    assert caller.session_id and flights.session_alive(caller.session_id)
+    renewed = flights.refresh_session(login.refresh_token)
+    assert renewed.user == user and renewed.refresh_token != login.refresh_token
+    flights.logout(local_system.tokens.verify(renewed.token))
+    assert not flights.session_alive(caller.session_id)
+    with pytest.raises(Unauthorized):
+        flights.refresh_session(renewed.refresh_token)
+    again = flights.login(user.username, "a-long-password")
+    flights.change_password(local_system.tokens.verify(again.token), "a-long-password", "another-long-one")
+    with pytest.raises(Unauthorized):
+        flights.refresh_session(again.refresh_token)
+    with pytest.raises(Unauthorized):
+        flights.login(user.username, "a-long-password")
+    with pytest.raises(Forbidden):
+        flights.session_alive(caller.session_id, caller=caller)
+
+
 def test_errors_are_the_same_domain_errors(contract_for):
     flights = contract_for("flights")
     reg = _registration()

@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from flightbook.contracts.flights import BookingNotFound
 from flightbook.contracts.loyalty import (HoldConflict, HoldNotFound, HoldStatus, InsufficientPoints,
                                           TransactionKind)
 from flightbook.kernel.errors import Forbidden, Unauthorized, Unavailable, ValidationError
@@ -272,3 +273,15 @@ def test_a_bookings_points_and_what_its_cancellation_would_return(loyalty, local
     assert loyalty.quote_points_return(ada, ref, 100).returned == reversal.points_returned == 701
     stranger = traveller(local_system)
     assert loyalty.booking_points(stranger, ref).earned == loyalty.quote_points_return(stranger, ref, 100).redeemed == 0
+
+
+def test_points_are_held_only_against_the_holders_own_booking(loyalty, local_system, ada):
+    """Through either adapter, someone else's booking ref is exactly an unknown one (loyalty asks flights)."""
+    _with_points(local_system, ada.user_id)
+    theirs = _booked(local_system, traveller(local_system))
+    with pytest.raises(BookingNotFound) as stranger:
+        loyalty.hold_points(ada, ada.user_id, 100, theirs)
+    with pytest.raises(BookingNotFound) as unknown:
+        loyalty.hold_points(ada, ada.user_id, 100, "ZZ99ZZ")
+    assert stranger.value.message.replace(theirs, "?") == unknown.value.message.replace("ZZ99ZZ", "?")
+    assert loyalty.active_hold_for_booking(theirs) is None

@@ -48,9 +48,9 @@ nasty_text = st.one_of(
 )
 scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-2 ** 70, max_value=2 ** 70),
                     st.floats(allow_nan=True, allow_infinity=True), nasty_text)
+keys = st.sampled_from(FIELDS) | st.text(max_size=8)
 json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                            st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=8),
-                                                                            inner, max_size=5)), max_leaves=12)
+                                                            st.dictionaries(keys, inner, max_size=5)), max_leaves=12)
 bodies = st.one_of(st.dictionaries(st.sampled_from(FIELDS), json_values, max_size=8), json_values)
 queries = st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=6), nasty_text, max_size=6)
 

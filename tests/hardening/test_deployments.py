@@ -48,7 +48,8 @@ def _held_booking(deployment, token: str) -> str:
     booked = requests.post(_api(deployment) + "/flights/book", timeout=30, headers={"Authorization": f"Bearer {token}"},
                            json={"outbound_id": found["outbound"][0]["id"], "cabin": "economy",
                                  "contact_email": "ada@example.com",
-                                 "passengers": [{"first_name": "Ada", "last_name": "L", "date_of_birth": "1990-01-01"}]})
+                                 "passengers": [{"first_name": "Ada", "last_name": "L",
+                                                 "date_of_birth": "1990-01-01"}]})
     assert booked.status_code == 201, booked.text
     return booked.json()["ref"]
 
@@ -109,7 +110,8 @@ def test_logout_ends_the_refresh_at_once_and_a_copied_web_cookie_within_seconds(
                                                                "csrf_token": csrf}, timeout=30)
     assert signed_in.status_code == 200 and "/login" not in signed_in.url
     copy = dict(browser.cookies)
-    assert requests.get(deployment.url + "/bookings", cookies=copy, timeout=30, allow_redirects=False).status_code == 200
+    before = requests.get(deployment.url + "/bookings", cookies=copy, timeout=30, allow_redirects=False)
+    assert before.status_code == 200
     page = browser.get(deployment.url + "/", timeout=30)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     assert browser.post(deployment.url + "/logout", data={"csrf_token": csrf}, timeout=30).status_code == 200
