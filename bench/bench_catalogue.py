@@ -343,8 +343,8 @@ def bench_http(args, url: str, samples) -> None:
         for kind in asked:
             _wait(ports[kind])
             requests_per_second(ports[kind], asked[kind], 1, args.clients, args.client)  # warm-up
-        for _ in range(args.rounds):
-            for kind in asked:
+        for r in range(args.rounds):
+            for kind in (list(asked) if r % 2 == 0 else list(asked)[::-1]):  # no kind always last
                 figures[kind].append(requests_per_second(ports[kind], asked[kind], args.seconds / args.rounds,
                                                          args.clients, args.client))
     finally:
