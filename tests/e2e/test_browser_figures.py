@@ -1,7 +1,8 @@
 """Figures that agree (issue 20): every figure of money and points a page shows is the owning module's own
 record, read back through the gateway API — flights for the fare, payments for what the card paid and got back,
 loyalty for points redeemed, earned, taken back and returned — for each way to pay (card, cash + points, points
-only), before and after cancelling, and for a hold that expires (a server of its own with one-minute holds)."""
+only), before and after cancelling, and for a hold that expires (a deployment of its own with one-minute holds).
+Every test runs against both deployments: the one process and four services."""
 from __future__ import annotations
 
 import re
@@ -9,10 +10,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.deployments import eventually
+from tests.e2e.conftest import OneProcess, seeded_env
+from tests.e2e.deployments import Deployment, eventually
 from tests.e2e.journey import VISA, fill_passengers, pay_by_card, points_rate, register, search
-from tests.e2e.test_browser_points import award_points, hold_atlanta_dallas
-from tests.e2e.conftest import seeded_env
+from tests.e2e.test_browser_points import hold_atlanta_dallas
+from tests.e2e.test_browser_traveller import give_points
 from tests.servers import Server
 
 pytestmark = pytest.mark.browser
@@ -112,11 +114,12 @@ def confirmed(page, records: Records) -> None:
 
 
 @pytest.mark.parametrize("way", ["card", "cash_and_points", "points_only"])
-def test_every_page_shows_the_owning_modules_figures_before_and_after_cancelling(page, new_traveller, ui_server,
-                                                                                 ui_env, way):
+def test_every_page_shows_the_owning_modules_figures_before_and_after_cancelling(deployed_page, deployment,
+                                                                                 new_traveller, request, way):
+    page = deployed_page
     register(page, new_traveller)
     if way != "card":
-        award_points(ui_server, ui_env, new_traveller, 500_000 if way == "points_only" else 20_000)
+        give_points(request, deployment, new_traveller, 500_000 if way == "points_only" else 20_000)
     hold_atlanta_dallas(page, passengers=2)
     records = Records(page, re.search(r"/bookings/([A-Z0-9]+)/pay", page.url).group(1))
     assert minor(page.locator(".summary .totals .total").last.inner_text()) == records.booking()["total"]["amount"]
@@ -145,7 +148,8 @@ def test_every_page_shows_the_owning_modules_figures_before_and_after_cancelling
     assert points["returned"] == points["redeemed"]  # more than a day ahead: all of it back
 
 
-def test_cancelling_an_unpaid_hold_shows_nothing_paid_and_nothing_back(page, new_traveller):
+def test_cancelling_an_unpaid_hold_shows_nothing_paid_and_nothing_back(deployed_page, new_traveller):
+    page = deployed_page
     register(page, new_traveller)
     hold_atlanta_dallas(page, passengers=1)
     records = Records(page, re.search(r"/bookings/([A-Z0-9]+)/pay", page.url).group(1))
@@ -154,14 +158,20 @@ def test_cancelling_an_unpaid_hold_shows_nothing_paid_and_nothing_back(page, new
     assert records.refunds() == [] and records.card_paid() == []
 
 
-@pytest.fixture(scope="module")
-def quick_holds(tmp_path_factory):
-    """A one-process server of its own whose seat holds last one minute."""
-    folder = tmp_path_factory.mktemp("quick-holds")
-    env = {**seeded_env(folder), "FLIGHTBOOK_HOLD_MINUTES": "1"}
-    server = Server(None, env, workers=1, log_dir=tmp_path_factory.mktemp("quick-holds-logs")).start()
-    yield server
-    server.stop()
+@pytest.fixture(scope="module", params=["one_process", "four_services"])
+def quick_holds(request, tmp_path_factory, worker):
+    """A deployment of its own whose seat holds last one minute: one process, or four services."""
+    if request.param == "one_process":
+        folder = tmp_path_factory.mktemp("quick-holds")
+        env = {**seeded_env(folder), "FLIGHTBOOK_HOLD_MINUTES": "1"}
+        server = Server(None, env, workers=1, log_dir=tmp_path_factory.mktemp("quick-holds-logs")).start()
+        yield OneProcess(server)
+        server.stop()
+        return
+    running = Deployment("four_services", tmp_path_factory.mktemp("quick-holds-four"), f"quickholds_{worker}",
+                         FLIGHTBOOK_HOLD_MINUTES=1).start()
+    yield running
+    running.stop()
 
 
 @pytest.mark.slow
@@ -176,7 +186,7 @@ def test_an_expired_hold_shows_its_fare_and_nothing_paid_or_refunded(browser, qu
         page.get_by_role("button", name="Hold seats and pay").click()
         records = Records(page, re.search(r"/bookings/([A-Z0-9]+)/pay", page.url).group(1))
         expect(page.get_by_role("timer")).to_have_text(re.compile(r"^\(0:[0-5]\d left\)$|^\(1:00 left\)$"))
-        eventually(lambda: records.booking()["status"] == "EXPIRED", timeout=120, interval=2)
+        eventually(lambda: records.booking()["status"] == "EXPIRED", timeout=120, interval=0.5)
         page.goto("/bookings")
         row = page.locator(f"[data-booking='{records.ref}']")
         expect(row.locator(".status")).to_have_text("Expired")

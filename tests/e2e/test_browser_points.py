@@ -13,14 +13,16 @@ from tests.e2e.journey import fill_passengers, money_to_minor, points_rate, regi
 pytestmark = pytest.mark.browser
 
 
-def award_points(server, env: dict, who: dict, cash_paid_minor: int) -> int:
-    """Points as loyalty awards them for cash paid, asked for the way flightbook's services ask."""
+def award_points(server, env: dict, who: dict, cash_paid_minor: int, loyalty=None) -> int:
+    """Points as loyalty awards them for cash paid, asked for the way flightbook's services ask: ``server`` is
+    the one process, or the flights service of four (users live there) with ``loyalty`` the loyalty service."""
+    loyalty = loyalty or server
     login = requests.post(server.url + "/api/users/login",
                           json={"username": who["username"], "password": who["password"]}, timeout=10)
     user_id = login.json()["user"]["id"]
     token = Tokens(env["FLIGHTBOOK_SECRET_KEY"], env["FLIGHTBOOK_SERVICE_SECRET"]).issue_service_token(
         "flights", "loyalty")
-    answer = requests.post(server.url + "/api/loyalty/earn", headers={"Authorization": f"Bearer {token}"},
+    answer = requests.post(loyalty.url + "/api/loyalty/earn", headers={"Authorization": f"Bearer {token}"},
                            json={"user_id": user_id, "booking_ref": f"WELCOME{user_id}", "amount": cash_paid_minor,
                                  "currency": "USD"}, timeout=10)
     assert answer.status_code == 200, answer.text

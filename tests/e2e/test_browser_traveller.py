@@ -1,7 +1,8 @@
 """What a traveller minds, in a real browser (issue 20): cities rather than airports, errors that keep the form,
 the chosen flights surviving the log-in detour, trip totals, the payment page's hold clock and honest nav, the
 points slider's steps, and axe-core's audit of every page of the journey (signed in and out, desktop and phone).
-The city search, the detour and the totals run against both deployments; the rest against the one process."""
+Every test runs against both deployments (the one process, and four services); screenshots come from the one.
+"""
 from __future__ import annotations
 
 import re
@@ -24,6 +25,16 @@ def quote(page, cabin: str, passengers: int, outbound_id: str, return_id: str) -
                               f"&outbound_id={outbound_id}&return_id={return_id}")
     assert answer.ok, answer.text()
     return answer.json()["total"]["amount"]
+
+
+def give_points(request, deployment, who: dict, cash_paid_minor: int) -> int:
+    """award_points against the deployment's loyalty: the one process, or the loyalty service of four (the
+    traveller's log-in then goes to the flights service, where users live)."""
+    if deployment.mode == "one_process":
+        return award_points(request.getfixturevalue("ui_server"), request.getfixturevalue("ui_env"), who,
+                            cash_paid_minor)
+    return award_points(deployment.servers["flights"], deployment.env, who, cash_paid_minor,
+                        loyalty=deployment.servers["loyalty"])
 
 
 def chosen(page, name: str) -> str:
@@ -92,7 +103,8 @@ def test_typed_cities_search_every_airport_and_return_totals_survive_logging_in(
         screenshot(page, "passengers-after-login")
 
 
-def test_a_typed_place_that_is_not_one_gets_did_you_mean_choices_and_no_matches_is_said(page):
+def test_a_typed_place_that_is_not_one_gets_did_you_mean_choices_and_no_matches_is_said(deployed_page, deployment):
+    page = deployed_page
     page.goto("/")
     field = page.get_by_label("From", exact=True)
     field.type("zzqxw", delay=20)
@@ -107,12 +119,14 @@ def test_a_typed_place_that_is_not_one_gets_did_you_mean_choices_and_no_matches_
     expect(page.get_by_label("To", exact=True)).to_have_value(re.compile(r"\(LHR\)$"))
     choices = page.locator("#origin-choices a")
     assert choices.count() >= 2
-    screenshot(page, "search-did-you-mean")
+    if deployment.mode == "one_process":
+        screenshot(page, "search-did-you-mean")
     choices.filter(has_text="(PDX)").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("PDX")
 
 
-def test_search_errors_from_the_flights_module_are_shown_on_the_form_with_what_was_typed(page):
+def test_search_errors_from_the_flights_module_are_shown_on_the_form_with_what_was_typed(deployed_page):
+    page = deployed_page
     page.goto("/")
     page.get_by_label("One way").check()
     page.get_by_label("From", exact=True).fill("XQZ")
@@ -130,7 +144,8 @@ def test_search_errors_from_the_flights_module_are_shown_on_the_form_with_what_w
     expect(page.get_by_label("From", exact=True)).to_have_value("ATL")
 
 
-def test_passenger_and_payment_errors_are_inline_keep_the_form_and_take_focus(page, new_traveller):
+def test_passenger_and_payment_errors_are_inline_keep_the_form_and_take_focus(deployed_page, new_traveller):
+    page = deployed_page
     register(page, new_traveller)
     search(page, ("Atlan", "ATL"), ("Dalla", "DFW"), passengers=2, days_ahead=2)
     page.get_by_role("button", name="Continue to passengers").click()
@@ -168,9 +183,10 @@ def test_passenger_and_payment_errors_are_inline_keep_the_form_and_take_focus(pa
     expect(page.locator("[data-status]")).to_have_text("Confirmed")
 
 
-def test_the_payment_page_shows_the_hold_in_local_time_counts_down_and_keeps_the_nav_honest(browser, base_url,
+def test_the_payment_page_shows_the_hold_in_local_time_counts_down_and_keeps_the_nav_honest(browser, deployment,
                                                                                             new_traveller):
-    context = browser.new_context(viewport=DESKTOP, locale="en-GB", timezone_id="Asia/Tokyo", base_url=base_url)
+    context = browser.new_context(viewport=DESKTOP, locale="en-GB", timezone_id="Asia/Tokyo",
+                                  base_url=deployment.url)
     page = context.new_page()
     try:
         register(page, new_traveller)
@@ -188,9 +204,10 @@ def test_the_payment_page_shows_the_hold_in_local_time_counts_down_and_keeps_the
         context.close()
 
 
-def test_the_points_slider_moves_in_useful_steps(page, new_traveller, ui_server, ui_env):
+def test_the_points_slider_moves_in_useful_steps(deployed_page, deployment, new_traveller, request):
+    page = deployed_page
     register(page, new_traveller)
-    award_points(ui_server, ui_env, new_traveller, 300_000)
+    give_points(request, deployment, new_traveller, 300_000)
     hold_atlanta_dallas(page, passengers=1)
     slider = page.locator("[data-points-range]")
     slider.focus()
@@ -202,7 +219,8 @@ def test_the_points_slider_moves_in_useful_steps(page, new_traveller, ui_server,
     expect(page.get_by_label("Points to use", exact=True)).to_have_value("1000")
 
 
-def test_on_a_phone_the_continue_bar_never_covers_the_focused_flight(page):
+def test_on_a_phone_the_continue_bar_never_covers_the_focused_flight(deployed_page):
+    page = deployed_page
     page.set_viewport_size(PHONE)
     search(page, ("Atlan", "ATL"), ("Dalla", "DFW"), days_ahead=2)
     radios = page.locator("#outbound_id-options input[type=radio]")
@@ -217,7 +235,7 @@ def test_on_a_phone_the_continue_bar_never_covers_the_focused_flight(page):
         assert box["bottom"] <= box["barTop"] + 1, box
 
 
-def journey_pages(page, new_traveller, ui_server, ui_env) -> list[str]:
+def journey_pages(page, new_traveller, award) -> list[str]:
     """Visit every page of the journey, signed out then in, yielding after each so it can be audited."""
     seen = []
 
@@ -239,7 +257,7 @@ def journey_pages(page, new_traveller, ui_server, ui_env) -> list[str]:
     page.goto("/register")
     at("register")
     register(page, new_traveller)
-    award_points(ui_server, ui_env, new_traveller, 300_000)
+    award(new_traveller, 300_000)
     hold_atlanta_dallas(page, passengers=1)
     at("payment with points")
     pay_by_card(page, DECLINED)
@@ -266,12 +284,13 @@ def yield_to(page, name):
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_every_journey_page_passes_axe_with_no_serious_or_critical_violations(browser, base_url, new_traveller,
-                                                                             ui_server, ui_env, viewport):
-    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="UTC", base_url=base_url)
+def test_every_journey_page_passes_axe_with_no_serious_or_critical_violations(browser, deployment, new_traveller,
+                                                                             request, viewport):
+    context = browser.new_context(viewport=viewport, locale="en-US", timezone_id="UTC", base_url=deployment.url)
     page = context.new_page()
     try:
-        seen = journey_pages(page, new_traveller, ui_server, ui_env)
+        seen = journey_pages(page, new_traveller,
+                             lambda who, cash: give_points(request, deployment, who, cash))
         found = context._axe_found  # type: ignore[attr-defined]
         assert [name for name, _, _ in found] == seen and len(seen) >= 12
         problems = [(name, url, failing(violations)) for name, url, violations in found if failing(violations)]
@@ -282,7 +301,8 @@ def test_every_journey_page_passes_axe_with_no_serious_or_critical_violations(br
         context.close()
 
 
-def test_the_skip_link_lands_on_the_search_form(page):
+def test_the_skip_link_lands_on_the_search_form(deployed_page):
+    page = deployed_page
     page.goto("/")
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
