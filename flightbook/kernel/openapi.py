@@ -301,10 +301,12 @@ GATEWAY_PREFIX = "/api/gateway/"
 
 def gateway_view(module_doc: dict) -> dict:
     """The modules' ``/api/...`` operations as the gateway answers them at ``/api/gateway/...``: the same
-    answers, and a browser session (cookie + ``X-CSRF-Token`` on a POST) accepted instead of a bearer."""
+    answers, and a browser session (cookie + ``X-CSRF-Token`` on a POST) accepted instead of a bearer. The
+    admin API (``/api/admin/...``) is not passed on by the gateway (its ``/admin`` pages call the modules'
+    admin contracts), so it is not mirrored."""
     paths = {}
     for route, operations in module_doc["paths"].items():
-        if not route.startswith("/api/") or route.startswith(("/api/events", "/api/docs")):
+        if not route.startswith("/api/") or route.startswith(("/api/events", "/api/docs", "/api/admin/")):
             continue
         mirrored = {}
         for method, operation in operations.items():

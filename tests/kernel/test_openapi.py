@@ -13,6 +13,7 @@ import pytest
 from openapi_spec_validator import validate as validate_spec
 
 from flightbook import MODULES, wiring
+from flightbook.gateway import api as gateway_api
 from flightbook.kernel.settings import Settings
 from tests.conftest import fresh_databases, make_env
 
@@ -193,6 +194,10 @@ def test_the_gateway_mirrors_every_module_route_under_api_gateway(whole):
     assert module_routes
     for template in module_routes:
         mirrored = "/api/gateway/" + template[len("/api/"):]
+        if template.split("/")[2] not in gateway_api.OWNERS:  # e.g. /api/admin/...: the gateway answers 404
+            assert mirrored not in paths, mirrored
+            assert falcon.testing.TestClient(app).simulate_get(mirrored).status_code == 404, mirrored
+            continue
         assert set(paths[mirrored]) == set(paths[template]), template
         for operation in paths[mirrored].values():
             if operation["security"]:

@@ -54,7 +54,7 @@ def describe(doc: Description) -> None:
                                      "used before (which ends its session).", errors=(400, 401, 503))
     doc.add("/api/users/logout", "POST", "end the session of the bearer token (or of a refresh token)", status=204,
             body=body_schema({"refresh_token": {"type": ["string", "null"], "maxLength": 200}}),
-            body_required=False, security=("optional", "traveller"), errors=(400, 401, 503))
+            body_required=False, security=("optional", "traveller"), errors=(400, 401, 403, 503))
     doc.add("/api/users/password", "POST", "change the traveller's password: every session of theirs ends",
             status=204, body=body_schema({"current_password": {"type": "string", "maxLength": 1024},
                                           "new_password": {"type": "string", "maxLength": 1024}},
