@@ -7,7 +7,7 @@ from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, MAX_STOPS, SOR
                                           FlightCancellationResult, FlightOption, FlightsOverview, LoginResult,
                                           MessageView, Place, RescheduledFlight, TripQuote, UserView)
 from flightbook.kernel.money import Money
-from flightbook.kernel.openapi import Description, body_schema, describe_admin_events, path, query
+from flightbook.kernel.openapi import ERROR, Description, body_schema, describe_admin_events, path, query
 
 _IATA = {"type": "string", "minLength": 3, "maxLength": 3, "pattern": "^[A-Za-z]{3}$"}
 _REF = path("ref", {"type": "string", "maxLength": 16}, "the booking reference", "K7Q2ZD")
@@ -40,12 +40,17 @@ def describe(doc: Description) -> None:
                               "client_address": {"type": ["string", "null"], "maxLength": 200,
                                                  "description": "read only from a caller with a service token (the "
                                                                 "gateway passes the browser's address for the login "
-                                                                "throttle); from anyone else it is ignored and the "
-                                                                "address the request came from counts"}},
+                                                                "throttle, as FlightsContract.login's "
+                                                                "client_address); from anyone else it is ignored: "
+                                                                "the address the request came from counts (or the "
+                                                                "one the gateway vouches for in its signed "
+                                                                "X-Client-Address header)"}},
                              required=("username", "password")),
             body_example={"username": "ada", "password": "correct horse battery"}, security=(),
-            description="Too many failed logins from one address or for one username are refused for a while "
-                        "(401); a blocked traveller is refused (403).",
+            description="A wrong username or password is a 401; a traveller an admin blocked is a 403 "
+                        "``login_blocked``.",
+            more={429: ("``too_many_attempts``: too many failed logins for the username or from the address "
+                        "(the Retry-After header says when to try again)", ERROR)},
             errors=(400, 401, 403, 503))
     doc.add("/api/users/refresh", "POST", "a new token pair for a live session (the old refresh token is spent)",
             answer=LoginResult, body=body_schema({"refresh_token": {"type": "string", "maxLength": 200}},
