@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import peewee as pw
-
 from flightbook.contracts.flights import (BookingCancelled, BookingNotFound, BookingPage, BookingRequest,
                                           BookingStatus, BookingView, CancellationQuote, FlightDeparted,
                                           PassengerInput)
@@ -14,7 +12,7 @@ from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import Forbidden, Unavailable, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
-from flightbook.modules.flights.booking import refs
+from flightbook.modules.flights.booking import hold_sql, refs
 from flightbook.modules.flights.booking.checks import (Leg, bookable_legs, booking_total, seats_unavailable,
                                                        valid_passengers)
 from flightbook.modules.flights.booking.fare_rules import BookingRules
@@ -22,52 +20,42 @@ from flightbook.modules.flights.booking.seats import release_seats, seats_left, 
 from flightbook.modules.flights.booking.states import (CANCELLED, CONFIRMED, EXPIRED, HELD, TRANSITIONS, cannot,
                                                        confirm, expire_if_lapsed, find, first_departure,
                                                        has_lapsed, move, status_of)
-from flightbook.modules.flights.booking.views import booking_views
-from flightbook.modules.flights.models import Booking, BookingFlight, Passenger
+from flightbook.modules.flights.booking.hold_sql import NewBooking
+from flightbook.modules.flights.booking.views import booking_views, held_view
+from flightbook.modules.flights.models import Booking
 
 _REF_ATTEMPTS = 10
 
 
 def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: BookingRules,
                now: dt.datetime | None = None) -> BookingView:
-    """Validate everything, then take every seat and write the booking in one transaction (or nothing)."""
+    """Validate everything, then take every seat and write the booking in one transaction (or nothing); the
+    answer is made of what was just written, not read back."""
     now = now or clock.now()
     passengers = valid_passengers(request.passengers, now.date())
     email = validate.email({"contact_email": request.contact_email}, "contact_email")
     legs = bookable_legs(uow.database, request, len(passengers), now, rules.connections)
     total = booking_total(legs, len(passengers))
-    expires_at = min(rules.hold_expires_at(now), clock.from_db(legs[0].flight.departs_at))
+    booking = NewBooking(user_id=user_id, status=HELD, cabin=legs[0].cabin, contact_email=email,
+                         total_amount=total.amount, currency=total.currency,
+                         hold_expires_at=min(rules.hold_expires_at(now), legs[0].flight.departs_at), created_at=now)
     with uow.transaction():
-        ref = _insert_booking(uow, user_id=user_id, status=HELD, cabin=legs[0].cabin, contact_email=email,
-                              total_amount=total.amount, currency=total.currency,
-                              hold_expires_at=clock.to_db(expires_at), created_at=clock.to_db(now))
-        _insert_legs_and_passengers(ref, legs, passengers)
-        short = take_seats([leg.flight.id for leg in legs], legs[0].cabin, len(passengers))
+        ref = _insert_booking(uow, booking, legs, passengers)
+        short = take_seats([leg.flight.id for leg in legs], booking.cabin, len(passengers))
         if short is not None:  # raising rolls the whole booking back
             leg = next(leg for leg in legs if leg.flight.id == short)
             raise seats_unavailable(leg, len(passengers), seats_left(short, leg.cabin))
-    return get_booking(ref)
+    return held_view(uow.database, ref, booking, legs, passengers)
 
 
-def _insert_booking(uow: UnitOfWork, **fields) -> str:
+def _insert_booking(uow: UnitOfWork, booking: NewBooking, legs: list[Leg], passengers: list[PassengerInput]) -> str:
+    """Write the booking, its legs and passengers under a new ref; a ref that is taken writes nothing
+    (ON CONFLICT DO NOTHING, so no savepoint is needed) and the next one is tried."""
     for _ in range(_REF_ATTEMPTS):
         ref = refs.new_ref()
-        try:
-            with uow.database.atomic():  # a savepoint: a ref collision must not abort the whole transaction
-                Booking.insert(ref=ref, **fields).execute()
+        if hold_sql.insert_booking(uow.database, ref, booking, legs, passengers):
             return ref
-        except pw.IntegrityError:
-            continue
     raise Unavailable("could not find a free booking reference; try again", code="ref_exhausted")
-
-
-def _insert_legs_and_passengers(ref: str, legs: list[Leg], passengers: list[PassengerInput]) -> None:
-    BookingFlight.insert_many([
-        {"booking": ref, "flight": leg.flight.id, "direction": leg.direction,
-         "fare_amount": leg.fare.amount, "currency": leg.fare.currency} for leg in legs]).execute()
-    Passenger.insert_many([
-        {"booking": ref, "first_name": p.first_name, "last_name": p.last_name,
-         "date_of_birth": p.date_of_birth, "gender": p.gender} for p in passengers]).execute()
 
 
 def get_booking(ref: str, viewer: Principal | None = None) -> BookingView:

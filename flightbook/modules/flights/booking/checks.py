@@ -4,24 +4,54 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, BookingRequest, Direction, FlightDeparted,
                                           FlightNotFound, InvalidItinerary, PassengerInput, SeatsUnavailable)
 from flightbook.kernel import clock, validate
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
+from flightbook.kernel.sql import Dialect, Statement
 from flightbook.modules.flights.catalogue import airport_facts, fares, itinerary_ids
 from flightbook.modules.flights.catalogue.connections import ConnectionRules, TimedLeg
-from flightbook.modules.flights.models import Flight, SeatInventory
 
 _MAX_ID = 2 ** 63 - 1
 _OLDEST_BIRTH_DATE = dt.date(1900, 1, 1)
 
 
+class FlightRow(NamedTuple):
+    """A flight as a booking reads it (times aware UTC): a plain row, no model instance."""
+    id: int
+    flight_number: str
+    airline: str
+    origin: str
+    destination: str
+    departs_at: dt.datetime
+    arrives_at: dt.datetime
+    duration_minutes: int
+
+
+class _Sold(NamedTuple):
+    seats_left: int
+    fare_amount: int
+    currency: str
+
+
+def _read_legs(d: Dialect) -> str:
+    return f"""SELECT f.id, f.flight_number, f.airline, f.origin, f.destination, f.departs_at, f.arrives_at,
+f.duration_minutes, i.seats_left, i.fare_amount, i.currency
+FROM flight f LEFT JOIN seat_inventory i ON i.flight_id = f.id AND i.cabin = {{cabin}}
+WHERE f.id IN (SELECT id FROM ({d.rows_of("ids", {"id": "bigint"})}) AS wanted)"""
+
+
+#: the requested flights and their inventory in the cabin, in one round trip (a journey has at most 6 legs)
+READ_LEGS = Statement("hold_read_legs", _read_legs)
+
+
 @dataclass(frozen=True)
 class Leg:
     """A flight of a booking request, checked bookable in the requested cabin."""
-    flight: Flight
+    flight: FlightRow
     direction: Direction
     cabin: str
     fare: Money  # per passenger
@@ -88,9 +118,14 @@ def bookable_legs(database, request: BookingRequest, n: int, now: dt.datetime,
     ids = [flight_id for _, _, flight_ids in wanted for flight_id in flight_ids]
     if len(set(ids)) != len(ids):
         raise InvalidItinerary(wanted[-1][1], "names a flight the outbound journey takes already")
-    flights = {f.id: f for f in Flight.select().where(Flight.id.in_(ids))}
-    inventory = {i.flight_id: i for i in SeatInventory.select().where(SeatInventory.flight.in_(ids)
-                                                                      & (SeatInventory.cabin == cabin))}
+    flights, inventory = {}, {}
+    for row in READ_LEGS.rows(database, cabin=cabin, ids=[[flight_id] for flight_id in ids]):
+        flight_id, number, airline, origin, destination, departs_at, arrives_at, minutes = row[:8]
+        flight = FlightRow(flight_id, number, airline, origin, destination, clock.from_db(departs_at),
+                           clock.from_db(arrives_at), minutes)
+        flights[flight.id] = flight
+        if row[8] is not None:
+            inventory[flight.id] = _Sold(*row[8:])
     journeys = [_journey(database, direction, field, flight_ids, flights, inventory, cabin, n, now, connections)
                 for direction, field, flight_ids in wanted]
     if len(journeys) == 2:
@@ -124,7 +159,7 @@ def _journey(database, direction: Direction, field: str, flight_ids: list[int], 
     legs = [flights[flight_id] for flight_id in flight_ids]
     if len(legs) > 1:
         _check_connections(database, field, legs, connections)
-    if clock.from_db(legs[0].departs_at) <= now:
+    if legs[0].departs_at <= now:
         raise FlightDeparted(f"{field}: flight {legs[0].flight_number} has already departed",
                              field=field, flight_id=legs[0].id)
     journey = []
@@ -139,9 +174,8 @@ def _journey(database, direction: Direction, field: str, flight_ids: list[int], 
     return journey
 
 
-def _check_connections(database, field: str, legs: list[Flight], connections: ConnectionRules) -> None:
-    timed = [TimedLeg(f.origin, f.destination, clock.from_db(f.departs_at), clock.from_db(f.arrives_at),
-                      f.flight_number) for f in legs]
+def _check_connections(database, field: str, legs: list[FlightRow], connections: ConnectionRules) -> None:
+    timed = [TimedLeg(f.origin, f.destination, f.departs_at, f.arrives_at, f.flight_number) for f in legs]
     facts = airport_facts.facts_for(database, {code for f in legs for code in (f.origin, f.destination)})
     problem = connections.connection_problem(timed, facts)
     if problem is not None:
@@ -155,9 +189,8 @@ def check_return(outbound: list[Leg], back: list[Leg]) -> None:
     if (back[0].flight.origin, back[-1].flight.destination) != (end, start):
         raise ValidationError(field, f"must fly {end} to {start}, not {back[0].flight.origin} to "
                                      f"{back[-1].flight.destination}")
-    if clock.from_db(home.departs_at) <= clock.from_db(there.arrives_at):
-        raise ValidationError(field, f"must depart after the outbound flight arrives "
-                                     f"({clock.iso(clock.from_db(there.arrives_at))})")
+    if home.departs_at <= there.arrives_at:
+        raise ValidationError(field, f"must depart after the outbound flight arrives ({clock.iso(there.arrives_at)})")
 
 
 def booking_total(legs: list[Leg], n: int) -> Money:

@@ -2,16 +2,18 @@
 below, so no interleaving of buyers, sweepers and late payments can sell a seat a cabin lacks."""
 from __future__ import annotations
 
-from flightbook.modules.flights.models import BookingFlight, Passenger, SeatInventory
+from flightbook.kernel.sql import Statement
+from flightbook.modules.flights.models import BookingFlight, Passenger, SeatInventory, database
+
+# One conditional UPDATE, never read-then-write, so two buyers cannot both take the last seat; giving seats
+# back (``taken`` < 0) passes the same condition trivially, the table's CHECK caps it at capacity. Prepared:
+# it is the hot row's statement.
+_MOVE_SEATS = Statement("seats_move", lambda d: """UPDATE seat_inventory SET seats_left = seats_left - {taken}
+WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {taken}""")
 
 
 def _move_seats(flight_id: int, cabin: str, taken: int) -> bool:
-    # One conditional UPDATE, never read-then-write, so two buyers cannot both take the last seat; giving
-    # seats back (``taken`` < 0) passes the same condition trivially, the table's CHECK caps it at capacity.
-    return (SeatInventory.update(seats_left=SeatInventory.seats_left - taken)
-            .where((SeatInventory.flight == flight_id) & (SeatInventory.cabin == cabin)
-                   & (SeatInventory.seats_left >= taken))
-            .execute()) == 1
+    return _MOVE_SEATS.run(database, flight_id=flight_id, cabin=cabin, taken=taken).rowcount == 1
 
 
 def take_seats(flight_ids: list[int], cabin: str, n: int) -> int | None:

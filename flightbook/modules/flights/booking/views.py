@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flightbook.contracts.flights import (BookedFlight, BookedLayover, BookingStatus, BookingView, Direction, FareLine,
                                           PassengerInput)
 from flightbook.kernel import clock
 from flightbook.kernel.money import Money
+from flightbook.modules.flights.catalogue import airport_facts
 from flightbook.modules.flights.models import Airport, Booking, BookingFlight, Flight, Passenger
 
 _DIRECTION_ORDER: dict[str, int] = {Direction.OUTBOUND: 0, Direction.RETURN: 1}
@@ -40,19 +42,56 @@ def booking_views(bookings: list[Booking]) -> list[BookingView]:
     return [_view(b, sorted(segments[b.ref], key=_flying_order), passengers[b.ref], zones) for b in bookings]
 
 
+def held_view(database, ref: str, booking, legs: list, passengers: list[PassengerInput]) -> BookingView:
+    """The view of a booking just held, made of what the hold wrote (``booking``: a ``hold_sql.NewBooking``,
+    ``legs``: its ``checks.Leg`` in flying order) without reading it back; the same as ``booking_views`` reads."""
+    segments = [_Segment(leg.flight.id, leg.direction, leg.fare.amount, leg.fare.currency, leg.flight) for leg in legs]
+    codes = {code for leg in legs for code in (leg.flight.origin, leg.flight.destination)}
+    zones = {code: facts.tz for code, facts in airport_facts.facts_for(database, codes).items()}
+    row = _HeldRow(ref, booking.user_id, booking.status, booking.cabin, booking.contact_email, booking.total_amount,
+                   booking.currency, booking.hold_expires_at, booking.created_at)
+    return _view(row, segments, passengers, zones)
+
+
+class _Segment(NamedTuple):
+    """A leg as ``_view`` reads it: what a BookingFlight row joined to its Flight offers."""
+    flight_id: int
+    direction: str
+    fare_amount: int
+    currency: str
+    flight: object
+
+
+class _HeldRow(NamedTuple):
+    """A booking as ``_view`` reads it: what a Booking row offers, for a booking just held."""
+    ref: str
+    user_id: int
+    status: str
+    cabin: str
+    contact_email: str
+    total_amount: int
+    currency: str
+    hold_expires_at: dt.datetime
+    created_at: dt.datetime
+    confirmed_at: None = None
+    cancelled_at: None = None
+    payment_id: None = None
+    refund_amount: None = None
+
+
 def _flying_order(seg: BookingFlight):
     """Outbound legs, then the return's, each in the order they fly."""
     return _DIRECTION_ORDER.get(seg.direction, 9), clock.from_db(seg.flight.departs_at)
 
 
-def _layovers(segments: list[BookingFlight]) -> list[BookedLayover]:
+def _layovers(segments: list[Any]) -> list[BookedLayover]:
     return [BookedLayover(direction=Direction(a.direction), airport=a.flight.destination,
                           minutes=int((clock.from_db(b.flight.departs_at) - clock.from_db(a.flight.arrives_at))
                                       .total_seconds() // 60))
             for a, b in zip(segments, segments[1:]) if a.direction == b.direction]
 
 
-def _booked_flight(seg: BookingFlight, zones: dict) -> BookedFlight:
+def _booked_flight(seg: Any, zones: dict) -> BookedFlight:
     f = seg.flight
     departs_at, arrives_at = clock.from_db(f.departs_at), clock.from_db(f.arrives_at)
     return BookedFlight(
@@ -63,7 +102,9 @@ def _booked_flight(seg: BookingFlight, zones: dict) -> BookedFlight:
         duration_minutes=f.duration_minutes, fare=Money(seg.fare_amount, seg.currency))
 
 
-def _view(b: Booking, segments: list[BookingFlight], passengers: list[Passenger], zones: dict) -> BookingView:
+def _view(b: Any, segments: list[Any], passengers: list[Any], zones: dict) -> BookingView:
+    """``b``: a Booking row or a ``_HeldRow``; ``segments``: BookingFlight rows joined to their Flight, or
+    ``_Segment``s; ``passengers``: Passenger rows or PassengerInputs."""
     return BookingView(
         ref=b.ref, user_id=b.user_id, status=BookingStatus(b.status), cabin=b.cabin, contact_email=b.contact_email,
         flights=[_booked_flight(s, zones) for s in segments],

@@ -19,7 +19,7 @@ from flightbook.modules.flights.catalogue.connections import ConnectionRules
 from flightbook.modules.flights.catalogue.journeys import onward_legs, seats_join
 from flightbook.modules.flights.catalogue.search import (check_airports_and_seats, is_date, known_airports,
                                                          local_day_window, local_today)
-from flightbook.modules.flights.catalogue.statements import Dialect, Statement
+from flightbook.kernel.sql import Dialect, Statement
 
 
 def _days_table(d: Dialect) -> str:

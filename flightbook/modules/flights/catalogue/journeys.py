@@ -22,7 +22,7 @@ from flightbook.kernel.money import Money
 from flightbook.modules.flights.catalogue import airport_facts, fares, memo
 from flightbook.modules.flights.catalogue.connections import AirportFacts, ConnectionRules, distance_km
 from flightbook.modules.flights.catalogue.itinerary_ids import itinerary_id
-from flightbook.modules.flights.catalogue.statements import Dialect, Statement
+from flightbook.kernel.sql import Dialect, Statement
 
 LEG_WIDTH = 11  # columns per leg in a journey row, in LegRow's order
 

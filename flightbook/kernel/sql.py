@@ -1,7 +1,8 @@
-"""The catalogue's read queries, each written once as SQL with ``{named}`` parameters and run as fast as each
-backend allows: on PostgreSQL every connection PREPAREs a query the first time it runs it (PREPARE lives as long
-as the connection), so a search is one EXECUTE round trip per query without parsing or, once the plan is
-cached, planning; on SQLite the parameters are bound by name.
+"""Hot statements (the catalogue's searches, the seat hold's read and writes), each written once as SQL with
+``{named}`` parameters and run as fast as each backend allows: on PostgreSQL every connection PREPAREs a statement
+the first time it runs it (PREPARE lives as long as the connection, whatever its transactions do), so each is one
+EXECUTE round trip without parsing or, once the plan is cached, planning; on SQLite the parameters are bound by
+name.
 
 A query is written by a function of the ``Dialect``, for the few things the two backends spell differently:
 a parameter that is a small table (a list of rows: one array per column on PostgreSQL, which plans a join to
@@ -58,9 +59,9 @@ SQLITE, POSTGRES = Dialect(), Postgres()
 
 
 def _as_stored(value):
-    """A (naive UTC) datetime in a JSON table as SQLite stores it, so the two compare as text."""
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
+    """A (naive UTC) datetime or a date in a JSON table as SQLite stores it, so the two compare as text."""
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
     raise TypeError(f"cannot put {type(value).__name__} in a table parameter")
 
 
@@ -85,23 +86,29 @@ class Statement:
         return _TOKEN.sub(r":\1", self._write(SQLITE))
 
     def rows(self, database, **params) -> list:
-        """The query's rows; a parameter given as a list is a table (a list of rows, each a list or tuple)."""
+        """The statement's rows; a parameter given as a list is a table (a list of rows, each a list or tuple)."""
+        return self.run(database, **params).fetchall()
+
+    def run(self, database, **params):
+        """Execute the statement; its cursor (``rowcount`` for a write, the rows it returns)."""
         tables = {name: rows for name, rows in params.items() if isinstance(rows, list)}
         if not is_postgres(database):
             as_json = {name: json.dumps(rows, default=_as_stored) for name, rows in tables.items()}
-            return database.execute_sql(self.sqlite, {**params, **as_json}).fetchall()
+            as_text = {name: _as_stored(v) for name, v in params.items() if isinstance(v, dt.date)}
+            return database.execute_sql(self.sqlite, {**params, **as_json, **as_text})
         for name, rows in tables.items():
             params.update((f"{name}__{i}", list(column)) for i, column in enumerate(zip(*rows)))
         sql, names = self.postgres
         prepared = _prepared_on.get(database.connection())
         if prepared is None:
-            # Plans for these queries' parameters (the first five runs, by default) misjudge the small tables
-            # and take seconds; the generic plan loops over their rows through the indexes. Only the catalogue
-            # prepares statements on a flights connection, so the setting reaches nothing else.
+            # Plans for the catalogue's parameters (the first five runs, by default) misjudge the small tables
+            # and take seconds; the generic plan loops over their rows through the indexes. Every statement
+            # prepared here is such an index walk (the hold's are primary-key lookups), and nothing else on the
+            # connection is prepared, so the setting reaches nothing else.
             database.execute_sql("SET plan_cache_mode = force_generic_plan")
             prepared = _prepared_on.setdefault(database.connection(), set())
         if self.name not in prepared:
             database.execute_sql(f"PREPARE {self.name} AS {sql}")
             prepared.add(self.name)
         values = [params[n] if n in params else [] for n in names]  # a table of no rows: empty arrays
-        return database.execute_sql(f"EXECUTE {self.name} ({', '.join(['%s'] * len(names))})", values).fetchall()
+        return database.execute_sql(f"EXECUTE {self.name} ({', '.join(['%s'] * len(names))})", values)
