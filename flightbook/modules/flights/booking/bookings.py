@@ -21,8 +21,8 @@ from flightbook.modules.flights.booking.states import (CANCELLED, CONFIRMED, EXP
                                                        confirm, expire_if_lapsed, find, first_departure,
                                                        has_lapsed, move, status_of)
 from flightbook.modules.flights.booking.hold_sql import NewBooking
-from flightbook.modules.flights.booking.views import booking_views, held_view
-from flightbook.modules.flights.models import Booking
+from flightbook.modules.flights.booking.views import booking_views, held_view, read_booking
+from flightbook.modules.flights.models import Booking, database
 
 _REF_ATTEMPTS = 10
 
@@ -61,10 +61,10 @@ def _insert_booking(uow: UnitOfWork, booking: NewBooking, legs: list[Leg], passe
 def get_booking(ref: str, viewer: Principal | None = None) -> BookingView:
     """The owner, an admin or a service (``viewer`` None or a service principal) may see a booking;
     to anyone else it does not exist."""
-    booking = find(ref)
-    if not _may_see(viewer, booking):
+    found = read_booking(database, ref) if refs.is_ref(ref) else None
+    if found is None or not _may_see(viewer, found[0]):
         raise BookingNotFound(f"no booking {ref}")
-    return booking_views([booking])[0]
+    return found[1]
 
 
 def list_bookings(user_id: int, page: int = 1, per_page: int = 20) -> BookingPage:
@@ -74,8 +74,8 @@ def list_bookings(user_id: int, page: int = 1, per_page: int = 20) -> BookingPag
     return BookingPage(bookings=booking_views(rows), page=page, per_page=per_page, total=mine.count())
 
 
-def _may_see(viewer: Principal | None, booking: Booking) -> bool:
-    return viewer is None or viewer.is_service or viewer.is_admin or viewer.user_id == booking.user_id
+def _may_see(viewer: Principal | None, user_id: int) -> bool:
+    return viewer is None or viewer.is_service or viewer.is_admin or viewer.user_id == user_id
 
 
 def confirm_booking(uow: UnitOfWork, ref: str, payment_id: str, now: dt.datetime | None = None,
@@ -84,13 +84,16 @@ def confirm_booking(uow: UnitOfWork, ref: str, payment_id: str, now: dt.datetime
     now = now or clock.now()
     if not isinstance(payment_id, str) or not payment_id.strip() or len(payment_id) > 64:
         raise ValidationError("payment_id", "is required (at most 64 characters)")
-    expire_if_lapsed(uow, ref, now)
-    with uow.transaction():
+    booking = find(ref)
+    if has_lapsed(booking, now):  # expired for good, in its own transaction, whatever follows
+        expire_if_lapsed(uow, ref, now)
         booking = find(ref)
-        if booking.status == CONFIRMED and booking.payment_id == payment_id:
-            return get_booking(ref)
-        if booking.status != HELD:  # a late payment goes through apply_payment, which wins seats back first
-            raise cannot(ref, status_of(booking), CONFIRMED)
+    if booking.status == CONFIRMED and booking.payment_id == payment_id:
+        return get_booking(ref)
+    if booking.status != HELD:  # a late payment goes through apply_payment, which wins seats back first
+        raise cannot(ref, status_of(booking), CONFIRMED)
+    with uow.transaction():
+        # conditional on the status read above: should another worker have moved the booking since, a 409
         confirm(uow, booking, payment_id, now, paid)
         faults.reach("flights.confirming")  # a crash test's instant: paid, confirmation not yet committed
     return get_booking(ref)

@@ -11,6 +11,8 @@ from flightbook.contracts.flights import (BookedFlight, BookedLayover, BookingSt
                                           PassengerInput)
 from flightbook.kernel import clock
 from flightbook.kernel.money import Money
+from flightbook.kernel.sql import Statement
+from flightbook.modules.flights.booking.checks import FlightRow
 from flightbook.modules.flights.catalogue import airport_facts
 from flightbook.modules.flights.models import Airport, Booking, BookingFlight, Flight, Passenger
 
@@ -42,14 +44,44 @@ def booking_views(bookings: list[Booking]) -> list[BookingView]:
     return [_view(b, sorted(segments[b.ref], key=_flying_order), passengers[b.ref], zones) for b in bookings]
 
 
+_BOOKING_COLUMNS = ("ref, user_id, status, cabin, contact_email, total_amount, currency, hold_expires_at, created_at, "
+                    "confirmed_at, cancelled_at, payment_id, refund_amount")
+#: one booking with its legs and their flights (a row per leg), then its passengers: two prepared round trips
+_B_COLUMNS = ", ".join("b." + c for c in _BOOKING_COLUMNS.split(", "))
+READ_BOOKING = Statement("booking_read", lambda d: f"""SELECT {_B_COLUMNS},
+s.flight_id, s.direction, s.fare_amount, s.currency, f.flight_number, f.airline, f.origin, f.destination,
+f.departs_at, f.arrives_at, f.duration_minutes
+FROM booking b LEFT JOIN booking_flight s ON s.booking_ref = b.ref LEFT JOIN flight f ON f.id = s.flight_id
+WHERE b.ref = {{ref}}""")
+READ_PASSENGERS = Statement("booking_read_passengers", lambda d: """SELECT first_name, last_name, date_of_birth, gender
+FROM passenger WHERE booking_ref = {ref} ORDER BY id""")
+
+
+def read_booking(database, ref: str) -> tuple[int, BookingView] | None:
+    """(its traveller's user id, the view) of booking ``ref``, read by two prepared statements; None: no such
+    booking. The same view as ``booking_views`` makes of its row."""
+    rows = READ_BOOKING.rows(database, ref=ref)
+    if not rows:
+        return None
+    booking = _BookingRow(*rows[0][:13])
+    segments = sorted((_Segment(r[13], r[14], r[15], r[16], FlightRow(r[13], r[17], r[18], r[19], r[20],
+                                                                     clock.from_db(r[21]), clock.from_db(r[22]),
+                                                                     r[23]))
+                       for r in rows if r[13] is not None), key=_flying_order)
+    passengers = [PassengerInput(*r) for r in READ_PASSENGERS.rows(database, ref=ref)]
+    codes = {code for s in segments for code in (s.flight.origin, s.flight.destination)}
+    zones = {code: facts.tz for code, facts in airport_facts.facts_for(database, codes).items()}
+    return booking.user_id, _view(booking, segments, passengers, zones)
+
+
 def held_view(database, ref: str, booking, legs: list, passengers: list[PassengerInput]) -> BookingView:
     """The view of a booking just held, made of what the hold wrote (``booking``: a ``hold_sql.NewBooking``,
     ``legs``: its ``checks.Leg`` in flying order) without reading it back; the same as ``booking_views`` reads."""
     segments = [_Segment(leg.flight.id, leg.direction, leg.fare.amount, leg.fare.currency, leg.flight) for leg in legs]
     codes = {code for leg in legs for code in (leg.flight.origin, leg.flight.destination)}
     zones = {code: facts.tz for code, facts in airport_facts.facts_for(database, codes).items()}
-    row = _HeldRow(ref, booking.user_id, booking.status, booking.cabin, booking.contact_email, booking.total_amount,
-                   booking.currency, booking.hold_expires_at, booking.created_at)
+    row = _BookingRow(ref, booking.user_id, booking.status, booking.cabin, booking.contact_email,
+                      booking.total_amount, booking.currency, booking.hold_expires_at, booking.created_at)
     return _view(row, segments, passengers, zones)
 
 
@@ -59,11 +91,11 @@ class _Segment(NamedTuple):
     direction: str
     fare_amount: int
     currency: str
-    flight: object
+    flight: FlightRow
 
 
-class _HeldRow(NamedTuple):
-    """A booking as ``_view`` reads it: what a Booking row offers, for a booking just held."""
+class _BookingRow(NamedTuple):
+    """A booking as ``_view`` reads it: what a Booking row offers (times naive UTC or aware)."""
     ref: str
     user_id: int
     status: str
@@ -71,15 +103,15 @@ class _HeldRow(NamedTuple):
     contact_email: str
     total_amount: int
     currency: str
-    hold_expires_at: dt.datetime
-    created_at: dt.datetime
-    confirmed_at: None = None
-    cancelled_at: None = None
-    payment_id: None = None
-    refund_amount: None = None
+    hold_expires_at: dt.datetime | str
+    created_at: dt.datetime | str
+    confirmed_at: dt.datetime | str | None = None
+    cancelled_at: dt.datetime | str | None = None
+    payment_id: str | None = None
+    refund_amount: int | None = None
 
 
-def _flying_order(seg: BookingFlight):
+def _flying_order(seg: Any):
     """Outbound legs, then the return's, each in the order they fly."""
     return _DIRECTION_ORDER.get(seg.direction, 9), clock.from_db(seg.flight.departs_at)
 
@@ -103,7 +135,7 @@ def _booked_flight(seg: Any, zones: dict) -> BookedFlight:
 
 
 def _view(b: Any, segments: list[Any], passengers: list[Any], zones: dict) -> BookingView:
-    """``b``: a Booking row or a ``_HeldRow``; ``segments``: BookingFlight rows joined to their Flight, or
+    """``b``: a Booking row or a ``_BookingRow``; ``segments``: BookingFlight rows joined to their Flight, or
     ``_Segment``s; ``passengers``: Passenger rows or PassengerInputs."""
     return BookingView(
         ref=b.ref, user_id=b.user_id, status=BookingStatus(b.status), cabin=b.cabin, contact_email=b.contact_email,
