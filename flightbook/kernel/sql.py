@@ -105,9 +105,10 @@ class Statement:
         prepared = _prepared_on.get(database.connection())
         if prepared is None:
             # Plans for the catalogue's parameters (the first five runs, by default) misjudge the small tables
-            # and take seconds; the generic plan loops over their rows through the indexes. Every statement
-            # prepared here is such an index walk (the hold's are primary-key lookups), and nothing else on the
-            # connection is prepared, so the setting reaches nothing else.
+            # and take seconds; the generic plan loops over their rows through the indexes. Every other statement
+            # prepared here is a primary- or unique-key lookup, whose generic plan is the custom one. Besides
+            # these, only PL/pgSQL's cached plans follow the setting (flights' inventory triggers; payments and
+            # loyalty have none); queries peewee sends are not prepared.
             database.execute_sql("SET plan_cache_mode = force_generic_plan")
             prepared = _prepared_on.setdefault(database.connection(), set())
         if self.name not in prepared:
