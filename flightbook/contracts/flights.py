@@ -489,8 +489,9 @@ class FlightsAdmin(Protocol):
                           airports_csv: Path | str | None = None) -> GeneratedSchedule:
         """Write a weekly schedule between the ``airports_count`` largest airports; same seed, same file."""
     def import_flights(self, schedule: Path | str, start: dt.date, days: int,
-                       progress: Progress | None = None) -> FlightImport:
-        """Expand a weekly schedule into dated flights with seat inventory; re-importing changes nothing."""
+                       progress: Progress | None = None, fare_rules: Path | str | None = None) -> FlightImport:
+        """Expand a weekly schedule into dated flights with seat inventory priced by the fare rules file
+        (default data/fare_rules.toml); re-importing changes nothing."""
     def import_connection_times(self, csv_path: Path | str | None = None) -> ConnectionTimesImport:
         """Replace the per-airport minimum connection times with the file's (default
         data/connection_times.csv), all or nothing."""

@@ -103,8 +103,9 @@ class FlightsService(FlightsContract, FlightsAdmin):
                                  flights_per_day=sum(len(r["weekdays"]) for r in rows) / 7)
 
     def import_flights(self, schedule: Path | str, start: dt.date, days: int,
-                       progress: Progress | None = None) -> FlightImport:
-        return schedule_import.import_flights(self.uow, schedule, start, days, progress=progress)
+                       progress: Progress | None = None, fare_rules: Path | str | None = None) -> FlightImport:
+        return schedule_import.import_flights(self.uow, schedule, start, days, progress=progress,
+                                              fare_rules=fare_rules)
 
     def import_connection_times(self, csv_path: Path | str | None = None) -> ConnectionTimesImport:
         return connection_times.import_connection_times(self.uow, csv_path or connection_times.DEFAULT_CSV)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 #: the most a party may count (adults + children; infants ride on laps)
 MAX_SEATED = 9
@@ -223,3 +223,96 @@ def passenger_type(date_of_birth: dt.date, on: dt.date) -> PassengerType:
 
 AGE_RULES = {PassengerType.INFANT: "an infant is under 2", PassengerType.CHILD: "a child is 2 to 11",
              PassengerType.ADULT: "an adult is 12 or older"}
+
+
+class BucketState(NamedTuple):
+    price: int  # what a seat of this bucket costs (minor units, before the advance-purchase rule)
+    left: int
+    size: int
+
+
+def state_text(states: Sequence[BucketState]) -> str:
+    """A cabin's buckets as kept in its inventory row: 'price:left:size' each, in selling order."""
+    return " ".join(f"{s.price}:{s.left}:{s.size}" for s in states)
+
+
+def parse_state(text: str) -> list[BucketState]:
+    return [BucketState(*map(int, item.split(":"))) for item in text.split()]
+
+
+def opening_state(base_fare: int, capacity: int, departure_local: dt.time, buckets: Sequence[Bucket],
+                  time_of_day: Sequence[tuple[int, int]] = DEFAULT_TIME_OF_DAY) -> list[BucketState]:
+    """A cabin's buckets before any seat is sold (empty buckets left out)."""
+    prices = bucket_prices(base_fare, departure_local, buckets, time_of_day)
+    return [BucketState(price, size, size)
+            for price, size in zip(prices, bucket_sizes(capacity, buckets)) if size > 0]
+
+
+def next_price(states: Sequence[BucketState]) -> int | None:
+    """The cheapest open bucket's price; None when the cabin is full."""
+    return next((s.price for s in states if s.left > 0), None)
+
+
+def take(states: Sequence[BucketState], n: int) -> tuple[list[BucketState], list[tuple[int, int]]]:
+    """Sell ``n`` seats, cheapest open bucket first: (the buckets after, (bucket index, price) per seat sold).
+    ValueError when fewer than ``n`` are left."""
+    after, sold = list(states), []
+    for i, s in enumerate(after):
+        k = min(s.left, n - len(sold))
+        if k > 0:
+            after[i] = s._replace(left=s.left - k)
+            sold.extend([(i, s.price)] * k)
+    if len(sold) < n:
+        raise ValueError(f"{n} seats wanted, {len(sold)} left")
+    return after, sold
+
+
+def give_back(states: Sequence[BucketState], buckets: Sequence[int]) -> list[BucketState]:
+    """Return seats to the buckets they were sold from (``buckets``: a bucket index per seat); a seat whose
+    bucket is full (or gone) goes to the cheapest bucket with room, so no seat is ever lost."""
+    after = list(states)
+    for i in buckets:
+        if not (0 <= i < len(after) and after[i].left < after[i].size):
+            i = next(j for j, s in enumerate(after) if s.left < s.size)
+        after[i] = after[i]._replace(left=after[i].left + 1)
+    return after
+
+
+def sold_value(states: Sequence[BucketState]) -> int:
+    """What the seats sold are worth at their buckets' prices."""
+    return sum(s.price * (s.size - s.left) for s in states)
+
+
+@dataclass(frozen=True)
+class ImportRules:
+    """What the import prices a schedule by (the rules file, data/fare_rules.toml)."""
+    buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS
+    time_of_day: tuple[tuple[int, int], ...] = DEFAULT_TIME_OF_DAY
+
+
+def load_import_rules(path) -> ImportRules:
+    """The rules file: ``buckets = "60:20 80:25 ..."`` and ``time_of_day = [[0, 85], [6, 115], ...]``
+    (first local hour, percent); either may be left out for the default. ValueError naming what is wrong."""
+    import tomllib
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path} is not valid TOML: {exc}") from None
+    unknown = set(data) - {"buckets", "time_of_day"}
+    if unknown:
+        raise ValueError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    buckets = parse_buckets(data["buckets"]) if "buckets" in data else DEFAULT_BUCKETS
+    table = data.get("time_of_day", DEFAULT_TIME_OF_DAY)
+    try:
+        time_of_day = tuple((int(hour), int(percent)) for hour, percent in table)
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: time_of_day is a list of [first hour, percent] pairs") from None
+    hours = [hour for hour, _ in time_of_day]
+    if not time_of_day or hours[0] != 0 or hours != sorted(set(hours)) or hours[-1] > 23 \
+            or any(not 1 <= p <= 1000 for _, p in time_of_day):
+        raise ValueError(f"{path}: time_of_day must start at hour 0, hours rising to at most 23, "
+                         f"percents from 1 to 1000")
+    return ImportRules(buckets, time_of_day)
