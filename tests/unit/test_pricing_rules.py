@@ -82,7 +82,10 @@ def test_children_and_infants_pay_their_share_of_their_adults_fare():
 def test_advance_purchase_applies_to_every_passenger():
     rules = FareRules()
     assert rules.party_fares([A, C, I], [[1000, 1000]], days_before=0) == [[1300], [975], [130]]
-    assert rules.adult_fare([1000, 2001], days_before=0) == 1300 + 2601
+    assert rules.adult_fare([1000, 2001], days_before=[0, 0]) == 1300 + 2601
+    # a leg priced flat (no buckets) keeps its fare whenever it is bought
+    assert rules.party_fares([A, C], [[1000, 1000], [500, 500]], days_before=[0, None]) == [[1300, 500], [975, 375]]
+    assert rules.adult_fare([1000, 2001], days_before=[None, 0]) == 1000 + 2601
 
 
 @pytest.mark.parametrize("party,problem", [

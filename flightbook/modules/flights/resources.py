@@ -6,10 +6,11 @@ from typing import cast
 import falcon
 
 from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, MAX_STOPS, SORTS, BookingRequest, CalendarQuery,
-                                          FlightQuery, PassengerInput, Registration)
+                                          FlightQuery, PassengerInput, PassengerType, Registration)
 from flightbook.kernel import data, validate
 from flightbook.kernel.auth import require_user
 from flightbook.kernel.errors import ValidationError
+from flightbook.kernel.money import Money, is_currency
 
 
 def _principal(req):
@@ -113,8 +114,23 @@ def _passenger(i: int, p) -> PassengerInput:
     except ValidationError as exc:
         raise ValidationError(f"passengers[{i}].date_of_birth", exc.message.split(": ", 1)[-1]) from None
     # names go on as sent (cast only for the type checker): the service tells a missing name from a wrong one
+    kind = p.get("type")
+    if kind is not None and kind not in set(PassengerType):
+        raise ValidationError(f"passengers[{i}].type", f"must be one of {', '.join(PassengerType)}")
     return PassengerInput(first_name=cast(str, p.get("first_name")), last_name=cast(str, p.get("last_name")),
-                          date_of_birth=date_of_birth, gender=p.get("gender"))
+                          date_of_birth=date_of_birth, gender=p.get("gender"),
+                          type=PassengerType(kind) if kind is not None else None)
+
+
+def _expected_total(body: dict) -> Money | None:
+    value = body.get("expected_total")
+    if value is None:
+        return None
+    amount = value.get("amount") if isinstance(value, dict) else None
+    currency = value.get("currency") if isinstance(value, dict) else None
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0 or not is_currency(currency):
+        raise ValidationError("expected_total", "must be {amount, currency}: the total search showed, in minor units")
+    return Money(amount, currency)
 
 
 _ITINERARY_ID_CHARS = 80  # three 19-digit flight ids and their dashes fit
@@ -133,6 +149,7 @@ def parse_booking_request(body: dict) -> BookingRequest:
         cabin=validate.text(body, "cabin", max_len=20),
         passengers=parsed,
         contact_email=validate.email(body, "contact_email"),
+        expected_total=_expected_total(body),
     )
 
 

@@ -7,45 +7,61 @@ import datetime as dt
 import peewee as pw
 
 from flightbook.contracts.flights import (BookingCancelled, BookingNotFound, BookingPage, BookingRequest,
-                                          BookingStatus, BookingView, CancellationQuote, FlightDeparted,
-                                          PassengerInput)
+                                          BookingStatus, BookingView, CancellationQuote, FareChanged,
+                                          FlightDeparted, PassengerInput, PassengerType)
 from flightbook.kernel import clock, faults, validate
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import Forbidden, Unavailable, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights.booking import refs
-from flightbook.modules.flights.booking.checks import (Leg, bookable_legs, booking_total, seats_unavailable,
-                                                       valid_passengers)
+from flightbook.modules.flights.booking.checks import (Leg, bookable_legs, booking_currency, check_seats,
+                                                       days_before, seats_unavailable, typed_passengers,
+                                                       valid_expected_total, valid_passengers)
 from flightbook.modules.flights.booking.fare_rules import BookingRules
-from flightbook.modules.flights.booking.seats import release_seats, seats_left, seats_of, take_seats
+from flightbook.modules.flights.booking.seats import SoldSeat, release_seats, seats_left, seats_of, take_seats
 from flightbook.modules.flights.booking.states import (CANCELLED, CONFIRMED, EXPIRED, HELD, TRANSITIONS, cannot,
                                                        confirm, expire_if_lapsed, find, first_departure,
                                                        has_lapsed, move, status_of)
 from flightbook.modules.flights.booking.views import booking_views
-from flightbook.modules.flights.models import Booking, BookingFlight, Passenger
+from flightbook.modules.flights.models import Booking, BookingFare, BookingFlight, Passenger
 
 _REF_ATTEMPTS = 10
 
 
 def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: BookingRules,
                now: dt.datetime | None = None) -> BookingView:
-    """Validate everything, then take every seat and write the booking in one transaction (or nothing)."""
+    """Validate everything, then take every seat, price it and write the booking in one transaction (or
+    nothing). The total is fixed here: what the seats cost from their buckets when taken, by the fare rules."""
     now = now or clock.now()
     passengers = valid_passengers(request.passengers, now.date())
     email = validate.email({"contact_email": request.contact_email}, "contact_email")
-    legs = bookable_legs(uow.database, request, len(passengers), now, rules.connections)
-    total = booking_total(legs, len(passengers))
+    legs = bookable_legs(uow.database, request, now, rules.connections)
+    passengers = typed_passengers(passengers, _date(legs[-1].flight.service_date))
+    seated = sum(p.type != PassengerType.INFANT for p in passengers)
+    check_seats(legs, seated)
+    currency = booking_currency(legs)
+    expected = valid_expected_total(request.expected_total, currency)
+    ahead = days_before(uow.database, legs, now)
     expires_at = min(rules.hold_expires_at(now), clock.from_db(legs[0].flight.departs_at))
     with uow.transaction():
         ref = _insert_booking(uow, user_id=user_id, status=HELD, cabin=legs[0].cabin, contact_email=email,
-                              total_amount=total.amount, currency=total.currency,
-                              hold_expires_at=clock.to_db(expires_at), created_at=clock.to_db(now))
-        _insert_legs_and_passengers(ref, legs, passengers)
-        short = take_seats([leg.flight.id for leg in legs], legs[0].cabin, len(passengers))
+                              total_amount=0, currency=currency, hold_expires_at=clock.to_db(expires_at),
+                              created_at=clock.to_db(now))
+        _insert_passengers(ref, passengers)
+        short, sold = take_seats([leg.flight.id for leg in legs], legs[0].cabin, seated)
         if short is not None:  # raising rolls the whole booking back
             leg = next(leg for leg in legs if leg.flight.id == short)
-            raise seats_unavailable(leg, len(passengers), seats_left(short, leg.cabin))
+            raise seats_unavailable(leg, seated, seats_left(short, leg.cabin))
+        fares = rules.fares.party_fares([p.type for p in passengers],
+                                        [[seat.price for seat in sold[leg.flight.id]] for leg in legs],
+                                        [None if sold[leg.flight.id][0].bucket is None else ahead for leg in legs])
+        total = Money(sum(map(sum, fares)), currency)
+        if expected is not None and total.amount > expected.amount:
+            raise FareChanged(f"the fare rose since search: this booking costs {total.amount} {currency} now, "
+                              f"not {expected.amount}", total=total.to_dict(), expected_total=expected.to_dict())
+        _insert_legs_and_fares(ref, legs, passengers, fares, sold)
+        Booking.update(total_amount=total.amount).where(Booking.ref == ref).execute()
     return get_booking(ref)
 
 
@@ -61,13 +77,39 @@ def _insert_booking(uow: UnitOfWork, **fields) -> str:
     raise Unavailable("could not find a free booking reference; try again", code="ref_exhausted")
 
 
-def _insert_legs_and_passengers(ref: str, legs: list[Leg], passengers: list[PassengerInput]) -> None:
-    BookingFlight.insert_many([
-        {"booking": ref, "flight": leg.flight.id, "direction": leg.direction,
-         "fare_amount": leg.fare.amount, "currency": leg.fare.currency} for leg in legs]).execute()
+def _insert_passengers(ref: str, passengers: list[PassengerInput]) -> None:
     Passenger.insert_many([
-        {"booking": ref, "first_name": p.first_name, "last_name": p.last_name,
-         "date_of_birth": p.date_of_birth, "gender": p.gender} for p in passengers]).execute()
+        {"booking": ref, "first_name": p.first_name, "last_name": p.last_name, "date_of_birth": p.date_of_birth,
+         "gender": p.gender, "passenger_type": p.type or PassengerType.ADULT} for p in passengers]).execute()
+
+
+def _insert_legs_and_fares(ref: str, legs: list[Leg], passengers: list[PassengerInput], fares: list[list[int]],
+                           sold: dict[int, list[SoldSeat]]) -> None:
+    """Each leg with its first passenger's fare, and every passenger's fare on every leg with the bucket of
+    their seat (an adult's or child's: seats in selling order go to adults first, as the fare rules price them)."""
+    seat_of = seat_order(passengers)
+    BookingFlight.insert_many([
+        {"booking": ref, "flight": leg.flight.id, "direction": leg.direction, "fare_amount": fares[0][k],
+         "currency": leg.fare.currency} for k, leg in enumerate(legs)]).execute()
+    rows = []
+    for i in range(len(passengers)):
+        for k, leg in enumerate(legs):
+            seat = sold[leg.flight.id][seat_of[i]] if i in seat_of else None
+            rows.append({"booking": ref, "passenger": i, "flight_id": leg.flight.id,
+                         "bucket": seat.bucket if seat else None, "bucket_price": seat.price if seat else None,
+                         "amount": fares[i][k], "currency": leg.fare.currency})
+    BookingFare.insert_many(rows).execute()
+
+
+def seat_order(passengers: list[PassengerInput]) -> dict[int, int]:
+    """Passenger index -> their seat's place in selling order: adults first, then children (infants: none)."""
+    seated = [i for i, p in enumerate(passengers) if p.type == PassengerType.ADULT] + \
+             [i for i, p in enumerate(passengers) if p.type == PassengerType.CHILD]
+    return {i: place for place, i in enumerate(seated)}
+
+
+def _date(value) -> dt.date:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def get_booking(ref: str, viewer: Principal | None = None) -> BookingView:
@@ -119,8 +161,7 @@ def cancel_booking(uow: UnitOfWork, ref: str, caller: Principal, rules: BookingR
         refund, refund_percent = _cancellation_terms(booking, rules, now)
         move(booking, CANCELLED, cancelled_at=clock.to_db(now),
              refund_amount=refund.amount if refund is not None else None)
-        flight_ids, n = seats_of(booking.ref)
-        release_seats(flight_ids, booking.cabin, n)
+        release_seats(seats_of(booking.ref), booking.cabin)
         uow.publish(BookingCancelled(
             ref=booking.ref, user_id=booking.user_id, was_confirmed=refund is not None,
             refund_due=refund or Money(0, booking.currency), payment_id=booking.payment_id,

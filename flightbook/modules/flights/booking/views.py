@@ -7,10 +7,10 @@ from collections import defaultdict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flightbook.contracts.flights import (BookedFlight, BookedLayover, BookingStatus, BookingView, Direction, FareLine,
-                                          PassengerInput)
+                                          PassengerInput, PassengerType)
 from flightbook.kernel import clock
 from flightbook.kernel.money import Money
-from flightbook.modules.flights.models import Airport, Booking, BookingFlight, Flight, Passenger
+from flightbook.modules.flights.models import Airport, Booking, BookingFare, BookingFlight, Flight, Passenger
 
 _DIRECTION_ORDER: dict[str, int] = {Direction.OUTBOUND: 0, Direction.RETURN: 1}
 
@@ -35,9 +35,13 @@ def booking_views(bookings: list[Booking]) -> list[BookingView]:
     passengers = defaultdict(list)
     for p in Passenger.select().where(Passenger.booking.in_(refs)).order_by(Passenger.id):
         passengers[p.booking_ref].append(p)
+    fares = defaultdict(list)
+    for f in BookingFare.select().where(BookingFare.booking.in_(refs)):
+        fares[f.booking_ref].append(f)
     codes = {c for segs in segments.values() for s in segs for c in (s.flight.origin, s.flight.destination)}
     zones = {a.iata: a.tz for a in Airport.select(Airport.iata, Airport.tz).where(Airport.iata.in_(list(codes)))}
-    return [_view(b, sorted(segments[b.ref], key=_flying_order), passengers[b.ref], zones) for b in bookings]
+    return [_view(b, sorted(segments[b.ref], key=_flying_order), passengers[b.ref], fares[b.ref], zones)
+            for b in bookings]
 
 
 def _flying_order(seg: BookingFlight):
@@ -63,14 +67,24 @@ def _booked_flight(seg: BookingFlight, zones: dict) -> BookedFlight:
         duration_minutes=f.duration_minutes, fare=Money(seg.fare_amount, seg.currency))
 
 
-def _view(b: Booking, segments: list[BookingFlight], passengers: list[Passenger], zones: dict) -> BookingView:
+def _fare_lines(segments: list[BookingFlight], n: int, fares: list[BookingFare]) -> list[FareLine]:
+    """What each passenger pays for each flight (a booking made before passenger types: the leg's one fare)."""
+    if not fares:
+        return [FareLine(passenger=i, flight_id=s.flight_id, fare=Money(s.fare_amount, s.currency))
+                for i in range(n) for s in segments]
+    order = {s.flight_id: k for k, s in enumerate(segments)}
+    return [FareLine(passenger=f.passenger, flight_id=f.flight_id, fare=Money(f.amount, f.currency))
+            for f in sorted(fares, key=lambda f: (f.passenger, order.get(f.flight_id, 9)))]
+
+
+def _view(b: Booking, segments: list[BookingFlight], passengers: list[Passenger], fares: list[BookingFare],
+          zones: dict) -> BookingView:
     return BookingView(
         ref=b.ref, user_id=b.user_id, status=BookingStatus(b.status), cabin=b.cabin, contact_email=b.contact_email,
         flights=[_booked_flight(s, zones) for s in segments],
-        passengers=[PassengerInput(p.first_name, p.last_name, _date(p.date_of_birth), p.gender)
-                    for p in passengers],
-        fares=[FareLine(passenger=i, flight_id=s.flight_id, fare=Money(s.fare_amount, s.currency))
-               for i in range(len(passengers)) for s in segments],
+        passengers=[PassengerInput(p.first_name, p.last_name, _date(p.date_of_birth), p.gender,
+                                   PassengerType(p.passenger_type)) for p in passengers],
+        fares=_fare_lines(segments, len(passengers), fares),
         total=Money(b.total_amount, b.currency),
         hold_expires_at=clock.from_db(b.hold_expires_at),
         created_at=clock.from_db(b.created_at),

@@ -17,17 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import NamedTuple, Sequence
 
-#: the most a party may count (adults + children; infants ride on laps)
-MAX_SEATED = 9
+from flightbook.contracts.flights import MAX_PASSENGERS, PassengerType
 
-
-class PassengerType(StrEnum):
-    ADULT = "adult"
-    CHILD = "child"
-    INFANT = "infant"
+#: the most seats a party may take (adults + children; infants ride on laps)
+MAX_SEATED = MAX_PASSENGERS
 
 
 @dataclass(frozen=True)
@@ -181,17 +176,24 @@ class FareRules:
     def from_settings(cls, settings) -> "FareRules":
         return cls(getattr(settings, "child_fare_percent", 75), getattr(settings, "infant_fare_percent", 10))
 
+    def advance_percent(self, days_before: int | None) -> int:
+        """The advance-purchase rule's percent; None (a cabin priced flat) is 100."""
+        return 100 if days_before is None else advance_purchase_percent(days_before, self.advance_purchase)
+
     def party_fares(self, types: Sequence[PassengerType], leg_seat_prices: Sequence[Sequence[int]],
-                    days_before: int) -> list[list[int]]:
+                    days_before: int | None | Sequence[int | None]) -> list[list[int]]:
         """Each passenger's fare on each leg (``types`` in the booking's order; ``leg_seat_prices`` the party's
-        seats on each leg in selling order, one per adult and child). Adults take the cheapest seats first,
-        then children; the k-th infant pays its share of the k-th adult's fare."""
-        advance = advance_purchase_percent(days_before, self.advance_purchase)
+        seats on each leg in selling order, one per adult and child; ``days_before`` for every leg, or per leg,
+        None for a leg priced flat). Adults take the cheapest seats first, then children; the k-th infant pays its
+        share of the k-th adult's fare."""
+        per_leg = list(days_before) if isinstance(days_before, (list, tuple)) else \
+            [days_before] * len(leg_seat_prices)
         seated = [i for i, t in enumerate(types) if t == PassengerType.ADULT] + \
                  [i for i, t in enumerate(types) if t == PassengerType.CHILD]
         lap = [i for i, t in enumerate(types) if t == PassengerType.INFANT]
         fares: list[list[int]] = [[0] * len(leg_seat_prices) for _ in types]
         for leg, prices in enumerate(leg_seat_prices):
+            advance = self.advance_percent(per_leg[leg])
             if len(prices) < len(seated):
                 raise ValueError("fewer seat prices than seated passengers")
             for seat, i in enumerate(seated):
@@ -205,10 +207,10 @@ class FareRules:
     def party_total(self, party: Party, leg_seat_prices: Sequence[Sequence[int]], days_before: int) -> int:
         return sum(map(sum, self.party_fares(party.types(), leg_seat_prices, days_before)))
 
-    def adult_fare(self, leg_next_prices: Sequence[int], days_before: int) -> int:
+    def adult_fare(self, leg_next_prices: Sequence[int], days_before: Sequence[int | None]) -> int:
         """One adult's fare for a journey whose legs' next seats cost ``leg_next_prices``."""
-        advance = advance_purchase_percent(days_before, self.advance_purchase)
-        return sum(percent_of(price, advance) for price in leg_next_prices)
+        return sum(percent_of(price, self.advance_percent(days))
+                   for price, days in zip(leg_next_prices, days_before))
 
 
 def passenger_type(date_of_birth: dt.date, on: dt.date) -> PassengerType:
