@@ -75,9 +75,10 @@ def typed_passengers(passengers: list[PassengerInput], last_day: dt.date) -> lis
         if p.type is not None and p.type != actual:
             raise ValidationError(
                 f"passengers[{i}].date_of_birth",
-                f"{p.first_name} {p.last_name} (passenger {i + 1}) is booked as {p.type} but, born "
-                f"{p.date_of_birth.isoformat()}, is {actual} on {last_day.isoformat()}, the day of the last "
-                f"flight ({pricing.AGE_RULES[p.type]} that day)", passenger=i, rule=str(p.type))
+                f"{p.first_name} {p.last_name} (passenger {i + 1}) is booked as {pricing.WITH_ARTICLE[p.type]} "
+                f"but, born {p.date_of_birth.isoformat()}, is {pricing.WITH_ARTICLE[actual]} on "
+                f"{last_day.isoformat()}, the day of the last flight ({pricing.AGE_RULES[p.type]} that day)",
+                passenger=i, rule=str(p.type))
         typed.append(replace(p, type=actual))
     kinds = [p.type for p in typed]
     party = pricing.Party(kinds.count(PassengerType.ADULT), kinds.count(PassengerType.CHILD),

@@ -223,6 +223,7 @@ def passenger_type(date_of_birth: dt.date, on: dt.date) -> PassengerType:
     return PassengerType.ADULT
 
 
+WITH_ARTICLE = {PassengerType.INFANT: "an infant", PassengerType.CHILD: "a child", PassengerType.ADULT: "an adult"}
 AGE_RULES = {PassengerType.INFANT: "an infant is under 2", PassengerType.CHILD: "a child is 2 to 11",
              PassengerType.ADULT: "an adult is 12 or older"}
 
