@@ -71,10 +71,23 @@ def _journey_params(params: dict) -> dict:
         origin=validate.text(params, "origin", max_len=3, min_len=3).upper(),
         destination=validate.text(params, "destination", max_len=3, min_len=3).upper(),
         cabin=validate.choice(params, "cabin", CABINS, required=False, default="economy"),
-        passengers=validate.integer(params, "passengers", minimum=1, maximum=MAX_PASSENGERS, required=False,
-                                    default=1),
+        passengers=_adults(params),
         max_stops=validate.integer(params, "max_stops", minimum=0, maximum=MAX_STOPS, required=False, default=1),
     )
+
+
+def _adults(params: dict) -> int:
+    """``adults``, or ``passengers`` as before passenger types (that many adults); not both unless equal."""
+    adults = validate.integer(params, "adults", minimum=1, maximum=MAX_PASSENGERS, required=False)
+    passengers = validate.integer(params, "passengers", minimum=1, maximum=MAX_PASSENGERS, required=False)
+    if adults is not None and passengers is not None and adults != passengers:
+        raise ValidationError("adults", "give adults or passengers (the same: that many adults), not both")
+    return adults or passengers or 1
+
+
+def _party_params(params: dict) -> dict:
+    return {kind: validate.integer(params, kind, minimum=0, maximum=MAX_PASSENGERS, required=False, default=0)
+            for kind in ("children", "infants")}
 
 
 class FlightSearch:
@@ -88,6 +101,7 @@ class FlightSearch:
             date=validate.date(params, "date"),
             return_date=validate.date(params, "return_date", required=False),
             sort=validate.choice(params, "sort", SORTS, required=False, default="price"),
+            **_party_params(params),
         )
         result = self.service.search_flights(query)
         resp.media = {"outbound": [data.to_dict(o) for o in result.outbound],

@@ -47,10 +47,10 @@ class FlightsService(FlightsContract, FlightsAdmin):
         return places.search_places(q, limit)
 
     def search_flights(self, query: FlightQuery) -> SearchResult:
-        return search.search_flights(self.uow, query, self.rules.connections)
+        return search.search_flights(self.uow, query, self.rules.connections, self.rules.fares)
 
     def flight_calendar(self, query: CalendarQuery) -> FareCalendar:
-        return calendar.flight_calendar(self.uow, query, self.rules.connections)
+        return calendar.flight_calendar(self.uow, query, self.rules.connections, self.rules.fares)
 
     def book(self, caller: Principal, request: BookingRequest) -> BookingView:
         traveller = require_user(caller)

@@ -292,6 +292,15 @@ class ImportRules:
     buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS
     time_of_day: tuple[tuple[int, int], ...] = DEFAULT_TIME_OF_DAY
 
+    def is_flat(self, buckets: Sequence[Bucket]) -> bool:
+        """One bucket at the base fare and no time-of-day factor: the cabin is priced flat (one fare for every
+        seat, whenever it is bought: no advance-purchase rule either)."""
+        return tuple(buckets) == FLAT and all(percent == 100 for _, percent in self.time_of_day)
+
+
+#: the rules of flat pricing (a rules file of ``buckets = "100:100"`` and ``time_of_day = [[0, 100]]``)
+FLAT_RULES = ImportRules(FLAT, ((0, 100),))
+
 
 def load_import_rules(path) -> ImportRules:
     """The rules file: ``buckets = "60:20 80:25 ..."`` and ``time_of_day = [[0, 85], [6, 115], ...]``

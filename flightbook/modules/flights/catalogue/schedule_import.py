@@ -30,14 +30,16 @@ DEFAULT_FARE_RULES = ROOT / "data" / "fare_rules.toml"
 
 
 def import_flights(uow: UnitOfWork, path: Path | str, start: dt.date, days: int,
-                   progress: Progress | None = None, fare_rules: Path | str | None = None) -> FlightImport:
+                   progress: Progress | None = None,
+                   fare_rules: Path | str | pricing.ImportRules | None = None) -> FlightImport:
     """Expand a weekly schedule into dated flights with seat inventory, all in one transaction;
     re-importing changes nothing. ``progress(done, total)`` is called as dated flights are written. Each cabin's
     fare buckets are priced by ``fare_rules`` (a TOML file, default data/fare_rules.toml; see pricing.py)."""
     if not 1 <= days <= MAX_DAYS:
         raise ValidationError("days", f"must be from 1 to {MAX_DAYS}")
     try:
-        rules = pricing.load_import_rules(fare_rules or DEFAULT_FARE_RULES)
+        rules = fare_rules if isinstance(fare_rules, pricing.ImportRules) else \
+            pricing.load_import_rules(fare_rules or DEFAULT_FARE_RULES)
     except ValueError as exc:
         raise BadImportFile(f"fare rules: {exc}") from None
     zones: dict[str, str] = dict(Airport.select(Airport.iata, Airport.tz).tuples())  # type: ignore[arg-type]

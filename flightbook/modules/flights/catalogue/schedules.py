@@ -131,8 +131,11 @@ def _cabins(record: dict, currency: str) -> tuple[dict, dict]:
 
 def openings(seats: dict, fares: dict, departure_local: dt.time, buckets: tuple,
              rules: pricing.ImportRules) -> dict:
-    """Each sold cabin's inventory text before any sale, by the fare rules (see pricing.py)."""
+    """Each sold cabin's inventory text before any sale, by the fare rules (see pricing.py); no buckets when
+    the rules price flat."""
     found = {}
+    if rules.is_flat(buckets):
+        return {cabin: (fare.amount, "", "") for cabin, fare in fares.items()}
     for cabin, fare in fares.items():
         state = pricing.opening_state(fare.amount, seats[cabin], departure_local, buckets, rules.time_of_day)
         found[cabin] = (pricing.next_price(state), pricing.state_text(state),
