@@ -58,8 +58,9 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
                                         [None if sold[leg.flight.id][0].bucket is None else ahead for leg in legs])
         total = Money(sum(map(sum, fares)), currency)
         if expected is not None and total.amount > expected.amount:
-            raise FareChanged(f"the fare rose since search: this booking costs {total.amount} {currency} now, "
-                              f"not {expected.amount}", total=total.to_dict(), expected_total=expected.to_dict())
+            raise FareChanged(f"The fare rose since you searched: this booking costs {total.format()} now, not "
+                              f"{expected.format()}. Nothing was held.", total=total.to_dict(),
+                              expected_total=expected.to_dict())
         _insert_legs_and_fares(ref, legs, passengers, fares, sold)
         Booking.update(total_amount=total.amount).where(Booking.ref == ref).execute()
     return get_booking(ref)
