@@ -175,3 +175,12 @@ def test_in_process_booking_meets_the_same_rules(system):
     with pytest.raises(FareChanged) as raised:
         bookings.hold_seats(UOW, 1, request, BookingRules())
     assert raised.value.details["total"] == {"amount": 20000, "currency": "USD"}
+
+
+def test_a_return_journey_is_priced_by_its_own_days_before_as_search_prices_it(system, traveller):
+    out = _bucketed(((10000, 10),), ahead=dt.timedelta(days=1, hours=6))  # 130 %
+    back = add_flight("JFK", "LHR", departs_in=dt.timedelta(days=15, hours=6))
+    price_in_buckets(back, [(20000, 10)])  # 100 %
+    resp = traveller.post("/api/flights/book", json=booking_body(out.id, passengers=1, return_flight_id=back.id))
+    assert resp.status_code == 201, resp.text
+    assert resp.json["total"]["amount"] == 13000 + 20000

@@ -55,7 +55,8 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
             raise seats_unavailable(leg, seated, seats_left(short, leg.cabin))
         fares = rules.fares.party_fares([p.type for p in passengers],
                                         [[seat.price for seat in sold[leg.flight.id]] for leg in legs],
-                                        [None if sold[leg.flight.id][0].bucket is None else ahead for leg in legs])
+                                        [None if sold[leg.flight.id][0].bucket is None else days
+                                         for leg, days in zip(legs, ahead)])
         total = Money(sum(map(sum, fares)), currency)
         if expected is not None and total.amount > expected.amount:
             raise FareChanged(f"The fare rose since you searched: this booking costs {total.format()} now, not "

@@ -213,12 +213,18 @@ def booking_currency(legs: list[Leg]) -> str:
                                      "flights separately") from None
 
 
-def days_before(database, legs: list[Leg], now: dt.datetime) -> int:
-    """Days from today at the first flight's origin to its (local) date: the advance-purchase rule's count."""
-    first = legs[0].flight
-    facts = airport_facts.facts_for(database, {first.origin}).get(first.origin)
-    today = now.astimezone(zone(facts.tz)).date() if facts is not None else now.date()
-    return (_date(first.service_date) - today).days
+def days_before(database, legs: list[Leg], now: dt.datetime) -> list[int]:
+    """For each leg, the advance-purchase rule's count: days from today at its journey's origin to that journey's
+    first (local) date, as search counts them for the outbound and the return journeys."""
+    firsts = {}
+    for leg in legs:
+        firsts.setdefault(leg.direction, leg.flight)
+    facts = airport_facts.facts_for(database, {f.origin for f in firsts.values()})
+    ahead = {}
+    for direction, first in firsts.items():
+        tz = facts[first.origin].tz if first.origin in facts else "UTC"
+        ahead[direction] = (_date(first.service_date) - now.astimezone(zone(tz)).date()).days
+    return [ahead[leg.direction] for leg in legs]
 
 
 def _date(value) -> dt.date:
