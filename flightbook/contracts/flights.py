@@ -13,11 +13,18 @@ from flightbook.kernel.events import Event
 from flightbook.kernel.money import Money
 
 CABINS = ("economy", "business", "first")
-MAX_PASSENGERS = 9
+MAX_PASSENGERS = 9  # seats: adults and children together (infants ride on an adult's lap)
 #: how an option list may be ordered; ``best`` blends price and duration (see catalogue/ranking.py)
 SORTS = ("best", "price", "departure", "duration")
 MAX_STOPS = 2  # a journey has at most this many connections (three flights)
 MAX_CALENDAR_DAYS = 62
+
+
+class PassengerType(StrEnum):
+    """By age on the day of the last flight: infant under 2 (on an adult's lap, no seat), child 2-11, adult."""
+    ADULT = "adult"
+    CHILD = "child"
+    INFANT = "infant"
 
 
 class BookingStatus(StrEnum):
@@ -60,6 +67,12 @@ class FlightNotFound(NotFound):
 
 class FlightDeparted(Conflict):
     code = "flight_departed"
+
+
+class FareChanged(Conflict):
+    """The price rose between search and booking: ``total`` is what the booking would cost now,
+    ``expected_total`` what the client sent. Nothing was held."""
+    code = "fare_changed"
 
 
 class TicketNotIssued(Conflict):
@@ -133,9 +146,11 @@ class FlightQuery:
     date: dt.date
     return_date: dt.date | None = None
     cabin: str = "economy"
-    passengers: int = 1
+    passengers: int = 1  # adults ("adults" in the API; "passengers" still means that many adults)
     sort: str = "price"
     max_stops: int = 1  # 0: direct flights only; 1 or 2: journeys with up to that many connections
+    children: int = 0  # 2-11 years old on the day of the last flight
+    infants: int = 0  # under 2, on an adult's lap: at most one per adult
 
 
 @dataclass(frozen=True)
@@ -152,8 +167,8 @@ class FlightLeg:
     arrives_local: str  # ISO 8601 with the destination's offset
     duration_minutes: int
     cabin: str
-    fare: Money  # per passenger
-    total: Money  # for all passengers
+    fare: Money  # per adult: what the next seat costs
+    total: Money  # for all passengers, each seat at its own bucket's price
     seats_left: int
 
 
@@ -179,8 +194,8 @@ class FlightOption:
     arrives_local: str  # ISO 8601 with the destination's offset
     duration_minutes: int  # door to door: flights and layovers
     cabin: str
-    fare: Money  # per passenger, the whole journey
-    total: Money  # for all passengers
+    fare: Money  # per adult, the whole journey: what the next booking's first seat costs
+    total: Money  # for all passengers (children's and infants' shares, each seat at its bucket's price)
     seats_left: int  # the fewest over the legs
     stops: int = 0
     legs: list[FlightLeg] = field(default_factory=list)
@@ -223,6 +238,8 @@ class PassengerInput:
     last_name: str
     date_of_birth: dt.date
     gender: str | None = None
+    #: adult, child or infant; None: the type the date of birth gives on the day of the last flight
+    type: PassengerType | None = None
 
 
 @dataclass(frozen=True)
@@ -236,6 +253,8 @@ class BookingRequest:
     return_id: str | None = None
     outbound_flight_id: int | None = None
     return_flight_id: int | None = None
+    #: the total the client saw in search: the booking is refused (FareChanged, nothing held) if it costs more
+    expected_total: Money | None = None
 
 
 @dataclass(frozen=True)
@@ -251,7 +270,7 @@ class BookedFlight:
     departs_local: str
     arrives_local: str
     duration_minutes: int
-    fare: Money  # per passenger
+    fare: Money  # the first adult's fare on this flight (each passenger's is in BookingView.fares)
 
 
 @dataclass(frozen=True)
@@ -489,8 +508,9 @@ class FlightsAdmin(Protocol):
                           airports_csv: Path | str | None = None) -> GeneratedSchedule:
         """Write a weekly schedule between the ``airports_count`` largest airports; same seed, same file."""
     def import_flights(self, schedule: Path | str, start: dt.date, days: int,
-                       progress: Progress | None = None) -> FlightImport:
-        """Expand a weekly schedule into dated flights with seat inventory; re-importing changes nothing."""
+                       progress: Progress | None = None, fare_rules: Path | str | None = None) -> FlightImport:
+        """Expand a weekly schedule into dated flights with seat inventory priced by the fare rules file
+        (default data/fare_rules.toml); re-importing changes nothing."""
     def import_connection_times(self, csv_path: Path | str | None = None) -> ConnectionTimesImport:
         """Replace the per-airport minimum connection times with the file's (default
         data/connection_times.csv), all or nothing."""

@@ -46,11 +46,16 @@ class SearchForm:
         if cabin not in CABINS:
             self.errors["cabin"] = "Choose economy, business or first."
         passengers = self._passengers()
+        children, infants = self._count("children", "Children"), self._count("infants", "Infants")
+        if children + passengers > MAX_PASSENGERS:
+            self.errors["children"] = f"Adults and children take at most {MAX_PASSENGERS} seats together."
+        if infants > passengers:
+            self.errors["infants"] = "One infant per adult: an infant travels on an adult's lap."
         if self.errors or origin is None or destination is None or date is None:
             return None
         self.data.update(origin=origin, destination=destination)
         return FlightQuery(origin=origin, destination=destination, date=date, return_date=return_date,
-                           cabin=cabin, passengers=passengers,
+                           cabin=cabin, passengers=passengers, children=children, infants=infants,
                            sort=self.data["sort"] if self.data["sort"] in SORTS else "best",
                            max_stops=int(self.data["stops"] if self.data["stops"] in STOPS else DEFAULT_STOPS))
 
@@ -83,8 +88,22 @@ class SearchForm:
             return validate.integer(self.data, "passengers", minimum=1, maximum=MAX_PASSENGERS,
                                     required=False, default=1)
         except ValidationError:
-            self.errors["passengers"] = f"Passengers: choose 1 to {MAX_PASSENGERS}."
+            self.errors["passengers"] = f"Adults: choose 1 to {MAX_PASSENGERS}."
             return 1
+
+    def _count(self, field: str, label: str) -> int:
+        try:
+            return validate.integer(self.data, field, minimum=0, maximum=MAX_PASSENGERS, required=False, default=0)
+        except ValidationError:
+            self.errors[field] = f"{label}: choose 0 to {MAX_PASSENGERS}."
+            return 0
+
+
+def party_label(query) -> str:
+    """'2 adults, 1 child, 1 infant'."""
+    parts = [(query.passengers, "adult", "adults"), (query.children, "child", "children"),
+             (query.infants, "infant", "infants")]
+    return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in parts if n)
 
 
 class Home:
@@ -121,6 +140,7 @@ class Results:
         places = self.web.places_for({query.origin, query.destination}
                                      | {lay.airport for o in found.outbound + found.inbound for lay in o.layovers})
         self.web.render(req, resp, "results.html", query=query, form=form.data, places=places, note=note,
+                        party=party_label(query),
                         outbound=[option_view(self.web, o, places) for o in found.outbound],
                         inbound=[option_view(self.web, o, places) for o in found.inbound],
                         sorts=SORTS, sort_url=lambda s: results_url(form.data, sort=s),

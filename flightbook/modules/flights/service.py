@@ -47,10 +47,10 @@ class FlightsService(FlightsContract, FlightsAdmin):
         return places.search_places(q, limit)
 
     def search_flights(self, query: FlightQuery) -> SearchResult:
-        return search.search_flights(self.uow, query, self.rules.connections)
+        return search.search_flights(self.uow, query, self.rules.connections, self.rules.fares)
 
     def flight_calendar(self, query: CalendarQuery) -> FareCalendar:
-        return calendar.flight_calendar(self.uow, query, self.rules.connections)
+        return calendar.flight_calendar(self.uow, query, self.rules.connections, self.rules.fares)
 
     def book(self, caller: Principal, request: BookingRequest) -> BookingView:
         traveller = require_user(caller)
@@ -103,8 +103,9 @@ class FlightsService(FlightsContract, FlightsAdmin):
                                  flights_per_day=sum(len(r["weekdays"]) for r in rows) / 7)
 
     def import_flights(self, schedule: Path | str, start: dt.date, days: int,
-                       progress: Progress | None = None) -> FlightImport:
-        return schedule_import.import_flights(self.uow, schedule, start, days, progress=progress)
+                       progress: Progress | None = None, fare_rules: Path | str | None = None) -> FlightImport:
+        return schedule_import.import_flights(self.uow, schedule, start, days, progress=progress,
+                                              fare_rules=fare_rules)
 
     def import_connection_times(self, csv_path: Path | str | None = None) -> ConnectionTimesImport:
         return connection_times.import_connection_times(self.uow, csv_path or connection_times.DEFAULT_CSV)

@@ -5,18 +5,19 @@ from __future__ import annotations
 import datetime as dt
 
 from flightbook.contracts.flights import (BookingCancelled, BookingNotFound, BookingPage, BookingRequest,
-                                          BookingStatus, BookingView, CancellationQuote, FlightDeparted,
-                                          PassengerInput)
+                                          BookingStatus, BookingView, CancellationQuote, FareChanged,
+                                          FlightDeparted, PassengerInput, PassengerType)
 from flightbook.kernel import clock, faults, validate
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import Forbidden, Unavailable, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights.booking import hold_sql, refs
-from flightbook.modules.flights.booking.checks import (Leg, bookable_legs, booking_total, seats_unavailable,
-                                                       valid_passengers)
+from flightbook.modules.flights.booking.checks import (Leg, bookable_legs, booking_currency, check_seats,
+                                                       days_before, seats_unavailable, typed_passengers,
+                                                       valid_expected_total, valid_passengers)
 from flightbook.modules.flights.booking.fare_rules import BookingRules
-from flightbook.modules.flights.booking.seats import release_seats, seats_left, seats_of, take_seats
+from flightbook.modules.flights.booking.seats import SoldSeat, release_seats, seats_left, seats_of, take_seats
 from flightbook.modules.flights.booking.states import (CANCELLED, CONFIRMED, EXPIRED, HELD, TRANSITIONS, cannot,
                                                        confirm, expire_if_lapsed, find, first_departure,
                                                        has_lapsed, move, status_of)
@@ -29,31 +30,76 @@ _REF_ATTEMPTS = 10
 
 def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: BookingRules,
                now: dt.datetime | None = None) -> BookingView:
-    """Validate everything, then take every seat and write the booking in one transaction (or nothing); the
-    answer is made of what was just written, not read back."""
+    """Validate everything, then take every seat, price it and write the booking in one transaction (or
+    nothing); the answer is made of what was just written, not read back. The total is fixed here: what the
+    seats cost from their buckets when taken (or the flat fare), by the fare rules."""
     now = now or clock.now()
     passengers = valid_passengers(request.passengers, now.date())
     email = validate.email({"contact_email": request.contact_email}, "contact_email")
-    legs = bookable_legs(uow.database, request, len(passengers), now, rules.connections)
-    total = booking_total(legs, len(passengers))
-    booking = NewBooking(user_id=user_id, status=HELD, cabin=legs[0].cabin, contact_email=email,
-                         total_amount=total.amount, currency=total.currency,
-                         hold_expires_at=min(rules.hold_expires_at(now), legs[0].flight.departs_at), created_at=now)
+    legs = bookable_legs(uow.database, request, now, rules.connections)
+    passengers = typed_passengers(passengers, legs[-1].flight.service_date)
+    types = [p.type or PassengerType.ADULT for p in passengers]  # typed: never None
+    seated = sum(kind != PassengerType.INFANT for kind in types)
+    check_seats(legs, seated)
+    currency = booking_currency(legs)
+    expected = valid_expected_total(request.expected_total, currency)
+    booking = NewBooking(user_id=user_id, status=HELD, cabin=legs[0].cabin, contact_email=email, total_amount=0,
+                         currency=currency, hold_expires_at=min(rules.hold_expires_at(now), legs[0].flight.departs_at),
+                         created_at=now)
+    flight_ids = [leg.flight.id for leg in legs]
+    if not any(leg.buckets for leg in legs):
+        # Priced flat: every seat costs the fare read, so the booking is priced (and refused, should it cost more
+        # than the client expects) before the transaction, written first and the seats taken last: the hot row
+        # stays locked for its UPDATE and the COMMIT only.
+        sold = {leg.flight.id: [SoldSeat(None, leg.fare.amount)] * seated for leg in legs}
+        fares = rules.fares.party_fares(types, [[leg.fare.amount] * seated for leg in legs], None)
+        booking = _priced(booking, fares, expected)
+        with uow.transaction():
+            ref = _insert_booking(uow, booking, legs, passengers, fares, sold)
+            short, taken = take_seats(flight_ids, booking.cabin, seated)
+            if short is not None:  # raising rolls the whole booking back
+                raise _short(legs, short, seated)
+            if taken != sold:  # the cabin was repriced since it was read (by an import): nothing is held
+                raise Unavailable("this flight's fares changed while booking; search again", code="fares_moved")
+        return held_view(uow.database, ref, booking, legs, passengers, fares)
+    # Fare buckets: the seats UPDATE returns (and locks) the buckets; the seats are priced from them, then the
+    # booking with its legs, passengers and fares is written in one statement.
+    ahead = days_before(uow.database, legs, now)
     with uow.transaction():
-        ref = _insert_booking(uow, booking, legs, passengers)
-        short = take_seats([leg.flight.id for leg in legs], booking.cabin, len(passengers))
+        short, sold = take_seats(flight_ids, booking.cabin, seated)
         if short is not None:  # raising rolls the whole booking back
-            leg = next(leg for leg in legs if leg.flight.id == short)
-            raise seats_unavailable(leg, len(passengers), seats_left(short, leg.cabin))
-    return held_view(uow.database, ref, booking, legs, passengers)
+            raise _short(legs, short, seated)
+        fares = rules.fares.party_fares(types, [[seat.price for seat in sold[leg.flight.id]] for leg in legs],
+                                        [None if sold[leg.flight.id][0].bucket is None else days
+                                         for leg, days in zip(legs, ahead)])
+        booking = _priced(booking, fares, expected)
+        ref = _insert_booking(uow, booking, legs, passengers, fares, sold)
+    return held_view(uow.database, ref, booking, legs, passengers, fares)
 
 
-def _insert_booking(uow: UnitOfWork, booking: NewBooking, legs: list[Leg], passengers: list[PassengerInput]) -> str:
-    """Write the booking, its legs and passengers under a new ref; a ref that is taken writes nothing
+def _priced(booking: NewBooking, fares: list[list[int]], expected: Money | None) -> NewBooking:
+    """``booking`` with its total, the sum of its passengers' fares; FareChanged when that is more than the
+    client saw (raised inside the transaction, nothing stays held)."""
+    total = Money(sum(map(sum, fares)), booking.currency)
+    if expected is not None and total.amount > expected.amount:
+        raise FareChanged(f"The fare rose since you searched: this booking costs {total.format()} now, not "
+                          f"{expected.format()}. Nothing was held.", total=total.to_dict(),
+                          expected_total=expected.to_dict())
+    return booking._replace(total_amount=total.amount)
+
+
+def _short(legs: list[Leg], flight_id: int, seated: int):
+    leg = next(leg for leg in legs if leg.flight.id == flight_id)
+    return seats_unavailable(leg, seated, seats_left(flight_id, leg.cabin))
+
+
+def _insert_booking(uow: UnitOfWork, booking: NewBooking, legs: list[Leg], passengers: list[PassengerInput],
+                    fares: list[list[int]], sold: dict[int, list[SoldSeat]]) -> str:
+    """Write the booking, its legs, passengers and fares under a new ref; a ref that is taken writes nothing
     (ON CONFLICT DO NOTHING, so no savepoint is needed) and the next one is tried."""
     for _ in range(_REF_ATTEMPTS):
         ref = refs.new_ref()
-        if hold_sql.insert_booking(uow.database, ref, booking, legs, passengers):
+        if hold_sql.insert_booking(uow.database, ref, booking, legs, passengers, fares, sold):
             return ref
     raise Unavailable("could not find a free booking reference; try again", code="ref_exhausted")
 
@@ -110,8 +156,7 @@ def cancel_booking(uow: UnitOfWork, ref: str, caller: Principal, rules: BookingR
         refund, refund_percent = _cancellation_terms(booking, rules, now)
         move(booking, CANCELLED, cancelled_at=clock.to_db(now),
              refund_amount=refund.amount if refund is not None else None)
-        flight_ids, n = seats_of(booking.ref)
-        release_seats(flight_ids, booking.cabin, n)
+        release_seats(seats_of(booking.ref), booking.cabin)
         uow.publish(BookingCancelled(
             ref=booking.ref, user_id=booking.user_id, was_confirmed=refund is not None,
             refund_due=refund or Money(0, booking.currency), payment_id=booking.payment_id,

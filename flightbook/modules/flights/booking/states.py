@@ -83,8 +83,7 @@ def expire_if_lapsed(uow: UnitOfWork, ref: str, now: dt.datetime) -> bool:
     with uow.transaction():
         moved = move(booking, EXPIRED, when=Booking.hold_expires_at <= clock.to_db(now), quiet=True)
         if moved:
-            flight_ids, n = seats_of(booking.ref)
-            release_seats(flight_ids, booking.cabin, n)
+            release_seats(seats_of(booking.ref), booking.cabin)
             uow.publish(BookingExpired(ref=booking.ref, user_id=booking.user_id))
     return moved
 
