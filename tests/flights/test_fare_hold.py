@@ -1,0 +1,99 @@
+"""The fast hold (issue 22) with fare buckets and passenger types (issue 21), on SQLite and PostgreSQL: the hold
+answers from what it wrote (the same view as reading it back, fares and types included), a taken booking ref
+writes nothing under it nor moves a bucket twice, and the statements a hold sends: a flat cabin's as before fare
+buckets, a bucketed cabin's one more (the buckets written back)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flightbook.contracts.flights import PassengerType
+from flightbook.kernel.db import is_postgres
+from flightbook.modules.flights.booking import bookings
+from flightbook.modules.flights.models import BookingFare, Passenger, database
+from tests.flights.builders import (UOW, add_airports, add_flight, booking_request, buckets_of, passenger,
+                                    price_in_buckets, seats_left)
+
+AHEAD = dt.timedelta(days=15, hours=6)  # the advance-purchase rule's 100 % band: a seat costs its bucket's price
+TODAY = dt.date.today()
+
+
+def _family() -> list:
+    return [passenger(0), passenger(1),
+            passenger(2, first_name="Kid", date_of_birth=TODAY - dt.timedelta(days=7 * 365)),
+            passenger(3, first_name="Baby", date_of_birth=TODAY - dt.timedelta(days=200))]
+
+
+def _bucketed():
+    add_airports("LHR", "JFK")
+    flight = add_flight(departs_in=AHEAD)
+    price_in_buckets(flight, [(10000, 1), (20000, 2), (30000, 5)])
+    return flight
+
+
+def test_a_bucketed_familys_hold_answers_what_reading_it_back_shows(system):
+    flight = _bucketed()
+    held = bookings.hold_seats(UOW, 7, booking_request(flight.id, _family()), bookings.BookingRules())
+    assert held == bookings.get_booking(held.ref)
+    assert [p.type for p in held.passengers] == [PassengerType.ADULT, PassengerType.ADULT, PassengerType.CHILD,
+                                                 PassengerType.INFANT]
+    # adults: 100.00 (bucket 0) and 200.00 (bucket 1); the child 75 % of 200.00; the infant 10 % of the first adult's
+    assert [f.fare.amount for f in held.fares] == [10000, 20000, 15000, 1000]
+    assert held.total.amount == 46000 and held.flights[0].fare.amount == 10000
+    assert buckets_of(flight.id) == [(10000, 0, 1), (20000, 0, 2), (30000, 5, 5)]
+    rows = BookingFare.select().where(BookingFare.booking == held.ref).order_by(BookingFare.passenger)
+    assert [(r.bucket, r.bucket_price, r.amount) for r in rows] == [(0, 10000, 10000), (1, 20000, 20000),
+                                                                    (1, 20000, 15000), (None, None, 1000)]
+
+
+def test_a_taken_ref_on_a_bucketed_cabin_writes_nothing_under_it_and_sells_each_seat_once(system, monkeypatch):
+    flight = _bucketed()
+    first = bookings.hold_seats(UOW, 1, booking_request(flight.id), bookings.BookingRules())
+    offered = iter([first.ref, "ZZZZZ2"])
+    monkeypatch.setattr(bookings.refs, "new_ref", lambda: next(offered))
+    second = bookings.hold_seats(UOW, 2, booking_request(flight.id, 2), bookings.BookingRules())
+    assert second.ref == "ZZZZZ2" and second == bookings.get_booking("ZZZZZ2")
+    assert second.total.amount == 40000
+    assert bookings.get_booking(first.ref) == first
+    assert Passenger.select().where(Passenger.booking == first.ref).count() == 1
+    assert BookingFare.select().where(BookingFare.booking == first.ref).count() == 1
+    assert buckets_of(flight.id) == [(10000, 0, 1), (20000, 0, 2), (30000, 5, 5)] and seats_left(flight.id) == 5
+
+
+def test_a_flat_hold_sends_the_statements_it_did_before_fare_buckets_a_bucketed_one_the_write_back_more(system):
+    add_airports("LHR", "JFK")
+    flat = add_flight(departs_in=AHEAD)
+    bucketed = _bucketed()
+    rules = bookings.BookingRules()
+    for flight in (flat, bucketed):  # warm: memos, prepared statements
+        bookings.hold_seats(UOW, 1, booking_request(flight.id), rules)
+    sent = {}
+    for flight in (flat, bucketed):
+        with _Counted(database) as counted:
+            bookings.hold_seats(UOW, 1, booking_request(flight.id, _family()), rules)
+        sent[flight.id] = counted.statements
+    if is_postgres(database):  # all prepared (BEGIN and COMMIT, not counted here, besides)
+        assert sent[flat.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking", "EXECUTE seats_move"]
+        assert sent[bucketed.id] == ["EXECUTE hold_read_legs", "EXECUTE seats_move", "EXECUTE seats_store_buckets",
+                                     "EXECUTE hold_insert_booking"]
+    else:  # SQLite has no data-modifying CTEs: the booking, its legs, passengers and fares in four INSERTs
+        assert sent[flat.id] == ["SELECT f.id,"] + ["INSERT INTO"] * 4 + ["UPDATE seat_inventory"]
+        assert sent[bucketed.id] == ["SELECT f.id,", "UPDATE seat_inventory", "UPDATE seat_inventory"] + \
+            ["INSERT INTO"] * 4
+
+
+class _Counted:
+    def __init__(self, db):
+        self.db = getattr(db, "obj", db)
+        self.statements: list[str] = []
+
+    def __enter__(self):
+        original = self.db.execute_sql
+
+        def counted(sql, params=None, *args, **kwargs):
+            self.statements.append(" ".join(sql.split()[:2]))
+            return original(sql, params, *args, **kwargs)
+        self.db.execute_sql = counted
+        return self
+
+    def __exit__(self, *exc):
+        del self.db.execute_sql
