@@ -1,7 +1,9 @@
 """Seat-hold throughput on PostgreSQL: bookings per second and latency with concurrent clients, on one
-hot flight and spread across many, and the oversell count (must be 0).
+hot flight and spread across many, and the oversell count (must be 0); then the hot flight priced flat and in
+fare buckets side by side (rounds alternating, a fresh flight each), with the revenue check: what the live
+bookings pay = the bucket prices of the seats sold.
 
-    python bench/bench_bookings.py [--clients 16] [--attempts 150] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+    python bench/bench_bookings.py [--clients 16] [--attempts 150] [--rounds 3] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 
 Each client is a thread with its own connection calling the service layer (bookings.hold_seats), as a
 gunicorn worker thread would. A scratch database is created and dropped again.
@@ -28,6 +30,7 @@ from flightbook.kernel.uow import UnitOfWork  # noqa: E402
 from flightbook.modules.flights import models  # noqa: E402
 from flightbook.modules.flights.booking import bookings  # noqa: E402
 from flightbook.modules.flights.models import Booking, BookingFlight, Flight, Passenger, SeatInventory  # noqa: E402
+from flightbook.modules.flights.catalogue import pricing  # noqa: E402
 from bench.common import admin  # noqa: E402
 
 RULES = bookings.BookingRules()
@@ -36,17 +39,33 @@ SCRATCH = "fbbench_bookings"
 
 
 
-def add_flights(count: int, capacity: int, tag: str) -> list[int]:
-    departs = clock.now().replace(microsecond=0) + dt.timedelta(days=10)
+def add_flights(count: int, capacity: int, tag: str, buckets: bool = False) -> list[int]:
+    """Flights 15 days ahead (the advance-purchase rule's 100 %), priced flat at 199.00 or in the default
+    fare buckets of that base fare."""
+    departs = clock.now().replace(microsecond=0) + dt.timedelta(days=15, hours=6)
+    state = pricing.opening_state(19900, capacity, dt.time(12), pricing.DEFAULT_BUCKETS) if buckets else []
+    priced = dict(buckets=pricing.state_text(state), next_fares=pricing.ladder_text([(s.price, s.left) for s in state]),
+                  fare_amount=pricing.next_price(state)) if buckets else {"fare_amount": 19900}
     ids = []
     for i in range(count):
         flight = Flight.create(flight_number=f"{tag}{i}", airline="Bench Air", origin="LHR", destination="JFK",
                                service_date=departs.date(), departs_at=clock.to_db(departs),
                                arrives_at=clock.to_db(departs + dt.timedelta(hours=8)), duration_minutes=480)
         SeatInventory.insert(flight=flight.id, cabin="economy", capacity=capacity, seats_left=capacity,
-                             fare_amount=19900, currency="USD").execute()
+                             currency="USD", **priced).execute()
         ids.append(flight.id)
     return ids
+
+
+def revenue_gap(flight_ids: list[int]) -> int:
+    """What the live bookings on these flights pay minus the bucket prices of the seats sold (must be 0)."""
+    paid = sum(b.total_amount for b in Booking.select().join(BookingFlight, on=(BookingFlight.booking == Booking.ref))
+               .where(BookingFlight.flight.in_(flight_ids) & Booking.status.in_(["HELD", "CONFIRMED"])))
+    sold = 0
+    for inv in SeatInventory.select().where(SeatInventory.flight.in_(flight_ids)):
+        state = pricing.parse_state(inv.buckets)
+        sold += pricing.sold_value(state) if state else inv.fare_amount * (inv.capacity - inv.seats_left)
+    return paid - sold
 
 
 def request(flight_id: int, passengers: int) -> BookingRequest:
@@ -111,12 +130,39 @@ def report(label: str, clients: int, result: dict) -> None:
           f"latency p50 {statistics.median(lat) * 1000:.1f} ms p99 {p99:.1f} ms, oversold {result['oversold']}")
 
 
+def flat_vs_buckets(args, capacity: int) -> int:
+    """The hot flight priced flat and in fare buckets, rounds alternating; non-zero if anything oversold or
+    the revenue check failed."""
+    runs: dict[str, list] = {"flat": [], "buckets": []}
+    for n in range(args.rounds):
+        for kind in (("flat", "buckets") if n % 2 == 0 else ("buckets", "flat")):
+            flight = add_flights(1, capacity=capacity, tag=f"{kind[:3].upper()}{n}", buckets=kind == "buckets")
+            models.database.close()
+            result = run(flight, args.clients, args.attempts)
+            result["revenue_gap"] = revenue_gap(flight)
+            models.database.close()
+            runs[kind].append(result)
+    rates = {}
+    for kind, results in runs.items():
+        held, elapsed = sum(r["held"] for r in results), sum(r["elapsed"] for r in results)
+        lat = sorted(x for r in results for x in r["latencies"])
+        rates[kind] = held / elapsed
+        print(f"hot flight, {kind}: {args.rounds} rounds, {held} held in {elapsed:.2f}s -> {rates[kind]:.0f} "
+              f"bookings/s, latency p50 {statistics.median(lat) * 1000:.1f} ms "
+              f"p99 {lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000:.1f} ms, "
+              f"oversold {sum(r['oversold'] for r in results)}, "
+              f"paid - bucket prices of seats sold = {sum(r['revenue_gap'] for r in results)}")
+    print(f"fare buckets vs flat: {rates['buckets'] / rates['flat'] * 100:.1f} % of the bookings/s")
+    return sum(r["oversold"] + abs(r["revenue_gap"]) for results in runs.values() for r in results)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres", help="admin URL")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--attempts", type=int, default=150, help="booking attempts per client per scenario")
     parser.add_argument("--flights", type=int, default=200, help="flights in the spread scenario")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of flat vs fare buckets")
     args = parser.parse_args()
     admin(args.pg, f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)")
     admin(args.pg, f"CREATE DATABASE {SCRATCH}")
@@ -133,7 +179,8 @@ def main() -> int:
                    (f"spread over {args.flights} flights", run(spread, args.clients, args.attempts))]
         for label, result in results:
             report(label, args.clients, result)
-        return 1 if any(r["oversold"] for _, r in results) else 0
+        side_by_side = flat_vs_buckets(args, int(total * 2 * 0.6))
+        return 1 if any(r["oversold"] for _, r in results) or side_by_side else 0
     finally:
         database.close_all()
         admin(args.pg, f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)")

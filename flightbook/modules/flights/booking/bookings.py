@@ -19,6 +19,7 @@ from flightbook.modules.flights.booking.checks import (Leg, bookable_legs, booki
                                                        days_before, seats_unavailable, typed_passengers,
                                                        valid_expected_total, valid_passengers)
 from flightbook.modules.flights.booking.fare_rules import BookingRules
+from flightbook.modules.flights.catalogue import pricing
 from flightbook.modules.flights.booking.seats import SoldSeat, release_seats, seats_left, seats_of, take_seats
 from flightbook.modules.flights.booking.states import (CANCELLED, CONFIRMED, EXPIRED, HELD, TRANSITIONS, cannot,
                                                        confirm, expire_if_lapsed, find, first_departure,
@@ -44,27 +45,57 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
     expected = valid_expected_total(request.expected_total, currency)
     ahead = days_before(uow.database, legs, now)
     expires_at = min(rules.hold_expires_at(now), clock.from_db(legs[0].flight.departs_at))
+    # Priced first from the buckets as read, so the booking is written before the seats' row is locked (which
+    # stays locked until commit); the seats UPDATE then says what was really sold, and only a price that moved
+    # meanwhile is written again.
+    quoted = {leg.flight.id: _seats_as_read(leg, seated) for leg in legs}
+    fares, total = _priced(rules, passengers, legs, quoted, ahead, expected)
     with uow.transaction():
         ref = _insert_booking(uow, user_id=user_id, status=HELD, cabin=legs[0].cabin, contact_email=email,
-                              total_amount=0, currency=currency, hold_expires_at=clock.to_db(expires_at),
+                              total_amount=total.amount, currency=currency, hold_expires_at=clock.to_db(expires_at),
                               created_at=clock.to_db(now))
         _insert_passengers(ref, passengers)
+        _insert_legs_and_fares(ref, legs, passengers, fares, quoted)
         short, sold = take_seats([leg.flight.id for leg in legs], legs[0].cabin, seated)
         if short is not None:  # raising rolls the whole booking back
             leg = next(leg for leg in legs if leg.flight.id == short)
             raise seats_unavailable(leg, seated, seats_left(short, leg.cabin))
-        fares = rules.fares.party_fares([p.type for p in passengers],
-                                        [[seat.price for seat in sold[leg.flight.id]] for leg in legs],
-                                        [None if sold[leg.flight.id][0].bucket is None else days
-                                         for leg, days in zip(legs, ahead)])
-        total = Money(sum(map(sum, fares)), currency)
-        if expected is not None and total.amount > expected.amount:
-            raise FareChanged(f"The fare rose since you searched: this booking costs {total.format()} now, not "
-                              f"{expected.format()}. Nothing was held.", total=total.to_dict(),
-                              expected_total=expected.to_dict())
-        _insert_legs_and_fares(ref, legs, passengers, fares, sold)
-        Booking.update(total_amount=total.amount).where(Booking.ref == ref).execute()
+        if sold != quoted:
+            fares, total = _priced(rules, passengers, legs, sold, ahead, expected)
+            _reprice(ref, legs, passengers, fares, sold, total)
     return get_booking(ref)
+
+
+def _seats_as_read(leg: Leg, n: int) -> list[SoldSeat]:
+    if not leg.buckets:
+        return [SoldSeat(None, leg.fare.amount)] * n
+    try:
+        return [SoldSeat(bucket, price) for bucket, price in pricing.take(pricing.parse_state(leg.buckets), n)[1]]
+    except ValueError:  # too few as read: the seats UPDATE will say so
+        return [SoldSeat(None, leg.fare.amount)] * n
+
+
+def _priced(rules: BookingRules, passengers: list[PassengerInput], legs: list[Leg], seats: dict[int, list[SoldSeat]],
+            ahead: list[int], expected: Money | None) -> tuple[list[list[int]], Money]:
+    """Each passenger's fare on each leg and the total, for these seats; FareChanged above ``expected``."""
+    fares = rules.fares.party_fares([p.type for p in passengers],
+                                    [[seat.price for seat in seats[leg.flight.id]] for leg in legs],
+                                    [None if seats[leg.flight.id][0].bucket is None else days
+                                     for leg, days in zip(legs, ahead)])
+    total = Money(sum(map(sum, fares)), legs[0].fare.currency)
+    if expected is not None and total.amount > expected.amount:
+        raise FareChanged(f"The fare rose since you searched: this booking costs {total.format()} now, not "
+                          f"{expected.format()}. Nothing was held.", total=total.to_dict(),
+                          expected_total=expected.to_dict())
+    return fares, total
+
+
+def _reprice(ref: str, legs: list[Leg], passengers: list[PassengerInput], fares: list[list[int]],
+             sold: dict[int, list[SoldSeat]], total: Money) -> None:
+    BookingFare.delete().where(BookingFare.booking == ref).execute()
+    BookingFlight.delete().where(BookingFlight.booking == ref).execute()
+    _insert_legs_and_fares(ref, legs, passengers, fares, sold)
+    Booking.update(total_amount=total.amount).where(Booking.ref == ref).execute()
 
 
 def _insert_booking(uow: UnitOfWork, **fields) -> str:

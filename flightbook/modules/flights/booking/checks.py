@@ -30,6 +30,7 @@ class Leg:
     seats_left: int
     field: str = "outbound_id"  # the request's field that named its journey
     position: int = 1  # its place in that journey, from 1
+    buckets: str = ""  # the cabin's fare buckets as read (the seats UPDATE decides what is really sold)
 
 
 def seats_unavailable(leg: Leg, wanted: int, seats_left: int) -> SeatsUnavailable:
@@ -178,7 +179,7 @@ def _journey(database, direction: Direction, field: str, flight_ids: list[int], 
         if sold is None:
             raise ValidationError("cabin", f"{cabin} is not sold on flight {flight.flight_number}", flight_id=flight.id)
         journey.append(Leg(flight, direction, cabin, Money(sold.fare_amount, sold.currency), sold.seats_left,
-                           field, position))
+                           field, position, sold.buckets))
     return journey
 
 
