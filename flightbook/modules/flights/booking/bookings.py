@@ -78,7 +78,7 @@ def _seats_as_read(leg: Leg, n: int) -> list[SoldSeat]:
 def _priced(rules: BookingRules, passengers: list[PassengerInput], legs: list[Leg], seats: dict[int, list[SoldSeat]],
             ahead: list[int], expected: Money | None) -> tuple[list[list[int]], Money]:
     """Each passenger's fare on each leg and the total, for these seats; FareChanged above ``expected``."""
-    fares = rules.fares.party_fares([p.type for p in passengers],
+    fares = rules.fares.party_fares([p.type or PassengerType.ADULT for p in passengers],
                                     [[seat.price for seat in seats[leg.flight.id]] for leg in legs],
                                     [None if seats[leg.flight.id][0].bucket is None else days
                                      for leg, days in zip(legs, ahead)])

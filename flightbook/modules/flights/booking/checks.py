@@ -217,7 +217,7 @@ def booking_currency(legs: list[Leg]) -> str:
 def days_before(database, legs: list[Leg], now: dt.datetime) -> list[int]:
     """For each leg, the advance-purchase rule's count: days from today at its journey's origin to that journey's
     first (local) date, as search counts them for the outbound and the return journeys."""
-    firsts = {}
+    firsts: dict[Direction, Flight] = {}
     for leg in legs:
         firsts.setdefault(leg.direction, leg.flight)
     facts = airport_facts.facts_for(database, {f.origin for f in firsts.values()})
