@@ -4,10 +4,14 @@ writes nothing under it nor moves a bucket twice, and the statements a hold send
 buckets, a bucketed cabin's one more (the buckets written back)."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
-from flightbook.contracts.flights import PassengerType
+import pytest
+
+from flightbook.contracts.flights import FareChanged, PassengerType
 from flightbook.kernel.db import is_postgres
+from flightbook.kernel.money import Money
 from flightbook.modules.flights.booking import bookings
 from flightbook.modules.flights.models import BookingFare, Passenger, database
 from tests.flights.builders import (UOW, add_airports, add_flight, booking_request, buckets_of, passenger,
@@ -73,15 +77,43 @@ def test_a_flat_hold_sends_the_statements_it_did_before_fare_buckets_a_bucketed_
         sent[flight.id] = counted.statements
     if is_postgres(database):  # all prepared (BEGIN and COMMIT, not counted here, besides)
         assert sent[flat.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking", "EXECUTE seats_move"]
-        assert sent[bucketed.id] == ["EXECUTE hold_read_legs", "EXECUTE seats_move", "EXECUTE seats_store_buckets",
-                                     "EXECUTE hold_insert_booking"]
+        assert sent[bucketed.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking", "EXECUTE seats_move",
+                                     "EXECUTE seats_store_buckets"]
     else:  # SQLite has no data-modifying CTEs: the booking, its legs, passengers and fares in four INSERTs
         assert sent[flat.id] == ["SELECT f.id,"] + ["INSERT INTO"] * 4 + ["UPDATE seat_inventory"]
-        assert sent[bucketed.id] == ["SELECT f.id,", "UPDATE seat_inventory", "UPDATE seat_inventory"] + \
-            ["INSERT INTO"] * 4
+        assert sent[bucketed.id] == ["SELECT f.id,"] + ["INSERT INTO"] * 4 + ["UPDATE seat_inventory"] * 2
+
+
+def test_seats_sold_from_the_buckets_between_the_read_and_the_seats_update_are_priced_as_sold(system, monkeypatch):
+    """The hold prices the buckets as read and writes the booking before locking the seats' row; when others sold
+    from the buckets meanwhile, what the seats UPDATE really sold is what the booking pays (or FareChanged)."""
+    flight = _bucketed()
+    real = bookings.take_seats
+
+    def another_buyer_first(flight_ids, cabin, n):
+        real(flight_ids, cabin, 1)  # the cheapest seat goes to someone else, after this hold read the buckets
+        return real(flight_ids, cabin, n)
+    monkeypatch.setattr(bookings, "take_seats", another_buyer_first)
+    held = bookings.hold_seats(UOW, 7, booking_request(flight.id, _family()), bookings.BookingRules())
+    # as read: 100.00 + 200.00 + child 150.00 + infant 10.00; as sold: 200.00 + 200.00 + child 75 % of 300.00
+    assert [f.fare.amount for f in held.fares] == [20000, 20000, 22500, 2000]
+    assert held.total.amount == 64500 and held == bookings.get_booking(held.ref)
+    rows = BookingFare.select().where(BookingFare.booking == held.ref).order_by(BookingFare.passenger)
+    assert [(r.bucket, r.bucket_price) for r in rows] == [(1, 20000), (1, 20000), (2, 30000), (None, None)]
+    assert buckets_of(flight.id) == [(10000, 0, 1), (20000, 0, 2), (30000, 4, 5)]
+
+    other = _bucketed()  # read at 100.00, sold at 200.00: more than the client saw, so nothing is held
+    with pytest.raises(FareChanged) as refused:
+        bookings.hold_seats(UOW, 8, dataclasses.replace(booking_request(other.id), expected_total=Money(10000, "USD")),
+                            bookings.BookingRules())
+    assert refused.value.details["total"] == {"amount": 20000, "currency": "USD"}
+    assert buckets_of(other.id) == [(10000, 1, 1), (20000, 2, 2), (30000, 5, 5)] and seats_left(other.id) == 8
+    assert BookingFare.select().where(BookingFare.flight_id == other.id).count() == 0
 
 
 class _Counted:
+    """The statements sent through ``db.execute_sql`` (their first two words), BEGIN and COMMIT aside."""
+
     def __init__(self, db):
         self.db = getattr(db, "obj", db)
         self.statements: list[str] = []

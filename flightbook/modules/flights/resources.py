@@ -142,7 +142,8 @@ def _expected_total(body: dict) -> Money | None:
         return None
     amount = value.get("amount") if isinstance(value, dict) else None
     currency = value.get("currency") if isinstance(value, dict) else None
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0 or not is_currency(currency):
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0 or not isinstance(currency, str) \
+            or not is_currency(currency):
         raise ValidationError("expected_total", "must be {amount, currency}: the total search showed, in minor units")
     return Money(amount, currency)
 

@@ -17,6 +17,7 @@ from flightbook.modules.flights.booking.checks import (Leg, bookable_legs, booki
                                                        days_before, seats_unavailable, typed_passengers,
                                                        valid_expected_total, valid_passengers)
 from flightbook.modules.flights.booking.fare_rules import BookingRules
+from flightbook.modules.flights.catalogue import pricing
 from flightbook.modules.flights.booking.seats import SoldSeat, release_seats, seats_left, seats_of, take_seats
 from flightbook.modules.flights.booking.states import (CANCELLED, CONFIRMED, EXPIRED, HELD, TRANSITIONS, cannot,
                                                        confirm, expire_if_lapsed, find, first_departure,
@@ -43,54 +44,55 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
     check_seats(legs, seated)
     currency = booking_currency(legs)
     expected = valid_expected_total(request.expected_total, currency)
+    ahead = days_before(uow.database, legs, now)
     booking = NewBooking(user_id=user_id, status=HELD, cabin=legs[0].cabin, contact_email=email, total_amount=0,
                          currency=currency, hold_expires_at=min(rules.hold_expires_at(now), legs[0].flight.departs_at),
                          created_at=now)
-    flight_ids = [leg.flight.id for leg in legs]
-    if not any(leg.buckets for leg in legs):
-        # Priced flat: every seat costs the fare read, so the booking is priced (and refused, should it cost more
-        # than the client expects) before the transaction, written first and the seats taken last: the hot row
-        # stays locked for its UPDATE and the COMMIT only.
-        sold = {leg.flight.id: [SoldSeat(None, leg.fare.amount)] * seated for leg in legs}
-        fares = rules.fares.party_fares(types, [[leg.fare.amount] * seated for leg in legs], None)
-        booking = _priced(booking, fares, expected)
-        with uow.transaction():
-            ref = _insert_booking(uow, booking, legs, passengers, fares, sold)
-            short, taken = take_seats(flight_ids, booking.cabin, seated)
-            if short is not None:  # raising rolls the whole booking back
-                raise _short(legs, short, seated)
-            if taken != sold:  # the cabin was repriced since it was read (by an import): nothing is held
-                raise Unavailable("this flight's fares changed while booking; search again", code="fares_moved")
-        return held_view(uow.database, ref, booking, legs, passengers, fares)
-    # Fare buckets: the seats UPDATE returns (and locks) the buckets; the seats are priced from them, then the
-    # booking with its legs, passengers and fares is written in one statement.
-    ahead = days_before(uow.database, legs, now)
+    # Priced first from the buckets as read (a flat cabin: its one fare), so the booking is written before the
+    # seats' row is locked (which stays locked until commit); the seats UPDATE then says what was really sold,
+    # and only a price that moved meanwhile is written again.
+    quoted = {leg.flight.id: _seats_as_read(leg, seated) for leg in legs}
+    fares = _fares(rules, types, legs, quoted, ahead)
+    booking = _priced(booking, fares, expected)
     with uow.transaction():
-        short, sold = take_seats(flight_ids, booking.cabin, seated)
+        ref = _insert_booking(uow, booking, legs, passengers, fares, quoted)
+        short, sold = take_seats([leg.flight.id for leg in legs], booking.cabin, seated)
         if short is not None:  # raising rolls the whole booking back
-            raise _short(legs, short, seated)
-        fares = rules.fares.party_fares(types, [[seat.price for seat in sold[leg.flight.id]] for leg in legs],
-                                        [None if sold[leg.flight.id][0].bucket is None else days
-                                         for leg, days in zip(legs, ahead)])
-        booking = _priced(booking, fares, expected)
-        ref = _insert_booking(uow, booking, legs, passengers, fares, sold)
+            leg = next(leg for leg in legs if leg.flight.id == short)
+            raise seats_unavailable(leg, seated, seats_left(short, leg.cabin))
+        if sold != quoted:  # others sold from the buckets since they were read: this booking's seats cost more
+            fares = _fares(rules, types, legs, sold, ahead)
+            booking = _priced(booking, fares, expected)  # FareChanged here rolls the whole booking back
+            hold_sql.reprice(uow.database, ref, booking, legs, passengers, fares, sold)
     return held_view(uow.database, ref, booking, legs, passengers, fares)
+
+
+def _seats_as_read(leg: Leg, n: int) -> list[SoldSeat]:
+    if not leg.buckets:
+        return [SoldSeat(None, leg.fare.amount)] * n
+    try:
+        return [SoldSeat(bucket, price) for bucket, price in pricing.take(pricing.parse_state(leg.buckets), n)[1]]
+    except ValueError:  # too few as read: the seats UPDATE will say so
+        return [SoldSeat(None, leg.fare.amount)] * n
+
+
+def _fares(rules: BookingRules, types: list[PassengerType], legs: list[Leg], seats: dict[int, list[SoldSeat]],
+           ahead: list[int]) -> list[list[int]]:
+    """Each passenger's fare on each leg for these seats (a leg priced flat: no advance-purchase rule)."""
+    return rules.fares.party_fares(types, [[seat.price for seat in seats[leg.flight.id]] for leg in legs],
+                                   [None if seats[leg.flight.id][0].bucket is None else days
+                                    for leg, days in zip(legs, ahead)])
 
 
 def _priced(booking: NewBooking, fares: list[list[int]], expected: Money | None) -> NewBooking:
     """``booking`` with its total, the sum of its passengers' fares; FareChanged when that is more than the
-    client saw (raised inside the transaction, nothing stays held)."""
+    client saw (nothing stays held)."""
     total = Money(sum(map(sum, fares)), booking.currency)
     if expected is not None and total.amount > expected.amount:
         raise FareChanged(f"The fare rose since you searched: this booking costs {total.format()} now, not "
                           f"{expected.format()}. Nothing was held.", total=total.to_dict(),
                           expected_total=expected.to_dict())
     return booking._replace(total_amount=total.amount)
-
-
-def _short(legs: list[Leg], flight_id: int, seated: int):
-    leg = next(leg for leg in legs if leg.flight.id == flight_id)
-    return seats_unavailable(leg, seated, seats_left(flight_id, leg.cabin))
 
 
 def _insert_booking(uow: UnitOfWork, booking: NewBooking, legs: list[Leg], passengers: list[PassengerInput],

@@ -62,7 +62,7 @@ class Leg:
     seats_left: int
     field: str = "outbound_id"  # the request's field that named its journey
     position: int = 1  # its place in that journey, from 1
-    buckets: str = ""  # the cabin's fare buckets as read ('' priced flat: ``fare`` is every seat's price)
+    buckets: str = ""  # the cabin's fare buckets as read ('' priced flat); the seats UPDATE decides what is sold
 
 
 def seats_unavailable(leg: Leg, wanted: int, seats_left: int) -> SeatsUnavailable:
@@ -252,7 +252,7 @@ def booking_currency(legs: list[Leg]) -> str:
 def days_before(database, legs: list[Leg], now: dt.datetime) -> list[int]:
     """For each leg, the advance-purchase rule's count: days from today at its journey's origin to that journey's
     first (local) date, as search counts them for the outbound and the return journeys."""
-    firsts = {}
+    firsts: dict[Direction, FlightRow] = {}
     for leg in legs:
         firsts.setdefault(leg.direction, leg.flight)
     facts = airport_facts.facts_for(database, {f.origin for f in firsts.values()})

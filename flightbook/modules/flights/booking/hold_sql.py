@@ -77,16 +77,10 @@ def insert_booking(database, ref: str, booking: NewBooking, legs: list[Leg], pas
     """Write ``booking`` as ``ref`` with its legs, passengers (typed) and their fares (``fares[i][k]``: passenger
     i's on leg k; ``sold``: each flight's seats in selling order), inside the caller's transaction; False (and
     nothing written) when ``ref`` is taken. Each leg shows its first passenger's fare."""
-    seat_of = seat_order(passengers)
     params = {**booking._asdict(), "ref": ref, "hold_expires_at": clock.to_db(booking.hold_expires_at),
-              "created_at": clock.to_db(booking.created_at),
-              "legs": [(leg.flight.id, str(leg.direction), fares[0][k], booking.currency)
-                       for k, leg in enumerate(legs)],
+              "created_at": clock.to_db(booking.created_at), **_rows(booking, legs, passengers, fares, sold),
               "passengers": [(n, p.first_name, p.last_name, p.date_of_birth, p.gender,
-                              str(p.type or PassengerType.ADULT)) for n, p in enumerate(passengers)],
-              "fares": [_fare_row(i, leg.flight.id, sold[leg.flight.id][seat_of[i]] if i in seat_of else None,
-                                  fares[i][k], booking.currency)
-                        for i in range(len(passengers)) for k, leg in enumerate(legs)]}
+                              str(p.type or PassengerType.ADULT)) for n, p in enumerate(passengers)]}
     if is_postgres(database):
         return bool(INSERT_ALL.rows(database, **params))
     if not INSERT_BOOKING.rows(database, **params):
@@ -95,6 +89,33 @@ def insert_booking(database, ref: str, booking: NewBooking, legs: list[Leg], pas
     INSERT_PASSENGERS.run(database, ref=ref, passengers=params["passengers"])
     INSERT_FARES.run(database, ref=ref, fares=params["fares"])
     return True
+
+
+_DROP_FARES = Statement("hold_drop_fares", lambda d: "DELETE FROM booking_fare WHERE booking_ref = {ref}")
+_DROP_LEGS = Statement("hold_drop_legs", lambda d: "DELETE FROM booking_flight WHERE booking_ref = {ref}")
+_SET_TOTAL = Statement("hold_set_total", lambda d: "UPDATE booking SET total_amount = {total_amount} WHERE ref = {ref}")
+
+
+def reprice(database, ref: str, booking: NewBooking, legs: list[Leg], passengers: list[PassengerInput],
+            fares: list[list[int]], sold: dict[int, list[SoldSeat]]) -> None:
+    """Write booking ``ref``'s legs and fares again, and its total, for the seats the seats UPDATE really sold
+    (others sold from the buckets between the read and the UPDATE). Rare: the usual hold writes once."""
+    rows = _rows(booking, legs, passengers, fares, sold)
+    _DROP_FARES.run(database, ref=ref)
+    _DROP_LEGS.run(database, ref=ref)
+    INSERT_LEGS.run(database, ref=ref, legs=rows["legs"])
+    INSERT_FARES.run(database, ref=ref, fares=rows["fares"])
+    _SET_TOTAL.run(database, ref=ref, total_amount=booking.total_amount)
+
+
+def _rows(booking: NewBooking, legs: list[Leg], passengers: list[PassengerInput], fares: list[list[int]],
+          sold: dict[int, list[SoldSeat]]) -> dict[str, list]:
+    """The legs (each with its first passenger's fare) and every passenger's fare on every leg, as tables."""
+    seat_of = seat_order(passengers)
+    return {"legs": [(leg.flight.id, str(leg.direction), fares[0][k], booking.currency) for k, leg in enumerate(legs)],
+            "fares": [_fare_row(i, leg.flight.id, sold[leg.flight.id][seat_of[i]] if i in seat_of else None,
+                                fares[i][k], booking.currency)
+                      for i in range(len(passengers)) for k, leg in enumerate(legs)]}
 
 
 def _fare_row(passenger: int, flight_id: int, seat: SoldSeat | None, amount: int, currency: str) -> tuple:

@@ -86,9 +86,9 @@ def seats_of(ref: str) -> dict[int, list[int | None]]:
     """The seats a booking holds: flight id -> the bucket of each (one per adult and child; an infant has
     none). A booking made before fare buckets holds one seat per passenger, of no recorded bucket."""
     seats: dict[int, list[int | None]] = defaultdict(list)
-    fares = list(BookingFare.select(BookingFare.flight_id, BookingFare.bucket, BookingFare.passenger,
-                                    BookingFare.bucket_price)
-                 .where(BookingFare.booking == ref).tuples())
+    fares: list[tuple] = list(BookingFare.select(BookingFare.flight_id, BookingFare.bucket, BookingFare.passenger,
+                                                 BookingFare.bucket_price)
+                              .where(BookingFare.booking == ref).tuples())  # type: ignore[arg-type]
     if fares:
         for flight_id, bucket, _, bucket_price in fares:
             if bucket_price is not None:  # a seat (an infant's row has none)

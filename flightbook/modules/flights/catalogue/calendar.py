@@ -62,7 +62,7 @@ def _row(k: int) -> str:
 def advance_params(rules: FareRules, today: dt.date, tz: str) -> dict:
     if len(rules.advance_purchase) != len(DEFAULT_ADVANCE_PURCHASE):
         raise ValueError("the fare calendar's query is written for the default advance-purchase table's rows")
-    params = {}
+    params: dict[str, object] = {}
     for k, (days, percent) in enumerate(rules.advance_purchase):
         params[f"ahead_{_row(k)}"] = clock.to_db(local_day_window(today + dt.timedelta(days=days), tz)[0])
         params[f"percent_{_row(k)}"] = percent

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import NamedTuple, Sequence
+from typing import NamedTuple, Sequence, cast
 
 from flightbook.contracts.flights import MAX_PASSENGERS, PassengerType
 
@@ -186,8 +186,8 @@ class FareRules:
         seats on each leg in selling order, one per adult and child; ``days_before`` for every leg, or per leg,
         None for a leg priced flat). Adults take the cheapest seats first, then children; the k-th infant pays its
         share of the k-th adult's fare."""
-        per_leg = list(days_before) if isinstance(days_before, (list, tuple)) else \
-            [days_before] * len(leg_seat_prices)
+        per_leg: list[int | None] = list(days_before) if isinstance(days_before, (list, tuple)) else \
+            [cast(int | None, days_before)] * len(leg_seat_prices)
         seated = [i for i, t in enumerate(types) if t == PassengerType.ADULT] + \
                  [i for i, t in enumerate(types) if t == PassengerType.CHILD]
         lap = [i for i, t in enumerate(types) if t == PassengerType.INFANT]
@@ -204,7 +204,8 @@ class FareRules:
                 fares[i][leg] = percent_of(fares[seated[k]][leg], self.infant_percent)
         return fares
 
-    def party_total(self, party: Party, leg_seat_prices: Sequence[Sequence[int]], days_before: int) -> int:
+    def party_total(self, party: Party, leg_seat_prices: Sequence[Sequence[int]],
+                    days_before: int | None | Sequence[int | None]) -> int:
         return sum(map(sum, self.party_fares(party.types(), leg_seat_prices, days_before)))
 
     def adult_fare(self, leg_next_prices: Sequence[int], days_before: Sequence[int | None]) -> int:
@@ -259,7 +260,8 @@ def next_price(states: Sequence[BucketState]) -> int | None:
 def take(states: Sequence[BucketState], n: int) -> tuple[list[BucketState], list[tuple[int, int]]]:
     """Sell ``n`` seats, cheapest open bucket first: (the buckets after, (bucket index, price) per seat sold).
     ValueError when fewer than ``n`` are left."""
-    after, sold = list(states), []
+    after: list[BucketState] = list(states)
+    sold: list[tuple[int, int]] = []
     for i, s in enumerate(after):
         k = min(s.left, n - len(sold))
         if k > 0:
