@@ -1,6 +1,7 @@
 """Where the booking path's Python time goes: cProfile of hold, create-intent and pay (mock bank), in process
 on PostgreSQL, after a warm-up, timed by the calling thread's CPU clock (waiting on the database is not counted);
 prints each operation's CPU per operation unprofiled, then its top frames by own time and the statements it sends.
+The hold is profiled twice: on a cabin priced flat and on one priced in fare buckets (issue 21).
 
     python bench/profile_booking.py [--operations 300] [--top 15] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 
@@ -49,17 +50,25 @@ def scratch_system(pg: str):
     return wiring.build_system(Settings.from_env(env))
 
 
-def a_flight(seats: int) -> int:
+def a_flight(seats: int, tag: str = "PF1", buckets: bool = False) -> int:
+    """A flight 15 days ahead (the advance-purchase rule's 100 %), priced flat at 199.00 or in the default fare
+    buckets of that base fare."""
+    from flightbook.modules.flights.catalogue import pricing
     from flightbook.modules.flights.models import Airport, Flight, SeatInventory
     for code in ("LHR", "JFK"):
         Airport.insert(iata=code, name=code, city=code, country="GB", lat=0, lon=0, tz="Europe/London",
                        search_text=code.lower()).on_conflict_ignore().execute()
-    departs = clock.now().replace(microsecond=0) + dt.timedelta(days=10)
-    flight = Flight.create(flight_number="PF1", airline="Bench Air", origin="LHR", destination="JFK",
+    departs = clock.now().replace(microsecond=0) + dt.timedelta(days=15, hours=6)
+    priced: dict = {"fare_amount": 19900}
+    if buckets:
+        state = pricing.opening_state(19900, seats, dt.time(12), pricing.DEFAULT_BUCKETS)
+        priced = dict(buckets=pricing.state_text(state), fare_amount=pricing.next_price(state),
+                      next_fares=pricing.ladder_text([(s.price, s.left) for s in state]))
+    flight = Flight.create(flight_number=tag, airline="Bench Air", origin="LHR", destination="JFK",
                            service_date=departs.date(), departs_at=clock.to_db(departs),
                            arrives_at=clock.to_db(departs + dt.timedelta(hours=8)), duration_minutes=480)
-    SeatInventory.insert(flight=flight.id, cabin="economy", capacity=seats, seats_left=seats, fare_amount=19900,
-                         currency="USD").execute()
+    SeatInventory.insert(flight=flight.id, cabin="economy", capacity=seats, seats_left=seats, currency="USD",
+                         **priced).execute()
     return flight.id
 
 
@@ -122,16 +131,22 @@ def main() -> None:
         flights, payments = system.contracts["flights"], system.contracts["payments"]
         databases = list(system.databases.values())
         flight_id = a_flight(seats=(args.operations + 50) * 2)
+        bucketed_id = a_flight(seats=(args.operations + 50) * 2, tag="PF2", buckets=True)
         caller = Principal(kind="user", user_id=1001)
         request = BookingRequest(outbound_flight_id=flight_id, cabin="economy", contact_email="bench@example.com",
                                  passengers=[PassengerInput("Pax", "Bench", dt.date(1990, 1, 1))])
+        bucketed = BookingRequest(outbound_flight_id=bucketed_id, cabin="economy", contact_email="bench@example.com",
+                                  passengers=[PassengerInput("Pax", "Bench", dt.date(1990, 1, 1))])
         for _ in range(20):  # warm-up: connections, prepared statements, memos
             booking = flights.book(caller, request)
+            flights.book(caller, bucketed)
             intent = payments.create_intent(caller, booking.ref)
             payments.process_payment(caller, intent.id, CARD, f"warm-{intent.id}")
         refs: list[str] = []
         hold = [lambda: refs.append(flights.book(caller, request).ref)] * args.operations
-        profiled("hold (FlightsContract.book)", hold, args, databases)
+        profiled("hold (FlightsContract.book), flat fare", hold, args, databases)
+        profiled("hold (FlightsContract.book), fare buckets",
+                 [lambda: flights.book(caller, bucketed)] * args.operations, args, databases)
         intents: list[str] = []
         profiled("create-intent", [lambda ref=ref: intents.append(payments.create_intent(caller, ref).id)
                                    for ref in refs],
