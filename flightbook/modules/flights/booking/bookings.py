@@ -56,7 +56,8 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
                               created_at=clock.to_db(now))
         _insert_passengers(ref, passengers)
         _insert_legs_and_fares(ref, legs, passengers, fares, quoted)
-        short, sold = take_seats([leg.flight.id for leg in legs], legs[0].cabin, seated)
+        short, sold = take_seats([leg.flight.id for leg in legs], legs[0].cabin, seated,
+                                 frozenset(leg.flight.id for leg in legs if leg.buckets))
         if short is not None:  # raising rolls the whole booking back
             leg = next(leg for leg in legs if leg.flight.id == short)
             raise seats_unavailable(leg, seated, seats_left(short, leg.cabin))
