@@ -6,8 +6,69 @@ booking keeps the fare each passenger pays on each flight and the bucket each se
 (``booking_fare``), so a held price stands and an expired hold gives its seats back to their buckets."""
 import peewee as pw
 
+from flightbook.kernel.db import is_postgres
+
+# PostgreSQL sells a party's seats from a cabin's buckets inside the one statement that takes them
+# (booking/seats.py), so the hot row is locked for that statement alone: the rules of pricing.take,
+# pricing.next_price and pricing.ladder_text on the same 'price:left:size' text, and the seats sold as
+# 'bucket:price' each.
+_FUNCTIONS = (
+    """CREATE FUNCTION fare_take(state TEXT, n INT) RETURNS TEXT LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE item TEXT; part TEXT[]; k INT; need INT := n; result TEXT[] := '{}';
+BEGIN
+    IF state = '' THEN RETURN ''; END IF;
+    FOREACH item IN ARRAY string_to_array(state, ' ') LOOP
+        part := string_to_array(item, ':');
+        k := GREATEST(0, LEAST(part[2]::INT, need));
+        need := need - k;
+        result := result || (part[1] || ':' || (part[2]::INT - k) || ':' || part[3]);
+    END LOOP;
+    IF need > 0 THEN RAISE EXCEPTION 'the fare buckets lack the seats wanted'; END IF;
+    RETURN array_to_string(result, ' ');
+END $$""",
+    """CREATE FUNCTION fare_sold(state TEXT, n INT) RETURNS TEXT LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE item TEXT; part TEXT[]; k INT; need INT := n; bucket INT := 0; result TEXT[] := '{}';
+BEGIN
+    IF state = '' THEN RETURN ''; END IF;
+    FOREACH item IN ARRAY string_to_array(state, ' ') LOOP
+        part := string_to_array(item, ':');
+        k := GREATEST(0, LEAST(part[2]::INT, need));
+        need := need - k;
+        FOR s IN 1..k LOOP result := result || (bucket || ':' || part[1]); END LOOP;
+        bucket := bucket + 1;
+    END LOOP;
+    RETURN array_to_string(result, ' ');
+END $$""",
+    """CREATE FUNCTION fare_ladder(state TEXT) RETURNS TEXT LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE item TEXT; part TEXT[]; k INT; need INT := 9; result TEXT[] := '{}';
+BEGIN
+    IF state = '' THEN RETURN ''; END IF;
+    FOREACH item IN ARRAY string_to_array(state, ' ') LOOP
+        part := string_to_array(item, ':');
+        k := GREATEST(0, LEAST(part[2]::INT, need));
+        need := need - k;
+        FOR s IN 1..k LOOP result := result || part[1]; END LOOP;
+    END LOOP;
+    RETURN array_to_string(result, ' ');
+END $$""",
+    """CREATE FUNCTION fare_next(state TEXT) RETURNS BIGINT LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE item TEXT; part TEXT[]; last BIGINT;
+BEGIN
+    IF state = '' THEN RETURN NULL; END IF;
+    FOREACH item IN ARRAY string_to_array(state, ' ') LOOP
+        part := string_to_array(item, ':');
+        last := part[1]::BIGINT;
+        IF part[2]::INT > 0 THEN RETURN last; END IF;
+    END LOOP;
+    RETURN last;
+END $$""",
+)
+
 
 def migrate(migrator, database, fake=False, **kwargs):
+    if is_postgres(database):
+        for sql in _FUNCTIONS:
+            migrator.sql(sql)
     migrator.sql("ALTER TABLE seat_inventory ADD COLUMN buckets TEXT NOT NULL DEFAULT ''")
     migrator.sql("ALTER TABLE seat_inventory ADD COLUMN next_fares TEXT NOT NULL DEFAULT ''")
     migrator.sql("ALTER TABLE passenger ADD COLUMN passenger_type VARCHAR(6) NOT NULL DEFAULT 'adult'")
@@ -30,6 +91,9 @@ def migrate(migrator, database, fake=False, **kwargs):
 
 
 def rollback(migrator, database, fake=False, **kwargs):
+    if is_postgres(database):
+        for name in ("fare_take(TEXT, INT)", "fare_sold(TEXT, INT)", "fare_ladder(TEXT)", "fare_next(TEXT)"):
+            migrator.sql(f"DROP FUNCTION {name}")
     migrator.remove_model("booking_fare")
     migrator.sql("ALTER TABLE passenger DROP COLUMN passenger_type")
     migrator.sql("ALTER TABLE seat_inventory DROP COLUMN next_fares")

@@ -56,7 +56,8 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
     booking = _priced(booking, fares, expected)
     with uow.transaction():
         ref = _insert_booking(uow, booking, legs, passengers, fares, quoted)
-        short, sold = take_seats([leg.flight.id for leg in legs], booking.cabin, seated)
+        short, sold = take_seats([leg.flight.id for leg in legs], booking.cabin, seated,
+                                 frozenset(leg.flight.id for leg in legs if leg.buckets))
         if short is not None:  # raising rolls the whole booking back
             leg = next(leg for leg in legs if leg.flight.id == short)
             raise seats_unavailable(leg, seated, seats_left(short, leg.cabin))

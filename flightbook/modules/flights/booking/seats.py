@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import NamedTuple
 
+from flightbook.kernel.db import is_postgres
 from flightbook.kernel.sql import Statement
 from flightbook.modules.flights.catalogue import pricing
 from flightbook.modules.flights.catalogue.pricing import BucketState
@@ -49,13 +50,42 @@ def _store_buckets(flight_id: int, cabin: str, read: str, after: list[BucketStat
         raise RuntimeError(f"the fare buckets of flight {flight_id} {cabin} moved under a locked row")
 
 
-def take_seats(flight_ids: list[int], cabin: str, n: int) -> tuple[int | None, dict[int, list[SoldSeat]]]:
+# PostgreSQL, a cabin priced in buckets: the seats and their buckets in one statement (migration 008's
+# functions do pricing.take's work in the database), so the hot row is locked for this statement and the commit
+# alone. The CTE's FOR UPDATE waits for the row and reads its latest buckets; the UPDATE writes what they become.
+_TAKE_FROM_BUCKETS = Statement("seats_take_from_buckets", lambda d: """WITH locked AS (
+    SELECT buckets FROM seat_inventory WHERE flight_id = {flight_id} AND cabin = {cabin}
+    AND seats_left >= {n} FOR UPDATE)
+UPDATE seat_inventory i SET seats_left = i.seats_left - {n}, buckets = fare_take(locked.buckets, {n}),
+    next_fares = fare_ladder(fare_take(locked.buckets, {n})),
+    fare_amount = COALESCE(fare_next(fare_take(locked.buckets, {n})), i.fare_amount)
+FROM locked WHERE i.flight_id = {flight_id} AND i.cabin = {cabin} AND i.seats_left >= {n}
+RETURNING fare_sold(locked.buckets, {n})""")
+
+
+def _take_in_one(flight_id: int, cabin: str, n: int) -> list[SoldSeat] | None:
+    rows = _TAKE_FROM_BUCKETS.rows(database, flight_id=flight_id, cabin=cabin, n=n)
+    if not rows:
+        return None
+    return [SoldSeat(int(bucket), int(price)) for bucket, price in (seat.split(":") for seat in rows[0][0].split())]
+
+
+def take_seats(flight_ids: list[int], cabin: str, n: int,
+               in_buckets: frozenset[int] = frozenset()) -> tuple[int | None, dict[int, list[SoldSeat]]]:
     """Take ``n`` seats of ``cabin`` on each flight, cheapest open bucket first: (the id of the first flight that
     has too few, for the caller to roll back, or None; each flight's seats sold, in selling order). Flights go
     in id order so two return bookings over the same pair lock the rows alike and cannot deadlock; take seats
-    last in a transaction, so the hot row stays locked briefly."""
+    last in a transaction, so the hot row stays locked briefly. ``in_buckets``: the flights read as priced in
+    buckets, whose seats PostgreSQL sells in one statement (a cabin never turns from flat to buckets)."""
     sold: dict[int, list[SoldSeat]] = {}
+    one_statement = is_postgres(database)
     for flight_id in sorted(flight_ids):
+        if n and one_statement and flight_id in in_buckets:
+            seats = _take_in_one(flight_id, cabin, n)
+            if seats is None:
+                return flight_id, sold
+            sold[flight_id] = seats
+            continue
         row = _move_seats(flight_id, cabin, n) if n else ("", 0)
         if row is None:
             return flight_id, sold
@@ -63,9 +93,9 @@ def take_seats(flight_ids: list[int], cabin: str, n: int) -> tuple[int | None, d
         if not buckets:
             sold[flight_id] = [SoldSeat(None, fare)] * n
             continue
-        after, seats = pricing.take(pricing.parse_state(buckets), n)
+        after, taken = pricing.take(pricing.parse_state(buckets), n)
         _store_buckets(flight_id, cabin, buckets, after)
-        sold[flight_id] = [SoldSeat(bucket, price) for bucket, price in seats]
+        sold[flight_id] = [SoldSeat(bucket, price) for bucket, price in taken]
     return None, sold
 
 
