@@ -61,7 +61,7 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
         if short is not None:  # raising rolls the whole booking back
             leg = next(leg for leg in legs if leg.flight.id == short)
             raise seats_unavailable(leg, seated, seats_left(short, leg.cabin))
-        if sold != quoted:  # others sold from the buckets since they were read: this booking's seats cost more
+        if sold != quoted:  # the buckets moved since they were read (others bought or gave seats back)
             fares = _fares(rules, types, legs, sold, ahead)
             booking = _priced(booking, fares, expected)  # FareChanged here rolls the whole booking back
             hold_sql.reprice(uow.database, ref, booking, legs, passengers, fares, sold)
