@@ -81,10 +81,10 @@ def take_seats(flight_ids: list[int], cabin: str, n: int,
     one_statement = is_postgres(database)
     for flight_id in sorted(flight_ids):
         if n and one_statement and flight_id in in_buckets:
-            seats = _take_in_one(flight_id, cabin, n)
-            if seats is None:
+            taken = _take_in_one(flight_id, cabin, n)
+            if taken is None:
                 return flight_id, sold
-            sold[flight_id] = seats
+            sold[flight_id] = taken
             continue
         row = _move_seats(flight_id, cabin, n) if n else ("", 0)
         if row is None:
