@@ -93,9 +93,9 @@ def take_seats(flight_ids: list[int], cabin: str, n: int,
         if not buckets:
             sold[flight_id] = [SoldSeat(None, fare)] * n
             continue
-        after, taken = pricing.take(pricing.parse_state(buckets), n)
+        after, pairs = pricing.take(pricing.parse_state(buckets), n)
         _store_buckets(flight_id, cabin, buckets, after)
-        sold[flight_id] = [SoldSeat(bucket, price) for bucket, price in taken]
+        sold[flight_id] = [SoldSeat(bucket, price) for bucket, price in pairs]
     return None, sold
 
 
