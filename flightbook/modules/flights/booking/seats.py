@@ -54,13 +54,12 @@ def _store_buckets(flight_id: int, cabin: str, read: str, after: list[BucketStat
 # functions do pricing.take's work in the database), so the hot row is locked for this statement and the commit
 # alone. The CTE's FOR UPDATE waits for the row and reads its latest buckets; the UPDATE writes what they become.
 _TAKE_FROM_BUCKETS = Statement("seats_take_from_buckets", lambda d: """WITH locked AS (
-    SELECT buckets FROM seat_inventory WHERE flight_id = {flight_id} AND cabin = {cabin}
-    AND seats_left >= {n} FOR UPDATE)
-UPDATE seat_inventory i SET seats_left = i.seats_left - {n}, buckets = fare_take(locked.buckets, {n}),
-    next_fares = fare_ladder(fare_take(locked.buckets, {n})),
-    fare_amount = COALESCE(fare_next(fare_take(locked.buckets, {n})), i.fare_amount)
+    SELECT fare_take(buckets, {n}) AS after, fare_sold(buckets, {n}) AS sold FROM seat_inventory
+    WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n} FOR UPDATE)
+UPDATE seat_inventory i SET seats_left = i.seats_left - {n}, buckets = locked.after,
+    next_fares = fare_ladder(locked.after), fare_amount = COALESCE(fare_next(locked.after), i.fare_amount)
 FROM locked WHERE i.flight_id = {flight_id} AND i.cabin = {cabin} AND i.seats_left >= {n}
-RETURNING fare_sold(locked.buckets, {n})""")
+RETURNING locked.sold""")  # each function once per row: the buckets after are computed once, in the locking read
 
 
 def _take_in_one(flight_id: int, cabin: str, n: int) -> list[SoldSeat] | None:
