@@ -11,6 +11,7 @@ import datetime as dt
 import pytest
 
 from flightbook.contracts.flights import FareChanged, PassengerType
+from flightbook.kernel.auth import Principal
 from flightbook.kernel.db import is_postgres
 from flightbook.kernel.money import Money
 from flightbook.modules.flights.booking import bookings
@@ -131,3 +132,17 @@ class _Counted:
 
     def __exit__(self, *exc):
         del self.db.execute_sql
+
+
+def test_adults_in_a_flat_cabin_write_what_a_hold_wrote_before_fare_buckets_and_read_the_same(system):
+    add_airports("LHR", "JFK")
+    flight = add_flight(departs_in=AHEAD, cabins={"economy": (9, 25000)})
+    held = bookings.hold_seats(UOW, 7, booking_request(flight.id, 2), bookings.BookingRules())
+    assert held == bookings.get_booking(held.ref)
+    assert [f.fare.amount for f in held.fares] == [25000, 25000] and held.total.amount == 50000
+    assert BookingFare.select().where(BookingFare.booking == held.ref).count() == 0  # the leg keeps the one fare
+    family = bookings.hold_seats(UOW, 7, booking_request(flight.id, _family()), bookings.BookingRules())
+    assert BookingFare.select().where(BookingFare.booking == family.ref).count() == 4  # a child's share differs
+    assert seats_left(flight.id) == 4
+    bookings.cancel_booking(UOW, held.ref, Principal(kind="user", user_id=7), bookings.BookingRules())
+    assert seats_left(flight.id) == 6  # both seats back, one per passenger as before fare buckets

@@ -87,7 +87,8 @@ def insert_booking(database, ref: str, booking: NewBooking, legs: list[Leg], pas
         return False
     INSERT_LEGS.run(database, ref=ref, legs=params["legs"])
     INSERT_PASSENGERS.run(database, ref=ref, passengers=params["passengers"])
-    INSERT_FARES.run(database, ref=ref, fares=params["fares"])
+    if params["fares"]:
+        INSERT_FARES.run(database, ref=ref, fares=params["fares"])
     return True
 
 
@@ -104,15 +105,23 @@ def reprice(database, ref: str, booking: NewBooking, legs: list[Leg], passengers
     _DROP_FARES.run(database, ref=ref)
     _DROP_LEGS.run(database, ref=ref)
     INSERT_LEGS.run(database, ref=ref, legs=rows["legs"])
-    INSERT_FARES.run(database, ref=ref, fares=rows["fares"])
+    if rows["fares"]:
+        INSERT_FARES.run(database, ref=ref, fares=rows["fares"])
     _SET_TOTAL.run(database, ref=ref, total_amount=booking.total_amount)
 
 
 def _rows(booking: NewBooking, legs: list[Leg], passengers: list[PassengerInput], fares: list[list[int]],
           sold: dict[int, list[SoldSeat]]) -> dict[str, list]:
-    """The legs (each with its first passenger's fare) and every passenger's fare on every leg, as tables."""
+    """The legs (each with its first passenger's fare) and every passenger's fare on every leg, as tables. Adults
+    only in cabins priced flat write no fare rows: each pays the leg's one fare, which the leg keeps, and holds one
+    seat of no bucket per flight, as a booking from before fare buckets is read (views._fare_lines, seats.seats_of),
+    so such a hold writes what it wrote before fare buckets."""
     seat_of = seat_order(passengers)
-    return {"legs": [(leg.flight.id, str(leg.direction), fares[0][k], booking.currency) for k, leg in enumerate(legs)],
+    legs_table = [(leg.flight.id, str(leg.direction), fares[0][k], booking.currency) for k, leg in enumerate(legs)]
+    if all(p.type in (None, PassengerType.ADULT) for p in passengers) and \
+            all(seat.bucket is None for seats in sold.values() for seat in seats):
+        return {"legs": legs_table, "fares": []}
+    return {"legs": legs_table,
             "fares": [_fare_row(i, leg.flight.id, sold[leg.flight.id][seat_of[i]] if i in seat_of else None,
                                 fares[i][k], booking.currency)
                       for i in range(len(passengers)) for k, leg in enumerate(legs)]}
