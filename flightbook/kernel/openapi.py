@@ -98,6 +98,9 @@ class Description:
                     "service": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                                 "description": "a short-lived service token signed with FLIGHTBOOK_SERVICE_SECRET, "
                                                "for calls between parts"},
+                    "admin": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                              "description": "an admin's traveller token from POST /api/users/login (a traveller "
+                                             "with the admin flag; anyone else gets 403)"},
                 },
             },
         }
@@ -268,15 +271,42 @@ def describe_kernel(doc: Description, with_events: bool) -> None:
                 security=("service",), errors=(400, 401, 403, 422, 503), tag="events")
 
 
+def describe_admin_events(doc: Description, prefix: str, audit: bool = True) -> None:
+    """What ``admin_http.add_routes`` serves under a module's ``/api/admin/<m>`` (an admin's token)."""
+    from flightbook.kernel.audit import AuditEntry
+    from flightbook.kernel.outbox import EventRecord, OutboxReport
+    errors = (400, 401, 403, 503)
+    doc.add(f"{prefix}/events", "GET", "this part's outbox: backlog, oldest pending event, dead letters",
+            answer=OutboxReport, security=("admin",), errors=errors)
+    doc.add(f"{prefix}/events/retry", "POST", "re-queue one dead letter (event_id) or all of them",
+            answer={"type": "object", "required": ["retried"], "properties": {"retried": {"type": "integer"}}},
+            body=body_schema({"event_id": {"type": ["string", "null"], "maxLength": 36,
+                                           "description": "a dead letter's id; none: every dead letter"}}),
+            security=("admin",), errors=errors)
+    doc.add(f"{prefix}/bookings/{{ref}}/events", "GET", "the events this part published about a booking",
+            answer={"type": "object", "required": ["events"], "properties": {"events": doc.schema(list[EventRecord])}},
+            params=[path("ref", {"type": "string"}, "the booking reference", "K7Q2ZD")], security=("admin",),
+            errors=errors)
+    if audit:
+        doc.add(f"{prefix}/audit", "GET", "the admins' changes here, newest first",
+                answer={"type": "object", "required": ["entries"],
+                        "properties": {"entries": doc.schema(list[AuditEntry])}},
+                params=[query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100}),
+                        query("target", {"type": "string", "maxLength": 100}, description="only changes to this")],
+                security=("admin",), errors=errors)
+
+
 GATEWAY_PREFIX = "/api/gateway/"
 
 
 def gateway_view(module_doc: dict) -> dict:
     """The modules' ``/api/...`` operations as the gateway answers them at ``/api/gateway/...``: the same
-    answers, and a browser session (cookie + ``X-CSRF-Token`` on a POST) accepted instead of a bearer."""
+    answers, and a browser session (cookie + ``X-CSRF-Token`` on a POST) accepted instead of a bearer. The
+    admin API (``/api/admin/...``) is not passed on by the gateway (its ``/admin`` pages call the modules'
+    admin contracts), so it is not mirrored."""
     paths = {}
     for route, operations in module_doc["paths"].items():
-        if not route.startswith("/api/") or route.startswith(("/api/events", "/api/docs")):
+        if not route.startswith("/api/") or route.startswith(("/api/events", "/api/docs", "/api/admin/")):
             continue
         mirrored = {}
         for method, operation in operations.items():

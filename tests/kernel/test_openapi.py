@@ -13,6 +13,7 @@ import pytest
 from openapi_spec_validator import validate as validate_spec
 
 from flightbook import MODULES, wiring
+from flightbook.gateway import api as gateway_api
 from flightbook.kernel.settings import Settings
 from tests.conftest import fresh_databases, make_env
 
@@ -40,6 +41,11 @@ def routes(app) -> list[tuple[str, object]]:
             walk(node.children)
     walk(app._router._roots)
     return found
+
+
+def openapi_path(template: str) -> str:
+    """A Falcon template as OpenAPI writes it: ``{flight_id:int}`` (a converter) is ``{flight_id}``."""
+    return re.sub(r"{(\w+):[^}]*}", r"{\1}", template)
 
 
 def described_routes(app):
@@ -137,7 +143,8 @@ def test_every_route_method_parameter_and_status_is_described(whole):
     document = wiring.api_description(system)
     paths, schemas = document["paths"], document["components"]["schemas"]
     missing = []
-    for template, resource in described_routes(app):
+    for falcon_template, resource in described_routes(app):
+        template = openapi_path(falcon_template)
         if template not in paths:
             missing.append(f"{template}: no path")
             continue
@@ -168,7 +175,7 @@ def test_every_route_method_parameter_and_status_is_described(whole):
 def test_nothing_is_described_that_the_router_lacks(whole):
     system, app = whole
     document = wiring.api_description(system)
-    served = {template: resource for template, resource in routes(app)}
+    served = {openapi_path(template): resource for template, resource in routes(app)}
     stale = []
     for template, operations in document["paths"].items():
         if template == "/metrics" or template.startswith("/api/gateway/"):
@@ -183,10 +190,14 @@ def test_nothing_is_described_that_the_router_lacks(whole):
 def test_the_gateway_mirrors_every_module_route_under_api_gateway(whole):
     system, app = whole
     paths = wiring.api_description(system)["paths"]
-    module_routes = [t for t, r in routes(app) if type(r).__module__.startswith("flightbook.modules.")]
+    module_routes = [openapi_path(t) for t, r in routes(app) if type(r).__module__.startswith("flightbook.modules.")]
     assert module_routes
     for template in module_routes:
         mirrored = "/api/gateway/" + template[len("/api/"):]
+        if template.split("/")[2] not in gateway_api.OWNERS:  # e.g. /api/admin/...: the gateway answers 404
+            assert mirrored not in paths, mirrored
+            assert falcon.testing.TestClient(app).simulate_get(mirrored).status_code == 404, mirrored
+            continue
         assert set(paths[mirrored]) == set(paths[template]), template
         for operation in paths[mirrored].values():
             if operation["security"]:

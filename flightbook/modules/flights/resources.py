@@ -9,7 +9,7 @@ from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, MAX_STOPS, SOR
                                           FlightQuery, PassengerInput, PassengerType, Registration)
 from flightbook.kernel import admin_http, data, validate
 from flightbook.kernel.auth import require_user
-from flightbook.kernel.errors import ValidationError
+from flightbook.kernel.errors import NotFound, ValidationError
 from flightbook.kernel.money import Money, is_currency
 
 
@@ -346,6 +346,14 @@ def add_routes(app, service) -> None:
 
 
 # the admin console's API (an admin's token; the service checks)
+def _stored_id(value: int, what: str) -> int:
+    """An id from a path (Falcon's ``int`` converter takes any size): one no database row can have is no such
+    thing, not a fault on our side."""
+    if not 0 < value < 2 ** 63:
+        raise NotFound(f"no {what} {value}")
+    return value
+
+
 class AdminFlights:
     def __init__(self, service):
         self.service = service
@@ -366,7 +374,7 @@ class AdminFlight:
         self.service = service
 
     def on_get(self, req, resp, flight_id):
-        resp.media = data.to_dict(self.service.admin_flight(_principal(req), flight_id))
+        resp.media = data.to_dict(self.service.admin_flight(_principal(req), _stored_id(flight_id, "flight")))
 
 
 class AdminCancelFlight:
@@ -376,7 +384,7 @@ class AdminCancelFlight:
     def on_post(self, req, resp, flight_id):
         body = validate.body(req)
         resp.media = data.to_dict(self.service.admin_cancel_flight(
-            _principal(req), flight_id, validate.text(body, "reason", max_len=500)))
+            _principal(req), _stored_id(flight_id, "flight"), validate.text(body, "reason", max_len=500)))
 
 
 class AdminRescheduleFlight:
@@ -387,7 +395,8 @@ class AdminRescheduleFlight:
         body = validate.body(req)
         departs = admin_http.moment(body, "departs", naive=True)
         resp.media = data.to_dict(self.service.admin_reschedule_flight(
-            _principal(req), flight_id, departs, validate.text(body, "reason", max_len=500)))
+            _principal(req), _stored_id(flight_id, "flight"), departs,
+            validate.text(body, "reason", max_len=500)))
 
 
 class AdminBookings:
@@ -429,7 +438,7 @@ class AdminUser:
         self.service = service
 
     def on_get(self, req, resp, user_id):
-        resp.media = data.to_dict(self.service.admin_user(_principal(req), user_id))
+        resp.media = data.to_dict(self.service.admin_user(_principal(req), _stored_id(user_id, "user")))
 
 
 class AdminUserBookings:
@@ -439,8 +448,8 @@ class AdminUserBookings:
     def on_get(self, req, resp, user_id):
         params = validate.query(req)
         found = self.service.admin_user_bookings(
-            _principal(req), user_id, validate.integer(params, "limit", minimum=1, maximum=100, required=False,
-                                                       default=50))
+            _principal(req), _stored_id(user_id, "user"),
+            validate.integer(params, "limit", minimum=1, maximum=100, required=False, default=50))
         resp.media = {"bookings": [data.to_dict(b) for b in found]}
 
 
@@ -451,7 +460,8 @@ class AdminBlockUser:
     def on_post(self, req, resp, user_id):
         body = validate.body(req)
         resp.media = data.to_dict(self.service.admin_block_user(
-            _principal(req), user_id, admin_http.boolean(body, "blocked"), validate.text(body, "reason", max_len=500)))
+            _principal(req), _stored_id(user_id, "user"), admin_http.boolean(body, "blocked"),
+            validate.text(body, "reason", max_len=500)))
 
 
 class AdminOverview:

@@ -2,10 +2,10 @@
 tests/kernel/test_openapi.py)."""
 from __future__ import annotations
 
-from flightbook.contracts.loyalty import (AccountView, BookingPoints, HistoryPage, PointsHold, PointsOffer,
-                                          PointsRate, PointsReturnQuote, ReversalResult, Tier, TierStanding)
+from flightbook.contracts.loyalty import (AccountView, BookingPoints, HistoryPage, LotView, PointsHold, PointsOffer,
+                                          PointsRate, PointsReturnQuote, ReversalResult, Tier, TierStanding, WeekPoints)
 from flightbook.kernel.money import Money
-from flightbook.kernel.openapi import Description, body_schema, path, query
+from flightbook.kernel.openapi import Description, body_schema, describe_admin_events, path, query
 
 _CURRENCY = {"type": "string", "minLength": 3, "maxLength": 3, "examples": ["USD"]}
 _USER = path("user_id", {"type": "integer", "minimum": 1})
@@ -67,3 +67,35 @@ def describe(doc: Description) -> None:
             params=[_USER, query("page", {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}),
                     query("per_page", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20})],
             security=("traveller", "service"), errors=(400, 401, 403, 404, 503))
+    _describe_admin(doc)
+
+
+_REASON = {"type": "string", "minLength": 1, "maxLength": 500}
+
+
+def _describe_admin(doc: Description) -> None:
+    """The admin console's API: an admin's token (anyone else 403); every change is kept in the audit."""
+    prefix = "/api/admin/loyalty"
+    admin = ("admin",)
+    doc.add(f"{prefix}/accounts/{{user_id}}/lots", "GET", "a traveller's lots of points, newest first",
+            answer={"type": "object", "required": ["lots"], "properties": {"lots": doc.schema(list[LotView])}},
+            params=[_USER], security=admin, errors=(400, 401, 403, 404, 503))
+    doc.add(f"{prefix}/accounts/{{user_id}}/adjust", "POST", "add points (a new lot) or take some (oldest expiry "
+            "first, never below what is held)", answer=AccountView, params=[_USER],
+            body=body_schema({"points": {"type": "integer", "minimum": -(10 ** 12), "maximum": 10 ** 12},
+                              "reason": _REASON}, required=("points", "reason")),
+            body_example={"points": 500, "reason": "goodwill after a delay"}, security=admin,
+            errors=(400, 401, 403, 404, 409, 422, 503))
+    doc.add(f"{prefix}/tiers/{{name}}", "POST", "change an existing tier's threshold and multiplier",
+            answer={"type": "object", "required": ["tiers"], "properties": {"tiers": doc.schema(list[Tier])}},
+            params=[path("name", {"type": "string"}, "the tier's name", "gold")],
+            body=body_schema({"threshold": {"type": "integer", "minimum": 0, "maximum": 10 ** 12},
+                              "multiplier_permille": {"type": "integer", "minimum": 1000, "maximum": 10000},
+                              "reason": _REASON}, required=("threshold", "multiplier_permille", "reason")),
+            security=admin, errors=(400, 401, 403, 404, 409, 422, 503))
+    doc.add(f"{prefix}/points-by-week", "GET", "points earned, redeemed and expired per week up to today",
+            answer={"type": "object", "required": ["weeks"], "properties": {"weeks": doc.schema(list[WeekPoints])}},
+            params=[query("today", {"type": "string", "format": "date"}, True, example="2030-05-01"),
+                    query("weeks", {"type": "integer", "minimum": 1, "maximum": 104, "default": 12})],
+            security=admin, errors=(400, 401, 403, 503))
+    describe_admin_events(doc, prefix)

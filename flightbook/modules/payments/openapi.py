@@ -2,9 +2,9 @@
 tests/kernel/test_openapi.py)."""
 from __future__ import annotations
 
-from flightbook.contracts.payments import (IntentView, PaymentHistory, PaymentQuote, PaymentResult, RefundQuote,
-                                           RefundView)
-from flightbook.kernel.openapi import ERROR, Description, body_schema, header, path, query
+from flightbook.contracts.payments import (DeclineCount, IntentView, PaymentHistory, PaymentQuote, PaymentResult,
+                                           PaymentView, RefundQuote, RefundView)
+from flightbook.kernel.openapi import ERROR, Description, body_schema, describe_admin_events, header, path, query
 
 _BOOKING_REF = query("booking_ref", {"type": "string", "minLength": 1, "maxLength": 16}, True, example="K7Q2ZD")
 _CARD = {"type": "object", "required": ["number", "exp_month", "exp_year", "cvc"],
@@ -46,3 +46,22 @@ def describe(doc: Description) -> None:
     doc.add("/api/payments/webhook", "POST", "Stripe's events (signed with Stripe-Signature)",
             answer={"type": "object"}, params=[header("Stripe-Signature", required=True)],
             body={"type": "object"}, security=(), errors=(400, 401, 503))
+    _describe_admin(doc)
+
+
+def _describe_admin(doc: Description) -> None:
+    """The admin console's API: an admin's token (anyone else 403)."""
+    prefix = "/api/admin/payments"
+    doc.add(f"{prefix}/payments", "GET", "a booking's or a traveller's payments with their refunds, newest first",
+            answer={"type": "object", "required": ["payments"],
+                    "properties": {"payments": doc.schema(list[PaymentView])}},
+            params=[query("booking_ref", {"type": "string", "maxLength": 16}, example="K7Q2ZD"),
+                    query("user_id", {"type": "integer", "minimum": 1})],
+            security=("admin",), errors=(400, 401, 403, 503))
+    doc.add(f"{prefix}/declines", "GET", "payments declined since a time, per failure code, most first",
+            answer={"type": "object", "required": ["declines"],
+                    "properties": {"declines": doc.schema(list[DeclineCount])}},
+            params=[query("since", {"type": "string", "format": "date-time"}, True,
+                          "ISO 8601; without an offset: UTC", "2030-05-01T00:00:00Z")],
+            security=("admin",), errors=(400, 401, 403, 503))
+    describe_admin_events(doc, prefix, audit=False)
