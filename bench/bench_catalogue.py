@@ -13,6 +13,11 @@ one ``SELECT 1`` (the ceiling of the ratio for any answer that asks the database
 the search's own prepared query and puts the rows straight into JSON (no validation, no time zones, no
 contract types, no middleware: the ceiling for this query).
 
+Fare buckets against flat pricing: the same schedule imported twice (default fare rules, and flat rules: one
+bucket at the base fare, no time-of-day factor, so no advance-purchase rule either), the same searches (one stop,
+parties with children and infants) in process on each, rounds alternating, p50/p99 side by side
+(``--pricing-flights``; ``--pricing-only`` runs this part alone).
+
     python bench/bench_catalogue.py [--airports 300] [--flights 1000000] [--searches 2000] [--calendars 500]
                                     [--seconds 10] [--rounds 5] [--client wrk|python] [--clients 4]
                                     [--pg postgresql://postgres@127.0.0.1:5432/postgres] [--skip-coverage]
@@ -53,7 +58,7 @@ from flightbook.kernel.migrations import migrate  # noqa: E402
 from flightbook.kernel.uow import UnitOfWork  # noqa: E402
 from flightbook.modules.flights import models  # noqa: E402
 from flightbook.modules.flights.catalogue import (airports, calendar, connection_times, journeys,  # noqa: E402
-                                                  schedule_generator, schedule_import, schedules, search)
+                                                  pricing, schedule_generator, schedule_import, schedules, search)
 
 UOW = UnitOfWork(models.database, "flights")
 
@@ -156,6 +161,61 @@ def bench_search_in_process(args, samples) -> None:
     queries = search_queries(mixed, 1)
     _, times = timed(queries, lambda q: search.search_flights(UOW, q))
     print(f"one-stop search in process, {len(queries)} routes half with and half without direct flights: {times}")
+
+
+def bench_pricing(args) -> None:
+    """Search p50/p99 with fare buckets and with flat pricing, the same schedule and searches, rounds alternating."""
+    urls = {kind: f"{args.pg.rsplit('/', 1)[0]}/{SCRATCH}_{kind}" for kind in ("buckets", "flat")}
+    rows = schedule_generator.generate_schedule(airports.read_airports(airports.DEFAULT_CSV), args.airports, seed=1)
+    path = OUT / f"schedule-{args.airports}.csv"
+    schedule_generator.write_schedule(rows, path)
+    databases, parsed, start, days = {}, None, dt.date.today() + dt.timedelta(days=1), 0
+    try:
+        for kind, url in urls.items():
+            admin(args.pg, f"DROP DATABASE IF EXISTS {SCRATCH}_{kind} WITH (FORCE)")
+            admin(args.pg, f"CREATE DATABASE {SCRATCH}_{kind}")
+            databases[kind] = open_database(url)
+            models.database.initialize(databases[kind])
+            migrate("flights", models.database)
+            airports.import_airports(UOW, airports.DEFAULT_CSV)
+            zones = dict(models.Airport.select(models.Airport.iata, models.Airport.tz).tuples())
+            parsed = schedules.read_schedule(path, zones)
+            days = max(45, math.ceil(args.pricing_flights / schedules.count_dated(parsed, start, 7) * 7))
+            schedule_import.import_flights(UOW, path, start, days,
+                                           fare_rules=pricing.FLAT_RULES if kind == "flat" else None)
+            models.database.execute_sql("ANALYZE")
+        rng = random.Random(3)
+        with_direct, without, _ = route_samples(argparse.Namespace(searches=args.searches), parsed, start, days)
+        queries = [FlightQuery(origin=o, destination=d, date=day, passengers=n, children=rng.choice((0, 0, 1, 2)),
+                               infants=rng.choice((0, 0, 1)) if n else 0, sort=sort, max_stops=1)
+                   for o, d, day, n, sort in with_direct[::2] + without[::2]]
+        timings: dict[str, list[float]] = {"buckets": [], "flat": []}
+        per_round = math.ceil(len(queries) / args.rounds)
+        for kind in timings:  # warm each: pool, prepared statements, kept paths
+            models.database.initialize(databases[kind])
+            for q in queries[:50]:
+                search.search_flights(UOW, q)
+        for n in range(args.rounds):
+            chunk = queries[n * per_round:(n + 1) * per_round]
+            for kind in (("buckets", "flat") if n % 2 == 0 else ("flat", "buckets")):
+                models.database.initialize(databases[kind])
+                for q in chunk:
+                    began = time.perf_counter()
+                    search.search_flights(UOW, q)
+                    timings[kind].append((time.perf_counter() - began) * 1000)
+        p99 = {}
+        for kind, values in timings.items():
+            values.sort()
+            p99[kind] = values[int(len(values) * 0.99) - 1]
+            print(f"search in process with {kind} pricing ({len(values)} one-stop searches over {days} days of "
+                  f"{args.airports} airports, parties with children and infants, {args.rounds} alternating rounds): "
+                  f"p50 {statistics.median(values):.2f} ms, p99 {p99[kind]:.2f} ms, mean {statistics.fmean(values):.2f} ms")
+        print(f"search p99 with fare buckets vs flat: {p99['buckets'] / p99['flat'] * 100:.1f} %")
+    finally:
+        for db in databases.values():
+            getattr(db, "close_all", db.close)()
+        for kind in urls:
+            admin(args.pg, f"DROP DATABASE IF EXISTS {SCRATCH}_{kind} WITH (FORCE)")
 
 
 def bench_calendar_in_process(args, samples) -> None:
@@ -428,6 +488,9 @@ def main() -> int:
     parser.add_argument("--client", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python",
                         help="load generator (default: wrk when installed)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating load phases per server")
+    parser.add_argument("--pricing-flights", type=int, default=200_000,
+                        help="dated flights in each of the fare buckets / flat pricing databases")
+    parser.add_argument("--pricing-only", action="store_true", help="only fare buckets vs flat pricing")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--serve", choices=("bare", "round_trip", "raw_query", "search", "search_metrics", "search_off"),
                         help=argparse.SUPPRESS)
@@ -438,6 +501,9 @@ def main() -> int:
         serve(args.serve, args.port, args.url)
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
+    if args.pricing_only:
+        bench_pricing(args)
+        return 0
     url = f"{args.pg.rsplit('/', 1)[0]}/{SCRATCH}"
     admin(args.pg, f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)")
     admin(args.pg, f"CREATE DATABASE {SCRATCH}")
@@ -448,6 +514,7 @@ def main() -> int:
         bench_calendar_in_process(args, samples)
         models.database.close_all() if hasattr(models.database, "close_all") else models.database.close()
         bench_http(args, url, samples)
+        bench_pricing(args)
     finally:
         models.database.obj and getattr(models.database.obj, "close_all", models.database.close)()
         admin(args.pg, f"DROP DATABASE IF EXISTS {SCRATCH} WITH (FORCE)")

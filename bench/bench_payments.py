@@ -1,14 +1,16 @@
 """Payments on PostgreSQL with mockbank.
 
-    python bench/bench_payments.py [--payments 400] [--clients 8] [--rounds 3] [--baseline 2b2fd88]
+    python bench/bench_payments.py [--payments 400] [--clients 8] [--rounds 3] [--baseline aea88c8]
                                    [--chaos-seconds 20] [--chaos-clients 40] [--only throughput|chaos]
                                    [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 
 1. Throughput: payments processed per second and p50/p99 latency with --clients client threads calling
-   the in-process contracts (as gunicorn worker threads would; create-intent excluded), and the cost of
-   an idempotent replay. The same measurement of the code at --baseline (the payments of before every
-   charge was recorded ahead of the provider call; a git worktree of that commit running its own copy
-   of this script) runs in the same session, rounds alternating, so both see the same machine.
+   the in-process contracts (as gunicorn worker threads would; create-intent excluded), the CPU ms per
+   payment of this process (all of flights, payments and loyalty in process) and of the PostgreSQL backends
+   (from /proc), the same per create-intent (one client), and the cost of an idempotent replay. The same
+   measurement of the code at --baseline (a git worktree of that commit, measured by this script) runs in
+   the same session, rounds alternating, so both see the same machine. 2b2fd88 is the payments of before
+   every charge was recorded ahead of the provider call; aea88c8 the booking path before issue 22.
 2. Chaos: four services on PostgreSQL (payments with 4 workers); --chaos-clients travellers each book,
    open an intent and pay through the gateway, over and over, retrying a payment with its own key until
    it has a final answer, while a random payments worker is killed (SIGKILL) every second for
@@ -38,6 +40,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import CpuMeter, admin, backend_pids, machine_load  # noqa: E402
+
+# BENCH_CODE: the checkout whose flightbook a throughput round measures (--baseline's worktree), this one's default
+sys.path.insert(0, os.environ.get("BENCH_CODE", str(ROOT)))
+
 from flightbook import MODULES, wiring  # noqa: E402
 from flightbook.contracts.flights import BookingRequest, PassengerInput  # noqa: E402
 from flightbook.contracts.payments import CardInput  # noqa: E402
@@ -46,10 +53,10 @@ from flightbook.kernel.auth import Principal  # noqa: E402
 from flightbook.kernel.db import open_database  # noqa: E402
 from flightbook.kernel.migrations import migrate  # noqa: E402
 from flightbook.kernel.settings import Settings  # noqa: E402
-from bench.common import admin  # noqa: E402
 
 CARD = CardInput(number="4242424242424242", exp_month=12, exp_year=dt.date.today().year + 2, cvc="123")
-RESULT = re.compile(r"-> (\d+) payments/s; latency p50 ([\d.]+) ms, p99 ([\d.]+) ms")
+RESULT = re.compile(r"-> (\d+) payments/s; latency p50 ([\d.]+) ms, p99 ([\d.]+) ms; CPU ms per payment: "
+                    r"app ([\d.]+), PostgreSQL ([\d.]+); per create-intent: app ([\d.]+), PostgreSQL ([\d.]+)")
 
 
 def scratch_system(pg: str):
@@ -68,6 +75,12 @@ def scratch_system(pg: str):
 
 
 def held_bookings(system, count: int) -> list[tuple[Principal, str]]:
+    """``count`` bookings held, each with its intent: (traveller, intent id)."""
+    payments = system.contracts["payments"]
+    return [(caller, payments.create_intent(caller, ref).id) for caller, ref in booked(system, count)]
+
+
+def booked(system, count: int) -> list[tuple[Principal, str]]:
     from flightbook.modules.flights.models import Airport, Flight, SeatInventory
     for code in ("LHR", "JFK"):
         Airport.insert(iata=code, name=code, city=code, country="GB", lat=0, lon=0, tz="UTC",
@@ -78,35 +91,44 @@ def held_bookings(system, count: int) -> list[tuple[Principal, str]]:
                            arrives_at=clock.to_db(departs + dt.timedelta(hours=8)), duration_minutes=480)
     SeatInventory.insert(flight=flight.id, cabin="economy", capacity=count, seats_left=count, fare_amount=19900,
                          currency="USD").execute()
-    flights, payments = system.contracts["flights"], system.contracts["payments"]
+    flights = system.contracts["flights"]
     made = []
     for i in range(count):
         caller = Principal(kind="user", user_id=1000 + i % 50)
         booking = flights.book(caller, BookingRequest(outbound_flight_id=flight.id, cabin="economy",
                                                       passengers=[PassengerInput("Pax", "Bench", dt.date(1990, 1, 1))],
                                                       contact_email="bench@example.com"))
-        made.append((caller, payments.create_intent(caller, booking.ref).id))
+        made.append((caller, booking.ref))
     return made
 
 
-def run(payments, work: list, clients: int) -> tuple[float, list[float]]:
+def pg_meter(pg: str) -> CpuMeter:
+    """A meter of the PostgreSQL backends on the scratch databases."""
+    names = [f"fbbench_payments_{module}" for module in MODULES]
+    return CpuMeter(lambda: backend_pids(pg, names)).start()
+
+
+def run(payments, work: list, clients: int) -> tuple[float, list[float], float]:
+    """(seconds, each payment's latency, CPU seconds the paying threads used: the request path alone)."""
     latencies: list[float] = []
+    request_cpu = [0.0]
     lock = threading.Lock()
     chunks = [work[i::clients] for i in range(clients)]
 
     def client(chunk):
         for caller, intent_id in chunk:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.thread_time()
             result = payments.process_payment(caller, intent_id, CARD, f"bench-{intent_id}")
             assert result.status == "succeeded", result
             with lock:
                 latencies.append(time.perf_counter() - started)
+                request_cpu[0] += time.thread_time() - cpu
 
     threads = [threading.Thread(target=client, args=(c,)) for c in chunks]
     started = time.perf_counter()
     [t.start() for t in threads]
     [t.join() for t in threads]
-    return time.perf_counter() - started, latencies
+    return time.perf_counter() - started, latencies, request_cpu[0]
 
 
 def ms(values: list[float], q: float) -> float:
@@ -126,11 +148,20 @@ def throughput_round(payments_count: int, clients: int, pg: str, replays: bool) 
     system = scratch_system(pg)
     payments = system.contracts["payments"]
     try:
-        work = held_bookings(system, payments_count)
-        elapsed, latencies = run(payments, work, clients)
+        held = booked(system, payments_count)
+        backends = pg_meter(pg)
+        cpu = time.thread_time()
+        work = [(caller, payments.create_intent(caller, ref).id) for caller, ref in held]
+        intent_app = (time.thread_time() - cpu) / len(work) * 1000
+        intent_pg = backends.stop() / len(work) * 1000
+        backends = pg_meter(pg)
+        elapsed, latencies, request_cpu = run(payments, work, clients)
+        pay_app, pay_pg = request_cpu / len(work) * 1000, backends.stop() / len(work) * 1000
         print(f"payments processed: {len(latencies)} with {clients} clients in {elapsed:.2f} s "
               f"-> {len(latencies) / elapsed:.0f} payments/s; latency p50 {ms(latencies, 50):.1f} ms, "
-              f"p99 {ms(latencies, 99):.1f} ms", flush=True)
+              f"p99 {ms(latencies, 99):.1f} ms; CPU ms per payment: app {pay_app:.2f}, PostgreSQL {pay_pg:.2f}; "
+              f"per create-intent: app {intent_app:.2f}, PostgreSQL {intent_pg:.2f} (1 client); app: the CPU of the "
+              "threads making the calls (flights, payments and loyalty in process; no relay runs)", flush=True)
         if replays:
             took = []
             for caller, intent_id in work[:200]:
@@ -144,18 +175,18 @@ def throughput_round(payments_count: int, clients: int, pg: str, replays: bool) 
         close(system, pg)
 
 
-def measured_by(checkout: Path, args) -> tuple[float, float, float]:
-    """Run one throughput round of ``checkout``'s own bench script; (payments/s, p50 ms, p99 ms)."""
+def measured_by(checkout: Path, args) -> tuple[float, ...]:
+    """One throughput round of ``checkout``'s code, by this script; (payments/s, p50 ms, p99 ms, app and PostgreSQL
+    CPU ms per payment, the same per create-intent)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLIGHTBOOK_")}
-    env["PYTHONPATH"] = str(checkout)
-    done = subprocess.run([sys.executable, str(checkout / "bench" / "bench_payments.py"), "--payments",
-                           str(args.payments), "--clients", str(args.clients), "--pg", args.pg,
-                           *(["--only", "round"] if checkout == ROOT else [])],
+    env["BENCH_CODE"] = str(checkout)
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--payments", str(args.payments),
+                           "--clients", str(args.clients), "--pg", args.pg, "--only", "round"],
                           cwd=checkout, env=env, capture_output=True, text=True, timeout=900)
     found = RESULT.search(done.stdout)
     if done.returncode != 0 or not found:
         raise SystemExit(f"{checkout}: bench failed\n{done.stdout}\n{done.stderr[-3000:]}")
-    return float(found.group(1)), float(found.group(2)), float(found.group(3))
+    return tuple(float(x) for x in found.groups())
 
 
 def side_by_side(args) -> None:
@@ -170,16 +201,19 @@ def side_by_side(args) -> None:
                 figures[label].append(measured_by(checkout, args))
     finally:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)], check=False)
-    medians = {label: [statistics.median(f[i] for f in rows) for i in range(3)] for label, rows in figures.items()}
-    for label, name in (("before", f"before ({args.baseline}, charge then record)"),
-                        ("now", "now (record, charge, record)")):
-        rate, p50, p99 = medians[label]
+    medians = {label: [statistics.median(f[i] for f in rows) for i in range(7)] for label, rows in figures.items()}
+    print(machine_load())
+    for label, name in (("before", f"before ({args.baseline})"), ("now", "now")):
+        rate, p50, p99, pay_app, pay_pg, intent_app, intent_pg = medians[label]
         rounds = ", ".join(f"{f[0]:.0f}" for f in figures[label])
-        print(f"{name}: {rate:.0f} payments/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms "
-              f"(medians of {args.rounds} rounds of {args.payments}, {args.clients} clients; rounds: {rounds}/s)")
-    ratio = medians["now"][0] / medians["before"][0]
-    print(f"now/before: {ratio:.2f} x payments/s, p50 {medians['now'][1] / medians['before'][1]:.2f} x "
-          f"(target: no worse than 15 % slower, i.e. >= 0.85 x)")
+        print(f"{name}: {rate:.0f} payments/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms; CPU ms per payment: app "
+              f"{pay_app:.2f}, PostgreSQL {pay_pg:.2f}; per create-intent: app {intent_app:.2f}, PostgreSQL "
+              f"{intent_pg:.2f} (medians of {args.rounds} rounds of {args.payments}, {args.clients} clients; "
+              f"rounds: {rounds}/s)")
+    now, before = medians["now"], medians["before"]
+    print(f"now/before: {now[0] / before[0]:.2f} x payments/s, p50 {now[1] / before[1]:.2f} x, app CPU per payment "
+          f"{now[3] / before[3]:.2f} x, PostgreSQL CPU per payment {now[4] / before[4]:.2f} x "
+          f"(targets: app CPU <= 4 ms per payment with the mock bank; against 2b2fd88, no worse than 15 % slower)")
     throughput_round(200, 1, args.pg, replays=True)
 
 
@@ -356,7 +390,7 @@ def main() -> None:
     parser.add_argument("--payments", type=int, default=400)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--baseline", default="2b2fd88", help="the commit to measure beside this one")
+    parser.add_argument("--baseline", default="aea88c8", help="the commit to measure beside this one")
     parser.add_argument("--chaos-seconds", type=int, default=20)
     parser.add_argument("--chaos-clients", type=int, default=40)
     parser.add_argument("--only", choices=("throughput", "chaos", "round"))

@@ -1,15 +1,17 @@
 """End-to-end booking latency through the gateway, one process vs four services, and search requests/s
 through the gateway.
 
-    python bench/bench_services.py [--bookings 300] [--clients 4] [--rounds 6] [--seconds 10]
+    python bench/bench_services.py [--bookings 300] [--clients 4] [--rounds 6] [--seconds 10] [--compare REV]
 
 Both deployments are started for real, side by side (gunicorn; one process, and four processes as the
 Procfile does), each on three PostgreSQL databases of its own and seeded with the sample schedule; the
 measurements alternate between them in batches. A booking is: search, book one
 passenger, create the intent, pay with the test card, read the ticket back — all through /api/gateway.
 Bookings are measured with one traveller at a time (latency alone) and with --clients travellers at once
-(latency under load). Prints p50/p99 and each step's p50 per mode and load, the four/one ratios (target
-<= 1.5) and gateway search requests/s.
+(latency under load). Prints p50/p99 and each step's p50 per mode and load, the CPU ms per booking of the
+serving processes (gunicorn masters and workers) and of the PostgreSQL backends (from /proc), the four/one
+ratios (target <= 1.5; issue 22's: <= 1.3) and gateway search requests/s. --compare REV adds a third
+deployment, one process running the code at REV (a git worktree, on PYTHONPATH), measured in the same turns.
 
     python bench/bench_services.py --observability [--bookings 120] [--rounds 6] [--seconds 12]
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -33,8 +36,11 @@ from pathlib import Path
 
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
+from bench.common import CpuMeter, backend_pids, machine_load, process_tree  # noqa: E402
+from tests.conftest import MODULES, PG_ADMIN  # noqa: E402
 from tests.e2e.deployments import Deployment  # noqa: E402
 
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": dt.date.today().year + 2, "cvc": "123",
@@ -67,6 +73,7 @@ def find_trips(api: str) -> None:
                 TRIPS.append((origin, destination, date))
 
 
+BEFORE = "before"  # the deployment of --compare's code: one process
 STEPS = ("search", "book", "create-intent", "pay", "ticket")
 
 
@@ -142,6 +149,15 @@ def measure_search(api: str, seconds: float, clients: int) -> float:
     return sum(done) / seconds
 
 
+def serving_meters(deployment: Deployment) -> tuple[CpuMeter, CpuMeter]:
+    """Meters of the deployment's gunicorn processes (masters and workers) and of the PostgreSQL backends on its
+    databases, started now."""
+    masters = [server.process.pid for server in deployment.servers.values() if server.process is not None]
+    databases = [f"fb{deployment.label}_{module}" for module in MODULES]
+    return (CpuMeter(lambda: [pid for master in masters for pid in process_tree(master)]).start(),
+            CpuMeter(lambda: backend_pids(PG_ADMIN, databases)).start())
+
+
 def pct(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -155,21 +171,32 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="length of the search runs per mode")
     parser.add_argument("--observability", action="store_true",
                         help="measure metrics and tracing on against off instead (see the module's doc)")
+    parser.add_argument("--compare", metavar="REV", help="also one process running the code at REV (a git worktree)")
     args = parser.parse_args()
     if args.observability:
         return observability_main(args)
     loads = (1, args.clients) if args.clients != 1 else (1,)
-    modes = ("one_process", "four_services")
+    modes: tuple[str, ...] = ("one_process", "four_services")
+    baseline = None
+    if args.compare:
+        baseline = Path(tempfile.mkdtemp(prefix="fbbaseline")) / "checkout"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(baseline), args.compare],
+                       check=True)
+        modes += (BEFORE,)
     latencies = {(m, c): [] for m in modes for c in loads}
+    cpu = {(m, c): [0.0, 0.0] for m in modes for c in loads}  # CPU seconds: serving processes, PostgreSQL backends
     steps = {(m, c): {} for m in modes for c in loads}
     searches = {m: [] for m in modes}
     with tempfile.TemporaryDirectory() as folder:
         deployments = {}
         try:
             for mode in modes:
-                # both on PostgreSQL, so the ratio measures the deployment, not the database
+                # all on PostgreSQL, so the ratio measures the deployment, not the database
                 (Path(folder) / mode).mkdir()
-                deployments[mode] = Deployment(mode, Path(folder) / mode, f"bench_{mode}", backend="postgres")
+                kind = "one_process" if mode == BEFORE else mode
+                deployments[mode] = Deployment(kind, Path(folder) / mode, f"bench_{mode}", backend="postgres")
+                if mode == BEFORE:  # its servers (and its migrate and demo data) import the code at REV
+                    deployments[mode].env["PYTHONPATH"] = str(baseline)
                 deployments[mode].start()
             apis = {mode: d.url + "/api/gateway" for mode, d in deployments.items()}
             find_trips(apis["one_process"])
@@ -180,22 +207,31 @@ def main() -> None:
             for clients in loads:
                 for r in range(args.rounds):
                     for mode in (modes if r % 2 == 0 else modes[::-1]):
+                        meters = serving_meters(deployments[mode])
                         latencies[mode, clients] += measure_bookings(apis[mode], args.bookings // args.rounds,
                                                                      clients, steps[mode, clients])
+                        for k, meter in enumerate(meters):
+                            cpu[mode, clients][k] += meter.stop()
             for r in range(args.rounds):
                 for mode in modes:
                     searches[mode].append(measure_search(apis[mode], args.seconds / args.rounds, args.clients))
         finally:
             for deployment in deployments.values():
                 deployment.stop()
+            if baseline is not None:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)], check=False)
     for mode in modes:
         for clients in loads:
             values = latencies[mode, clients]
             p50 = {k: statistics.median(v) * 1000 for k, v in steps[mode, clients].items()}
-            print(f"{mode:14s} {clients} client(s): booking p50 {statistics.median(values) * 1000:6.1f} ms  "
+            name = f"one_process at {args.compare}" if mode == BEFORE else mode
+            print(f"{name:14s} {clients} client(s): booking p50 {statistics.median(values) * 1000:6.1f} ms  "
                   f"p99 {pct(values, 0.99):6.1f} ms  (steps p50: {', '.join(f'{k} {p50[k]:.1f}' for k in STEPS)} ms; "
-                  f"{len(values)} bookings)")
+                  f"{len(values)} bookings); CPU ms per booking: serving processes "
+                  f"{cpu[mode, clients][0] / len(values) * 1000:.1f}, PostgreSQL "
+                  f"{cpu[mode, clients][1] / len(values) * 1000:.1f}")
         print(f"{mode:14s} gateway search {statistics.median(searches[mode]):6.1f} req/s ({args.clients} clients)")
+    print(machine_load())
     for clients in loads:
         one, four = latencies["one_process", clients], latencies["four_services", clients]
         print(f"ratio four/one, {clients} client(s): p50 {statistics.median(four) / statistics.median(one):.2f}  "

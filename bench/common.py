@@ -1,7 +1,12 @@
-"""What the benchmarks share: scratch PostgreSQL databases, created fresh and dropped afterwards."""
+"""What the benchmarks share: scratch PostgreSQL databases, created fresh and dropped afterwards; CPU time of
+processes (ours, gunicorn's, PostgreSQL's backends) from /proc; pgbench's TPC-B figure on the same server."""
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+import subprocess
+from urllib.parse import urlparse
 
 import psycopg2
 
@@ -38,3 +43,86 @@ def scratch_database(pg: str, name: str):
         yield url
     finally:
         drop_scratch(pg, name)
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15 of stat)
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (a gunicorn master and its workers)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        try:
+            with open(f"/proc/{current}/task/{current}/children") as fh:
+                queue.extend(int(child) for child in fh.read().split())
+        except OSError:
+            pass
+    return found
+
+
+def backend_pids(pg: str, databases: list[str]) -> list[int]:
+    """The PostgreSQL backends connected to ``databases`` now (the server runs on this machine)."""
+    conn = psycopg2.connect(pg)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = ANY(%s)", (databases,))
+            return [pid for (pid,) in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+class CpuMeter:
+    """CPU seconds used between ``start()`` and ``stop()`` by some processes: the ones ``pids()`` names at
+    either moment (a process that appears in between counts from 0, as a backend opened by the pool does)."""
+
+    def __init__(self, pids):
+        self.pids = pids
+        self.before: dict[int, float] = {}
+
+    def start(self) -> "CpuMeter":
+        self.before = {pid: cpu_seconds(pid) for pid in self.pids()}
+        return self
+
+    def stop(self) -> float:
+        after = {pid: cpu_seconds(pid) for pid in set(self.pids()) | set(self.before)}
+        return sum(max(0.0, seconds - self.before.get(pid, 0.0)) for pid, seconds in after.items())
+
+
+def pgbench_tps(pg: str, clients: int = 16, threads: int = 2, seconds: int = 10, scratch: str = "bench_pgbench") -> float:
+    """pgbench's TPC-B-like transactions per second against the same server, on a scratch database
+    (``pgbench -i -s 1``, then ``-c clients -j threads -T seconds``); made on the first call, kept after."""
+    url = urlparse(pg)
+    conn = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    conn_db = psycopg2.connect(pg)
+    conn_db.autocommit = True
+    with conn_db.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (scratch,))
+        exists = cur.fetchone() is not None
+    conn_db.close()
+    if not exists:
+        admin(pg, f"CREATE DATABASE {scratch}")
+        subprocess.run(["pgbench", *conn, "-i", "-s", "1", "-q", scratch], check=True, capture_output=True)
+    done = subprocess.run(["pgbench", *conn, "-c", str(clients), "-j", str(threads), "-T", str(seconds), scratch],
+                          check=True, capture_output=True, text=True)
+    found = re.search(r"tps = ([\d.]+) \(without initial connection time\)", done.stdout) or \
+        re.search(r"tps = ([\d.]+)", done.stdout)
+    if not found:
+        raise RuntimeError(f"pgbench said:\n{done.stdout}\n{done.stderr}")
+    return float(found.group(1))
+
+
+def machine_load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min) {five:.1f} (5 min) on {os.cpu_count()} CPUs"

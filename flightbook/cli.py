@@ -232,9 +232,9 @@ def load_connection_times(admin, csv_path) -> str:
             f"{result.unchanged} unchanged, {result.removed} removed (back to the defaults)")
 
 
-def load_flights(admin, schedule, start: dt.date, days: int) -> str:
+def load_flights(admin, schedule, start: dt.date, days: int, fare_rules=None) -> str:
     with _Progress("flights") as progress:
-        result = admin.import_flights(schedule, start, days, progress=progress)
+        result = admin.import_flights(schedule, start, days, progress=progress, fare_rules=fare_rules)
     return (f"flights: {result.schedules} schedules x {days} days from {start} = {result.dated} dated flights, "
             f"{result.added} added, {result.existing} already there")
 
@@ -305,6 +305,7 @@ def import_flights(
     schedule: str = typer.Argument(..., help="weekly schedule CSV"),
     start: str = typer.Option(..., help="first service date, YYYY-MM-DD (the origin's local date)"),
     days: int = typer.Option(..., help="how many days from --start (1-800)"),
+    fare_rules: str = typer.Option(None, help="fare rules TOML (buckets, time of day); default data/fare_rules.toml"),
 ):
     """Expand a weekly schedule into dated flights with seat inventory; re-importing changes nothing.
     Example: flightbook import-flights data/schedule.csv --start 2026-12-01 --days 30"""
@@ -314,7 +315,7 @@ def import_flights(
         fail(f"--start is not a date YYYY-MM-DD: {start!r}")
     system = _module_system("flights")
     try:
-        typer.echo(load_flights(wiring.flights_admin(system), schedule, first, days))
+        typer.echo(load_flights(wiring.flights_admin(system), schedule, first, days, fare_rules))
     except DomainError as exc:
         fail(f"{exc.message} (nothing imported)")
     finally:

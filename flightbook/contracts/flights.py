@@ -15,11 +15,18 @@ from flightbook.kernel.money import Money
 from flightbook.kernel.outbox import EventRecord, OutboxReport
 
 CABINS = ("economy", "business", "first")
-MAX_PASSENGERS = 9
+MAX_PASSENGERS = 9  # seats: adults and children together (infants ride on an adult's lap)
 #: how an option list may be ordered; ``best`` blends price and duration (see catalogue/ranking.py)
 SORTS = ("best", "price", "departure", "duration")
 MAX_STOPS = 2  # a journey has at most this many connections (three flights)
 MAX_CALENDAR_DAYS = 62
+
+
+class PassengerType(StrEnum):
+    """By age on the day of the last flight: infant under 2 (on an adult's lap, no seat), child 2-11, adult."""
+    ADULT = "adult"
+    CHILD = "child"
+    INFANT = "infant"
 
 
 class BookingStatus(StrEnum):
@@ -78,6 +85,12 @@ class FlightCancelled(Conflict):
 class LoginBlocked(Forbidden):
     """An admin blocked the traveller's login."""
     code = "login_blocked"
+
+
+class FareChanged(Conflict):
+    """The price rose between search and booking: ``total`` is what the booking would cost now,
+    ``expected_total`` what the client sent. Nothing was held."""
+    code = "fare_changed"
 
 
 class TicketNotIssued(Conflict):
@@ -158,9 +171,11 @@ class FlightQuery:
     date: dt.date
     return_date: dt.date | None = None
     cabin: str = "economy"
-    passengers: int = 1
+    passengers: int = 1  # adults ("adults" in the API; "passengers" still means that many adults)
     sort: str = "price"
     max_stops: int = 1  # 0: direct flights only; 1 or 2: journeys with up to that many connections
+    children: int = 0  # 2-11 years old on the day of the last flight
+    infants: int = 0  # under 2, on an adult's lap: at most one per adult
 
 
 @dataclass(frozen=True)
@@ -177,8 +192,8 @@ class FlightLeg:
     arrives_local: str  # ISO 8601 with the destination's offset
     duration_minutes: int
     cabin: str
-    fare: Money  # per passenger
-    total: Money  # for all passengers
+    fare: Money  # per adult: what the next seat costs
+    total: Money  # for all passengers, each seat at its own bucket's price
     seats_left: int
 
 
@@ -204,8 +219,8 @@ class FlightOption:
     arrives_local: str  # ISO 8601 with the destination's offset
     duration_minutes: int  # door to door: flights and layovers
     cabin: str
-    fare: Money  # per passenger, the whole journey
-    total: Money  # for all passengers
+    fare: Money  # per adult, the whole journey: what the next booking's first seat costs
+    total: Money  # for all passengers (children's and infants' shares, each seat at its bucket's price)
     seats_left: int  # the fewest over the legs
     stops: int = 0
     legs: list[FlightLeg] = field(default_factory=list)
@@ -248,6 +263,8 @@ class PassengerInput:
     last_name: str
     date_of_birth: dt.date
     gender: str | None = None
+    #: adult, child or infant; None: the type the date of birth gives on the day of the last flight
+    type: PassengerType | None = None
 
 
 @dataclass(frozen=True)
@@ -268,6 +285,8 @@ class BookingRequest:
     return_id: str | None = None
     outbound_flight_id: int | None = None
     return_flight_id: int | None = None
+    #: the total the client saw in search: the booking is refused (FareChanged, nothing held) if it costs more
+    expected_total: Money | None = None
 
 
 @dataclass(frozen=True)
@@ -283,7 +302,7 @@ class BookedFlight:
     departs_local: str
     arrives_local: str
     duration_minutes: int
-    fare: Money  # per passenger
+    fare: Money  # the first adult's fare on this flight (each passenger's is in BookingView.fares)
 
 
 @dataclass(frozen=True)
@@ -542,9 +561,12 @@ class FlightsContract(Protocol):
     def flight_calendar(self, query: CalendarQuery) -> FareCalendar:
         """The cheapest journey's total and stops for each day of a range (up to MAX_CALENDAR_DAYS)."""
 
-    def quote_trip(self, cabin: str, passengers: int, outbound_id: str, return_id: str | None = None) -> TripQuote:
-        """What booking these options (ids from search) would cost now for ``passengers``: what ``book`` would
-        charge; the same checks (flights that exist, connect, have not left and have the seats)."""
+    def quote_trip(self, cabin: str, passengers: int, outbound_id: str, return_id: str | None = None,
+                   children: int = 0, infants: int = 0) -> TripQuote:
+        """What booking these options (ids from search) would cost now for ``passengers`` adults, ``children`` and
+        ``infants``: what ``book`` would charge, priced by the same code (each seat from its fare bucket, the
+        passenger types' shares); the same checks (flights that exist, connect, have not left and have the
+        seats)."""
     def book(self, caller: Principal, request: BookingRequest) -> BookingView: ...
     def get_booking(self, caller: Principal | None, ref: str) -> BookingView:
         """caller None means "a service asks" (payments checking what is due)."""
@@ -679,8 +701,9 @@ class FlightsAdmin(Protocol):
                           airports_csv: Path | str | None = None) -> GeneratedSchedule:
         """Write a weekly schedule between the ``airports_count`` largest airports; same seed, same file."""
     def import_flights(self, schedule: Path | str, start: dt.date, days: int,
-                       progress: Progress | None = None) -> FlightImport:
-        """Expand a weekly schedule into dated flights with seat inventory; re-importing changes nothing."""
+                       progress: Progress | None = None, fare_rules: Path | str | None = None) -> FlightImport:
+        """Expand a weekly schedule into dated flights with seat inventory priced by the fare rules file
+        (default data/fare_rules.toml); re-importing changes nothing."""
     def import_cities(self, csv_path: Path | str | None = None,
                       aliases_path: Path | str | None = None) -> CityImport:
         """Replace the metropolitan areas (default data/cities.csv) and local place names (default

@@ -2,18 +2,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from urllib.parse import urlencode
 
 import falcon
 
-from flightbook.contracts.flights import BookingRequest, FlightQuery, PassengerInput
-from flightbook.gateway.search_pages import SearchForm
+from flightbook.contracts.flights import BookingRequest, FlightQuery, PassengerInput, PassengerType
+from flightbook.gateway.search_pages import SearchForm, party_label
 from flightbook.gateway.urls import results_url
 from flightbook.gateway.web import LoginRequired, Web, page
 from flightbook.kernel.errors import Conflict, NotFound, ValidationError
 
 GENDERS = {"": "Prefer not to say", "female": "Female", "male": "Male", "other": "Other"}
 PASSENGER_FIELDS = ("first_name", "last_name", "date_of_birth", "gender")
+TYPE_LABELS = {PassengerType.ADULT: "Adult (12+)", PassengerType.CHILD: "Child (2–11)",
+               PassengerType.INFANT: "Infant (under 2, on an adult's lap)"}
+
+
+def party_types(query: FlightQuery) -> list[PassengerType]:
+    """One passenger block per traveller the search counted: adults, then children, then infants."""
+    return ([PassengerType.ADULT] * query.passengers + [PassengerType.CHILD] * query.children
+            + [PassengerType.INFANT] * query.infants)
 
 
 def _option_id(form: dict, field: str, required: bool) -> str | None:
@@ -50,10 +59,14 @@ class Selection:
                                      | {code for o in chosen for leg in o.legs for code in (leg.origin, leg.destination)})
         self.journeys = [{"label": label, **web.journey_view(o.legs, o.layovers, self.places, whole=o)}
                          for label, o in zip(("Outbound", "Return"), chosen)]
-        # what booking them would charge, as flights says (never added up here)
+        # what booking them would charge this party, as flights says (never added up here); sent back as the
+        # booking's expected_total, so a fare that rose meanwhile is a 409 fare_changed, not a surprise
         self.quote = web.contracts.flights.quote_trip(self.query.cabin, self.query.passengers, self.outbound_id,
-                                                      self.return_id)
+                                                      self.return_id, children=self.query.children,
+                                                      infants=self.query.infants)
         self.total = self.quote.total
+        self.types = party_types(self.query)
+        self.party = party_label(self.query)
         self.hidden = {**{k: v for k, v in self.search.data.items() if v}, "outbound_id": self.outbound_id,
                        "return_id": self.return_id or ""}
 
@@ -75,7 +88,7 @@ class Passengers:
                                     {k: form[k] for k in ("outbound_id", "return_id") if form.get(k)}))
         selection = Selection(self.web, form)
         user = self.web.contracts.flights.get_user(principal, self.web.user_id(principal))
-        people = [{f: "" for f in PASSENGER_FIELDS} for _ in range(selection.query.passengers)]
+        people = [{f: "" for f in PASSENGER_FIELDS} for _ in selection.types]
         people[0].update(first_name=user.first_name, last_name=user.last_name)
         render_passengers(self.web, req, resp, selection, people, user.email, {})
 
@@ -83,7 +96,7 @@ class Passengers:
 def render_passengers(web, req, resp, selection, people, contact_email, errors, error=None,
                       status=falcon.HTTP_200):
     web.render(req, resp, "passengers.html", status=status, selection=selection, people=people,
-               contact_email=contact_email, errors=errors, error=error, genders=GENDERS,
+               contact_email=contact_email, errors=errors, error=error, genders=GENDERS, type_labels=TYPE_LABELS,
                back_url=results_url(selection.search.data), today=dt.date.today().isoformat())
 
 
@@ -99,7 +112,7 @@ class Book:
         principal = self.web.traveller(req)
         selection = Selection(self.web, form)
         people = [{f: (form.get(f"p{i}_{f}") or "").strip() for f in PASSENGER_FIELDS}
-                  for i in range(selection.query.passengers)]
+                  for i in range(len(selection.types))]
         contact_email = (form.get("contact_email") or "").strip()
         errors = passenger_errors(people)
         if not contact_email:
@@ -109,17 +122,26 @@ class Book:
                                      "Please check the highlighted fields.", status=falcon.HTTP_400)
         request = BookingRequest(
             outbound_id=selection.outbound_id, return_id=selection.return_id,
-            cabin=selection.query.cabin, contact_email=contact_email,
+            cabin=selection.query.cabin, contact_email=contact_email, expected_total=selection.total,
             passengers=[PassengerInput(first_name=p["first_name"], last_name=p["last_name"],
                                        date_of_birth=dt.date.fromisoformat(p["date_of_birth"]),
-                                       gender=p["gender"] or None) for p in people])
+                                       gender=p["gender"] or None, type=kind)
+                        for p, kind in zip(people, selection.types)])
         try:
             booking = self.web.contracts.flights.book(principal, request)
         except (ValidationError, Conflict, NotFound) as exc:
-            return render_passengers(self.web, req, resp, selection, people, contact_email, {},
+            return render_passengers(self.web, req, resp, selection, people, contact_email, _field_error(exc),
                                      exc.message, status=exc.status)
         self.web.redirect(req, resp, f"/bookings/{booking.ref}/pay",
                           f"Seats held: booking {booking.ref}. Complete payment to confirm it.")
+
+
+def _field_error(exc) -> dict:
+    """A refusal about one passenger's field (``passengers[1].date_of_birth``) marks that field of the form."""
+    match = re.fullmatch(r"passengers\[(\d+)\]\.(\w+)", str(exc.details.get("field") or ""))
+    if match is None or match.group(2) not in PASSENGER_FIELDS:
+        return {}
+    return {f"p{match.group(1)}_{match.group(2)}": exc.message.split(": ", 1)[-1]}
 
 
 def passenger_errors(people: list[dict]) -> dict:

@@ -60,11 +60,16 @@ class SearchForm:
         if cabin not in CABINS:
             self.errors["cabin"] = "Choose economy, business or first."
         passengers = self._passengers()
+        children, infants = self._count("children", "Children"), self._count("infants", "Infants")
+        if children + passengers > MAX_PASSENGERS:
+            self.errors["children"] = f"Adults and children take at most {MAX_PASSENGERS} seats together."
+        if infants > passengers:
+            self.errors["infants"] = "One infant per adult: an infant travels on an adult's lap."
         if self.errors or origin is None or destination is None or date is None:
             return None
         self.data.update(origin=origin, destination=destination)
         return FlightQuery(origin=origin, destination=destination, date=date, return_date=return_date,
-                           cabin=cabin, passengers=passengers,
+                           cabin=cabin, passengers=passengers, children=children, infants=infants,
                            sort=self.data["sort"] if self.data["sort"] in SORTS else "best",
                            max_stops=int(self.data["stops"] if self.data["stops"] in STOPS else DEFAULT_STOPS))
 
@@ -110,8 +115,22 @@ class SearchForm:
             return validate.integer(self.data, "passengers", minimum=1, maximum=MAX_PASSENGERS,
                                     required=False, default=1)
         except ValidationError:
-            self.errors["passengers"] = f"Passengers: choose 1 to {MAX_PASSENGERS}."
+            self.errors["passengers"] = f"Adults: choose 1 to {MAX_PASSENGERS}."
             return 1
+
+    def _count(self, field: str, label: str) -> int:
+        try:
+            return validate.integer(self.data, field, minimum=0, maximum=MAX_PASSENGERS, required=False, default=0)
+        except ValidationError:
+            self.errors[field] = f"{label}: choose 0 to {MAX_PASSENGERS}."
+            return 0
+
+
+def party_label(query) -> str:
+    """'2 adults, 1 child, 1 infant'."""
+    parts = [(query.passengers, "adult", "adults"), (query.children, "child", "children"),
+             (query.infants, "infant", "infants")]
+    return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in parts if n)
 
 
 class Home:
@@ -159,6 +178,7 @@ class Results:
         chosen = {"outbound_id": chosen_id(params.get("outbound_id"), found.outbound),
                   "return_id": chosen_id(params.get("return_id"), found.inbound)}
         self.web.render(req, resp, "results.html", query=query, form=form.data, places=places, note=note,
+                        party=party_label(query),
                         outbound=[option_view(self.web, o, places) for o in found.outbound],
                         inbound=[option_view(self.web, o, places) for o in found.inbound], chosen=chosen,
                         trip=trip_quote(self.web, query, chosen["outbound_id"], chosen["return_id"]),
@@ -187,7 +207,8 @@ def trip_quote(web: Web, query: FlightQuery, outbound_id: str | None, return_id:
     if outbound_id is None or query.return_date is None or return_id is None:
         return None
     try:
-        return web.contracts.flights.quote_trip(query.cabin, query.passengers, outbound_id, return_id)
+        return web.contracts.flights.quote_trip(query.cabin, query.passengers, outbound_id, return_id,
+                                                children=query.children, infants=query.infants)
     except (ValidationError, Conflict, NotFound):
         return None
 

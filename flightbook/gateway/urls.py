@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-QUERY_FIELDS = ("origin", "destination", "trip", "date", "return_date", "cabin", "passengers", "sort", "stops")
+QUERY_FIELDS = ("origin", "destination", "trip", "date", "return_date", "cabin", "passengers", "children", "infants",
+                "sort", "stops")
 
 
 def results_url(data: dict, path: str = "/flights", **changes) -> str:

@@ -24,6 +24,7 @@ import peewee as pw
 
 from flightbook.kernel import clock, db as kdb, tracing
 from flightbook.kernel.events import Event
+from flightbook.kernel.sql import Statement
 
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
@@ -113,6 +114,11 @@ class Message:
                    trace_context=row.trace_context or "", published_at=clock.from_db(row.created_at).timestamp())
 
 
+# every state change publishes: prepared on PostgreSQL, as the hot writes are
+_PUBLISH = Statement("outbox_publish", lambda d: """INSERT INTO outbox (event_id, topic, source, payload, created_at)
+VALUES ({event_id}, {topic}, {source}, {payload}, {created_at})""")
+
+
 class Outbox:
     """Where a module publishes its events: ``Outbox(database, "flights").publish(BookingConfirmed(...))``."""
 
@@ -126,7 +132,7 @@ class Outbox:
         if not self.database.in_transaction():
             raise RuntimeError("Outbox.publish must run inside the write transaction of the change it reports")
         row = self._row(event)
-        tables(self.database).OutboxEvent.insert(**row).execute()
+        _PUBLISH.run(self.database, **row)
         return row["event_id"]
 
     def publish_many(self, events: list[Event], chunk_size: int = 500) -> int:

@@ -143,6 +143,8 @@ class Settings:
     hold_minutes: int = 15
     refund_cutoff_hours: int = 24
     late_refund_percent: int = 0
+    child_fare_percent: int = 75
+    infant_fare_percent: int = 10
     sweep_interval_seconds: int = 30
     min_connection_minutes: int = 45
     min_international_connection_minutes: int = 90
@@ -217,6 +219,8 @@ class Settings:
             hold_minutes=_int(env, "FLIGHTBOOK_HOLD_MINUTES", 15),
             refund_cutoff_hours=_int(env, "FLIGHTBOOK_REFUND_CUTOFF_HOURS", 24),
             late_refund_percent=_int(env, "FLIGHTBOOK_LATE_REFUND_PERCENT", 0),
+            child_fare_percent=_int(env, "FLIGHTBOOK_CHILD_FARE_PERCENT", 75),
+            infant_fare_percent=_int(env, "FLIGHTBOOK_INFANT_FARE_PERCENT", 10),
             sweep_interval_seconds=_int(env, "FLIGHTBOOK_SWEEP_INTERVAL_SECONDS", 30),
             min_connection_minutes=_int(env, "FLIGHTBOOK_MIN_CONNECTION_MINUTES", 45),
             min_international_connection_minutes=_int(env, "FLIGHTBOOK_MIN_INTERNATIONAL_CONNECTION_MINUTES", 90),

@@ -8,15 +8,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flightbook import wiring
-from flightbook.contracts.flights import (BookingNotFound, BookingStatus, CalendarQuery, FlightDeparted,
-                                          FlightNotFound, FlightQuery, InvalidTransition, MessageKind, Registration,
-                                          SeatsUnavailable, TicketNotIssued)
+from flightbook.contracts.flights import (BookingNotFound, BookingStatus, CalendarQuery, FareChanged, FlightDeparted,
+                                          FlightNotFound, FlightQuery, InvalidTransition, MessageKind, PassengerType,
+                                          Registration, SeatsUnavailable, TicketNotIssued)
 from flightbook.kernel import clock
 from flightbook.kernel.errors import Conflict, Forbidden, Unauthorized, Unavailable, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.modules.flights.models import Booking, Flight
 from tests.contract.builders import held_booking, same, traveller
-from tests.flights.builders import add_airports, add_flight, add_leg, booking_request, local, seats_left
+from tests.flights.builders import (add_airports, add_flight, add_leg, booking_request, local, passenger,
+                                    price_in_buckets, seats_left)
 from tests.mailkit import pdf_text
 
 
@@ -343,3 +344,28 @@ def test_the_fare_calendar_answers_the_same_way(flights, local_system):
         flights.flight_calendar(CalendarQuery(origin="JFK", destination="LAX", first=day,
                                               last=day + dt.timedelta(days=62)))
     assert long.value.field == "to"
+
+
+def test_a_family_is_searched_priced_and_booked_the_same_way_and_a_risen_fare_refused_alike(flights, local_system,
+                                                                                            ada):
+    add_airports("LHR", "JFK")
+    flight = add_flight(departs_in=dt.timedelta(days=15, hours=6))
+    price_in_buckets(flight, [(10000, 2), (20000, 8)])
+    day = clock.from_db(flight.departs_at).date()
+    query = FlightQuery(origin="LHR", destination="JFK", date=day, passengers=2, children=1, infants=1)
+    option = flights.search_flights(query).outbound[0]
+    assert option.total.amount == 10000 + 10000 + 15000 + 1000
+    assert same(flights.search_flights(query), local_system.contracts["flights"].search_flights(query))
+    kid = passenger(2, first_name="Kid", date_of_birth=day.replace(year=day.year - 6), type=PassengerType.CHILD)
+    baby = passenger(3, first_name="Baby", date_of_birth=day.replace(year=day.year - 1))
+    with pytest.raises(FareChanged) as risen:
+        flights.book(ada, booking_request(flight.id, [passenger(0), passenger(1), kid, baby],
+                                          expected_total=Money(option.total.amount - 1, "USD")))
+    assert risen.value.details["total"] == option.total.to_dict()
+    booking = flights.book(ada, booking_request(flight.id, [passenger(0), passenger(1), kid, baby],
+                                                expected_total=option.total))
+    assert booking.total == option.total
+    assert [p.type for p in booking.passengers] == [PassengerType.ADULT, PassengerType.ADULT, PassengerType.CHILD,
+                                                    PassengerType.INFANT]
+    assert [line.fare.amount for line in booking.fares] == [10000, 10000, 15000, 1000]
+    assert same(flights.get_booking(ada, booking.ref), booking)

@@ -37,7 +37,9 @@ def pick_airport(page, label: str, typed: str, code: str) -> None:
 
 
 def search(page, origin: tuple[str, str], destination: tuple[str, str], passengers: int = 1,
-           days_ahead: int = 2, return_days_ahead: int | None = None, shot: str | None = None) -> None:
+           days_ahead: int = 2, return_days_ahead: int | None = None, shot: str | None = None,
+           children: int = 0, infants: int = 0) -> None:
+    """``passengers`` adults (and children and infants) in the passenger picker."""
     page.goto("/")
     if return_days_ahead is None:
         page.get_by_label("One way").check()
@@ -48,7 +50,10 @@ def search(page, origin: tuple[str, str], destination: tuple[str, str], passenge
     page.get_by_label("Depart").fill(travel_date(days_ahead))
     if return_days_ahead is not None:
         page.get_by_label("Return date").fill(travel_date(return_days_ahead))
-    page.get_by_label("Passengers").select_option(str(passengers))
+    page.get_by_label("Adults").select_option(str(passengers))
+    if children or infants:
+        page.get_by_label("Children").select_option(str(children))
+        page.get_by_label("Infants").select_option(str(infants))
     if shot:
         screenshot(page, shot)
     page.get_by_role("button", name="Search flights").click()

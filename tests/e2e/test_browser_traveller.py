@@ -59,7 +59,7 @@ def test_typed_cities_search_every_airport_and_return_totals_survive_logging_in(
     page.get_by_label("To", exact=True).fill("london")
     page.get_by_label("Depart").fill(travel_date(2))
     page.get_by_label("Return date").fill(travel_date(4))
-    page.get_by_label("Passengers").select_option("2")
+    page.get_by_label("Adults").select_option("2")
     page.get_by_role("button", name="Search flights").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("New York NYC")
     expect(page.get_by_role("heading", level=1)).to_contain_text("London LON")

@@ -10,7 +10,7 @@ from flightbook.contracts.flights import BookingRequest, PassengerInput
 from flightbook.kernel import clock
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights import models
-from flightbook.modules.flights.catalogue import memo
+from flightbook.modules.flights.catalogue import memo, pricing
 from flightbook.modules.flights.catalogue.schedule_import import record_routes
 from flightbook.modules.flights.models import Airport, Flight, SeatInventory
 
@@ -54,6 +54,21 @@ def add_flight(origin: str = "LHR", destination: str = "JFK", *, departs_in: dt.
     record_routes({(origin, destination)})  # as an import does, so connections are searched through it
     memo.forget(models.database)
     return flight
+
+
+def price_in_buckets(flight: Flight, buckets: list[tuple[int, int]], cabin: str = "economy") -> None:
+    """Sell ``cabin`` in fare buckets ((price, seats) each, cheapest first), as an import would have priced it."""
+    state = [pricing.BucketState(price, size, size) for price, size in buckets]
+    SeatInventory.update(capacity=sum(size for _, size in buckets), seats_left=sum(size for _, size in buckets),
+                         buckets=pricing.state_text(state), fare_amount=pricing.next_price(state),
+                         next_fares=pricing.ladder_text([(p, n) for p, n in buckets])).where(
+        (SeatInventory.flight == flight.id) & (SeatInventory.cabin == cabin)).execute()
+
+
+def buckets_of(flight_id: int, cabin: str = "economy") -> list:
+    """(price, seats left, size) of each bucket."""
+    row = SeatInventory.get((SeatInventory.flight == flight_id) & (SeatInventory.cabin == cabin))
+    return [tuple(s) for s in pricing.parse_state(row.buckets)]
 
 
 def seats_left(flight_id: int, cabin: str = "economy") -> int:

@@ -1,6 +1,7 @@
 """Never oversell: many buyers at once, in threads (a connection each) and in separate processes,
-on SQLite and PostgreSQL; books, cancels, confirms and expiries racing each other; and connecting journeys
-that share legs, held all or none in one fixed order."""
+on SQLite and PostgreSQL; books, cancels, confirms and expiries racing each other; connecting journeys
+that share legs, held all or none in one fixed order; and fare buckets raced for, every booking paying exactly
+its seats' bucket prices."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,8 +18,8 @@ from flightbook.kernel.db import open_database
 from flightbook.modules.flights import models
 from flightbook.modules.flights.booking import bookings, states
 from flightbook.modules.flights.models import Booking, Passenger
-from tests.flights.builders import (UOW, add_airports, add_flight, add_leg, booking_request, itinerary, local,
-                                    seats_left)
+from tests.flights.builders import (UOW, add_airports, add_flight, add_leg, booking_request, buckets_of, itinerary,
+                                    local, price_in_buckets, seats_left)
 
 RULES = bookings.BookingRules()
 ATTEMPTS = 200
@@ -240,3 +241,86 @@ def _journey_of(ref: str) -> tuple[str, str | None]:
     out = [r.flight_id for r in rows if r.direction == "outbound"]
     back = [r.flight_id for r in rows if r.direction == "return"]
     return "-".join(map(str, out)), ("-".join(map(str, back)) or None)
+
+
+#: five buckets of ten seats, 100.00 to 500.00 (booked 15 days ahead: the advance-purchase rule's 100 %)
+BUCKETS = [(10000, 10), (20000, 10), (30000, 10), (40000, 10), (50000, 10)]
+FIFTEEN_DAYS = dt.timedelta(days=15, hours=6)
+
+
+def _bucketed_flight():
+    add_airports()
+    flight = add_flight(departs_in=FIFTEEN_DAYS)
+    price_in_buckets(flight, BUCKETS)
+    return flight
+
+
+def buy_in_parties(flight_id: int, attempts: int, user_id: int, cancel_share: float = 0.0) -> tuple[int, int]:
+    """Parties of 1-3 adults until the cabin is full; some cancel again (their seats back to their buckets)."""
+    rng = random.Random(user_id)
+    me = Principal(kind="user", user_id=user_id)
+    held = sold_out = 0
+    for _ in range(attempts):
+        try:
+            ref = bookings.hold_seats(UOW, user_id, booking_request(flight_id, rng.randint(1, 3)), RULES).ref
+            held += 1
+        except SeatsUnavailable:
+            sold_out += 1
+            continue
+        if rng.random() < cancel_share:
+            bookings.cancel_booking(UOW, ref, me, RULES)
+    return held, sold_out
+
+
+def assert_paid_is_what_the_buckets_sold(flight_id: int) -> None:
+    """What the live bookings pay adds up to the bucket prices of the seats sold, and no seat is oversold."""
+    live = list(Booking.select().where(Booking.status.in_(["HELD", "CONFIRMED"])))
+    state = buckets_of(flight_id)
+    assert sum(b.total_amount for b in live) == sum(price * (size - left) for price, left, size in state)
+    assert sum(size - left for _, left, size in state) == held_passengers(flight_id) == CAPACITY - seats_left(flight_id)
+    assert all(0 <= left <= size for _, left, size in state)
+
+
+@pytest.mark.slow
+def test_buyers_racing_for_each_buckets_last_seats_pay_exactly_the_buckets_prices(system):
+    flight = _bucketed_flight()
+    outcomes = run_together(16, lambda i: buy_in_parties(flight.id, 12, user_id=i + 1, cancel_share=0.25))
+    assert sum(h for h, _ in outcomes) > 0
+    assert_paid_is_what_the_buckets_sold(flight.id)
+    # and to the last seat: the rest sell out exactly, every bucket empty, the sum of every price paid
+    run_together(8, lambda i: buy_in_parties(flight.id, 20, user_id=100 + i))
+    assert seats_left(flight.id) == 0 and [left for _, left, _ in buckets_of(flight.id)] == [0] * 5
+    assert_paid_is_what_the_buckets_sold(flight.id)
+    assert sum(b.total_amount for b in Booking.select().where(Booking.status == "HELD")) == \
+        sum(price * size for price, size in BUCKETS)
+
+
+def _buy_in_a_process(url: str, flight_id: int, attempts: int, user_id: int, start, results) -> None:
+    models.database.initialize(open_database(url))
+    try:
+        start.wait()
+        results.put(buy_in_parties(flight_id, attempts, user_id, cancel_share=0.2))
+    except BaseException as exc:  # noqa: BLE001 - the parent fails the test on it
+        results.put(repr(exc))
+    finally:
+        models.database.close()
+
+
+@pytest.mark.slow
+def test_buyers_in_separate_processes_pay_exactly_the_buckets_prices(system, settings):
+    flight = _bucketed_flight()
+    models.database.close()
+    ctx = multiprocessing.get_context("spawn")
+    processes = 8
+    start, results = ctx.Barrier(processes), ctx.Queue()
+    children = [ctx.Process(target=_buy_in_a_process,
+                            args=(settings.databases["flights"], flight.id, 15, i + 1, start, results))
+                for i in range(processes)]
+    for child in children:
+        child.start()
+    outcomes = [results.get(timeout=180) for _ in children]
+    for child in children:
+        child.join(timeout=30)
+    assert all(isinstance(o, tuple) for o in outcomes), outcomes
+    assert_paid_is_what_the_buckets_sold(flight.id)
+    assert sum(s for _, s in outcomes) > 0  # the cabin filled up: the last buckets' seats were raced for

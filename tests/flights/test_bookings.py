@@ -312,3 +312,16 @@ def test_only_a_service_confirms_a_booking_in_process_as_over_http(system):
         service.confirm_booking(held.ref, "pay_1", caller=Principal(kind="user", user_id=1, username="u1"))
     assert refused.value.code == "service_only"
     assert service.confirm_booking(held.ref, "pay_1").status == BookingStatus.CONFIRMED
+
+
+def test_a_taken_booking_ref_is_passed_over_and_nothing_is_written_under_it(system, monkeypatch):
+    add_airports("LHR", "JFK")
+    flight = add_flight(cabins={"economy": (9, 25000)})
+    first = bookings.hold_seats(UOW, 1, booking_request(flight.id), bookings.BookingRules())
+    offered = iter([first.ref, first.ref, "ZZZZZ2"])
+    monkeypatch.setattr(bookings.refs, "new_ref", lambda: next(offered))
+    second = bookings.hold_seats(UOW, 2, booking_request(flight.id, 2), bookings.BookingRules())
+    assert second.ref == "ZZZZZ2" and second == bookings.get_booking("ZZZZZ2")
+    assert bookings.get_booking(first.ref) == first  # untouched: no second set of legs or passengers under it
+    assert Passenger.select().where(Passenger.booking == first.ref).count() == 1
+    assert seats_left(flight.id) == 6

@@ -7,7 +7,8 @@ import pytest
 
 from flightbook.contracts.flights import CalendarQuery, FlightQuery
 from flightbook.kernel.errors import ValidationError
-from flightbook.modules.flights.catalogue import airports, calendar, cities, places, schedule_import, search
+from flightbook.modules.flights.catalogue import (airports, calendar, cities, places, pricing, schedule_import,
+                                                 search)
 from flightbook.modules.flights.booking import bookings
 from flightbook.modules.flights.booking.fare_rules import BookingRules
 from flightbook.modules.flights.catalogue.airports import BadImportFile
@@ -20,9 +21,9 @@ CODES = ("LHR", "LGW", "STN", "LTN", "LCY", "SEN", "JFK", "LGA", "EWR", "CDG", "
          "LAX")
 
 
-@pytest.fixture
-def metro(system, tmp_path):
-    """The real cities and aliases files over some of the real airports, and a few flights between the areas."""
+def _metro(tmp_path, fare_rules):
+    """The real cities and aliases files over some of the real airports, and a few flights between the areas
+    priced by ``fare_rules``."""
     airports.import_airports(UOW, write_airports(tmp_path, CODES))
     result = cities.import_cities(UOW)
     rows = [schedule_row(flight_number="FB100", origin="JFK", destination="LHR", departure_local="19:00",
@@ -38,8 +39,21 @@ def metro(system, tmp_path):
                          duration_minutes=480, economy_fare="480.00"),
             schedule_row(flight_number="FB700", origin="CDG", destination="JFK", departure_local="10:00",
                          duration_minutes=480, economy_fare="480.00")]
-    schedule_import.import_flights(UOW, write_schedule(tmp_path, rows), SOON - dt.timedelta(days=1), 5)
+    schedule_import.import_flights(UOW, write_schedule(tmp_path, rows), SOON - dt.timedelta(days=1), 5,
+                                   fare_rules=fare_rules)
     return result
+
+
+@pytest.fixture
+def metro(system, tmp_path):
+    """The areas' flights priced flat (one fare a seat): these tests are about places, not prices."""
+    return _metro(tmp_path, pricing.FLAT_RULES)
+
+
+@pytest.fixture
+def metro_in_buckets(system, tmp_path):
+    """The same flights priced as an airline's (data/fare_rules.toml: buckets, time of day)."""
+    return _metro(tmp_path, None)
 
 
 def test_the_import_keeps_cities_with_at_least_two_known_airports(metro):
@@ -84,6 +98,25 @@ def test_a_search_between_cities_covers_every_airport_pair(metro):
                                                          return_date=SOON + dt.timedelta(days=1)))
     assert [o.flight_number for o in one_airport.outbound] == ["FB100"]
     assert [o.flight_number for o in one_airport.inbound] == ["FB400"]
+
+
+def test_a_city_search_prices_every_option_for_the_party_as_its_airport_pair_and_booking_would(metro_in_buckets):
+    party = dict(passengers=2, children=1, infants=1, max_stops=0)
+    found = search.search_flights(UOW, FlightQuery(origin="NYC", destination="LON", date=SOON, **party)).outbound
+    assert {o.flight_number for o in found} == {"FB100", "FB200", "FB300"}
+    for option in found:
+        alone = search.search_flights(UOW, FlightQuery(origin=option.origin, destination=option.destination,
+                                                       date=SOON, **party)).outbound
+        assert [(o.id, o.fare, o.total) for o in alone] == [(option.id, option.fare, option.total)]
+        # the cheapest bucket prices it (60 % of the schedule's base fare, by time of day), not the base fare
+        assert option.fare.amount < {"FB100": 50000, "FB200": 45000, "FB300": 55000}[option.flight_number]
+        quote = bookings.quote_trip(UOW, "economy", 2, option.id, None, BookingRules(), children=1, infants=1)
+        assert quote.total == option.total
+    # the fare rules reach every airport pair's search: children at half the adult fare here
+    half = search.search_flights(UOW, FlightQuery(origin="NYC", destination="LON", date=SOON, **party),
+                                 fare_rules=pricing.FareRules(child_percent=50)).outbound
+    assert all(a.total.amount < b.total.amount for a, b in zip(sorted(half, key=lambda o: o.id),
+                                                              sorted(found, key=lambda o: o.id)))
 
 
 def _flight(number: str, day: int = 0) -> str:

@@ -20,7 +20,7 @@ def _rows(database) -> tuple[list, list]:
     flights = sorted((f.flight_number, str(f.service_date), str(f.departs_at), str(f.arrives_at), f.airline,
                       f.origin, f.destination, f.duration_minutes) for f in Flight.select())
     inventory = sorted((i.flight.flight_number, str(i.flight.service_date), i.cabin, i.capacity, i.seats_left,
-                        i.fare_amount, i.currency)
+                        i.fare_amount, i.currency, i.buckets, i.next_fares)
                        for i in SeatInventory.select(SeatInventory, Flight).join(Flight))
     return flights, inventory
 
@@ -57,7 +57,8 @@ def test_flights_and_inventory_match_the_schedule_rules_across_a_dst_change(flig
     assert result.added == len(expected) and result.inventory_rows == len(inventory)
     by_number = {r.flight_number: r for r in parsed}
     assert inventory == sorted((number, day, cabin, by_number[number].seats[cabin], by_number[number].seats[cabin],
-                                by_number[number].fares[cabin].amount, by_number[number].currency)
+                                *by_number[number].openings[cabin][:1], by_number[number].currency,
+                                *by_number[number].openings[cabin][1:])
                                for number, day, *_ in flights for cabin in ("economy", "business", "first")
                                if by_number[number].seats[cabin])
 

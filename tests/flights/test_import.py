@@ -39,7 +39,7 @@ def schedule_row(**overrides) -> dict:
 def write_schedule(folder: Path, rows: list[dict], name: str = "schedule.csv") -> Path:
     path = folder / name
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=COLUMNS)
+        writer = csv.DictWriter(fh, fieldnames=COLUMNS + tuple(sorted({k for r in rows for k in r} - set(COLUMNS))))
         writer.writeheader()
         writer.writerows(rows)
     return path
@@ -109,7 +109,10 @@ def test_flights_import_expands_the_week_with_inventory_and_reimport_changes_not
                                                          & (SeatInventory.cabin == "first")).exists()
     economy = SeatInventory.select().join(Flight).where(Flight.flight_number == "FB100",
                                                         SeatInventory.cabin == "economy").first()
-    assert (economy.capacity, economy.seats_left, economy.fare_amount, economy.currency) == (150, 150, 19999, "USD")
+    # 199.99 at 08:00 (115 %) in the default buckets: 60 % for 30 seats, 80 % for 38, 100 % for 37, ...
+    assert (economy.capacity, economy.seats_left, economy.fare_amount, economy.currency) == (150, 150, 13799, "USD")
+    assert economy.buckets == "13799:30:30 18399:38:38 22999:37:37 32199:30:30 45998:15:15"
+    assert economy.next_fares == " ".join(["13799"] * 9)
     SeatInventory.update(seats_left=3).where(SeatInventory.flight == economy.flight_id,
                                               SeatInventory.cabin == "economy").execute()
 
@@ -192,3 +195,41 @@ def test_generated_schedule_is_deterministic_and_imports(system, cli_env, tmp_pa
     airports.import_airports(UOW, airports.DEFAULT_CSV)
     result = schedule_import.import_flights(UOW, outs[0], dt.date.today(), 2)
     assert result.added == result.dated > 0
+
+
+def test_a_schedule_row_may_bring_its_own_buckets_and_a_rules_file_its_own_defaults(flights_db, tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('buckets = "50:50 150:50"\ntime_of_day = [[0, 100]]\n', encoding="utf-8")
+    start = dt.date.today() + dt.timedelta(days=10)
+    path = write_schedule(tmp_path, [schedule_row(economy_seats="5", business_seats="0", business_fare=""),
+                                     schedule_row(flight_number="FB101", economy_seats="4", business_seats="0",
+                                                  business_fare="", fare_buckets="100:25 300:75")])
+    schedule_import.import_flights(UOW, path, start, 2, fare_rules=rules)
+    rows = {i.flight.flight_number: i for i in SeatInventory.select(SeatInventory, Flight).join(Flight)}
+    assert (rows["FB100"].fare_amount, rows["FB100"].buckets, rows["FB100"].next_fares) == \
+        (10000, "10000:3:3 29999:2:2", "10000 10000 10000 29999 29999")  # 2.5 seats each: the cheaper gets 3
+    assert (rows["FB101"].fare_amount, rows["FB101"].buckets) == (19999, "19999:1:1 59997:3:3")
+
+
+@pytest.mark.parametrize("rules_text, reason", [
+    ('buckets = "60:20 80:20"', "add up to 100"),
+    ('buckets = "80:50 60:50"', "cheapest first"),
+    ("time_of_day = [[6, 100]]", "start at hour 0"),
+    ("surge = 3", "unknown setting"),
+    ("buckets = ", "not valid TOML"),
+])
+def test_a_bad_rules_file_is_refused_and_nothing_is_imported(flights_db, tmp_path, rules_text, reason):
+    rules = tmp_path / "rules.toml"
+    rules.write_text(rules_text + "\n", encoding="utf-8")
+    with pytest.raises(BadImportFile) as raised:
+        schedule_import.import_flights(UOW, write_schedule(tmp_path, [schedule_row()]), dt.date.today(), 2,
+                                       fare_rules=rules)
+    assert reason in raised.value.message
+    assert Flight.select().count() == 0
+
+
+def test_a_bad_fare_buckets_cell_names_its_line(flights_db, tmp_path):
+    path = write_schedule(tmp_path, [schedule_row(), schedule_row(flight_number="FB101", fare_buckets="60:50")])
+    with pytest.raises(BadImportFile) as raised:
+        schedule_import.import_flights(UOW, path, dt.date.today(), 2)
+    assert raised.value.message.startswith("line 3: fare_buckets: the buckets' shares must add up to 100")

@@ -3,6 +3,7 @@ the connection rules checked again (a forged id is a 4xx, never a 500), each leg
 and cancel and expiry giving back every leg."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -14,7 +15,7 @@ from flightbook.modules.flights.booking import bookings, states
 from flightbook.modules.flights.catalogue import search
 from flightbook.modules.flights.models import Booking, BookingFlight, Flight, SeatInventory
 from tests.flights.builders import (UOW, add_airports, add_leg, booking_body, booking_request, itinerary, local,
-                                    seats_left)
+                                    passenger, seats_left)
 
 DAY = dt.date.today() + dt.timedelta(days=20)
 BACK = DAY + dt.timedelta(days=5)
@@ -182,3 +183,15 @@ def _request(outbound_id: str, passengers: int = 1, **changes):
 
 def _principal(user_id: int) -> Principal:
     return Principal(kind="user", user_id=user_id)
+
+
+def test_the_hold_answers_what_reading_the_booking_back_shows(trip):
+    """The hold answers from what it wrote, without reading it back: the same view, field for field."""
+    people = [passenger(0, gender="F"), passenger(1, first_name="Émile"), passenger(2)]
+    request = booking_request(0, people)
+    request = dataclasses.replace(request, outbound_flight_id=None, outbound_id=itinerary(*trip["out"]),
+                                  return_id=itinerary(*trip["back"]))
+    held = bookings.hold_seats(UOW, 7, request, bookings.BookingRules())
+    assert held == bookings.get_booking(held.ref)
+    assert [(p.first_name, p.gender) for p in held.passengers] == [("Ada0", "F"), ("Émile", None), ("Ada2", None)]
+    assert len(held.flights) == 4 and len(held.layovers) == 2 and len(held.fares) == 12

@@ -6,10 +6,13 @@ import datetime as dt
 import pytest
 
 from flightbook.contracts.flights import FlightQuery
+from flightbook.kernel import clock
 from flightbook.kernel.errors import ValidationError
-from flightbook.modules.flights.catalogue import airports, schedule_import, schedules, search
+from flightbook.modules.flights.booking import bookings
+from flightbook.modules.flights.booking.fare_rules import BookingRules
+from flightbook.modules.flights.catalogue import airports, pricing, schedule_import, schedules, search
 from flightbook.modules.flights.models import Flight, SeatInventory
-from tests.flights.builders import UOW
+from tests.flights.builders import UOW, add_airports, add_flight, booking_request, price_in_buckets
 from tests.flights.test_import import next_dst_change, schedule_row, write_airports, write_schedule
 
 SOON = dt.date.today() + dt.timedelta(days=20)
@@ -26,7 +29,8 @@ def catalogue(system, tmp_path):
                          business_seats=0),
             schedule_row(flight_number="FB101", origin="LAX", destination="JFK", departure_local="07:15",
                          duration_minutes=320, economy_fare="189.00")]
-    schedule_import.import_flights(UOW, write_schedule(tmp_path, rows), SOON - dt.timedelta(days=1), 14)
+    schedule_import.import_flights(UOW, write_schedule(tmp_path, rows), SOON - dt.timedelta(days=1), 14,
+                                   fare_rules=pricing.FLAT_RULES)  # the pricing rules have tests of their own
 
 
 def query(**overrides) -> FlightQuery:
@@ -136,3 +140,76 @@ def test_http_search_answers_options_and_400s(api, catalogue):
         resp = api.get("/api/flights/search", params={**base, **bad})
         assert resp.status_code == 400, (bad, resp.text)
         assert resp.json["error"]["field"] == field and resp.json["error"]["message"].startswith(field)
+
+
+def _bucketed_flight(days: int):
+    add_airports()
+    flight = add_flight("LHR", "JFK", departs_in=dt.timedelta(days=days, hours=6))
+    price_in_buckets(flight, [(10000, 2), (15000, 3), (30000, 5)])
+    return flight
+
+
+def _lhr_jfk(flight, **overrides) -> FlightQuery:
+    day = dt.date.fromisoformat(clock_date(flight))
+    return FlightQuery(**{"origin": "LHR", "destination": "JFK", "date": day, **overrides})
+
+
+def test_search_shows_what_the_next_booking_pays_seat_by_seat_and_then_books_it(system):
+    flight = _bucketed_flight(15)
+    option = search.search_flights(UOW, _lhr_jfk(flight, passengers=3)).outbound[0]
+    assert (option.fare.amount, option.total.amount) == (10000, 35000)  # two seats at 100.00, one at 150.00
+    assert (option.legs[0].fare.amount, option.legs[0].total.amount) == (10000, 35000)
+    booked = bookings.hold_seats(UOW, 1, booking_request(flight.id, 3, expected_total=option.total), BookingRules())
+    assert booked.total == option.total
+    after = search.search_flights(UOW, _lhr_jfk(flight, passengers=1)).outbound[0]
+    assert after.fare.amount == after.total.amount == 15000  # the cheap bucket is gone
+
+
+def test_search_prices_children_and_infants_and_the_advance_purchase_rule(system):
+    flight = _bucketed_flight(1)
+    option = search.search_flights(UOW, _lhr_jfk(flight, passengers=2, children=1, infants=1)).outbound[0]
+    # a day ahead: 130 %; adults 130.00 each, the child 75 % of 195.00, the infant 10 % of 130.00
+    assert option.fare.amount == 13000
+    assert option.total.amount == 13000 + 13000 + 14625 + 1300
+
+
+def test_search_asks_for_seats_for_adults_and_children_only(system):
+    flight = _bucketed_flight(15)
+    with pytest.raises(ValidationError) as raised:
+        search.search_flights(UOW, _lhr_jfk(flight, passengers=5, children=5))
+    assert raised.value.details["field"] == "children"
+    with pytest.raises(ValidationError) as raised:
+        search.search_flights(UOW, _lhr_jfk(flight, passengers=1, infants=2))
+    assert raised.value.details["field"] == "infants"
+    assert len(search.search_flights(UOW, _lhr_jfk(flight, passengers=5, children=4, infants=5)).outbound) == 1
+
+
+def test_the_api_takes_adults_children_and_infants(system, api):
+    flight = _bucketed_flight(15)
+    day = clock_date(flight)
+    resp = api.get("/api/flights/search", params={"origin": "LHR", "destination": "JFK", "date": day,
+                                                  "adults": 2, "children": 1, "infants": 1})
+    assert resp.status_code == 200, resp.text
+    assert resp.json["outbound"][0]["total"] == {"amount": 10000 + 10000 + 11250 + 1000, "currency": "USD"}
+    same = api.get("/api/flights/search", params={"origin": "LHR", "destination": "JFK", "date": day,
+                                                  "passengers": 2, "children": 1, "infants": 1})
+    assert same.json == resp.json
+    bad = api.get("/api/flights/search", params={"origin": "LHR", "destination": "JFK", "date": day,
+                                                 "adults": 1, "infants": 2})
+    assert bad.status_code == 400 and bad.json["error"]["field"] == "infants"
+
+
+def clock_date(flight) -> str:
+    return clock.from_db(flight.departs_at).date().isoformat()
+
+
+def test_the_fare_calendar_prices_a_day_as_search_does_for_adults(system):
+    from flightbook.contracts.flights import CalendarQuery
+    from flightbook.modules.flights.catalogue import calendar
+    flight = _bucketed_flight(1)
+    day = dt.date.fromisoformat(clock_date(flight))
+    days = calendar.flight_calendar(UOW, CalendarQuery("LHR", "JFK", day - dt.timedelta(days=1), day,
+                                                       passengers=2)).days
+    option = search.search_flights(UOW, _lhr_jfk(flight, passengers=1)).outbound[0]
+    assert days[-1].total.amount == 2 * option.fare.amount == 2 * 13000  # 130 % a day ahead
+    assert days[0].total is None

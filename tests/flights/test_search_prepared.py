@@ -9,7 +9,7 @@ import pytest
 from flightbook.contracts.flights import SORTS
 from flightbook.kernel.db import is_postgres
 from flightbook.modules.flights.catalogue import calendar, journeys, memo
-from flightbook.modules.flights.catalogue.statements import Statement
+from flightbook.kernel.sql import Statement
 from flightbook.modules.flights.models import SeatInventory
 from tests.flights.builders import UOW
 from tests.flights.test_search import catalogue, numbers, query, search  # noqa: F401  (fixture)

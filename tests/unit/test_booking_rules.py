@@ -69,7 +69,7 @@ def _p(**changes):
 
 @pytest.mark.parametrize("passengers,field", [
     ([], "passengers"),
-    ([_p()] * 10, "passengers"),
+    ([_p()] * 19, "passengers"),  # 9 seats and an infant on each adult's lap at most
     (None, "passengers"),
     ([_p(first_name="")], "passengers[0].first_name"),
     ([_p(), _p(last_name="y" * 101)], "passengers[1].last_name"),
@@ -118,3 +118,12 @@ def test_a_connecting_return_flies_from_where_the_outbound_journey_ends_to_where
     with pytest.raises(ValidationError) as caught:  # back from JFK, where the outbound journey only connected
         booking_checks.check_return(out, _legs("return_id", _flight(5, "JFK", "LHR", 20, 27)))
     assert caught.value.field == "return_id"
+
+
+def test_a_party_takes_at_most_nine_seats_and_needs_an_adult():
+    day = TODAY + dt.timedelta(days=30)
+    with pytest.raises(ValidationError) as raised:
+        booking_checks.typed_passengers([_p()] * 10, day)
+    assert raised.value.details["field"] == "passengers" and "at most 9" in raised.value.message
+    nine_and_a_baby = [_p()] * 9 + [_p(date_of_birth=TODAY - dt.timedelta(days=100))]
+    assert [p.type for p in booking_checks.typed_passengers(nine_and_a_baby, day)][-1] == "infant"

@@ -83,7 +83,9 @@ def test_a_journey_costs_the_sum_of_its_legs_in_one_currency():
     assert fares.journey_total(Money(36000, "USD"), 3) == Money(108000, "USD")
     with pytest.raises(fares.MixedCurrencies):
         fares.journey_fare([Money(15000, "USD"), Money(21000, "EUR")])
-    assert fares.cheapest_fare_sql(["i1.fare_amount", "i2.fare_amount"]) == "MIN(i1.fare_amount + i2.fare_amount)"
+    assert fares.cheapest_fare_sql(["i1.fare_amount", "i2.fare_amount"], ["i1.flat", "i2.flat"], "{p}") == (
+        "MIN(((i1.fare_amount * (CASE WHEN i1.flat THEN 100 ELSE {p} END) + 50) / 100)"
+        " + ((i2.fare_amount * (CASE WHEN i2.flat THEN 100 ELSE {p} END) + 50) / 100))")
 
 
 class J(NamedTuple):

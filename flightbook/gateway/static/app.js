@@ -138,8 +138,11 @@
     function update() {
       var there = form.querySelector("input[name=outbound_id]:checked"), back = form.querySelector("input[name=return_id]:checked");
       if (!there || !back) return;
-      var mine = ++asked, n = parseInt(form.dataset.passengers, 10) || 1;
-      fetch("/api/gateway/flights/quote?cabin=" + encodeURIComponent(form.dataset.cabin) + "&passengers=" + n +
+      var mine = ++asked, adults = parseInt(form.dataset.passengers, 10) || 1,
+          children = parseInt(form.dataset.children, 10) || 0, infants = parseInt(form.dataset.infants, 10) || 0,
+          n = adults + children + infants;
+      fetch("/api/gateway/flights/quote?cabin=" + encodeURIComponent(form.dataset.cabin) + "&passengers=" + adults +
+            "&children=" + children + "&infants=" + infants +
             "&outbound_id=" + encodeURIComponent(there.value) + "&return_id=" + encodeURIComponent(back.value),
             {headers: {Accept: "application/json"}, credentials: "same-origin"})
         .then(function (r) { return r.ok ? r.json() : null; })

@@ -65,10 +65,15 @@ class Client(EventsClient, FlightsContract):
         params["from"], params["to"] = params.pop("first"), params.pop("last")  # Python keywords, API names
         return from_dict(FareCalendar, self.http.call("GET", "/api/flights/calendar", params=params))
 
-    def quote_trip(self, cabin: str, passengers: int, outbound_id: str, return_id: str | None = None) -> TripQuote:
+    def quote_trip(self, cabin: str, passengers: int, outbound_id: str, return_id: str | None = None,
+                   children: int = 0, infants: int = 0) -> TripQuote:
         params = {"cabin": cabin, "passengers": passengers, "outbound_id": outbound_id}
         if return_id is not None:
             params["return_id"] = return_id
+        if children:
+            params["children"] = children
+        if infants:
+            params["infants"] = infants
         return from_dict(TripQuote, self.http.call("GET", "/api/flights/quote", params=params))
 
     def book(self, caller: Principal, request: BookingRequest) -> BookingView:

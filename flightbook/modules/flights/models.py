@@ -118,7 +118,8 @@ class PlaceAlias(BaseModel):
 
 
 class SeatInventory(BaseModel):
-    """Seats and fare of one cabin on one flight; seats_left only moves by conditional UPDATE."""
+    """Seats and fare of one cabin on one flight; seats_left (with the buckets) only moves by conditional UPDATE.
+    ``fare_amount`` is what the next seat costs (the cheapest open bucket's price)."""
     flight_id: int
     flight = pw.ForeignKeyField(Flight, column_name="flight_id", on_delete="CASCADE", index=False)
     cabin = pw.CharField(max_length=10)
@@ -126,6 +127,8 @@ class SeatInventory(BaseModel):
     seats_left = pw.IntegerField()
     fare_amount = pw.BigIntegerField()
     currency = pw.CharField(max_length=3)
+    buckets = pw.TextField(default="")  # 'price:left:size' per fare bucket, cheapest first; '' = priced flat
+    next_fares = pw.TextField(default="")  # the next seats' prices ('30000 30000 40000 ...'), for search
 
     class Meta:
         primary_key = pw.CompositeKey("flight", "cabin")
@@ -169,6 +172,23 @@ class Passenger(BaseModel):
     last_name = pw.CharField(max_length=100)
     date_of_birth = pw.DateField()
     gender = pw.CharField(max_length=10, null=True)
+    passenger_type = pw.CharField(max_length=6, default="adult")
+
+
+class BookingFare(BaseModel):
+    """What one passenger of a booking pays for one flight, fixed when the seats were held, and the fare bucket
+    their seat came from (given back to it should the booking expire or be cancelled)."""
+    booking_ref: str
+    booking = pw.ForeignKeyField(Booking, column_name="booking_ref", backref="fare_rows", on_delete="CASCADE")
+    passenger = pw.IntegerField()
+    flight_id = pw.BigIntegerField()
+    bucket = pw.IntegerField(null=True)
+    bucket_price = pw.BigIntegerField(null=True)
+    amount = pw.BigIntegerField()
+    currency = pw.CharField(max_length=3)
+
+    class Meta:
+        primary_key = pw.CompositeKey("booking", "passenger", "flight_id")
 
 
 AdminAudit = audit.model(database)  # who did what, when and why (kernel/audit.py)

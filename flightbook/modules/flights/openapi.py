@@ -2,7 +2,7 @@
 tests/kernel/test_openapi.py): each names the contract type it answers with."""
 from __future__ import annotations
 
-from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, MAX_STOPS, SORTS, AdminFlight, AdminFlightDetail,
+from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, MAX_STOPS, SORTS, PassengerType, AdminFlight, AdminFlightDetail,
                                           AdminUser, BookingPage, BookingView, CancellationQuote, FareCalendar,
                                           FlightCancellationResult, FlightOption, FlightsOverview, LoginResult,
                                           MessageView, Place, RescheduledFlight, TripQuote, UserView)
@@ -17,14 +17,37 @@ def _journey() -> list:
     return [query("origin", _IATA, True, "departure airport (IATA)", "JFK"),
             query("destination", _IATA, True, "arrival airport (IATA)", "LHR"),
             query("cabin", {"type": "string", "enum": list(CABINS), "default": "economy"}),
-            query("passengers", {"type": "integer", "minimum": 1, "maximum": MAX_PASSENGERS, "default": 1}),
+            *_adults(),
             query("max_stops", {"type": "integer", "minimum": 0, "maximum": MAX_STOPS, "default": 1})]
+
+
+def _adults() -> list:
+    return [query("adults", {"type": "integer", "minimum": 1, "maximum": MAX_PASSENGERS, "default": 1},
+                  description="adults (12 or older on the day of the last flight); ``passengers`` means the same "
+                              "(both given: they must be equal)", example=2),
+            query("passengers", {"type": "integer", "minimum": 1, "maximum": MAX_PASSENGERS, "default": 1},
+                  description="that many adults (the name from before passenger types)")]
+
+
+def _party() -> list:
+    """The children and infants of a party beside its adults (search and quote; a fare calendar is for adults)."""
+    return [query("children", {"type": "integer", "minimum": 0, "maximum": MAX_PASSENGERS, "default": 0},
+                  description="children (2-11 on the day of the last flight): a seat each, at the child share of "
+                              "the adult fare (default 75 %); adults and children take at most "
+                              f"{MAX_PASSENGERS} seats"),
+            query("infants", {"type": "integer", "minimum": 0, "maximum": MAX_PASSENGERS, "default": 0},
+                  description="infants (under 2): on an adult's lap (at most one per adult), no seat, at the "
+                              "infant share of that adult's fare (default 10 %)")]
 
 
 _PASSENGER = {"type": "object", "required": ["first_name", "last_name", "date_of_birth"],
               "properties": {"first_name": {"type": "string"}, "last_name": {"type": "string"},
                              "date_of_birth": {"type": "string", "format": "date"},
-                             "gender": {"type": ["string", "null"]}}}
+                             "gender": {"type": ["string", "null"]},
+                             "type": {"type": ["string", "null"], "enum": [t.value for t in PassengerType] + [None],
+                                      "description": "adult, child or infant; left out: the type the date of "
+                                                     "birth gives on the day of the last flight (a type that does "
+                                                     "not match is a 400 naming the passenger and the rule)"}}}
 
 
 def describe(doc: Description) -> None:
@@ -81,7 +104,7 @@ def describe(doc: Description) -> None:
             answer={"type": "object", "required": ["outbound", "return"],
                     "properties": {"outbound": doc.schema(list[FlightOption]),
                                    "return": doc.schema(list[FlightOption])}},
-            params=_journey() + [
+            params=_journey() + _party() + [
                 query("date", {"type": "string", "format": "date"}, True, example="2030-05-01"),
                 query("return_date", {"type": "string", "format": "date"}),
                 query("sort", {"type": "string", "enum": list(SORTS), "default": "price"})],
@@ -92,7 +115,9 @@ def describe(doc: Description) -> None:
                           "an option id from search", "1042"),
                     query("return_id", {"type": "string", "maxLength": 80}, description="the return option's id"),
                     query("cabin", {"type": "string", "enum": list(CABINS), "default": "economy"}),
-                    query("passengers", {"type": "integer", "minimum": 1, "maximum": MAX_PASSENGERS, "default": 1})],
+                    *_adults(), *_party()],
+            description="Priced for the party as booking it would be now, by the booking's own code (each seat "
+                        "from its fare bucket, the children's and infants' shares, the advance-purchase rule).",
             security=("optional", "traveller"), errors=(400, 401, 404, 409, 422, 503))
     doc.add("/api/flights/calendar", "GET", "the cheapest fare of each day of a range", answer=FareCalendar,
             params=_journey() + [query("from", {"type": "string", "format": "date"}, True, example="2030-05-01"),
@@ -103,11 +128,21 @@ def describe(doc: Description) -> None:
             body=body_schema({"outbound_id": str, "return_id": str, "outbound_flight_id": int,
                               "return_flight_id": int, "cabin": {"type": "string", "enum": list(CABINS)},
                               "passengers": {"type": "array", "items": _PASSENGER, "minItems": 1},
-                              "contact_email": {"type": "string", "format": "email"}},
+                              "contact_email": {"type": "string", "format": "email"},
+                              "expected_total": {**doc.schema(Money),
+                                                 "description": "the total search (or the quote) showed: a "
+                                                                "booking that would cost more now is a 409 "
+                                                                "``fare_changed`` and nothing is held"}},
                              required=("cabin", "passengers", "contact_email")),
             body_example={"outbound_id": "1042", "cabin": "economy", "contact_email": "ada@example.com",
                           "passengers": [{"first_name": "Ada", "last_name": "Lovelace",
-                                          "date_of_birth": "1985-12-10"}]},
+                                          "date_of_birth": "1985-12-10", "type": "adult"}],
+                          "expected_total": {"amount": 19900, "currency": "USD"}},
+            description="The total is fixed at the hold: each passenger's fare per flight (``fares``), each seat "
+                        "at its fare bucket's price, children's and infants' shares.",
+            more={409: ("``fare_changed`` (``details.total``: what the booking costs now, "
+                        "``details.expected_total``: what was sent; nothing held), or ``seats_unavailable``, "
+                        "``flight_departed``, ``flight_cancelled``", ERROR)},
             errors=(400, 401, 403, 404, 409, 422, 503))
     doc.add("/api/tickets", "GET", "the traveller's bookings, newest first", answer=BookingPage,
             params=[query("page", {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}),

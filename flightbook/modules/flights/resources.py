@@ -6,10 +6,11 @@ from typing import cast
 import falcon
 
 from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, MAX_STOPS, SORTS, BookingRequest, CalendarQuery,
-                                          FlightQuery, PassengerInput, Registration)
+                                          FlightQuery, PassengerInput, PassengerType, Registration)
 from flightbook.kernel import admin_http, data, validate
 from flightbook.kernel.auth import require_user
 from flightbook.kernel.errors import NotFound, ValidationError
+from flightbook.kernel.money import Money, is_currency
 
 
 def _principal(req):
@@ -121,10 +122,23 @@ def _journey_params(params: dict) -> dict:
         origin=validate.text(params, "origin", max_len=3, min_len=3).upper(),
         destination=validate.text(params, "destination", max_len=3, min_len=3).upper(),
         cabin=validate.choice(params, "cabin", CABINS, required=False, default="economy"),
-        passengers=validate.integer(params, "passengers", minimum=1, maximum=MAX_PASSENGERS, required=False,
-                                    default=1),
+        passengers=_adults(params),
         max_stops=validate.integer(params, "max_stops", minimum=0, maximum=MAX_STOPS, required=False, default=1),
     )
+
+
+def _adults(params: dict) -> int:
+    """``adults``, or ``passengers`` as before passenger types (that many adults); not both unless equal."""
+    adults = validate.integer(params, "adults", minimum=1, maximum=MAX_PASSENGERS, required=False)
+    passengers = validate.integer(params, "passengers", minimum=1, maximum=MAX_PASSENGERS, required=False)
+    if adults is not None and passengers is not None and adults != passengers:
+        raise ValidationError("adults", "give adults or passengers (the same: that many adults), not both")
+    return adults or passengers or 1
+
+
+def _party_params(params: dict) -> dict:
+    return {kind: validate.integer(params, kind, minimum=0, maximum=MAX_PASSENGERS, required=False, default=0)
+            for kind in ("children", "infants")}
 
 
 class FlightSearch:
@@ -138,6 +152,7 @@ class FlightSearch:
             date=validate.date(params, "date"),
             return_date=validate.date(params, "return_date", required=False),
             sort=validate.choice(params, "sort", SORTS, required=False, default="price"),
+            **_party_params(params),
         )
         result = self.service.search_flights(query)
         resp.media = {"outbound": [data.to_dict(o) for o in result.outbound],
@@ -145,7 +160,8 @@ class FlightSearch:
 
 
 class TripQuoteResource:
-    """``GET /api/flights/quote?cabin=&passengers=&outbound_id=[&return_id=]``: what booking them would cost."""
+    """``GET /api/flights/quote?cabin=&adults=(or passengers=)&children=&infants=&outbound_id=[&return_id=]``:
+    what booking them would cost for that party."""
 
     def __init__(self, service):
         self.service = service
@@ -154,10 +170,10 @@ class TripQuoteResource:
         params = validate.query(req)
         quote = self.service.quote_trip(
             cabin=validate.choice(params, "cabin", CABINS, required=False, default="economy"),
-            passengers=validate.integer(params, "passengers", minimum=1, maximum=MAX_PASSENGERS, required=False,
-                                        default=1),
+            passengers=_adults(params),
             outbound_id=validate.text(params, "outbound_id", max_len=80),
-            return_id=validate.text(params, "return_id", max_len=80, required=False) or None)
+            return_id=validate.text(params, "return_id", max_len=80, required=False) or None,
+            **_party_params(params))
         resp.media = data.to_dict(quote)
 
 
@@ -181,8 +197,24 @@ def _passenger(i: int, p) -> PassengerInput:
     except ValidationError as exc:
         raise ValidationError(f"passengers[{i}].date_of_birth", exc.message.split(": ", 1)[-1]) from None
     # names go on as sent (cast only for the type checker): the service tells a missing name from a wrong one
+    kind = p.get("type")
+    if kind is not None and kind not in set(PassengerType):
+        raise ValidationError(f"passengers[{i}].type", f"must be one of {', '.join(PassengerType)}")
     return PassengerInput(first_name=cast(str, p.get("first_name")), last_name=cast(str, p.get("last_name")),
-                          date_of_birth=date_of_birth, gender=p.get("gender"))
+                          date_of_birth=date_of_birth, gender=p.get("gender"),
+                          type=PassengerType(kind) if kind is not None else None)
+
+
+def _expected_total(body: dict) -> Money | None:
+    value = body.get("expected_total")
+    if value is None:
+        return None
+    amount = value.get("amount") if isinstance(value, dict) else None
+    currency = value.get("currency") if isinstance(value, dict) else None
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0 or not isinstance(currency, str) \
+            or not is_currency(currency):
+        raise ValidationError("expected_total", "must be {amount, currency}: the total search showed, in minor units")
+    return Money(amount, currency)
 
 
 _ITINERARY_ID_CHARS = 80  # three 19-digit flight ids and their dashes fit
@@ -201,6 +233,7 @@ def parse_booking_request(body: dict) -> BookingRequest:
         cabin=validate.text(body, "cabin", max_len=20),
         passengers=parsed,
         contact_email=validate.email(body, "contact_email"),
+        expected_total=_expected_total(body),
     )
 
 

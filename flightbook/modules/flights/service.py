@@ -83,13 +83,15 @@ class FlightsService(FlightsContract, FlightsAdmin):
         return places.search_places(q, limit)
 
     def search_flights(self, query: FlightQuery) -> SearchResult:
-        return search.search_flights(self.uow, query, self.rules.connections)
+        return search.search_flights(self.uow, query, self.rules.connections, self.rules.fares)
 
     def flight_calendar(self, query: CalendarQuery) -> FareCalendar:
-        return calendar.flight_calendar(self.uow, query, self.rules.connections)
+        return calendar.flight_calendar(self.uow, query, self.rules.connections, self.rules.fares)
 
-    def quote_trip(self, cabin: str, passengers: int, outbound_id: str, return_id: str | None = None) -> TripQuote:
-        return bookings.quote_trip(self.uow, cabin, passengers, outbound_id, return_id, self.rules)
+    def quote_trip(self, cabin: str, passengers: int, outbound_id: str, return_id: str | None = None,
+                   children: int = 0, infants: int = 0) -> TripQuote:
+        return bookings.quote_trip(self.uow, cabin, passengers, outbound_id, return_id, self.rules,
+                                   children=children, infants=infants)
 
     def book(self, caller: Principal, request: BookingRequest) -> BookingView:
         traveller = require_user(caller)
@@ -252,8 +254,9 @@ class FlightsService(FlightsContract, FlightsAdmin):
                                  flights_per_day=sum(len(r["weekdays"]) for r in rows) / 7)
 
     def import_flights(self, schedule: Path | str, start: dt.date, days: int,
-                       progress: Progress | None = None) -> FlightImport:
-        return schedule_import.import_flights(self.uow, schedule, start, days, progress=progress)
+                       progress: Progress | None = None, fare_rules: Path | str | None = None) -> FlightImport:
+        return schedule_import.import_flights(self.uow, schedule, start, days, progress=progress,
+                                              fare_rules=fare_rules)
 
     def import_cities(self, csv_path: Path | str | None = None,
                       aliases_path: Path | str | None = None) -> CityImport:

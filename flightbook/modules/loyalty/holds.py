@@ -11,6 +11,7 @@ from flightbook.contracts.loyalty import (HoldConflict, HoldNotFound, HoldStatus
                                           PointsHold, PointsHoldReleased, PointsRedeemed, TransactionKind)
 from flightbook.kernel import clock
 from flightbook.kernel.money import Money
+from flightbook.kernel.sql import Lookup
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.loyalty import rules as r
 from flightbook.modules.loyalty.accounts import balances, open_account, record
@@ -19,6 +20,7 @@ from flightbook.modules.loyalty.models import LoyaltyAccount
 from flightbook.modules.loyalty.models import PointsHold as HoldRow
 
 LIVE = (HoldStatus.PENDING, HoldStatus.COMMITTED)
+_LIVE_HOLD = Lookup(HoldRow, "booking_ref = {booking_ref} AND status IN ({pending}, {committed})")
 
 
 def hold_view(row: HoldRow) -> PointsHold:
@@ -28,7 +30,8 @@ def hold_view(row: HoldRow) -> PointsHold:
 
 
 def active_hold_for_booking(booking_ref: str) -> PointsHold | None:
-    row = HoldRow.get_or_none((HoldRow.booking_ref == booking_ref) & HoldRow.status.in_(LIVE))
+    row = _LIVE_HOLD.first(booking_ref=booking_ref, pending=HoldStatus.PENDING.value,
+                           committed=HoldStatus.COMMITTED.value)
     return hold_view(row) if row else None
 
 

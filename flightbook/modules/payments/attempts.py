@@ -12,6 +12,7 @@ from flightbook.contracts.payments import (DECLINE_REASONS, CardView, IntentStat
                                            PaymentSucceeded)
 from flightbook.kernel import clock, data
 from flightbook.kernel.money import Money
+from flightbook.kernel.sql import Statement, insert
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.payments import idempotency
 from flightbook.modules.payments.leases import Leases
@@ -22,6 +23,19 @@ from flightbook.modules.payments.providers import ChargeOutcome, ChargeRequest
 
 
 leases = Leases(Payment, PaymentStatus.PROCESSING)
+
+# the attempt's writes, prepared on PostgreSQL (each is the same conditional statement peewee would build)
+_ATTEMPT_COLUMNS = ("id", "intent_id", "booking_ref", "user_id", "status", "amount", "refunded_amount", "currency",
+                    "provider", "provider_key", "created_at", "lease_expires_at", "card_brand", "card_last4",
+                    "card_exp_month", "card_exp_year", "card_fingerprint")
+_INSERT_ATTEMPT = insert("payments_insert_attempt", Payment, _ATTEMPT_COLUMNS)
+_TAKE_INTENT = Statement("payments_take_intent", lambda d: """UPDATE payment_intent SET status = {processing},
+amount = {amount}, currency = {currency}, updated_at = {updated_at} WHERE id = {id} AND status = {waiting}""")
+_FINISH_ATTEMPT = Statement("payments_finish_attempt", lambda d: """UPDATE payment SET status = {status},
+provider_ref = {provider_ref}, failure_code = {failure_code}, finished_at = {finished_at},
+reconciled_at = {reconciled_at}, lease_expires_at = NULL WHERE id = {id} AND status = {processing}""")
+_SETTLE_INTENT = Statement("payments_settle_intent", lambda d: """UPDATE payment_intent SET status = {status},
+updated_at = {updated_at} WHERE id = {id} AND status = {processing}""")
 
 
 class KeyTaken(Exception):
@@ -71,7 +85,7 @@ def begin(uow: UnitOfWork, intent: PaymentIntent, user_id: int, due: Money, paym
             idempotency.claim(scope, req_hash, payment_id)
             if not _take_intent(intent.id, due):
                 raise IntentTaken(intent.id)
-            payment.save(force_insert=True)
+            _INSERT_ATTEMPT.run(uow.database, **{column: payment.__data__.get(column) for column in _ATTEMPT_COLUMNS})
     except pw.IntegrityError:
         raise KeyTaken(scope) from None
     return payment
@@ -79,9 +93,9 @@ def begin(uow: UnitOfWork, intent: PaymentIntent, user_id: int, due: Money, paym
 
 def _take_intent(intent_id: str, due: Money) -> bool:
     # conditional UPDATE: one attempt per intent at a time, whatever races with it
-    return bool(PaymentIntent.update(status=IntentStatus.PROCESSING, amount=due.amount, currency=due.currency,
-                                     updated_at=clock.to_db(clock.now())).where(
-        (PaymentIntent.id == intent_id) & (PaymentIntent.status == IntentStatus.REQUIRES_PAYMENT_METHOD)).execute())
+    return _TAKE_INTENT.run(PaymentIntent._meta.database, processing=str(IntentStatus.PROCESSING), amount=due.amount,
+                            currency=due.currency, updated_at=clock.to_db(clock.now()), id=intent_id,
+                            waiting=str(IntentStatus.REQUIRES_PAYMENT_METHOD)).rowcount == 1
 
 
 def finish(uow: UnitOfWork, payment: Payment, outcome: ChargeOutcome, *, reconciled: bool = False) -> PaymentResult:
@@ -89,15 +103,15 @@ def finish(uow: UnitOfWork, payment: Payment, outcome: ChargeOutcome, *, reconci
     status = PaymentStatus.SUCCEEDED if outcome.is_approved else PaymentStatus.FAILED
     now = clock.to_db(clock.now())
     with uow.transaction():
-        finished = Payment.update(status=status, provider_ref=outcome.provider_ref, failure_code=outcome.failure_code,
-                                  finished_at=now, reconciled_at=now if reconciled else None,
-                                  lease_expires_at=None).where(
-            (Payment.id == payment.id) & (Payment.status == PaymentStatus.PROCESSING)).execute()
+        finished = _FINISH_ATTEMPT.run(uow.database, status=str(status), provider_ref=outcome.provider_ref,
+                                       failure_code=outcome.failure_code, finished_at=now,
+                                       reconciled_at=now if reconciled else None, id=payment.id,
+                                       processing=str(PaymentStatus.PROCESSING)).rowcount
         if not finished:
             return result_of(Payment.get_by_id(payment.id))
-        PaymentIntent.update(status=IntentStatus.SUCCEEDED if outcome.is_approved
-                             else IntentStatus.REQUIRES_PAYMENT_METHOD, updated_at=now).where(
-            (PaymentIntent.id == payment.intent_id) & (PaymentIntent.status == IntentStatus.PROCESSING)).execute()
+        _SETTLE_INTENT.run(uow.database, status=str(IntentStatus.SUCCEEDED if outcome.is_approved
+                                                    else IntentStatus.REQUIRES_PAYMENT_METHOD),
+                           updated_at=now, id=payment.intent_id, processing=str(IntentStatus.PROCESSING))
         payment.status, payment.provider_ref, payment.failure_code = status, outcome.provider_ref, outcome.failure_code
         result = result_of(payment)
         idempotency.finish(payment.id, data.to_dict(result))

@@ -15,9 +15,17 @@ from flightbook.contracts.payments import CardInput
 from flightbook.kernel import clock
 from flightbook.kernel.db import write_transaction
 from flightbook.kernel.money import Money
+from flightbook.kernel.sql import Lookup, Statement, insert
 from flightbook.modules.payments import cards
 from flightbook.modules.payments.models import BankCard, BankEntry, new_id
 from flightbook.modules.payments.providers import (NOT_PROCESSED, ChargeOutcome, ChargeRequest, RefundOutcome)
+
+_ENTRY = Lookup(BankEntry, "idempotency_key = {idempotency_key}")
+_CARD = Lookup(BankCard, "pan_hash = {pan_hash}")
+_INSERT_ENTRY = insert("mockbank_insert_entry", BankEntry, ("id", "idempotency_key", "kind", "failure_code", "pan_hash",
+                                                            "amount", "currency", "created_at"))
+_DEBIT = Statement("mockbank_debit", lambda d: """UPDATE bank_card SET balance = balance - {amount}
+WHERE pan_hash = {pan_hash} AND balance >= {amount}""")
 
 
 
@@ -42,7 +50,7 @@ def _answer(entry: BankEntry) -> ChargeOutcome:
 
 
 def _entry(key: str) -> BankEntry | None:
-    return BankEntry.get_or_none(BankEntry.idempotency_key == key)
+    return _ENTRY.first(idempotency_key=key)
 
 
 def _entry_of_racer(key: str) -> BankEntry:
@@ -67,15 +75,17 @@ class MockBank:
             return _answer(_entry_of_racer(idempotency_key))
 
     def _decide(self, request: ChargeRequest, card: CardInput, key: str) -> BankEntry:
-        account = BankCard.get_or_none(BankCard.pan_hash == pan_hash(card.number))
+        account = _CARD.first(pan_hash=pan_hash(card.number))
         failure = self._refusal(account, card)
         if account is not None and failure is None and not self._debit(account.pan_hash, request.amount):
             failure = "insufficient_funds"
         approved = account is not None and failure is None
-        return BankEntry.create(id=new_id("ch" if approved else "dc"), idempotency_key=key,
-                                kind=EntryKind.CHARGE if approved else EntryKind.DECLINE, failure_code=failure,
-                                pan_hash=account.pan_hash if account else "", amount=request.amount.amount,
-                                currency=request.amount.currency, created_at=clock.to_db(clock.now()))
+        entry = {"id": new_id("ch" if approved else "dc"), "idempotency_key": key,
+                 "kind": str(EntryKind.CHARGE if approved else EntryKind.DECLINE), "failure_code": failure,
+                 "pan_hash": account.pan_hash if account else "", "amount": request.amount.amount,
+                 "currency": request.amount.currency, "created_at": clock.to_db(clock.now())}
+        _INSERT_ENTRY.run(self.database, **entry)
+        return BankEntry(**entry)
 
     def resolve_charge(self, request: ChargeRequest, idempotency_key: str) -> ChargeOutcome:
         try:
@@ -102,8 +112,7 @@ class MockBank:
     @staticmethod
     def _debit(account_hash: str, amount: Money) -> bool:
         # conditional UPDATE: two charges racing for the last of a balance cannot both succeed
-        return BankCard.update(balance=BankCard.balance - amount.amount).where(
-            (BankCard.pan_hash == account_hash) & (BankCard.balance >= amount.amount)).execute() == 1
+        return _DEBIT.run(BankCard._meta.database, amount=amount.amount, pan_hash=account_hash).rowcount == 1
 
     def refund(self, charge_ref: str, amount: Money, idempotency_key: str) -> RefundOutcome:
         try:

@@ -19,9 +19,15 @@ from enum import StrEnum
 from flightbook.contracts.payments import IdempotencyKeyReused, PaymentInProgress
 from flightbook.kernel import clock
 from flightbook.kernel.errors import ValidationError
+from flightbook.kernel.sql import Lookup, Statement, insert
 from flightbook.modules.payments.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 255
+_BY_KEY = Lookup(IdempotencyRecord, "scope_key = {scope_key}")
+_CLAIM = insert("idempotency_claim", IdempotencyRecord,
+                ("scope_key", "request_hash", "state", "result", "resource_id", "created_at"))
+_FINISH = Statement("idempotency_finish", lambda d: """UPDATE idempotency_record SET state = {done}, result = {result}
+WHERE resource_id = {resource_id} AND state = {in_progress}""")
 
 
 class KeyState(StrEnum):
@@ -54,7 +60,7 @@ def derived(secret: str, scope_key: str, purpose: str) -> str:
 
 def find(scope_key: str, req_hash: str) -> IdempotencyRecord | None:
     """The key's record, if it was claimed; a 422 if it was claimed for another request."""
-    record = IdempotencyRecord.get_or_none(IdempotencyRecord.scope_key == scope_key)
+    record = _BY_KEY.first(scope_key=scope_key)
     if record is not None and record.request_hash != req_hash:
         raise IdempotencyKeyReused("this Idempotency-Key was used with a different request")
     return record
@@ -63,16 +69,15 @@ def find(scope_key: str, req_hash: str) -> IdempotencyRecord | None:
 def claim(scope_key: str, req_hash: str, resource_id: str, result: dict | None = None) -> None:
     """Inside the transaction that records ``resource_id``: the key is now its (an IntegrityError if a
     request with the same key got there first). ``result``: an attempt finished in that same transaction."""
-    IdempotencyRecord.insert(scope_key=scope_key, request_hash=req_hash, resource_id=resource_id,
-                             state=KeyState.IN_PROGRESS if result is None else KeyState.DONE,
-                             result=None if result is None else json.dumps(result),
-                             created_at=clock.to_db(clock.now())).execute()
+    _CLAIM.run(IdempotencyRecord._meta.database, scope_key=scope_key, request_hash=req_hash, resource_id=resource_id,
+               state=str(KeyState.IN_PROGRESS if result is None else KeyState.DONE),
+               result=None if result is None else json.dumps(result), created_at=clock.to_db(clock.now()))
 
 
 def finish(resource_id: str, result: dict) -> None:
     """Inside the transaction that records the outcome of ``resource_id``: its key now answers ``result``."""
-    IdempotencyRecord.update(state=KeyState.DONE, result=json.dumps(result)).where(
-        (IdempotencyRecord.resource_id == resource_id) & (IdempotencyRecord.state == KeyState.IN_PROGRESS)).execute()
+    _FINISH.run(IdempotencyRecord._meta.database, result=json.dumps(result), resource_id=resource_id,
+                done=str(KeyState.DONE), in_progress=str(KeyState.IN_PROGRESS))
 
 
 def stored_result(record: IdempotencyRecord) -> dict | None:

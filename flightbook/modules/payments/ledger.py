@@ -8,8 +8,13 @@ from flightbook.contracts.payments import (CardView, IntentAlreadyPaid, IntentNo
                                            PaymentInProgress, PaymentStatus, PaymentView, RefundStatus, RefundView)
 from flightbook.kernel import clock
 from flightbook.kernel.money import Money
+from flightbook.kernel.sql import Lookup
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.payments.models import Payment, PaymentIntent, Refund, new_id
+
+_INTENT = Lookup(PaymentIntent, "id = {id}")
+_INTENT_OF_BOOKING = Lookup(PaymentIntent, "booking_ref = {booking_ref}")
+
 
 def intent_view(intent: PaymentIntent) -> IntentView:
     return IntentView(id=intent.id, booking_ref=intent.booking_ref, user_id=intent.user_id, amount=intent.amount,
@@ -21,7 +26,7 @@ def open_intent(uow: UnitOfWork, booking_ref: str, user_id: int, due: Money) -> 
     """The booking's one intent: created on first ask; an open one follows the amount now due."""
     try:
         with uow.transaction():
-            intent = PaymentIntent.get_or_none(PaymentIntent.booking_ref == booking_ref)
+            intent = _INTENT_OF_BOOKING.first(booking_ref=booking_ref)
             if intent is None:
                 now = clock.to_db(clock.now())
                 intent = PaymentIntent.create(id=new_id("pi"), booking_ref=booking_ref, user_id=user_id,
@@ -39,7 +44,7 @@ def open_intent(uow: UnitOfWork, booking_ref: str, user_id: int, due: Money) -> 
 
 
 def users_intent(intent_id: str, user_id: int) -> PaymentIntent:
-    intent = PaymentIntent.get_or_none(PaymentIntent.id == intent_id)
+    intent = _INTENT.first(id=intent_id)
     if intent is None or intent.user_id != user_id:
         raise IntentNotFound(f"no payment intent {intent_id}")
     return intent

@@ -4,98 +4,144 @@ from __future__ import annotations
 
 import datetime as dt
 
-import peewee as pw
-
 from flightbook.contracts.flights import (BookingCancelled, BookingNotFound, BookingPage, BookingRequest,
-                                          BookingStatus, BookingView, CancellationQuote, FlightCancelled,
-                                          FlightDeparted, MAX_PASSENGERS, PassengerInput, TripQuote)
+                                          BookingStatus, BookingView, CancellationQuote, FareChanged,
+                                          FlightDeparted, MAX_PASSENGERS, PassengerInput, PassengerType, TripQuote)
 from flightbook.kernel import clock, faults, validate
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import Forbidden, Unavailable, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights import metrics
-from flightbook.modules.flights.booking import refs
-from flightbook.modules.flights.booking.checks import (Leg, bookable_legs, booking_total, seats_unavailable,
-                                                       valid_passengers)
+from flightbook.modules.flights.booking import hold_sql, refs
+from flightbook.modules.flights.booking.checks import (Leg, bookable_legs, booking_currency, check_seats,
+                                                       days_before, seats_unavailable, typed_passengers,
+                                                       valid_expected_total, valid_passengers)
 from flightbook.modules.flights.booking.fare_rules import BookingRules
-from flightbook.modules.flights.booking.seats import release_seats, seats_left, seats_of, take_seats
+from flightbook.modules.flights.catalogue import pricing
+from flightbook.modules.flights.booking.seats import SoldSeat, release_seats, seats_left, seats_of, take_seats
 from flightbook.modules.flights.booking.states import (CANCELLED, CONFIRMED, EXPIRED, HELD, TRANSITIONS, cannot,
                                                        confirm, expire_if_lapsed, find, first_departure,
                                                        has_lapsed, move, status_of)
-from flightbook.modules.flights.booking.views import booking_views
-from flightbook.modules.flights.models import Booking, BookingFlight, FlightCancellation, Passenger
+from flightbook.modules.flights.booking.hold_sql import NewBooking
+from flightbook.modules.flights.booking.views import booking_views, held_view, read_booking
+from flightbook.modules.flights.models import Booking, database
 
 _REF_ATTEMPTS = 10
 
 
 def quote_trip(uow: UnitOfWork, cabin: str, passengers: int, outbound_id: str, return_id: str | None,
-               rules: BookingRules, now: dt.datetime | None = None) -> TripQuote:
-    """What hold_seats would charge for these journeys now (checked as it checks them); changes nothing."""
+               rules: BookingRules, now: dt.datetime | None = None, children: int = 0,
+               infants: int = 0) -> TripQuote:
+    """What hold_seats would charge now for these journeys and this party (``passengers`` adults, ``children``,
+    ``infants``), checked and priced by the same code as the hold (each seat from its bucket as read, the
+    passenger-type shares, the advance-purchase rule); changes nothing."""
     if isinstance(passengers, bool) or not isinstance(passengers, int) or not 1 <= passengers <= MAX_PASSENGERS:
         raise ValidationError("passengers", f"must be from 1 to {MAX_PASSENGERS}")
+    party = pricing.Party(passengers, children, infants)
+    problem = party.problem()
+    if problem is not None:
+        raise ValidationError(*problem)
+    now = now or clock.now()
     request = BookingRequest(cabin=cabin, passengers=[], contact_email="", outbound_id=outbound_id,
                              return_id=return_id)
-    legs = bookable_legs(uow.database, request, passengers, now or clock.now(), rules.connections)
-    directions = [booking_total([leg for leg in legs if leg.direction == direction], passengers)
+    legs = bookable_legs(uow.database, request, now, rules.connections)
+    check_seats(legs, party.seated)
+    currency = booking_currency(legs)
+    quoted = {leg.flight.id: _seats_as_read(leg, party.seated) for leg in legs}
+    fares = _fares(rules, party.types(), legs, quoted, days_before(uow.database, legs, now))
+    per_leg = [sum(passenger[k] for passenger in fares) for k in range(len(legs))]
+    directions = [Money(sum(amount for amount, leg in zip(per_leg, legs) if leg.direction == direction), currency)
                   for direction in dict.fromkeys(leg.direction for leg in legs)]
-    return TripQuote(total=booking_total(legs, passengers), directions=directions)
+    return TripQuote(total=Money(sum(per_leg), currency), directions=directions)
 
 
 def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: BookingRules,
                now: dt.datetime | None = None) -> BookingView:
-    """Validate everything, then take every seat and write the booking in one transaction (or nothing)."""
+    """Validate everything, then take every seat, price it and write the booking in one transaction (or
+    nothing); the answer is made of what was just written, not read back. The total is fixed here: what the
+    seats cost from their buckets when taken (or the flat fare), by the fare rules."""
     now = now or clock.now()
     passengers = valid_passengers(request.passengers, now.date())
     email = validate.email({"contact_email": request.contact_email}, "contact_email")
-    legs = bookable_legs(uow.database, request, len(passengers), now, rules.connections)
-    cancelled = FlightCancellation.get_or_none(FlightCancellation.flight_id.in_([leg.flight.id for leg in legs]))
-    if cancelled is not None:
-        raise FlightCancelled(f"flight {cancelled.flight_id} was cancelled: it cannot be booked",
-                              flight_id=cancelled.flight_id)
-    total = booking_total(legs, len(passengers))
-    expires_at = min(rules.hold_expires_at(now), clock.from_db(legs[0].flight.departs_at))
+    legs = bookable_legs(uow.database, request, now, rules.connections)
+    passengers = typed_passengers(passengers, legs[-1].flight.service_date)
+    types = [p.type or PassengerType.ADULT for p in passengers]  # typed: never None
+    seated = sum(kind != PassengerType.INFANT for kind in types)
+    check_seats(legs, seated)
+    currency = booking_currency(legs)
+    expected = valid_expected_total(request.expected_total, currency)
+    ahead = days_before(uow.database, legs, now)
+    booking = NewBooking(user_id=user_id, status=HELD, cabin=legs[0].cabin, contact_email=email, total_amount=0,
+                         currency=currency, hold_expires_at=min(rules.hold_expires_at(now), legs[0].flight.departs_at),
+                         created_at=now)
+    # Priced first from the buckets as read (a flat cabin: its one fare), so the booking is written before the
+    # seats' row is locked (which stays locked until commit); the seats UPDATE then says what was really sold,
+    # and only a price that moved meanwhile is written again.
+    quoted = {leg.flight.id: _seats_as_read(leg, seated) for leg in legs}
+    fares = _fares(rules, types, legs, quoted, ahead)
+    booking = _priced(booking, fares, expected)
     with uow.transaction():
-        ref = _insert_booking(uow, user_id=user_id, status=HELD, cabin=legs[0].cabin, contact_email=email,
-                              total_amount=total.amount, currency=total.currency,
-                              hold_expires_at=clock.to_db(expires_at), created_at=clock.to_db(now))
-        _insert_legs_and_passengers(ref, legs, passengers)
-        short = take_seats([leg.flight.id for leg in legs], legs[0].cabin, len(passengers))
-        uow.after_commit(lambda: metrics.held(legs[0].cabin, len(passengers)))
+        ref = _insert_booking(uow, booking, legs, passengers, fares, quoted)
+        short, sold = take_seats([leg.flight.id for leg in legs], booking.cabin, seated,
+                                 frozenset(leg.flight.id for leg in legs if leg.buckets))
+        uow.after_commit(lambda: metrics.held(booking.cabin, seated))
         if short is not None:  # raising rolls the whole booking back
             leg = next(leg for leg in legs if leg.flight.id == short)
-            raise seats_unavailable(leg, len(passengers), seats_left(short, leg.cabin))
-    return get_booking(ref)
+            raise seats_unavailable(leg, seated, seats_left(short, leg.cabin))
+        if sold != quoted:  # the buckets moved since they were read (others bought or gave seats back)
+            fares = _fares(rules, types, legs, sold, ahead)
+            booking = _priced(booking, fares, expected)  # FareChanged here rolls the whole booking back
+            hold_sql.reprice(uow.database, ref, booking, legs, passengers, fares, sold)
+    return held_view(uow.database, ref, booking, legs, passengers, fares)
 
 
-def _insert_booking(uow: UnitOfWork, **fields) -> str:
+def _seats_as_read(leg: Leg, n: int) -> list[SoldSeat]:
+    if not leg.buckets:
+        return [SoldSeat(None, leg.fare.amount)] * n
+    try:
+        return [SoldSeat(bucket, price) for bucket, price in pricing.take(pricing.parse_state(leg.buckets), n)[1]]
+    except ValueError:  # too few as read: the seats UPDATE will say so
+        return [SoldSeat(None, leg.fare.amount)] * n
+
+
+def _fares(rules: BookingRules, types: list[PassengerType], legs: list[Leg], seats: dict[int, list[SoldSeat]],
+           ahead: list[int]) -> list[list[int]]:
+    """Each passenger's fare on each leg for these seats (a leg priced flat: no advance-purchase rule)."""
+    return rules.fares.party_fares(types, [[seat.price for seat in seats[leg.flight.id]] for leg in legs],
+                                   [None if seats[leg.flight.id][0].bucket is None else days
+                                    for leg, days in zip(legs, ahead)])
+
+
+def _priced(booking: NewBooking, fares: list[list[int]], expected: Money | None) -> NewBooking:
+    """``booking`` with its total, the sum of its passengers' fares; FareChanged when that is more than the
+    client saw (nothing stays held)."""
+    total = Money(sum(map(sum, fares)), booking.currency)
+    if expected is not None and total.amount > expected.amount:
+        raise FareChanged(f"The fare rose since you searched: this booking costs {total.format()} now, not "
+                          f"{expected.format()}. Nothing was held.", total=total.to_dict(),
+                          expected_total=expected.to_dict())
+    return booking._replace(total_amount=total.amount)
+
+
+def _insert_booking(uow: UnitOfWork, booking: NewBooking, legs: list[Leg], passengers: list[PassengerInput],
+                    fares: list[list[int]], sold: dict[int, list[SoldSeat]]) -> str:
+    """Write the booking, its legs, passengers and fares under a new ref; a ref that is taken writes nothing
+    (ON CONFLICT DO NOTHING, so no savepoint is needed) and the next one is tried."""
     for _ in range(_REF_ATTEMPTS):
         ref = refs.new_ref()
-        try:
-            with uow.database.atomic():  # a savepoint: a ref collision must not abort the whole transaction
-                Booking.insert(ref=ref, **fields).execute()
+        if hold_sql.insert_booking(uow.database, ref, booking, legs, passengers, fares, sold):
             return ref
-        except pw.IntegrityError:
-            continue
     raise Unavailable("could not find a free booking reference; try again", code="ref_exhausted")
-
-
-def _insert_legs_and_passengers(ref: str, legs: list[Leg], passengers: list[PassengerInput]) -> None:
-    BookingFlight.insert_many([
-        {"booking": ref, "flight": leg.flight.id, "direction": leg.direction,
-         "fare_amount": leg.fare.amount, "currency": leg.fare.currency} for leg in legs]).execute()
-    Passenger.insert_many([
-        {"booking": ref, "first_name": p.first_name, "last_name": p.last_name,
-         "date_of_birth": p.date_of_birth, "gender": p.gender} for p in passengers]).execute()
 
 
 def get_booking(ref: str, viewer: Principal | None = None) -> BookingView:
     """The owner, an admin or a service (``viewer`` None or a service principal) may see a booking;
     to anyone else it does not exist."""
-    booking = find(ref)
-    if not _may_see(viewer, booking):
+    found = read_booking(database, ref) if refs.is_ref(ref) else None
+    if found is None or not _may_see(viewer, found[0]):
         raise BookingNotFound(f"no booking {ref}")
-    return booking_views([booking])[0]
+    return found[1]
 
 
 def list_bookings(user_id: int, page: int = 1, per_page: int = 20) -> BookingPage:
@@ -105,8 +151,8 @@ def list_bookings(user_id: int, page: int = 1, per_page: int = 20) -> BookingPag
     return BookingPage(bookings=booking_views(rows), page=page, per_page=per_page, total=mine.count())
 
 
-def _may_see(viewer: Principal | None, booking: Booking) -> bool:
-    return viewer is None or viewer.is_service or viewer.is_admin or viewer.user_id == booking.user_id
+def _may_see(viewer: Principal | None, user_id: int) -> bool:
+    return viewer is None or viewer.is_service or viewer.is_admin or viewer.user_id == user_id
 
 
 def confirm_booking(uow: UnitOfWork, ref: str, payment_id: str, now: dt.datetime | None = None,
@@ -115,13 +161,16 @@ def confirm_booking(uow: UnitOfWork, ref: str, payment_id: str, now: dt.datetime
     now = now or clock.now()
     if not isinstance(payment_id, str) or not payment_id.strip() or len(payment_id) > 64:
         raise ValidationError("payment_id", "is required (at most 64 characters)")
-    expire_if_lapsed(uow, ref, now)
-    with uow.transaction():
+    booking = find(ref)
+    if has_lapsed(booking, now):  # expired for good, in its own transaction, whatever follows
+        expire_if_lapsed(uow, ref, now)
         booking = find(ref)
-        if booking.status == CONFIRMED and booking.payment_id == payment_id:
-            return get_booking(ref)
-        if booking.status != HELD:  # a late payment goes through apply_payment, which wins seats back first
-            raise cannot(ref, status_of(booking), CONFIRMED)
+    if booking.status == CONFIRMED and booking.payment_id == payment_id:
+        return get_booking(ref)
+    if booking.status != HELD:  # a late payment goes through apply_payment, which wins seats back first
+        raise cannot(ref, status_of(booking), CONFIRMED)
+    with uow.transaction():
+        # conditional on the status read above: should another worker have moved the booking since, a 409
         confirm(uow, booking, payment_id, now, paid)
         faults.reach("flights.confirming")  # a crash test's instant: paid, confirmation not yet committed
     return get_booking(ref)
@@ -147,8 +196,7 @@ def close(uow: UnitOfWork, booking: Booking, refund: Money | None, refund_percen
     if not move(booking, CANCELLED, cancelled_at=clock.to_db(now),
                 refund_amount=refund.amount if refund is not None else None, quiet=quiet):
         return False
-    flight_ids, n = seats_of(booking.ref)
-    release_seats(flight_ids, booking.cabin, n)
+    release_seats(seats_of(booking.ref), booking.cabin)
     uow.publish(BookingCancelled(
         ref=booking.ref, user_id=booking.user_id, was_confirmed=refund is not None,
         refund_due=refund or Money(0, booking.currency), payment_id=booking.payment_id,

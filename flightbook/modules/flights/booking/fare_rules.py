@@ -1,5 +1,5 @@
-"""The booking rules a business may tune: how long a hold lasts, what a cancellation refunds, and the
-connection rules an itinerary must keep to be booked (the search's own)."""
+"""The booking rules a business may tune: how long a hold lasts, what a cancellation refunds, the
+connection rules an itinerary must keep to be booked (the search's own) and the fare rules it is priced by."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from flightbook.kernel.money import Money
 from flightbook.modules.flights.catalogue.connections import ConnectionRules
+from flightbook.modules.flights.catalogue.pricing import FareRules
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,7 @@ class BookingRules:
     refund_cutoff_hours: int = 24
     late_refund_percent: int = 0
     connections: ConnectionRules = field(default_factory=ConnectionRules)
+    fares: FareRules = field(default_factory=FareRules)
 
     def __post_init__(self):
         if self.hold_minutes < 0 or self.refund_cutoff_hours < 0:
@@ -25,7 +27,7 @@ class BookingRules:
     @classmethod
     def from_settings(cls, settings) -> "BookingRules":
         return cls(settings.hold_minutes, settings.refund_cutoff_hours, settings.late_refund_percent,
-                   ConnectionRules.from_settings(settings))
+                   ConnectionRules.from_settings(settings), FareRules.from_settings(settings))
 
     def hold_expires_at(self, held_at: dt.datetime) -> dt.datetime:
         return held_at + dt.timedelta(minutes=self.hold_minutes)

@@ -10,7 +10,7 @@ from flightbook.kernel import clock
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights.booking import refs
-from flightbook.modules.flights.booking.seats import seats_of, take_seats
+from flightbook.modules.flights.booking.seats import rebook_seats, seats_of, take_seats
 from flightbook.modules.flights.booking.states import (CANCELLED, CONFIRMED, HELD, confirm, expire_if_lapsed,
                                                        first_departure)
 from flightbook.modules.flights.models import Booking
@@ -61,11 +61,14 @@ class _SeatsGone(Exception):
 def _retake_seats(uow: UnitOfWork, booking: Booking) -> str | None:
     """Take an expired booking's seats again as a hold takes them; a return booking gets both legs or
     neither (savepoint). None when taken, else the reason it could not be."""
-    flight_ids, n = seats_of(booking.ref)
+    held = seats_of(booking.ref)
+    n = max((len(seats) for seats in held.values()), default=0)
     try:
         with uow.database.atomic():
-            if take_seats(flight_ids, booking.cabin, n) is not None:
+            short, sold = take_seats(list(held), booking.cabin, n)
+            if short is not None:
                 raise _SeatsGone()
+            rebook_seats(booking.ref, sold)  # the price paid stands; the seats come from today's buckets
     except _SeatsGone:
         return "seats_gone"
     return None

@@ -1,40 +1,143 @@
 """Seat inventory: every seat a booking takes, gives back or wins back moves by the one conditional UPDATE
-below, so no interleaving of buyers, sweepers and late payments can sell a seat a cabin lacks."""
+below, so no interleaving of buyers, sweepers and late payments can sell a seat a cabin lacks.
+
+A cabin priced in fare buckets keeps its buckets in the same row ('price:left:size' each, cheapest first). The
+seats UPDATE locks the row (PostgreSQL; SQLite holds its write lock) and returns the buckets as they stand, so
+the seats are sold from the cheapest open buckets and the buckets written back in the same transaction, by an
+UPDATE conditional on the buckets read: two buyers can neither sell one bucket's seat twice nor miss a price
+rise. A cabin priced flat (no buckets) sells every seat at its one fare."""
 from __future__ import annotations
 
-from flightbook.modules.flights.models import BookingFlight, Passenger, SeatInventory
+from collections import defaultdict
+from typing import NamedTuple
+
+from flightbook.kernel.db import is_postgres
+from flightbook.kernel.sql import Statement
+from flightbook.modules.flights.catalogue import pricing
+from flightbook.modules.flights.catalogue.pricing import BucketState
+from flightbook.modules.flights.models import BookingFare, BookingFlight, Passenger, SeatInventory, database
+
+# One conditional UPDATE, never read-then-write, so two buyers cannot both take the last seat; giving seats
+# back (``taken`` < 0) passes the same condition trivially, the table's CHECK caps it at capacity. The row it
+# returns is locked until the transaction ends: its buckets are this transaction's to move. Prepared, as the
+# write-back below: they are the hot row's statements.
+_MOVE_SEATS = Statement("seats_move", lambda d: """UPDATE seat_inventory SET seats_left = seats_left - {taken}
+WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {taken} RETURNING buckets, fare_amount""")
+_STORE_BUCKETS = Statement("seats_store_buckets", lambda d: """UPDATE seat_inventory
+SET buckets = {after}, next_fares = {ladder}, fare_amount = {fare_amount}
+WHERE flight_id = {flight_id} AND cabin = {cabin} AND buckets = {read}""")
 
 
-def _move_seats(flight_id: int, cabin: str, taken: int) -> bool:
-    # One conditional UPDATE, never read-then-write, so two buyers cannot both take the last seat; giving
-    # seats back (``taken`` < 0) passes the same condition trivially, the table's CHECK caps it at capacity.
-    return (SeatInventory.update(seats_left=SeatInventory.seats_left - taken)
-            .where((SeatInventory.flight == flight_id) & (SeatInventory.cabin == cabin)
-                   & (SeatInventory.seats_left >= taken))
-            .execute()) == 1
+class SoldSeat(NamedTuple):
+    bucket: int | None  # index of its bucket in selling order; None in a cabin priced flat
+    price: int  # its bucket's price (or the flat fare), before the advance-purchase rule and passenger shares
 
 
-def take_seats(flight_ids: list[int], cabin: str, n: int) -> int | None:
-    """Take ``n`` seats of ``cabin`` on each flight; the id of the first flight that has too few (the caller
-    rolls back), or None. Flights go in id order so two return bookings over the same pair lock the rows
-    alike and cannot deadlock; take seats last in a transaction, so the hot row stays locked briefly."""
+def _move_seats(flight_id: int, cabin: str, taken: int) -> tuple | None:
+    """(the buckets, the fare) of the row once moved, or None when it has too few seats."""
+    rows = _MOVE_SEATS.rows(database, flight_id=flight_id, cabin=cabin, taken=taken)
+    return rows[0] if rows else None
+
+
+def _store_buckets(flight_id: int, cabin: str, read: str, after: list[BucketState]) -> None:
+    """Write the buckets back (and the next seats' prices search shows), on the condition they are still
+    those read: under the row lock they are, so a miss is a broken invariant and rolls everything back."""
+    ladder = [(s.price, s.left) for s in after]
+    moved = _STORE_BUCKETS.run(database, flight_id=flight_id, cabin=cabin, read=read,
+                               after=pricing.state_text(after), ladder=pricing.ladder_text(ladder),
+                               fare_amount=pricing.next_price(after) or after[-1].price).rowcount
+    if moved != 1:
+        raise RuntimeError(f"the fare buckets of flight {flight_id} {cabin} moved under a locked row")
+
+
+# PostgreSQL, a cabin priced in buckets: the seats and their buckets in one statement (migration 012's
+# functions do pricing.take's work in the database), so the hot row is locked for this statement and the commit
+# alone. The CTE's FOR UPDATE waits for the row and reads its latest buckets; the UPDATE writes what they become.
+_TAKE_FROM_BUCKETS = Statement("seats_take_from_buckets", lambda d: """WITH locked AS (
+    SELECT fare_take(buckets, {n}) AS after, fare_sold(buckets, {n}) AS sold FROM seat_inventory
+    WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n} FOR UPDATE)
+UPDATE seat_inventory i SET seats_left = i.seats_left - {n}, buckets = locked.after,
+    next_fares = fare_ladder(locked.after), fare_amount = COALESCE(fare_next(locked.after), i.fare_amount)
+FROM locked WHERE i.flight_id = {flight_id} AND i.cabin = {cabin} AND i.seats_left >= {n}
+RETURNING locked.sold""")  # each function once per row: the buckets after are computed once, in the locking read
+
+
+def _take_in_one(flight_id: int, cabin: str, n: int) -> list[SoldSeat] | None:
+    rows = _TAKE_FROM_BUCKETS.rows(database, flight_id=flight_id, cabin=cabin, n=n)
+    if not rows:
+        return None
+    return [SoldSeat(int(bucket), int(price)) for bucket, price in (seat.split(":") for seat in rows[0][0].split())]
+
+
+def take_seats(flight_ids: list[int], cabin: str, n: int,
+               in_buckets: frozenset[int] = frozenset()) -> tuple[int | None, dict[int, list[SoldSeat]]]:
+    """Take ``n`` seats of ``cabin`` on each flight, cheapest open bucket first: (the id of the first flight that
+    has too few, for the caller to roll back, or None; each flight's seats sold, in selling order). Flights go
+    in id order so two return bookings over the same pair lock the rows alike and cannot deadlock; take seats
+    last in a transaction, so the hot row stays locked briefly. ``in_buckets``: the flights read as priced in
+    buckets, whose seats PostgreSQL sells in one statement (a cabin never turns from flat to buckets)."""
+    sold: dict[int, list[SoldSeat]] = {}
+    one_statement = is_postgres(database)
     for flight_id in sorted(flight_ids):
-        if not _move_seats(flight_id, cabin, n):
-            return flight_id
-    return None
+        if n and one_statement and flight_id in in_buckets:
+            taken = _take_in_one(flight_id, cabin, n)
+            if taken is None:
+                return flight_id, sold
+            sold[flight_id] = taken
+            continue
+        row = _move_seats(flight_id, cabin, n) if n else ("", 0)
+        if row is None:
+            return flight_id, sold
+        buckets, fare = row
+        if not buckets:
+            sold[flight_id] = [SoldSeat(None, fare)] * n
+            continue
+        after, pairs = pricing.take(pricing.parse_state(buckets), n)
+        _store_buckets(flight_id, cabin, buckets, after)
+        sold[flight_id] = [SoldSeat(bucket, price) for bucket, price in pairs]
+    return None, sold
 
 
-def release_seats(flight_ids: list[int], cabin: str, n: int) -> None:
-    """Give ``n`` seats of ``cabin`` back on each flight, in the same id order as they were taken."""
-    for flight_id in sorted(flight_ids):
-        _move_seats(flight_id, cabin, -n)
+def release_seats(seats: dict[int, list[int | None]], cabin: str) -> None:
+    """Give seats of ``cabin`` back (flight id -> the bucket of each seat), in the same id order as they were
+    taken, each to the bucket it was sold from."""
+    for flight_id in sorted(seats):
+        buckets = seats[flight_id]
+        if not buckets:
+            continue
+        row = _move_seats(flight_id, cabin, -len(buckets))
+        if row is not None and row[0]:
+            back = pricing.give_back(pricing.parse_state(row[0]), [-1 if b is None else b for b in buckets])
+            _store_buckets(flight_id, cabin, row[0], back)
 
 
-def seats_of(ref: str) -> tuple[list[int], int]:
-    """The flights a booking holds seats on and how many seats it holds on each (one per passenger)."""
+def seats_of(ref: str) -> dict[int, list[int | None]]:
+    """The seats a booking holds: flight id -> the bucket of each (one per adult and child; an infant has
+    none). A booking made before fare buckets holds one seat per passenger, of no recorded bucket."""
+    seats: dict[int, list[int | None]] = defaultdict(list)
+    fares: list[tuple] = list(BookingFare.select(BookingFare.flight_id, BookingFare.bucket, BookingFare.passenger,
+                                                 BookingFare.bucket_price)
+                              .where(BookingFare.booking == ref).tuples())  # type: ignore[arg-type]
+    if fares:
+        for flight_id, bucket, _, bucket_price in fares:
+            if bucket_price is not None:  # a seat (an infant's row has none)
+                seats[flight_id].append(bucket)
+        return dict(seats)
     n = Passenger.select().where(Passenger.booking == ref).count()
-    flight_ids = [s.flight_id for s in BookingFlight.select(BookingFlight.flight).where(BookingFlight.booking == ref)]
-    return flight_ids, n
+    return {s.flight_id: [None] * n
+            for s in BookingFlight.select(BookingFlight.flight).where(BookingFlight.booking == ref)}
+
+
+def rebook_seats(ref: str, sold: dict[int, list[SoldSeat]]) -> None:
+    """Record the buckets a late payment won an expired booking's seats back from (its price stays)."""
+    for flight_id, seats in sold.items():
+        rows = (BookingFare.select().where((BookingFare.booking == ref) & (BookingFare.flight_id == flight_id)
+                                           & BookingFare.bucket_price.is_null(False))
+                .order_by(BookingFare.passenger))
+        for row, seat in zip(list(rows), seats):
+            BookingFare.update(bucket=seat.bucket, bucket_price=seat.price).where(
+                (BookingFare.booking == ref) & (BookingFare.passenger == row.passenger)
+                & (BookingFare.flight_id == flight_id)).execute()
 
 
 def seats_left(flight_id: int, cabin: str) -> int:

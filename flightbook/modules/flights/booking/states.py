@@ -8,6 +8,7 @@ from flightbook.contracts.flights import (BookingConfirmed, BookingExpired, Book
                                           HoldExpired, InvalidTransition)
 from flightbook.kernel import clock
 from flightbook.kernel.money import Money
+from flightbook.kernel.sql import Lookup
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights import metrics
 from flightbook.modules.flights.booking import refs
@@ -27,10 +28,11 @@ TRANSITIONS = {
 }
 
 _SWEEP_BATCH = 500
+_BY_REF = Lookup(Booking, "ref = {ref}")
 
 
 def find(ref: str) -> Booking:
-    booking = Booking.get_or_none(Booking.ref == ref) if refs.is_ref(ref) else None
+    booking = _BY_REF.first(ref=ref) if refs.is_ref(ref) else None
     if booking is None:
         raise BookingNotFound(f"no booking {ref}")
     return booking
@@ -79,14 +81,13 @@ def has_lapsed(booking: Booking, now: dt.datetime) -> bool:
 def expire_if_lapsed(uow: UnitOfWork, ref: str, now: dt.datetime) -> bool:
     """Expire the hold when its time is up; its own transaction, so the expiry stands whatever follows.
     The read is only a shortcut: the conditional UPDATE decides, should another worker move it meanwhile."""
-    booking = Booking.get_or_none(Booking.ref == ref) if refs.is_ref(ref) else None
+    booking = _BY_REF.first(ref=ref) if refs.is_ref(ref) else None
     if booking is None or not has_lapsed(booking, now):
         return False
     with uow.transaction():
         moved = move(booking, EXPIRED, when=Booking.hold_expires_at <= clock.to_db(now), quiet=True)
         if moved:
-            flight_ids, n = seats_of(booking.ref)
-            release_seats(flight_ids, booking.cabin, n)
+            release_seats(seats_of(booking.ref), booking.cabin)
             uow.publish(BookingExpired(ref=booking.ref, user_id=booking.user_id))
     return moved
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flightbook.contracts.flights import (BookedFlight, BookedLayover, BookingStatus, BookingView, Direction, FareLine,
-                                          PassengerInput)
+                                          PassengerInput, PassengerType)
 from flightbook.kernel import clock
 from flightbook.kernel.money import Money
-from flightbook.modules.flights.models import Airport, Booking, BookingFlight, Flight, Passenger
+from flightbook.kernel.sql import Dialect, Statement
+from flightbook.modules.flights.booking.checks import FlightRow
+from flightbook.modules.flights.catalogue import airport_facts
+from flightbook.modules.flights.models import Airport, Booking, BookingFare, BookingFlight, Flight, Passenger
 
 _DIRECTION_ORDER: dict[str, int] = {Direction.OUTBOUND: 0, Direction.RETURN: 1}
 
@@ -35,24 +39,124 @@ def booking_views(bookings: list[Booking]) -> list[BookingView]:
     passengers = defaultdict(list)
     for p in Passenger.select().where(Passenger.booking.in_(refs)).order_by(Passenger.id):
         passengers[p.booking_ref].append(p)
+    fares = defaultdict(list)
+    for f in BookingFare.select().where(BookingFare.booking.in_(refs)):
+        fares[f.booking_ref].append(_FareRow(f.passenger, f.flight_id, f.amount, f.currency))
     codes = {c for segs in segments.values() for s in segs for c in (s.flight.origin, s.flight.destination)}
     zones = {a.iata: a.tz for a in Airport.select(Airport.iata, Airport.tz).where(Airport.iata.in_(list(codes)))}
-    return [_view(b, sorted(segments[b.ref], key=_flying_order), passengers[b.ref], zones) for b in bookings]
+    return [_view(b, sorted(segments[b.ref], key=_flying_order), [_passenger(p) for p in passengers[b.ref]],
+                  fares[b.ref], zones) for b in bookings]
 
 
-def _flying_order(seg: BookingFlight):
+def _passenger(p: Passenger) -> PassengerInput:
+    return PassengerInput(p.first_name, p.last_name, _date(p.date_of_birth), p.gender, PassengerType(p.passenger_type))
+
+
+_BOOKING_COLUMNS = ("ref, user_id, status, cabin, contact_email, total_amount, currency, hold_expires_at, created_at, "
+                    "confirmed_at, cancelled_at, payment_id, refund_amount")
+#: one booking with its fares (passenger:flight:amount, space-separated) and its legs and their flights (a row per
+#: leg), then its passengers: two prepared round trips
+_B_COLUMNS = ", ".join("b." + c for c in _BOOKING_COLUMNS.split(", "))
+
+
+def _fares_of_booking(d: Dialect) -> str:
+    if d.is_postgres:
+        return "SELECT string_agg(concat_ws(':', passenger, flight_id, amount), ' ') FROM booking_fare WHERE booking_ref = b.ref"
+    return "SELECT group_concat(passenger || ':' || flight_id || ':' || amount, ' ') FROM booking_fare WHERE booking_ref = b.ref"
+
+
+READ_BOOKING = Statement("booking_read", lambda d: f"""SELECT {_B_COLUMNS}, ({_fares_of_booking(d)}),
+s.flight_id, s.direction, s.fare_amount, s.currency, f.flight_number, f.airline, f.origin, f.destination,
+f.departs_at, f.arrives_at, f.duration_minutes, f.service_date
+FROM booking b LEFT JOIN booking_flight s ON s.booking_ref = b.ref LEFT JOIN flight f ON f.id = s.flight_id
+WHERE b.ref = {{ref}}""")
+READ_PASSENGERS = Statement("booking_read_passengers", lambda d: """SELECT first_name, last_name, date_of_birth, gender,
+passenger_type FROM passenger WHERE booking_ref = {ref} ORDER BY id""")
+
+
+def read_booking(database, ref: str) -> tuple[int, BookingView] | None:
+    """(its traveller's user id, the view) of booking ``ref``, read by two prepared statements; None: no such
+    booking. The same view as ``booking_views`` makes of its row."""
+    rows = READ_BOOKING.rows(database, ref=ref)
+    if not rows:
+        return None
+    booking = _BookingRow(*rows[0][:13])
+    fares = [_FareRow(int(passenger), int(flight_id), int(amount), booking.currency)
+             for passenger, flight_id, amount in (item.split(":") for item in (rows[0][13] or "").split())]
+    segments = sorted((_Segment(r[14], r[15], r[16], r[17], FlightRow(r[14], r[18], r[19], r[20], r[21],
+                                                                     clock.from_db(r[22]), clock.from_db(r[23]),
+                                                                     r[24], _date(r[25])))
+                       for r in rows if r[14] is not None), key=_flying_order)
+    passengers = [PassengerInput(first, last, _date(born), gender, PassengerType(kind))
+                  for first, last, born, gender, kind in READ_PASSENGERS.rows(database, ref=ref)]
+    codes = {code for s in segments for code in (s.flight.origin, s.flight.destination)}
+    zones = {code: facts.tz for code, facts in airport_facts.facts_for(database, codes).items()}
+    return booking.user_id, _view(booking, segments, passengers, fares, zones)
+
+
+def held_view(database, ref: str, booking, legs: list, passengers: list[PassengerInput],
+              fares: list[list[int]]) -> BookingView:
+    """The view of a booking just held, made of what the hold wrote (``booking``: a ``hold_sql.NewBooking``,
+    ``legs``: its ``checks.Leg`` in flying order, ``passengers`` typed, ``fares[i][k]``: passenger i's on leg k)
+    without reading it back; the same as ``booking_views`` reads."""
+    segments = [_Segment(leg.flight.id, leg.direction, fares[0][k], booking.currency, leg.flight)
+                for k, leg in enumerate(legs)]
+    codes = {code for leg in legs for code in (leg.flight.origin, leg.flight.destination)}
+    zones = {code: facts.tz for code, facts in airport_facts.facts_for(database, codes).items()}
+    row = _BookingRow(ref, booking.user_id, booking.status, booking.cabin, booking.contact_email,
+                      booking.total_amount, booking.currency, booking.hold_expires_at, booking.created_at)
+    lines = [_FareRow(i, leg.flight.id, fare[k], booking.currency)
+             for i, fare in enumerate(fares) for k, leg in enumerate(legs)]
+    return _view(row, segments, passengers, lines, zones)
+
+
+class _FareRow(NamedTuple):
+    """What a passenger pays for a flight, as ``_fare_lines`` reads it: what a BookingFare row offers."""
+    passenger: int
+    flight_id: int
+    amount: int
+    currency: str
+
+
+class _Segment(NamedTuple):
+    """A leg as ``_view`` reads it: what a BookingFlight row joined to its Flight offers."""
+    flight_id: int
+    direction: str
+    fare_amount: int
+    currency: str
+    flight: FlightRow
+
+
+class _BookingRow(NamedTuple):
+    """A booking as ``_view`` reads it: what a Booking row offers (times naive UTC or aware)."""
+    ref: str
+    user_id: int
+    status: str
+    cabin: str
+    contact_email: str
+    total_amount: int
+    currency: str
+    hold_expires_at: dt.datetime | str
+    created_at: dt.datetime | str
+    confirmed_at: dt.datetime | str | None = None
+    cancelled_at: dt.datetime | str | None = None
+    payment_id: str | None = None
+    refund_amount: int | None = None
+
+
+def _flying_order(seg: Any):
     """Outbound legs, then the return's, each in the order they fly."""
     return _DIRECTION_ORDER.get(seg.direction, 9), clock.from_db(seg.flight.departs_at)
 
 
-def _layovers(segments: list[BookingFlight]) -> list[BookedLayover]:
+def _layovers(segments: list[Any]) -> list[BookedLayover]:
     return [BookedLayover(direction=Direction(a.direction), airport=a.flight.destination,
                           minutes=int((clock.from_db(b.flight.departs_at) - clock.from_db(a.flight.arrives_at))
                                       .total_seconds() // 60))
             for a, b in zip(segments, segments[1:]) if a.direction == b.direction]
 
 
-def _booked_flight(seg: BookingFlight, zones: dict) -> BookedFlight:
+def _booked_flight(seg: Any, zones: dict) -> BookedFlight:
     f = seg.flight
     departs_at, arrives_at = clock.from_db(f.departs_at), clock.from_db(f.arrives_at)
     return BookedFlight(
@@ -63,14 +167,25 @@ def _booked_flight(seg: BookingFlight, zones: dict) -> BookedFlight:
         duration_minutes=f.duration_minutes, fare=Money(seg.fare_amount, seg.currency))
 
 
-def _view(b: Booking, segments: list[BookingFlight], passengers: list[Passenger], zones: dict) -> BookingView:
+def _fare_lines(segments: list[Any], n: int, fares: list[_FareRow]) -> list[FareLine]:
+    """What each passenger pays for each flight (a booking made before passenger types: the leg's one fare)."""
+    if not fares:
+        return [FareLine(passenger=i, flight_id=s.flight_id, fare=Money(s.fare_amount, s.currency))
+                for i in range(n) for s in segments]
+    order = {s.flight_id: k for k, s in enumerate(segments)}
+    return [FareLine(passenger=f.passenger, flight_id=f.flight_id, fare=Money(f.amount, f.currency))
+            for f in sorted(fares, key=lambda f: (f.passenger, order.get(f.flight_id, 9)))]
+
+
+def _view(b: Any, segments: list[Any], passengers: list[PassengerInput], fares: list[_FareRow],
+          zones: dict) -> BookingView:
+    """``b``: a Booking row or a ``_BookingRow``; ``segments``: BookingFlight rows joined to their Flight, or
+    ``_Segment``s."""
     return BookingView(
         ref=b.ref, user_id=b.user_id, status=BookingStatus(b.status), cabin=b.cabin, contact_email=b.contact_email,
         flights=[_booked_flight(s, zones) for s in segments],
-        passengers=[PassengerInput(p.first_name, p.last_name, _date(p.date_of_birth), p.gender)
-                    for p in passengers],
-        fares=[FareLine(passenger=i, flight_id=s.flight_id, fare=Money(s.fare_amount, s.currency))
-               for i in range(len(passengers)) for s in segments],
+        passengers=passengers,
+        fares=_fare_lines(segments, len(passengers), fares),
         total=Money(b.total_amount, b.currency),
         hold_expires_at=clock.from_db(b.hold_expires_at),
         created_at=clock.from_db(b.created_at),

@@ -17,7 +17,7 @@ from flightbook.modules.flights.catalogue.schedules import ScheduleRow, clock_ru
 
 FLIGHT_COLUMNS = ("id, flight_number, airline, origin, destination, service_date, departs_at, arrives_at, "
                   "duration_minutes")
-INVENTORY_COLUMNS = "flight_id, cabin, capacity, seats_left, fare_amount, currency"
+INVENTORY_COLUMNS = "flight_id, cabin, capacity, seats_left, fare_amount, currency, buckets, next_fares"
 # nextval then setval in one statement: ids first..last are ours (every other writer of flights waits on
 # the table lock the import holds, so nobody draws from the sequence in between).
 _RESERVE_IDS = ("SELECT setval(pg_get_serial_sequence('flight', 'id'), "
@@ -108,7 +108,7 @@ class _Plan:
     """What every dated flight of one schedule row shares, as COPY text."""
     head: str  # "\tflight_number\tairline\torigin\tdestination\t"
     tail: str  # "\tduration_minutes\n"
-    # ("", "\tcabin\tseats\tseats\tfare\tcurrency\n", ...): the flight id joins them. Cabins in key order, so
+    # ("", "\tcabin\tseats\tseats\tfare\tcurrency\tbuckets\tnext_fares\n", ...): the flight id joins them. Cabins in key order, so
     # the inventory's primary key (flight_id, cabin) only ever grows at its right edge.
     inventory: tuple
     weekdays: frozenset
@@ -118,8 +118,9 @@ class _Plan:
 
 
 def _plan(row: ScheduleRow, zones: dict) -> _Plan:
-    cabins = tuple(f"\t{cabin}\t{row.seats[cabin]}\t{row.seats[cabin]}\t{row.fares[cabin].amount}\t"
-                   f"{_copy_text(row.currency)}\n" for cabin in sorted(CABINS) if row.seats[cabin] > 0)
+    cabins = tuple(f"\t{cabin}\t{row.seats[cabin]}\t{row.seats[cabin]}\t{row.openings[cabin][0]}\t"
+                   f"{_copy_text(row.currency)}\t{row.openings[cabin][1]}\t{row.openings[cabin][2]}\n"
+                   for cabin in sorted(CABINS) if row.seats[cabin] > 0)
     return _Plan(head=f"\t{_copy_text(row.flight_number)}\t{_copy_text(row.airline)}\t{_copy_text(row.origin)}\t"
                       f"{_copy_text(row.destination)}\t",
                  tail=f"\t{row.duration_minutes}\n", inventory=("",) + cabins, weekdays=row.weekdays,

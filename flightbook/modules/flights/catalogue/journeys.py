@@ -22,9 +22,9 @@ from flightbook.kernel.money import Money
 from flightbook.modules.flights.catalogue import airport_facts, fares, memo
 from flightbook.modules.flights.catalogue.connections import AirportFacts, ConnectionRules, distance_km
 from flightbook.modules.flights.catalogue.itinerary_ids import itinerary_id
-from flightbook.modules.flights.catalogue.statements import Dialect, Statement
+from flightbook.kernel.sql import Dialect, Statement
 
-LEG_WIDTH = 11  # columns per leg in a journey row, in LegRow's order
+LEG_WIDTH = 12  # columns per leg in a journey row, in LegRow's order
 
 
 class LegRow(NamedTuple):
@@ -37,14 +37,17 @@ class LegRow(NamedTuple):
     arrives_at: dt.datetime
     duration_minutes: int
     seats_left: int
-    fare: Money  # per passenger
+    fare: Money  # what the next seat costs (its bucket's price, or the cabin's flat fare)
+    next_fares: str  # the next seats' prices ('' for a cabin priced flat); see pricing.py
 
 
 class Journey(NamedTuple):
-    """A journey found: its legs in flying order, and the fare of the whole by the fare rule."""
+    """A journey found: its legs in flying order, and the fare of the whole by the fare rule (once priced for a
+    party, its fare per adult and the party's total: fares.priced)."""
     id: str
     legs: tuple[LegRow, ...]
     fare: Money
+    total: Money | None = None
 
     @property
     def departs_at(self) -> dt.datetime:
@@ -74,7 +77,7 @@ class Path(NamedTuple):
 def leg_columns(n: int) -> str:
     f, i = f"f{n}", f"i{n}"
     return (f"{f}.id, {f}.flight_number, {f}.airline, {f}.origin, {f}.destination, {f}.departs_at, {f}.arrives_at, "
-            f"{f}.duration_minutes, {i}.seats_left, {i}.fare_amount, {i}.currency")
+            f"{f}.duration_minutes, {i}.seats_left, {i}.fare_amount, {i}.currency, {i}.next_fares")
 
 
 def seats_join(n: int, first: int = 1) -> str:
@@ -226,6 +229,7 @@ def _journey(row) -> Journey | None:
 
 
 def _leg(columns) -> LegRow:
-    flight_id, number, airline, origin, destination, departs, arrives, minutes, seats_left, amount, currency = columns
+    (flight_id, number, airline, origin, destination, departs, arrives, minutes, seats_left, amount, currency,
+     next_fares) = columns
     return LegRow(flight_id, number, airline, origin, destination, clock.from_db(departs), clock.from_db(arrives),
-                  minutes, seats_left, Money(int(amount), currency))
+                  minutes, seats_left, Money(int(amount), currency), next_fares)

@@ -15,23 +15,35 @@ from pathlib import Path
 
 from peewee import chunked
 
+from flightbook import ROOT
 from flightbook.contracts.flights import CABINS, FlightImport, Progress
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.uow import UnitOfWork
-from flightbook.modules.flights.catalogue import flight_copy, memo
+from flightbook.modules.flights.catalogue import flight_copy, memo, pricing
+from flightbook.modules.flights.catalogue.airports import BadImportFile
 from flightbook.modules.flights.models import Airport, Route
 from flightbook.modules.flights.catalogue.schedules import (MAX_DAYS, DatedFlight, ScheduleRow, clock_runs, count_dated,
                                                   expand, read_schedule, service_dates)
 
 
+DEFAULT_FARE_RULES = ROOT / "data" / "fare_rules.toml"
+
+
 def import_flights(uow: UnitOfWork, path: Path | str, start: dt.date, days: int,
-                   progress: Progress | None = None) -> FlightImport:
+                   progress: Progress | None = None,
+                   fare_rules: Path | str | pricing.ImportRules | None = None) -> FlightImport:
     """Expand a weekly schedule into dated flights with seat inventory, all in one transaction;
-    re-importing changes nothing. ``progress(done, total)`` is called as dated flights are written."""
+    re-importing changes nothing. ``progress(done, total)`` is called as dated flights are written. Each cabin's
+    fare buckets are priced by ``fare_rules`` (a TOML file, default data/fare_rules.toml; see pricing.py)."""
     if not 1 <= days <= MAX_DAYS:
         raise ValidationError("days", f"must be from 1 to {MAX_DAYS}")
+    try:
+        rules = fare_rules if isinstance(fare_rules, pricing.ImportRules) else \
+            pricing.load_import_rules(fare_rules or DEFAULT_FARE_RULES)
+    except ValueError as exc:
+        raise BadImportFile(f"fare rules: {exc}") from None
     zones: dict[str, str] = dict(Airport.select(Airport.iata, Airport.tz).tuples())  # type: ignore[arg-type]
-    rows = read_schedule(path, zones)
+    rows = read_schedule(path, zones, rules)
     total = count_dated(rows, start, days)
     with uow.transaction():
         if uow.is_postgres:
@@ -62,7 +74,8 @@ def record_routes(pairs: set) -> None:
 
 _FLIGHT_COLUMNS = ("flight_number, airline, origin, destination, service_date, departs_at, arrives_at, "
                    "duration_minutes")
-_INVENTORY_INSERT = "INSERT INTO seat_inventory (flight_id, cabin, capacity, seats_left, fare_amount, currency) "
+_INVENTORY_INSERT = ("INSERT INTO seat_inventory (flight_id, cabin, capacity, seats_left, fare_amount, currency, "
+                     "buckets, next_fares) ")
 
 
 _PG_TABLES = (
@@ -71,7 +84,8 @@ _PG_TABLES = (
     tz VARCHAR(64) NOT NULL, departure_minute INTEGER NOT NULL, duration_minutes INTEGER NOT NULL,
     weekdays INTEGER[] NOT NULL) ON COMMIT DROP""",
     """CREATE TEMP TABLE cabin_stage (flight_number VARCHAR(10) NOT NULL, cabin VARCHAR(10) NOT NULL,
-    seats INTEGER NOT NULL, fare_amount BIGINT NOT NULL, currency VARCHAR(3) NOT NULL) ON COMMIT DROP""",
+    seats INTEGER NOT NULL, fare_amount BIGINT NOT NULL, currency VARCHAR(3) NOT NULL, buckets TEXT NOT NULL,
+    next_fares TEXT NOT NULL) ON COMMIT DROP""",
     """CREATE TEMP TABLE zone_clock (tz VARCHAR(64) NOT NULL, service_date DATE NOT NULL,
     from_minute INTEGER NOT NULL, to_minute INTEGER NOT NULL, offset_seconds INTEGER NOT NULL) ON COMMIT DROP""",
 )
@@ -90,7 +104,7 @@ JOIN zone_clock z ON z.tz = s.tz AND z.service_date = d.day
 ORDER BY s.origin, s.destination, d.day, s.line"""
 # The flights above ``highest`` are this import's: the table lock keeps every other writer of flights out.
 _NEW_INVENTORY = f"""{_INVENTORY_INSERT}
-SELECT f.id, c.cabin, c.seats, c.seats, c.fare_amount, c.currency
+SELECT f.id, c.cabin, c.seats, c.seats, c.fare_amount, c.currency, c.buckets, c.next_fares
 FROM flight f JOIN cabin_stage c ON c.flight_number = f.flight_number
 WHERE f.id > %s ORDER BY f.id, c.cabin"""
 
@@ -127,7 +141,8 @@ def _stage_schedule(cursor, rows: list[ScheduleRow], start: dt.date, days: int, 
         f"{r.line}\t{r.flight_number}\t{r.airline}\t{r.origin}\t{r.destination}\t{zones[r.origin]}\t"
         f"{r.departure_local.hour * 60 + r.departure_local.minute}\t{r.duration_minutes}\t"
         f"{{{','.join(map(str, sorted(r.weekdays)))}}}\n" for r in rows)
-    cabins = "".join(f"{r.flight_number}\t{cabin}\t{r.seats[cabin]}\t{r.fares[cabin].amount}\t{r.currency}\n"
+    cabins = "".join(f"{r.flight_number}\t{cabin}\t{r.seats[cabin]}\t{r.openings[cabin][0]}\t{r.currency}\t"
+                     f"{r.openings[cabin][1]}\t{r.openings[cabin][2]}\n"
                      for r in rows for cabin in CABINS if r.seats[cabin] > 0)
     clocks = "".join(f"{tz}\t{day.isoformat()}\t{low}\t{high}\t{offset}\n"
                      for tz in sorted({zones[r.origin] for r in rows}) for day in service_dates(start, days)
@@ -138,23 +153,24 @@ def _stage_schedule(cursor, rows: list[ScheduleRow], start: dt.date, days: int, 
 
 
 _STAGE_COLUMNS = ("flight_number", "airline", "origin", "destination", "duration_minutes",
-                  "economy_seats", "economy_fare", "business_seats", "business_fare", "first_seats", "first_fare",
+                  *(f"{c}_{column}" for c in CABINS for column in ("seats", "fare", "buckets", "next_fares")),
                   "currency", "service_date", "departs_at", "arrives_at")
 _STAGE_TABLE = """CREATE TEMP TABLE flight_stage (
     flight_number VARCHAR(10) NOT NULL, airline VARCHAR(100) NOT NULL, origin VARCHAR(3) NOT NULL,
     destination VARCHAR(3) NOT NULL, duration_minutes INTEGER NOT NULL,
-    economy_seats INTEGER NOT NULL, economy_fare BIGINT NOT NULL, business_seats INTEGER NOT NULL,
-    business_fare BIGINT NOT NULL, first_seats INTEGER NOT NULL, first_fare BIGINT NOT NULL,
+    """ + "".join(f"{c}_seats INTEGER NOT NULL, {c}_fare BIGINT NOT NULL, {c}_buckets TEXT NOT NULL, "
+                  f"{c}_next_fares TEXT NOT NULL, " for c in CABINS) + """
     currency VARCHAR(3) NOT NULL, service_date DATE NOT NULL, departs_at TIMESTAMP NOT NULL,
     arrives_at TIMESTAMP NOT NULL)"""
 _STAGED_INVENTORY = " UNION ALL ".join(
-    f"SELECT f.id, '{cabin}', s.{cabin}_seats, s.{cabin}_seats, s.{cabin}_fare, s.currency "
+    f"SELECT f.id, '{cabin}', s.{cabin}_seats, s.{cabin}_seats, s.{cabin}_fare, s.currency, s.{cabin}_buckets, "
+    f"s.{cabin}_next_fares "
     f"FROM flight f JOIN flight_stage s ON s.flight_number = f.flight_number AND s.service_date = f.service_date "
     f"WHERE s.{cabin}_seats > 0 AND f.id > ?" for cabin in CABINS)
 
 
 def _static_columns(row: ScheduleRow) -> tuple:
-    fares = [(row.seats[c], row.fares[c].amount if c in row.fares else 0) for c in CABINS]
+    fares = [(row.seats[c], *(row.openings[c] if c in row.openings else (0, "", ""))) for c in CABINS]
     return (row.flight_number, row.airline, row.origin, row.destination, row.duration_minutes,
             *(v for pair in fares for v in pair), row.currency)
 

@@ -7,18 +7,19 @@ import datetime as dt
 import math
 import re
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 from flightbook.contracts.flights import CABINS
 from flightbook.kernel.money import Money, is_currency
+from flightbook.modules.flights.catalogue import pricing
 from flightbook.modules.flights.catalogue.airports import BadImportFile
 
 COLUMNS = ("flight_number", "airline", "origin", "destination", "departure_local", "duration_minutes", "weekdays",
            "economy_seats", "business_seats", "first_seats", "economy_fare", "business_fare", "first_fare",
-           "currency")
+           "currency")  # and optionally fare_buckets: the row's own fare buckets ('60:20 80:25 ...')
 UTC = dt.timezone.utc
 EARTH_RADIUS_KM = 6371.0
 CRUISE_KMH = 830
@@ -98,6 +99,9 @@ class ScheduleRow:
     seats: dict  # cabin -> seats (0 = not sold)
     fares: dict  # cabin -> Money per passenger (only cabins with seats)
     currency: str
+    buckets: tuple | None = None  # the row's own fare buckets (optional column fare_buckets), else the rules'
+    #: cabin -> its inventory before any sale: (the next seat's price, the buckets' state, the next seats' prices)
+    openings: dict = field(default_factory=dict)
 
 
 def _whole(record: dict, column: str, low: int, high: int) -> int:
@@ -125,7 +129,22 @@ def _cabins(record: dict, currency: str) -> tuple[dict, dict]:
     return seats, fares
 
 
-def parse_schedule_row(record: dict, line: int, airport_zones: dict) -> ScheduleRow:
+def openings(seats: dict, fares: dict, departure_local: dt.time, buckets: tuple,
+             rules: pricing.ImportRules) -> dict:
+    """Each sold cabin's inventory text before any sale, by the fare rules (see pricing.py); no buckets when
+    the rules price flat."""
+    found = {}
+    if rules.is_flat(buckets):
+        return {cabin: (fare.amount, "", "") for cabin, fare in fares.items()}
+    for cabin, fare in fares.items():
+        state = pricing.opening_state(fare.amount, seats[cabin], departure_local, buckets, rules.time_of_day)
+        found[cabin] = (pricing.next_price(state), pricing.state_text(state),
+                        pricing.ladder_text([(s.price, s.left) for s in state]))
+    return found
+
+
+def parse_schedule_row(record: dict, line: int, airport_zones: dict,
+                       rules: pricing.ImportRules = pricing.ImportRules()) -> ScheduleRow:
     """One CSV record -> ScheduleRow; ValueError with the reason when a value is unusable."""
     flight_number = (record["flight_number"] or "").strip().upper()
     if not _FLIGHT_NUMBER.match(flight_number):
@@ -149,14 +168,23 @@ def parse_schedule_row(record: dict, line: int, airport_zones: dict) -> Schedule
     if not is_currency(currency):
         raise ValueError(f"currency must be an ISO code like USD: {currency!r}")
     seats, fares = _cabins(record, currency)
+    buckets = None
+    if (record.get("fare_buckets") or "").strip():
+        try:
+            buckets = pricing.parse_buckets(record["fare_buckets"])
+        except ValueError as exc:
+            raise ValueError(f"fare_buckets: {exc}") from None
+    departure_local = dt.time(int(departure.group(1)), int(departure.group(2)))
     return ScheduleRow(line=line, flight_number=flight_number, airline=airline, origin=origin,
-                       destination=destination,
-                       departure_local=dt.time(int(departure.group(1)), int(departure.group(2))),
+                       destination=destination, departure_local=departure_local,
                        duration_minutes=_whole(record, "duration_minutes", 1, 24 * 60),
-                       weekdays=frozenset(int(d) for d in weekdays), seats=seats, fares=fares, currency=currency)
+                       weekdays=frozenset(int(d) for d in weekdays), seats=seats, fares=fares, currency=currency,
+                       buckets=buckets,
+                       openings=openings(seats, fares, departure_local, buckets or rules.buckets, rules))
 
 
-def read_schedule(path: Path | str, airport_zones: dict) -> list[ScheduleRow]:
+def read_schedule(path: Path | str, airport_zones: dict,
+                  rules: pricing.ImportRules = pricing.ImportRules()) -> list[ScheduleRow]:
     """Every row of a schedule file, or BadImportFile naming the first bad line."""
     try:
         with open(path, newline="", encoding="utf-8") as fh:
@@ -170,7 +198,7 @@ def read_schedule(path: Path | str, airport_zones: dict) -> list[ScheduleRow]:
                 if None in record or any(v is None for v in record.values()):
                     raise BadImportFile(f"line {reader.line_num}: expected {len(reader.fieldnames or ())} fields")
                 try:
-                    row = parse_schedule_row(record, reader.line_num, airport_zones)
+                    row = parse_schedule_row(record, reader.line_num, airport_zones, rules)
                 except ValueError as exc:
                     raise BadImportFile(f"line {reader.line_num}: {exc}") from None
                 if row.flight_number in seen:

@@ -10,10 +10,12 @@ from flightbook.contracts.flights import (CABINS, MAX_PASSENGERS, MAX_STOPS, SOR
                                           FlightQuery, Layover, SearchResult)
 from flightbook.kernel import clock
 from flightbook.kernel.errors import ValidationError
+from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights.catalogue import airport_facts, fares, journeys, places, ranking
 from flightbook.modules.flights.catalogue.connections import AirportFacts, ConnectionRules
 from flightbook.modules.flights.catalogue.journeys import Journey, LegRow
+from flightbook.modules.flights.catalogue.pricing import FareRules, Party
 from flightbook.modules.flights.catalogue.schedules import local_iso, zone
 
 
@@ -30,8 +32,17 @@ def check_airports_and_seats(query) -> None:
     if isinstance(query.passengers, bool) or not isinstance(query.passengers, int) \
             or not 1 <= query.passengers <= MAX_PASSENGERS:
         raise ValidationError("passengers", f"must be from 1 to {MAX_PASSENGERS}")
+    problem = party_of(query).problem()
+    if problem is not None:
+        raise ValidationError(*problem)
     if isinstance(query.max_stops, bool) or query.max_stops not in range(MAX_STOPS + 1):
         raise ValidationError("max_stops", f"must be from 0 to {MAX_STOPS}")
+
+
+def party_of(query) -> Party:
+    """Who travels: ``passengers`` adults (the API's ``adults``), and the children and infants (a fare calendar
+    has none)."""
+    return Party(query.passengers, getattr(query, "children", 0), getattr(query, "infants", 0))
 
 
 def airports_for(database, codes: Iterable[str]) -> dict[str, tuple[str, ...]]:
@@ -91,36 +102,55 @@ def local_day_window(day: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
-def search_flights(uow: UnitOfWork, query: FlightQuery, rules: ConnectionRules = ConnectionRules()) -> SearchResult:
+def search_flights(uow: UnitOfWork, query: FlightQuery, rules: ConnectionRules = ConnectionRules(),
+                   fare_rules: FareRules = FareRules()) -> SearchResult:
     database = uow.database
     origins, destinations = validate_query(database, query)
-    outbound = options_between(database, origins, destinations, query.date, query, rules)
+    outbound = options_between(database, origins, destinations, query.date, query, rules, fare_rules)
     inbound = ([] if query.return_date is None
-               else options_between(database, destinations, origins, query.return_date, query, rules))
+               else options_between(database, destinations, origins, query.return_date, query, rules, fare_rules))
     return SearchResult(outbound=outbound, inbound=inbound)
 
 
 def options_between(database, origins: list[AirportFacts], destinations: list[AirportFacts], day: dt.date,
-                    query: FlightQuery, rules: ConnectionRules) -> list[FlightOption]:
+                    query: FlightQuery, rules: ConnectionRules,
+                    fare_rules: FareRules = FareRules()) -> list[FlightOption]:
     """The day's journeys between two places (a city searches every airport pair between them), in the query's
-    order; each option names its own airports."""
+    order, each priced for the query's party; each option names its own airports."""
     if len(origins) == len(destinations) == 1:
-        return options_on(database, origins[0], destinations[0], day, query, rules)
+        return options_on(database, origins[0], destinations[0], day, query, rules, fare_rules)
     found = [option for origin, destination in pairs(origins, destinations)
-             for option in options_on(database, origin, destination, day, query, rules)]
+             for option in options_on(database, origin, destination, day, query, rules, fare_rules)]
     return ranking.ordered(found, query.sort)
 
 
 def options_on(database, origin: AirportFacts, destination: AirportFacts, day: dt.date, query: FlightQuery,
-               rules: ConnectionRules) -> list[FlightOption]:
-    """The day's journeys from origin to destination that are worth showing, in the query's order."""
+               rules: ConnectionRules, fare_rules: FareRules = FareRules()) -> list[FlightOption]:
+    """The day's journeys from origin to destination that are worth showing, in the query's order, each priced as
+    the next booking for the query's party would pay."""
     start, end = local_day_window(day, origin.tz)
-    found = journeys.journeys_on(database, origin, destination, start, end, query.cabin, query.passengers,
+    party = party_of(query)
+    found = journeys.journeys_on(database, origin, destination, start, end, query.cabin, party.seated,
                                  query.max_stops, rules)
-    shown = ranking.drop_dominated(found)
+    price = _Pricer(party, (day - local_today(origin)).days, fare_rules)
+    shown = ranking.drop_dominated([price.journey(j) for j in found])
     zones = _zones(database, shown, origin, destination)
     legs: dict[int, FlightLeg] = {}
-    return ranking.ordered([_option(j, query, zones, legs) for j in shown], query.sort)
+    return ranking.ordered([_option(j, query, zones, legs, price) for j in shown], query.sort)
+
+
+class _Pricer:
+    """A search's party priced on its day: journeys and single legs alike."""
+
+    def __init__(self, party: Party, days_before: int, rules: FareRules):
+        self.party, self.days_before, self.rules = party, days_before, rules
+
+    def journey(self, journey: Journey) -> Journey:
+        fare, total = fares.priced(journey.legs, self.party, self.days_before, self.rules)
+        return journey._replace(fare=fare, total=total)
+
+    def leg(self, leg: LegRow) -> tuple[Money, Money]:
+        return fares.priced((leg,), self.party, self.days_before, self.rules)
 
 
 def _zones(database, shown: list[Journey], origin: AirportFacts, destination: AirportFacts) -> dict[str, str]:
@@ -131,8 +161,9 @@ def _zones(database, shown: list[Journey], origin: AirportFacts, destination: Ai
     return zones
 
 
-def _option(journey: Journey, query: FlightQuery, zones: dict, legs: dict[int, FlightLeg]) -> FlightOption:
-    views = [legs.get(leg.id) or legs.setdefault(leg.id, _leg(leg, query, zones)) for leg in journey.legs]
+def _option(journey: Journey, query: FlightQuery, zones: dict, legs: dict[int, FlightLeg],
+            price: _Pricer) -> FlightOption:
+    views = [legs.get(leg.id) or legs.setdefault(leg.id, _leg(leg, query, zones, price)) for leg in journey.legs]
     first, last = views[0], views[-1]
     return FlightOption(
         id=journey.id, flight_number=" / ".join(v.flight_number for v in views),
@@ -140,16 +171,17 @@ def _option(journey: Journey, query: FlightQuery, zones: dict, legs: dict[int, F
         destination=last.destination, departs_at=first.departs_at, arrives_at=last.arrives_at,
         departs_local=first.departs_local, arrives_local=last.arrives_local,
         duration_minutes=journey.duration_minutes, cabin=query.cabin, fare=journey.fare,
-        total=fares.journey_total(journey.fare, query.passengers), seats_left=min(v.seats_left for v in views),
+        total=journey.total or journey.fare, seats_left=min(v.seats_left for v in views),
         stops=journey.stops, legs=views,
         layovers=[Layover(airport=a.destination, minutes=int((b.departs_at - a.arrives_at).total_seconds() // 60))
                   for a, b in zip(views, views[1:])])
 
 
-def _leg(leg: LegRow, query: FlightQuery, zones: dict) -> FlightLeg:
+def _leg(leg: LegRow, query: FlightQuery, zones: dict, price: _Pricer) -> FlightLeg:
+    fare, total = price.leg(leg)
     return FlightLeg(id=leg.id, flight_number=leg.flight_number, airline=leg.airline, origin=leg.origin,
                      destination=leg.destination, departs_at=leg.departs_at, arrives_at=leg.arrives_at,
                      departs_local=local_iso(leg.departs_at, zones[leg.origin]),
                      arrives_local=local_iso(leg.arrives_at, zones[leg.destination]),
-                     duration_minutes=leg.duration_minutes, cabin=query.cabin, fare=leg.fare,
-                     total=fares.journey_total(leg.fare, query.passengers), seats_left=leg.seats_left)
+                     duration_minutes=leg.duration_minutes, cabin=query.cabin, fare=fare, total=total,
+                     seats_left=leg.seats_left)

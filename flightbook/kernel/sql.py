@@ -1,7 +1,9 @@
-"""The catalogue's read queries, each written once as SQL with ``{named}`` parameters and run as fast as each
-backend allows: on PostgreSQL every connection PREPAREs a query the first time it runs it (PREPARE lives as long
-as the connection), so a search is one EXECUTE round trip per query without parsing or, once the plan is
-cached, planning; on SQLite the parameters are bound by name.
+"""Hot statements (the catalogue's searches, the seat hold's read and writes), each written once as SQL with
+``{named}`` parameters and run as fast as each backend allows: on PostgreSQL every connection PREPAREs a statement
+the first time it runs it (PREPARE lives as long as the connection, whatever its transactions do), so each is one
+EXECUTE round trip without parsing or, once the plan is cached, planning; on SQLite the parameters are bound by
+name. ``Lookup`` reads a model's rows by a WHERE clause written once (peewee's query building was most of the
+CPU of a simple read), ``insert`` writes one row.
 
 A query is written by a function of the ``Dialect``, for the few things the two backends spell differently:
 a parameter that is a small table (a list of rows: one array per column on PostgreSQL, which plans a join to
@@ -13,6 +15,7 @@ import functools
 import json
 import re
 import weakref
+from enum import Enum
 from typing import Callable
 
 from flightbook.kernel.db import is_postgres
@@ -58,9 +61,9 @@ SQLITE, POSTGRES = Dialect(), Postgres()
 
 
 def _as_stored(value):
-    """A (naive UTC) datetime in a JSON table as SQLite stores it, so the two compare as text."""
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
+    """A (naive UTC) datetime or a date in a JSON table as SQLite stores it, so the two compare as text."""
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
     raise TypeError(f"cannot put {type(value).__name__} in a table parameter")
 
 
@@ -85,23 +88,69 @@ class Statement:
         return _TOKEN.sub(r":\1", self._write(SQLITE))
 
     def rows(self, database, **params) -> list:
-        """The query's rows; a parameter given as a list is a table (a list of rows, each a list or tuple)."""
+        """The statement's rows; a parameter given as a list is a table (a list of rows, each a list or tuple)."""
+        return self.run(database, **params).fetchall()
+
+    def run(self, database, **params):
+        """Execute the statement; its cursor (``rowcount`` for a write, the rows it returns)."""
+        params = {name: value.value if isinstance(value, Enum) else value for name, value in params.items()}
         tables = {name: rows for name, rows in params.items() if isinstance(rows, list)}
         if not is_postgres(database):
             as_json = {name: json.dumps(rows, default=_as_stored) for name, rows in tables.items()}
-            return database.execute_sql(self.sqlite, {**params, **as_json}).fetchall()
+            as_text = {name: _as_stored(v) for name, v in params.items() if isinstance(v, dt.date)}
+            return database.execute_sql(self.sqlite, {**params, **as_json, **as_text})
         for name, rows in tables.items():
             params.update((f"{name}__{i}", list(column)) for i, column in enumerate(zip(*rows)))
         sql, names = self.postgres
         prepared = _prepared_on.get(database.connection())
         if prepared is None:
-            # Plans for these queries' parameters (the first five runs, by default) misjudge the small tables
-            # and take seconds; the generic plan loops over their rows through the indexes. Only the catalogue
-            # prepares statements on a flights connection, so the setting reaches nothing else.
+            # Plans for the catalogue's parameters (the first five runs, by default) misjudge the small tables
+            # and take seconds; the generic plan loops over their rows through the indexes. Every other statement
+            # prepared here is a primary- or unique-key lookup, whose generic plan is the custom one. Besides
+            # these, only PL/pgSQL's cached plans follow the setting (flights' inventory triggers; payments and
+            # loyalty have none); queries peewee sends are not prepared.
             database.execute_sql("SET plan_cache_mode = force_generic_plan")
             prepared = _prepared_on.setdefault(database.connection(), set())
         if self.name not in prepared:
             database.execute_sql(f"PREPARE {self.name} AS {sql}")
             prepared.add(self.name)
         values = [params[n] if n in params else [] for n in names]  # a table of no rows: empty arrays
-        return database.execute_sql(f"EXECUTE {self.name} ({', '.join(['%s'] * len(names))})", values).fetchall()
+        return database.execute_sql(f"EXECUTE {self.name} ({', '.join(['%s'] * len(names))})", values)
+
+
+class Lookup:
+    """A model's rows by a WHERE clause written once (``{named}`` parameters), as peewee model instances whose
+    values are converted as its own select converts them, without building the query on every call (most of a
+    simple ``get_or_none``'s CPU), from the model's own database:
+    ``Lookup(Booking, "ref = {ref}").first(ref="ABC234")``."""
+
+    def __init__(self, model, where: str):
+        self.model = model
+        self.where = where
+        self._sql: dict[str, tuple[str, tuple[str, ...]]] = {}  # parameter mark -> (SQL, parameters in order)
+
+    def _written(self, mark: str) -> tuple[str, tuple[str, ...]]:
+        if mark not in self._sql:
+            names = tuple(_TOKEN.findall(self.where))
+            self._sql[mark] = (f"SELECT * FROM {self.model._meta.table_name} WHERE {_TOKEN.sub(mark, self.where)}",
+                               names)
+        return self._sql[mark]
+
+    def all(self, **params) -> list:
+        database = self.model._meta.database
+        sql, names = self._written(database.param)
+        values = [params[n].value if isinstance(params[n], Enum) else
+                  _as_stored(params[n]) if isinstance(params[n], dt.date) and not is_postgres(database) else params[n]
+                  for n in names]
+        return list(self.model.raw(sql, *values))
+
+    def first(self, **params):
+        found = self.all(**params)
+        return found[0] if found else None
+
+
+def insert(name: str, model, columns: tuple[str, ...]) -> Statement:
+    """A prepared INSERT of ``columns`` into ``model``'s table (parameters named as the columns)."""
+    table = model._meta.table_name
+    return Statement(name, lambda d: f"INSERT INTO {table} ({', '.join(columns)}) "
+                                     f"VALUES ({', '.join('{' + c + '}' for c in columns)})")

@@ -1,0 +1,148 @@
+"""The fast hold (issue 22) with fare buckets and passenger types (issue 21), on SQLite and PostgreSQL: the hold
+answers from what it wrote (the same view as reading it back, fares and types included), a taken booking ref
+writes nothing under it nor moves a bucket twice, and the statements a hold sends: a flat cabin's as before fare
+buckets, and on PostgreSQL a bucketed cabin's as many (its seats sold from the buckets in one statement; SQLite
+writes the buckets back in a second UPDATE)."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from flightbook.contracts.flights import FareChanged, PassengerType
+from flightbook.kernel.auth import Principal
+from flightbook.kernel.db import is_postgres
+from flightbook.kernel.money import Money
+from flightbook.modules.flights.booking import bookings
+from flightbook.modules.flights.models import BookingFare, Passenger, database
+from tests.flights.builders import (UOW, add_airports, add_flight, booking_request, buckets_of, passenger,
+                                    price_in_buckets, seats_left)
+
+AHEAD = dt.timedelta(days=15, hours=6)  # the advance-purchase rule's 100 % band: a seat costs its bucket's price
+TODAY = dt.date.today()
+
+
+def _family() -> list:
+    return [passenger(0), passenger(1),
+            passenger(2, first_name="Kid", date_of_birth=TODAY - dt.timedelta(days=7 * 365)),
+            passenger(3, first_name="Baby", date_of_birth=TODAY - dt.timedelta(days=200))]
+
+
+def _bucketed():
+    add_airports("LHR", "JFK")
+    flight = add_flight(departs_in=AHEAD)
+    price_in_buckets(flight, [(10000, 1), (20000, 2), (30000, 5)])
+    return flight
+
+
+def test_a_bucketed_familys_hold_answers_what_reading_it_back_shows(system):
+    flight = _bucketed()
+    held = bookings.hold_seats(UOW, 7, booking_request(flight.id, _family()), bookings.BookingRules())
+    assert held == bookings.get_booking(held.ref)
+    assert [p.type for p in held.passengers] == [PassengerType.ADULT, PassengerType.ADULT, PassengerType.CHILD,
+                                                 PassengerType.INFANT]
+    # adults: 100.00 (bucket 0) and 200.00 (bucket 1); the child 75 % of 200.00; the infant 10 % of the first adult's
+    assert [f.fare.amount for f in held.fares] == [10000, 20000, 15000, 1000]
+    assert held.total.amount == 46000 and held.flights[0].fare.amount == 10000
+    assert buckets_of(flight.id) == [(10000, 0, 1), (20000, 0, 2), (30000, 5, 5)]
+    rows = BookingFare.select().where(BookingFare.booking == held.ref).order_by(BookingFare.passenger)
+    assert [(r.bucket, r.bucket_price, r.amount) for r in rows] == [(0, 10000, 10000), (1, 20000, 20000),
+                                                                    (1, 20000, 15000), (None, None, 1000)]
+
+
+def test_a_taken_ref_on_a_bucketed_cabin_writes_nothing_under_it_and_sells_each_seat_once(system, monkeypatch):
+    flight = _bucketed()
+    first = bookings.hold_seats(UOW, 1, booking_request(flight.id), bookings.BookingRules())
+    offered = iter([first.ref, "ZZZZZ2"])
+    monkeypatch.setattr(bookings.refs, "new_ref", lambda: next(offered))
+    second = bookings.hold_seats(UOW, 2, booking_request(flight.id, 2), bookings.BookingRules())
+    assert second.ref == "ZZZZZ2" and second == bookings.get_booking("ZZZZZ2")
+    assert second.total.amount == 40000
+    assert bookings.get_booking(first.ref) == first
+    assert Passenger.select().where(Passenger.booking == first.ref).count() == 1
+    assert BookingFare.select().where(BookingFare.booking == first.ref).count() == 1
+    assert buckets_of(flight.id) == [(10000, 0, 1), (20000, 0, 2), (30000, 5, 5)] and seats_left(flight.id) == 5
+
+
+def test_the_statements_a_hold_sends_flat_as_before_fare_buckets_and_bucketed_as_many_on_postgresql(system):
+    add_airports("LHR", "JFK")
+    flat = add_flight(departs_in=AHEAD)
+    bucketed = _bucketed()
+    rules = bookings.BookingRules()
+    for flight in (flat, bucketed):  # warm: memos, prepared statements
+        bookings.hold_seats(UOW, 1, booking_request(flight.id), rules)
+    sent = {}
+    for flight in (flat, bucketed):
+        with _Counted(database) as counted:
+            bookings.hold_seats(UOW, 1, booking_request(flight.id, _family()), rules)
+        sent[flight.id] = counted.statements
+    if is_postgres(database):  # all prepared (BEGIN and COMMIT, not counted here, besides)
+        assert sent[flat.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking", "EXECUTE seats_move"]
+        # a bucketed cabin sells its seats from the buckets in one statement too (migration 012's functions)
+        assert sent[bucketed.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking",
+                                     "EXECUTE seats_take_from_buckets"]
+    else:  # SQLite has no data-modifying CTEs: the booking, its legs, passengers and fares in four INSERTs
+        assert sent[flat.id] == ["SELECT f.id,"] + ["INSERT INTO"] * 4 + ["UPDATE seat_inventory"]
+        assert sent[bucketed.id] == ["SELECT f.id,"] + ["INSERT INTO"] * 4 + ["UPDATE seat_inventory"] * 2
+
+
+def test_seats_sold_from_the_buckets_between_the_read_and_the_seats_update_are_priced_as_sold(system, monkeypatch):
+    """The hold prices the buckets as read and writes the booking before locking the seats' row; when others sold
+    from the buckets meanwhile, what the seats UPDATE really sold is what the booking pays (or FareChanged)."""
+    flight = _bucketed()
+    real = bookings.take_seats
+
+    def another_buyer_first(flight_ids, cabin, n, *rest):
+        real(flight_ids, cabin, 1, *rest)  # the cheapest seat goes to someone else, after this hold read the buckets
+        return real(flight_ids, cabin, n, *rest)
+    monkeypatch.setattr(bookings, "take_seats", another_buyer_first)
+    held = bookings.hold_seats(UOW, 7, booking_request(flight.id, _family()), bookings.BookingRules())
+    # as read: 100.00 + 200.00 + child 150.00 + infant 10.00; as sold: 200.00 + 200.00 + child 75 % of 300.00
+    assert [f.fare.amount for f in held.fares] == [20000, 20000, 22500, 2000]
+    assert held.total.amount == 64500 and held == bookings.get_booking(held.ref)
+    rows = BookingFare.select().where(BookingFare.booking == held.ref).order_by(BookingFare.passenger)
+    assert [(r.bucket, r.bucket_price) for r in rows] == [(1, 20000), (1, 20000), (2, 30000), (None, None)]
+    assert buckets_of(flight.id) == [(10000, 0, 1), (20000, 0, 2), (30000, 4, 5)]
+
+    other = _bucketed()  # read at 100.00, sold at 200.00: more than the client saw, so nothing is held
+    with pytest.raises(FareChanged) as refused:
+        bookings.hold_seats(UOW, 8, dataclasses.replace(booking_request(other.id), expected_total=Money(10000, "USD")),
+                            bookings.BookingRules())
+    assert refused.value.details["total"] == {"amount": 20000, "currency": "USD"}
+    assert buckets_of(other.id) == [(10000, 1, 1), (20000, 2, 2), (30000, 5, 5)] and seats_left(other.id) == 8
+    assert BookingFare.select().where(BookingFare.flight_id == other.id).count() == 0
+
+
+class _Counted:
+    """The statements sent through ``db.execute_sql`` (their first two words), BEGIN and COMMIT aside."""
+
+    def __init__(self, db):
+        self.db = getattr(db, "obj", db)
+        self.statements: list[str] = []
+
+    def __enter__(self):
+        original = self.db.execute_sql
+
+        def counted(sql, params=None, *args, **kwargs):
+            self.statements.append(" ".join(sql.split()[:2]))
+            return original(sql, params, *args, **kwargs)
+        self.db.execute_sql = counted
+        return self
+
+    def __exit__(self, *exc):
+        del self.db.execute_sql
+
+
+def test_adults_in_a_flat_cabin_write_what_a_hold_wrote_before_fare_buckets_and_read_the_same(system):
+    add_airports("LHR", "JFK")
+    flight = add_flight(departs_in=AHEAD, cabins={"economy": (9, 25000)})
+    held = bookings.hold_seats(UOW, 7, booking_request(flight.id, 2), bookings.BookingRules())
+    assert held == bookings.get_booking(held.ref)
+    assert [f.fare.amount for f in held.fares] == [25000, 25000] and held.total.amount == 50000
+    assert BookingFare.select().where(BookingFare.booking == held.ref).count() == 0  # the leg keeps the one fare
+    family = bookings.hold_seats(UOW, 7, booking_request(flight.id, _family()), bookings.BookingRules())
+    assert BookingFare.select().where(BookingFare.booking == family.ref).count() == 4  # a child's share differs
+    assert seats_left(flight.id) == 4
+    bookings.cancel_booking(UOW, held.ref, Principal(kind="user", user_id=7), bookings.BookingRules())
+    assert seats_left(flight.id) == 6  # both seats back, one per passenger as before fare buckets
