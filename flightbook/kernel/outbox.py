@@ -115,8 +115,8 @@ class Message:
 
 
 # every state change publishes: prepared on PostgreSQL, as the hot writes are
-_PUBLISH = Statement("outbox_publish", lambda d: """INSERT INTO outbox (event_id, topic, source, payload, created_at)
-VALUES ({event_id}, {topic}, {source}, {payload}, {created_at})""")
+_PUBLISH = Statement("outbox_publish", lambda d: """INSERT INTO outbox (event_id, topic, source, payload, created_at,
+trace_context) VALUES ({event_id}, {topic}, {source}, {payload}, {created_at}, {trace_context})""")
 
 
 class Outbox:

@@ -51,6 +51,10 @@ def body(req, *, checked: bool = True) -> dict:
     return check_strings(data) if checked else data
 
 
+#: the largest whole number any part stores (PostgreSQL's bigint, SQLite's INTEGER)
+LARGEST_INTEGER = 2 ** 63 - 1
+
+
 @overload
 def text(data: dict, field: str, *, max_len: int = ..., min_len: int = ..., required: Literal[True] = ...,
          strip: bool = ...) -> str: ...
@@ -118,8 +122,10 @@ def integer(data: dict, field: str, *, minimum: int | None = None, maximum: int 
         raise ValidationError(field, "must be a whole number")
     if minimum is not None and value < minimum:
         raise ValidationError(field, f"must be at least {minimum}")
-    if maximum is not None and value > maximum:
-        raise ValidationError(field, f"must be at most {maximum}")
+    # with no maximum of its own, a number still has to fit the databases' 64-bit integers (a larger one was a 500)
+    largest = LARGEST_INTEGER if maximum is None else maximum
+    if value > largest:
+        raise ValidationError(field, f"must be at most {largest}")
     return value
 
 

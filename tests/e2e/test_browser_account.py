@@ -106,8 +106,10 @@ def test_an_unknown_booking_is_a_readable_error_not_a_traceback(page, new_travel
 def test_home_works_on_a_phone_with_the_keyboard(page):
     page.set_viewport_size(PHONE)
     page.goto("/")
-    for label in ("From", "To", "Depart", "Cabin", "Passengers"):
+    for label in ("From", "To", "Depart", "Cabin"):
         expect(page.get_by_label(label, exact=True)).to_be_visible()
+    for party in ("Adults", "Children", "Infants"):  # the party picker: "Adults 12+", "Children 2–11", ...
+        expect(page.get_by_label(party)).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]  # no sideways scrolling
     page.get_by_label("From", exact=True).focus()
     page.keyboard.press("Tab")
