@@ -19,10 +19,12 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from types import SimpleNamespace
+from typing import Any
 
 import peewee as pw
 
 from flightbook.kernel import clock, db as kdb, tracing
+from flightbook.kernel.auth import Principal, require_admin
 from flightbook.kernel.events import Event
 from flightbook.kernel.sql import Statement
 
@@ -269,3 +271,19 @@ def events_about(database, needle: str, limit: int = 100) -> list[EventRecord]:
                 .order_by(t.OutboxEvent.id).limit(limit))
         return [EventRecord(r.event_id, r.topic, r.source, clock.from_db(r.created_at), json.loads(r.payload))
                 for r in rows]
+
+
+class OutboxAdmin:
+    """The admin console's view of a module's outbox, the same in every module's service (which holds ``uow``):
+    the backlog and dead letters, and putting dead letters back."""
+    uow: Any  # the module's UnitOfWork (kernel/uow.py imports this module, so not named here)
+
+    def admin_events(self, caller: Principal) -> OutboxReport:
+        require_admin(caller)
+        return report(self.uow.database)
+
+    def admin_retry_events(self, caller: Principal, event_id: str | None = None) -> int:
+        require_admin(caller)
+        if event_id is None:
+            return retry_all_dead_letters(self.uow.database)
+        return retry_dead_letter(self.uow.database, event_id)

@@ -18,7 +18,7 @@ from flightbook.kernel import clock, outbox
 from flightbook.kernel.audit import AuditEntry
 from flightbook.kernel.auth import (IN_PROCESS, Principal, Tokens, require_admin, require_self_or_admin,
                                     require_service, require_user)
-from flightbook.kernel.outbox import EventRecord, OutboxReport
+from flightbook.kernel.outbox import EventRecord, OutboxAdmin, OutboxReport
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
@@ -38,7 +38,7 @@ from flightbook.modules.flights.notifications.sending import Sender
 FollowUp = notices.FollowUp
 
 
-class FlightsService(FlightsContract, FlightsAdmin):
+class FlightsService(OutboxAdmin, FlightsContract, FlightsAdmin):
     def __init__(self, uow: UnitOfWork, tokens: Tokens, rules: BookingRules, sender: Sender,
                  throttle: ThrottleRules = ThrottleRules(), session_lifetime: dt.timedelta = dt.timedelta(hours=12)):
         self.uow = uow
@@ -218,16 +218,6 @@ class FlightsService(FlightsContract, FlightsAdmin):
         """The serving process's job: the overview's kept figures computed again while admins look at it."""
         with self.uow.connection():
             return console_overview.refresh()
-
-    def admin_events(self, caller: Principal) -> OutboxReport:
-        require_admin(caller)
-        return outbox.report(self.uow.database)
-
-    def admin_retry_events(self, caller: Principal, event_id: str | None = None) -> int:
-        require_admin(caller)
-        if event_id is None:
-            return outbox.retry_all_dead_letters(self.uow.database)
-        return outbox.retry_dead_letter(self.uow.database, event_id)
 
     def admin_booking_events(self, caller: Principal, ref: str) -> list[EventRecord]:
         require_admin(caller)

@@ -16,7 +16,7 @@ from flightbook.kernel import audit, outbox
 from flightbook.kernel.audit import AuditEntry
 from flightbook.kernel.auth import (IN_PROCESS, Principal, require_admin, require_self_or_admin, require_service,
                                     require_user)
-from flightbook.kernel.outbox import EventRecord, OutboxReport
+from flightbook.kernel.outbox import EventRecord, OutboxAdmin, OutboxReport
 from flightbook.kernel.errors import Forbidden, ValidationError
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
@@ -64,7 +64,7 @@ def _traveller(caller: Principal | None) -> int:
     return user_id
 
 
-class LoyaltyService(LoyaltyContract, LoyaltyAdmin):
+class LoyaltyService(OutboxAdmin, LoyaltyContract, LoyaltyAdmin):
     """``flights`` answers whose a booking is (the wiring always hands it; None only in loyalty's own
     module tests, which hold points against made-up refs)."""
 
@@ -190,16 +190,6 @@ class LoyaltyService(LoyaltyContract, LoyaltyAdmin):
             raise ValidationError("limit", "must be a whole number from 1 to 100")
         with self.uow.connection():
             return console.entries(limit, target)
-
-    def admin_events(self, caller: Principal) -> OutboxReport:
-        require_admin(caller)
-        return outbox.report(self.uow.database)
-
-    def admin_retry_events(self, caller: Principal, event_id: str | None = None) -> int:
-        require_admin(caller)
-        if event_id is None:
-            return outbox.retry_all_dead_letters(self.uow.database)
-        return outbox.retry_dead_letter(self.uow.database, event_id)
 
     def admin_booking_events(self, caller: Principal, ref: str) -> list[EventRecord]:
         require_admin(caller)

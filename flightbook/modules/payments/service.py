@@ -20,7 +20,7 @@ from flightbook.contracts.payments import (DECLINE_REASONS, BookingNotPayable, C
 from flightbook.kernel import clock, data, faults
 from flightbook.contracts.payments import DeclineCount, PaymentView
 from flightbook.kernel import outbox
-from flightbook.kernel.outbox import EventRecord, OutboxReport
+from flightbook.kernel.outbox import EventRecord, OutboxAdmin, OutboxReport
 from flightbook.kernel.auth import (IN_PROCESS, Principal, require_admin, require_self_or_admin,
                                     require_service_or_admin, require_user, traveller_id)
 from flightbook.kernel.errors import Conflict, NotFound, Unavailable, ValidationError
@@ -35,7 +35,7 @@ log = logging.getLogger("flightbook.payments")
 POINTS = "points"  # the provider name of a payment the traveller's points made in full
 
 
-class PaymentsService(PaymentsContract, PaymentsAdmin):
+class PaymentsService(OutboxAdmin, PaymentsContract, PaymentsAdmin):
     """Implements PaymentsContract in process, and PaymentsAdmin for the CLI and the background job."""
 
     def __init__(self, uow: UnitOfWork, settings, flights: FlightsContract, loyalty: LoyaltyContract | None,
@@ -299,16 +299,6 @@ class PaymentsService(PaymentsContract, PaymentsAdmin):
             raise ValidationError("since", "is required (an ISO 8601 time)")
         with self.uow.connection():
             return console.declines(since)
-
-    def admin_events(self, caller: Principal) -> OutboxReport:
-        require_admin(caller)
-        return outbox.report(self.uow.database)
-
-    def admin_retry_events(self, caller: Principal, event_id: str | None = None) -> int:
-        require_admin(caller)
-        if event_id is None:
-            return outbox.retry_all_dead_letters(self.uow.database)
-        return outbox.retry_dead_letter(self.uow.database, event_id)
 
     def admin_booking_events(self, caller: Principal, ref: str) -> list[EventRecord]:
         require_admin(caller)
