@@ -324,3 +324,18 @@ def test_buyers_in_separate_processes_pay_exactly_the_buckets_prices(system, set
     assert all(isinstance(o, tuple) for o in outcomes), outcomes
     assert_paid_is_what_the_buckets_sold(flight.id)
     assert sum(s for _, s in outcomes) > 0  # the cabin filled up: the last buckets' seats were raced for
+
+
+def test_confirming_at_once_with_the_same_payment_succeeds_for_each(system):
+    """The payment's own request and the saga's PaymentSucceeded handler confirm together: both get the
+    confirmed booking (the one that loses the conditional UPDATE finds its own payment there), one event."""
+    flight = add_flight(cabins={"economy": (30, 10000)})
+    for round_ in range(10):
+        ref = bookings.hold_seats(UOW, 1, booking_request(flight.id, 1), RULES).ref
+        views = run_together(4, lambda i: bookings.confirm_booking(UOW, ref, f"pay-{round_}"))
+        assert {v.status for v in views} == {"CONFIRMED"}
+        assert Booking.get(Booking.ref == ref).payment_id == f"pay-{round_}"
+    clash = bookings.hold_seats(UOW, 1, booking_request(flight.id, 1), RULES).ref
+    bookings.confirm_booking(UOW, clash, "pay-first")
+    with pytest.raises(InvalidTransition, match="another payment"):
+        bookings.confirm_booking(UOW, clash, "pay-second")

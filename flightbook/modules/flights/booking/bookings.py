@@ -6,7 +6,8 @@ import datetime as dt
 
 from flightbook.contracts.flights import (BookingCancelled, BookingNotFound, BookingPage, BookingRequest,
                                           BookingStatus, BookingView, CancellationQuote, FareChanged,
-                                          FlightDeparted, MAX_PASSENGERS, PassengerInput, PassengerType, TripQuote)
+                                          FlightDeparted, InvalidTransition, MAX_PASSENGERS, PassengerInput,
+                                          PassengerType, TripQuote)
 from flightbook.kernel import clock, faults, validate
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import Forbidden, Unavailable, ValidationError
@@ -169,10 +170,16 @@ def confirm_booking(uow: UnitOfWork, ref: str, payment_id: str, now: dt.datetime
         return get_booking(ref)
     if booking.status != HELD:  # a late payment goes through apply_payment, which wins seats back first
         raise cannot(ref, status_of(booking), CONFIRMED)
-    with uow.transaction():
-        # conditional on the status read above: should another worker have moved the booking since, a 409
-        confirm(uow, booking, payment_id, now, paid)
-        faults.reach("flights.confirming")  # a crash test's instant: paid, confirmation not yet committed
+    try:
+        with uow.transaction():
+            # conditional on the status read above: should another worker have moved the booking since, a 409
+            confirm(uow, booking, payment_id, now, paid)
+            faults.reach("flights.confirming")  # a crash test's instant: paid, confirmation not yet committed
+    except InvalidTransition:
+        # the saga's PaymentSucceeded handler may have confirmed it with this very payment meanwhile
+        now_stored = find(ref)
+        if now_stored.status != CONFIRMED or now_stored.payment_id != payment_id:
+            raise
     return get_booking(ref)
 
 
