@@ -92,11 +92,11 @@ def serve(
     part: str | None = typer.Argument(None, help="gateway, flights, payments or loyalty; none = everything"),
     host: str = typer.Option("127.0.0.1", help="address to bind"),
     port: int = typer.Option(None, help="port (default 8000 for the gateway or everything, 8001-8003 per module)"),
-    workers: int = typer.Option(2, min=1, max=64, help="gunicorn worker processes"),
+    workers: int = typer.Option(2, min=1, max=64, help="gunicorn worker processes serving requests"),
     threads: int = typer.Option(4, min=1, max=64,
                                 help="threads per worker: a part waiting on another part keeps serving"),
-    background: bool = typer.Option(True, help="run the hold sweeper, the event relay and (with a broker) the "
-                                               "event consumers in each worker"),
+    background: bool = typer.Option(True, help="run the hold sweeper, the event relay, mail and (with a broker) "
+                                               "the event consumers, in one more worker that serves no requests"),
 ):
     """Serve under gunicorn. Example: flightbook serve  |  flightbook serve payments --port 8002"""
     if part is not None and part not in wiring.PARTS:

@@ -1,12 +1,21 @@
-"""Serving a WSGI app under gunicorn from inside our own CLI (no second config file to keep in step)."""
+"""Serving a WSGI app under gunicorn from inside our own CLI (no second config file to keep in step).
+
+Background work (the event relays, the sweeper, mail, consumers) runs in a worker of its own, which takes no
+requests: in the same process it would hold the GIL in bursts (a relay round delivers a second's events at
+once, a confirmation mail renders a PDF) while a request thread waits up to the interpreter's switch interval
+after every database round trip. Measured on one process serving journeys one at a time, moving it out halved
+the journey's p50 (bench/bench_services.py). gunicorn supervises that worker like the others: one that dies
+is replaced, and the replacement takes the jobs over."""
 from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
 
 
 class GunicornServer(BaseApplication):
-    """``app_factory`` is called in each worker after fork, so every worker opens its own connections;
-    ``on_worker_start()`` runs there too (background jobs), and ``on_worker_exit()`` as the worker ends."""
+    """``app_factory`` is called in each worker after fork, so every worker opens its own connections.
+    With ``on_worker_start`` (background jobs), one worker more than ``workers`` is started: the jobs
+    worker, which closes its copy of the listening sockets and runs ``on_worker_start()``.
+    ``on_worker_exit()`` runs in every worker as it ends."""
 
     def __init__(self, app_factory, options: dict, on_worker_start=None, on_worker_exit=None):
         self._app_factory = app_factory
@@ -19,12 +28,34 @@ class GunicornServer(BaseApplication):
         for key, value in self._options.items():
             if key in self.cfg.settings and value is not None:
                 self.cfg.set(key, value)
-        if self._on_worker_start is not None:
-            hook = self._on_worker_start
-            self.cfg.set("post_worker_init", lambda worker: hook())
         if self._on_worker_exit is not None:
             done = self._on_worker_exit
             self.cfg.set("worker_exit", lambda server, worker: done())
+        if self._on_worker_start is not None:
+            start = self._on_worker_start
+            self.cfg.set("workers", self.cfg.workers + 1)
+            self.cfg.set("pre_fork", _choose_jobs_worker)
+            self.cfg.set("post_fork", _stop_listening_if_jobs)
+            self.cfg.set("post_worker_init", lambda worker: start() if is_jobs_worker(worker) else None)
 
     def load(self):
         return self._app_factory()
+
+
+def is_jobs_worker(worker) -> bool:
+    return getattr(worker, "flightbook_jobs", False)
+
+
+def _choose_jobs_worker(server, worker) -> None:
+    """In the master, before each fork: the new worker takes the jobs when no living worker has them (at
+    start, or after the jobs worker died or was recycled)."""
+    worker.flightbook_jobs = not any(is_jobs_worker(w) for w in server.WORKERS.values())
+
+
+def _stop_listening_if_jobs(server, worker) -> None:
+    """In the jobs worker, after fork: no listening socket, so it never accepts a connection."""
+    if is_jobs_worker(worker):
+        for listener in worker.sockets:
+            listener.close()
+        worker.sockets = []
+        server.log.info("worker %s runs the background jobs and serves no requests", worker.pid)

@@ -68,8 +68,11 @@ def test_one_trace_holds_the_payment_across_four_services_and_its_event_deliveri
         mine = [s for s in spans(operated) if s["context"]["trace_id"] == trace_id]
         services = {s["resource"]["attributes"]["service.name"] for s in mine}
         names = {s["name"] for s in mine}
-        if services >= {f"flightbook-{p}" for p in PARTS} and {"deliver booking.confirmed",
-                                                                "handle booking.confirmed"} <= names:
+        ids = {s["context"]["span_id"] for s in mine}
+        # each process exports its spans in its own batches: wait until every parent has come out too
+        whole = len([s for s in mine if s["parent_id"] not in ids]) == 1
+        if whole and services >= {f"flightbook-{p}" for p in PARTS} and {"deliver booking.confirmed",
+                                                                          "handle booking.confirmed"} <= names:
             return mine
         return None
 
