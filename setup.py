@@ -26,7 +26,7 @@ setup(
         "honcho>=2",
         "orjson>=3.9",
         "pika>=1.3",
-        "reportlab>=4.2",
+        "reportlab[accel]>=4.2",
         "icalendar>=6",
         "prometheus_client>=0.20",
         "opentelemetry-api>=1.25",
