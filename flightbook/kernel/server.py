@@ -4,9 +4,12 @@ Background work (the event relays, the sweeper, mail, consumers) runs in a worke
 requests: in the same process it would hold the GIL in bursts (a relay round delivers a second's events at
 once, a confirmation mail renders a PDF) while a request thread waits up to the interpreter's switch interval
 after every database round trip. Measured on one process serving journeys one at a time, moving it out halved
-the journey's p50 (bench/bench_services.py). gunicorn supervises that worker like the others: one that dies
+the journey's p50 (bench/bench_services.py); running it at a lower priority keeps it from competing with
+requests for the CPUs too. gunicorn supervises that worker like the others: one that dies
 is replaced, and the replacement takes the jobs over."""
 from __future__ import annotations
+
+import os
 
 from gunicorn.app.base import BaseApplication
 
@@ -35,7 +38,7 @@ class GunicornServer(BaseApplication):
             start = self._on_worker_start
             self.cfg.set("workers", self.cfg.workers + 1)
             self.cfg.set("pre_fork", _choose_jobs_worker)
-            self.cfg.set("post_fork", _stop_listening_if_jobs)
+            self.cfg.set("post_fork", _become_jobs_worker)
             self.cfg.set("post_worker_init", lambda worker: start() if is_jobs_worker(worker) else None)
 
     def load(self):
@@ -52,10 +55,18 @@ def _choose_jobs_worker(server, worker) -> None:
     worker.flightbook_jobs = not any(is_jobs_worker(w) for w in server.WORKERS.values())
 
 
-def _stop_listening_if_jobs(server, worker) -> None:
-    """In the jobs worker, after fork: no listening socket, so it never accepts a connection."""
+#: the jobs worker's niceness: when the CPUs are all busy, requests (and the database) go first and the
+#: background work, which nobody waits for, catches up in the gaps
+JOBS_NICENESS = 10
+
+
+def _become_jobs_worker(server, worker) -> None:
+    """In the jobs worker, after fork: no listening socket, so it never accepts a connection; a lower
+    scheduling priority than the request workers."""
     if is_jobs_worker(worker):
         for listener in worker.sockets:
             listener.close()
         worker.sockets = []
-        server.log.info("worker %s runs the background jobs and serves no requests", worker.pid)
+        os.nice(JOBS_NICENESS)
+        server.log.info("worker %s runs the background jobs (nice %d) and serves no requests", worker.pid,
+                        JOBS_NICENESS)

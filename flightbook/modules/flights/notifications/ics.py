@@ -4,6 +4,9 @@ message about a booking sends the same event ids with a higher SEQUENCE, so a ca
 cancellation, removes) the entries it already has."""
 from __future__ import annotations
 
+import datetime as dt
+from functools import lru_cache
+
 import icalendar
 
 from flightbook.modules.flights.notifications.tickets import Ticket, TicketFlight
@@ -49,5 +52,18 @@ def calendar_of(ticket: Ticket, sequence: int = 0, cancelled: bool = False) -> b
     if ticket.flights:  # each zone's rules for the years of the trip, not since 1970
         first = min(f.departs.at for f in ticket.flights).date().replace(month=1, day=1)
         last = max(f.arrives.at for f in ticket.flights).date().replace(month=1, day=1)
-        calendar.add_missing_timezones(first_date=first, last_date=last.replace(year=last.year + 2))
+        for tzid in sorted(calendar.get_missing_tzids()):
+            zone = _zone(tzid, first, last.replace(year=last.year + 2))
+            if zone is not None:
+                calendar.subcomponents.insert(len(calendar.timezones), zone)
     return calendar.to_ical()
+
+
+@lru_cache(maxsize=1024)
+def _zone(tzid: str, first: dt.date, last: dt.date) -> icalendar.Timezone | None:
+    """A zone's VTIMEZONE for those years, worked out once (it was most of a calendar file's cost); the
+    component is only ever read after, so calendars share it. None: a zone icalendar does not know."""
+    try:
+        return icalendar.Timezone.from_tzid(tzid, first_date=first, last_date=last)
+    except ValueError:
+        return None

@@ -1,0 +1,85 @@
+"""`flightbook serve` runs its background work in one worker of its own that takes no requests, at a lower
+priority; gunicorn replaces it when it dies, and the replacement takes the work over (issue 22: background
+bursts in a request worker doubled a journey's latency)."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+
+import pytest
+import requests
+
+from flightbook.kernel.server import JOBS_NICENESS
+from tests.e2e.deployments import Deployment, eventually
+from tests.e2e.test_journey import Traveller, earned
+
+pytestmark = pytest.mark.slow
+
+
+def workers(master: int) -> dict[int, int]:
+    """The master's children: pid -> niceness."""
+    pids = [int(p) for task in os.listdir(f"/proc/{master}/task")
+            for p in open(f"/proc/{master}/task/{task}/children").read().split()]
+    return {pid: int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[16]) for pid in pids}
+
+
+def jobs_workers(master: int) -> list[int]:
+    return [pid for pid, nice in workers(master).items() if nice == JOBS_NICENESS]
+
+
+def listens(pid: int, port: int) -> bool:
+    """Whether ``pid`` holds a socket listening on ``port`` (from /proc/net/tcp and its descriptors)."""
+    inodes = set()
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "0A":  # 0A: LISTEN
+            inodes.add(fields[9])
+    held = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            held.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            pass
+    return any(f"socket:[{inode}]" in held for inode in inodes)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, worker):
+    running = Deployment("one_process", tmp_path_factory.mktemp("jobs"), f"jobs_{worker}").start()
+    yield running
+    running.stop()
+
+
+def book_and_pay(served) -> tuple[Traveller, dict]:
+    traveller = Traveller(served.url).sign_up()
+    date = (dt.date.today() + dt.timedelta(days=2)).isoformat()
+    found = traveller.call("GET", "/flights/search", params={"origin": "LHR", "destination": "JFK", "date": date})
+    booking = traveller.book(found["outbound"][0]["id"], 1)
+    _, paid = traveller.pay(booking["ref"])
+    assert paid["status"] == "succeeded"
+    return traveller, booking
+
+
+def test_one_worker_runs_the_background_and_takes_no_connections(served):
+    server = served.servers["gateway"]
+    master = server.process.pid
+    assert len(workers(master)) == server.workers + 1
+    [jobs] = jobs_workers(master)
+    serving = [pid for pid in workers(master) if pid != jobs]
+    assert not listens(jobs, server.port) and all(listens(pid, server.port) for pid in serving)
+    traveller, booking = book_and_pay(served)  # the points come by event: the background runs
+    expected = earned(booking["total"]["amount"], booking["total"]["currency"])
+    eventually(lambda: traveller.account()["balance"] == expected, timeout=30)
+
+
+def test_a_killed_jobs_worker_is_replaced_and_its_successor_delivers_the_events(served):
+    master = served.servers["gateway"].process.pid
+    [jobs] = jobs_workers(master)
+    os.kill(jobs, signal.SIGKILL)
+    successor = eventually(lambda: [pid for pid in jobs_workers(master) if pid != jobs], timeout=30)
+    assert len(successor) == 1 and len(workers(master)) == served.servers["gateway"].workers + 1
+    assert requests.get(served.url + "/health", timeout=5).status_code == 200
+    traveller, booking = book_and_pay(served)
+    expected = earned(booking["total"]["amount"], booking["total"]["currency"])
+    eventually(lambda: traveller.account()["balance"] == expected, timeout=30)
