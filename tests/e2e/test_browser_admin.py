@@ -69,13 +69,31 @@ def log_out(page) -> None:
     page.get_by_role("button", name=re.compile("Log out")).click()
 
 
+def login_refused(browser, site: Site, who: dict) -> None:
+    """A blocked traveller's login answers on the login form itself: 403, why, their username kept."""
+    context = browser.new_context(viewport=DESKTOP, locale="en-US", timezone_id="UTC", base_url=site.url)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("Username").fill(who["username"])
+        page.get_by_label("Password").fill(who["password"])
+        with page.expect_response(lambda r: r.request.method == "POST" and "/login" in r.url) as answer:
+            page.get_by_role("button", name="Log in").click()
+        assert answer.value.status == 403
+        expect(page.get_by_role("alert")).to_contain_text("This account is blocked")
+        expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+        expect(page.get_by_label("Username")).to_have_value(who["username"])
+    finally:
+        context.close()
+
+
 def confirm(page, reason: str, button: str) -> None:
     expect(page.locator("[data-confirm-form]")).to_be_visible()
     page.get_by_label("Why (recorded in the audit)").fill(reason)
     page.get_by_role("button", name=button).click()
 
 
-def test_an_admin_runs_the_console_and_a_traveller_sees_none_of_it(site, site_page, new_traveller):
+def test_an_admin_runs_the_console_and_a_traveller_sees_none_of_it(site, site_page, browser, new_traveller):
     page = site_page
     register(page, new_traveller)
     ref = hold_one_way(page, ("Atlan", "ATL"), ("Duba", "DXB"), [("Grace", "Hopper", "1980-12-09")], days_ahead=3)
@@ -130,6 +148,7 @@ def test_an_admin_runs_the_console_and_a_traveller_sees_none_of_it(site, site_pa
     page.get_by_role("link", name="Block login…").click()
     confirm(page, "card fraud check", "Block login")
     expect(page.locator("[data-blocked]")).to_be_visible()
+    login_refused(browser, site, new_traveller)
     page.get_by_role("link", name="Unblock login…").click()
     confirm(page, "cleared by the bank", "Unblock login")
     expect(page.locator("[data-blocked]")).to_have_count(0)
