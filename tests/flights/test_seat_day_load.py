@@ -9,11 +9,11 @@ from typing import Any
 import peewee as pw
 
 from flightbook.kernel import clock
-from flightbook.modules.flights.catalogue import pricing, reschedule, schedule_import
+from flightbook.modules.flights.catalogue import airports, pricing, reschedule, schedule_import
 from flightbook.modules.flights.console.flights import load_by_day
 from flightbook.modules.flights.models import Booking, Flight, SeatInventory
-from tests.e2e.test_saga import book, lapse
 from tests.conftest import register_and_login
+from tests.e2e.test_saga import book, lapse
 from tests.flights.builders import UOW, add_airports, add_flight
 from tests.flights.test_import import schedule_row, write_airports, write_schedule
 
@@ -37,8 +37,6 @@ def counted(first: dt.date, last: dt.date) -> list[tuple]:
 
 
 def test_the_counters_follow_imports_holds_cancellations_expiries_and_moved_flights(system, api, tmp_path):
-    from flightbook.modules.flights.catalogue import airports
-
     airports.import_airports(UOW, write_airports(tmp_path, ("LHR", "JFK", "CDG")))
     rows = [schedule_row(flight_number="ZZ100", origin="JFK", destination="LHR", departure_local="19:00",
                          duration_minutes=420),
