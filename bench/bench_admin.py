@@ -6,7 +6,8 @@ travellers, 100,000 payments (1 in 20 declined, by code) and 100,000 points tran
 Then the overview page (/admin, through the gateway with an admin's session cookie, every module in process)
 rendered ``--rounds`` times, p50/p95/max, alternating round by round with its parts alone: flights' figures
 (bookings per day, load factor, today's counts), loyalty's points per week, payments' declines by code; and the
-page with nothing kept in memory (flights keeps the past days' bookings and the load factor for 60 s).
+page with nothing kept in memory (flights keeps the past days' bookings for 60 s; the load factor is read from
+the per-day seat counters each time).
 
     python bench/bench_admin.py [--flights 1000000] [--bookings 100000] [--rounds 100] [--keep] [--reuse]
 
@@ -184,8 +185,8 @@ def measure(args, home: Path) -> None:
                 times[name].append(1000 * (time.perf_counter() - t0))
         for name, measured in times.items():
             print(f"{name}: {args.rounds} rounds, {figures(measured)}")
-        # the first look after a quiet spell: nothing kept in memory (flights keeps the past days' bookings and
-        # the load factor for 60 s, recomputed by its job while admins look)
+        # the first look after a quiet spell: nothing kept in memory (flights keeps the past days' bookings for
+        # 60 s, recomputed by its job while admins look)
         cold = []
         for _ in range(max(5, args.rounds // 10)):
             memo.forget(flights_models.database)

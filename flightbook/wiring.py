@@ -17,8 +17,7 @@ from flightbook.contracts.payments import PaymentsAdmin, PaymentsContract
 from flightbook.kernel import faults, limits, openapi
 from flightbook.kernel.auth import Tokens
 from flightbook.kernel.broker import BrokerPublisher, Topology
-from flightbook.kernel.consumer import (Consumer, ConsumerPolicy, dead_letters, declare_subscribers,
-                                        retry_dead_letters)
+from flightbook.kernel.consumer import BrokerQueue, Consumer, ConsumerPolicy, declare_subscribers
 from flightbook.kernel.events import EVENT_TYPES
 from flightbook.kernel.http import (AuthMiddleware, DatabaseMiddleware, Health, Ready, RequestIdMiddleware,
                                     install_error_handling, install_json)
@@ -202,6 +201,10 @@ def build_system(settings: Settings | None = None, serve: str | None = None) -> 
             raise ValueError("payments needs flights: serve it here or set FLIGHTBOOK_FLIGHTS_URL")
         payments_part = system.parts["payments"] = payments.build(settings, flights_contract, reach.loyalty())
         system.admins.payments = payments_part.contract
+    for name, queue in broker_queues(settings).items():
+        service = system.parts[name].contract if name in system.parts else None
+        if service is not None:
+            service.broker_queue = queue  # the admin's events page shows the queue's dead letters
     flights_contract, payments_contract, loyalty_contract = reach.flights(), reach.payments(), reach.loyalty()
     if flights_contract is not None and payments_contract is not None and loyalty_contract is not None:
         system.contracts = Contracts(flights=flights_contract, payments=payments_contract, loyalty=loyalty_contract)
@@ -333,13 +336,19 @@ def declare_broker_queues(settings: Settings) -> tuple[str, ...]:
     return tuple(topology(settings).queue(name) for name in wanted)
 
 
+def broker_queues(settings: Settings) -> dict[str, BrokerQueue]:
+    """module -> its queue on the broker, for each module that handles events (none without a broker): what
+    ``flightbook events`` lists and retries, and what each module's service shows the admin console."""
+    if not settings.broker_url:
+        return {}
+    return {name: BrokerQueue(settings.broker_url, topology(settings), name) for name in MODULES if TOPICS[name]}
+
+
 def broker_dead_letters(settings: Settings, limit: int = 50) -> dict[str, tuple]:
     """module -> the first ``limit`` dead letters of its queue on the broker (they stay there)."""
-    return {name: dead_letters(settings.broker_url, topology(settings), name, limit)
-            for name in MODULES if TOPICS[name]}
+    return {name: queue.dead_letters(limit) for name, queue in broker_queues(settings).items()}
 
 
 def retry_broker_dead_letters(settings: Settings, event_id: str | None = None) -> int:
     """Put the broker's dead letters (``event_id``'s, or all) back on their module's queue; how many."""
-    return sum(retry_dead_letters(settings.broker_url, topology(settings), name, event_id)
-               for name in MODULES if TOPICS[name])
+    return sum(queue.retry(event_id) for queue in broker_queues(settings).values())

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import falcon
 
-from flightbook.contracts.flights import Registration, TooManyLoginAttempts
+from flightbook.contracts.flights import LoginBlocked, Registration, TooManyLoginAttempts
 from flightbook.gateway.web import Web, page, safe_next
 from flightbook.kernel.errors import Conflict, DomainError, Unauthorized, ValidationError
 
@@ -36,6 +36,9 @@ class Login:
             resp.set_header("Retry-After", str(exc.details.get("retry_after", 60)))
             return self._again(req, resp, next_path, username, "Too many failed logins. Please wait "
                                f"{exc.details.get('retry_after', 60)} seconds and try again.", falcon.HTTP_429)
+        except LoginBlocked:  # the password was right: say why, on the form, not as an error page
+            return self._again(req, resp, next_path, username, "This account is blocked. Please contact the "
+                               "airline to have it unblocked.", falcon.HTTP_403)
         except (Unauthorized, ValidationError):
             return self._again(req, resp, next_path, username, "That username and password do not match.")
         self.web.session(req).sign_in(result.token, int(result.expires_at.timestamp()), result.refresh_token)

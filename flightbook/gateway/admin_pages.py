@@ -535,8 +535,9 @@ class RetryEvents:
                         title=f"Retry {'event ' + event_id if event_id else 'every dead letter'} of {module}?",
                         action="/admin/events/retry", back="/admin/events", button="Retry", danger=False,
                         fields={"module": module, "event_id": event_id or ""},
-                        lines=["The dead deliveries go back in the outbox with a fresh set of attempts; each "
-                               "subscriber's inbox makes a repeated delivery harmless."])
+                        lines=["The dead deliveries go back in the outbox, and on the broker back on the module's "
+                               "queue, with a fresh set of attempts; each subscriber's inbox makes a repeated "
+                               "delivery harmless."])
 
     @page
     def on_post(self, req, resp):

@@ -34,10 +34,10 @@ import pika
 from pika.exceptions import AMQPError, ChannelClosedByBroker
 
 from flightbook.kernel.broker import BrokerUnavailable, Topology, connect, declare_exchange, describe, redacted
-from flightbook.kernel.errors import DomainError
+from flightbook.kernel.errors import DomainError, Unavailable
 from flightbook.kernel.events import EVENT_TYPES
 from flightbook.kernel.inbox import Inbox, read_message
-from flightbook.kernel.outbox import DeadLetter
+from flightbook.kernel.outbox import DeadLetter, QueueReport
 
 log = logging.getLogger("flightbook.consumer")
 
@@ -283,3 +283,36 @@ def retry_dead_letters(url: str, topology: Topology, subscriber: str, event_id: 
     except AMQPError as exc:
         raise _trouble(url, exc) from None
     return moved
+
+
+@dataclass(frozen=True)
+class BrokerQueue:
+    """A subscriber's queue on the broker as an operator sees it: its dead letters, and putting them back. Both
+    ``flightbook events`` and the admin console's events page go through it."""
+    url: str
+    topology: Topology
+    subscriber: str
+
+    @property
+    def name(self) -> str:
+        return self.topology.queue(self.subscriber)
+
+    def dead_letters(self, limit: int = 50) -> tuple:
+        return dead_letters(self.url, self.topology, self.subscriber, limit)
+
+    def retry(self, event_id: str | None = None) -> int:
+        return retry_dead_letters(self.url, self.topology, self.subscriber, event_id)
+
+    def report(self, limit: int = 50) -> QueueReport:
+        """Its dead letters, or why the broker could not tell (a page still shows the outboxes)."""
+        try:
+            return QueueReport(self.name, self.dead_letters(limit))
+        except BrokerUnavailable as exc:
+            return QueueReport(self.name, trouble=str(exc))
+
+    def retry_for_admin(self, event_id: str | None = None) -> int:
+        """``retry`` for an API caller: a broker that does not answer is a 503 ``unavailable``, not a fault."""
+        try:
+            return self.retry(event_id)
+        except BrokerUnavailable as exc:
+            raise Unavailable(str(exc)) from None

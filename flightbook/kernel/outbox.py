@@ -13,6 +13,7 @@ The tables live in every module's database (``migrations/kernel/``): ``outbox`` 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -186,12 +187,22 @@ class DeadLetter:
 
 
 @dataclass(frozen=True)
+class QueueReport:
+    """A module's queue on the broker: its dead letters, or why the broker could not tell."""
+    queue: str
+    dead_letters: tuple[DeadLetter, ...] = ()
+    trouble: str | None = None
+
+
+@dataclass(frozen=True)
 class OutboxReport:
     #: deliveries still to make, plus events the relay has not yet turned into deliveries
     pending_deliveries: int
     events_not_fanned_out: int
     oldest_pending: PendingEvent | None
     dead_letters: tuple[DeadLetter, ...]
+    #: the module's queue on the broker when one carries the events (what ``flightbook events`` lists), else None
+    broker: QueueReport | None = None
 
     @property
     def backlog(self) -> int:
@@ -275,15 +286,27 @@ def events_about(database, needle: str, limit: int = 100) -> list[EventRecord]:
 
 class OutboxAdmin:
     """The admin console's view of a module's outbox, the same in every module's service (which holds ``uow``):
-    the backlog and dead letters, and putting dead letters back."""
+    the backlog and dead letters, and putting dead letters back; with a broker, its queue's dead letters too,
+    as ``flightbook events`` shows and retries them."""
     uow: Any  # the module's UnitOfWork (kernel/uow.py imports this module, so not named here)
+    #: the module's queue on the broker (kernel/consumer.py's BrokerQueue, which imports this module), handed over
+    #: by the wiring when a broker carries the events
+    broker_queue: Any = None
 
     def admin_events(self, caller: Principal) -> OutboxReport:
         require_admin(caller)
-        return report(self.uow.database)
+        found = report(self.uow.database)
+        if self.broker_queue is None:
+            return found
+        return dataclasses.replace(found, broker=self.broker_queue.report())
 
     def admin_retry_events(self, caller: Principal, event_id: str | None = None) -> int:
+        """The outbox's dead deliveries (``event_id``'s, or all) back in line, and the queue's on the broker."""
         require_admin(caller)
         if event_id is None:
-            return retry_all_dead_letters(self.uow.database)
-        return retry_dead_letter(self.uow.database, event_id)
+            count = retry_all_dead_letters(self.uow.database)
+        else:
+            count = retry_dead_letter(self.uow.database, event_id)
+        if self.broker_queue is not None:
+            count += self.broker_queue.retry_for_admin(event_id)
+        return count

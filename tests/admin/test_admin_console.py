@@ -294,6 +294,20 @@ def test_the_pages_are_for_admins_only_and_every_change_asks_first(system, clien
     assert "flight.cancel" in audit_page and "boss" in audit_page and "storm" in audit_page
 
 
+def test_a_blocked_traveller_is_told_so_on_the_login_form_with_their_username_kept(system, client, api, admin):
+    traveller = register_and_login(api, "blockedone")
+    assert admin.post(f"/api/admin/flights/users/{me(traveller)}/block",
+                      json={"blocked": True, "reason": "fraud check"}).status_code == 200
+    page = client.simulate_get("/login")
+    resp = client.simulate_post("/login", cookies={"fb_session": page.cookies["fb_session"].value},
+                                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                                body=f"csrf_token={_csrf(page.text)}&username=blockedone"
+                                     "&password=correct+horse+battery&next=/")
+    assert resp.status_code == 403, resp.text
+    assert 'id="login-title"' in resp.text and "This account is blocked" in resp.text
+    assert 'name="username" type="text" value="blockedone"' in resp.text
+
+
 @pytest.mark.parametrize("module", ["flights", "loyalty", "payments"])
 def test_each_http_client_implements_every_method_of_its_contract(module):
     """A Protocol's method with only a docstring answers None: a client that forgot one would look fine."""

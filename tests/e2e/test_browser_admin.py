@@ -2,7 +2,8 @@
 at /admin; an admin sees the overview's charts, finds the traveller's booking, the flight and the traveller,
 and takes every action through its confirmation page (move the flight, block and unblock the login, adjust
 points, cancel the booking with a full refund, cancel the flight, retry the events), then sees each in the
-audit. Screenshots of each page (docs/screenshots/admin-*.png) from the one-process run."""
+audit; an admin changes a tier (and changes it back), and retries a dead-lettered event from the events page.
+Screenshots of each page (docs/screenshots/admin-*.png) from the one-process run."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,9 +14,12 @@ import subprocess
 import pytest
 from playwright.sync_api import expect
 
+from flightbook.kernel.db import open_database
+from flightbook.kernel.outbox import DEAD
 from tests.e2e.conftest import DESKTOP, screenshot
 from tests.e2e.deployments import Deployment
 from tests.e2e.journey import VISA, hold_one_way, pay_by_card, register
+from tests.kernel.test_broker_cli import outbox_row
 from tests.servers import FLIGHTBOOK, ROOT
 
 pytestmark = pytest.mark.browser
@@ -69,13 +73,31 @@ def log_out(page) -> None:
     page.get_by_role("button", name=re.compile("Log out")).click()
 
 
+def login_refused(browser, site: Site, who: dict) -> None:
+    """A blocked traveller's login answers on the login form itself: 403, why, their username kept."""
+    context = browser.new_context(viewport=DESKTOP, locale="en-US", timezone_id="UTC", base_url=site.url)
+    try:
+        page = context.new_page()
+        page.goto("/login")
+        page.get_by_label("Username").fill(who["username"])
+        page.get_by_label("Password").fill(who["password"])
+        with page.expect_response(lambda r: r.request.method == "POST" and "/login" in r.url) as answer:
+            page.get_by_role("button", name="Log in").click()
+        assert answer.value.status == 403
+        expect(page.get_by_role("alert")).to_contain_text("This account is blocked")
+        expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+        expect(page.get_by_label("Username")).to_have_value(who["username"])
+    finally:
+        context.close()
+
+
 def confirm(page, reason: str, button: str) -> None:
     expect(page.locator("[data-confirm-form]")).to_be_visible()
     page.get_by_label("Why (recorded in the audit)").fill(reason)
     page.get_by_role("button", name=button).click()
 
 
-def test_an_admin_runs_the_console_and_a_traveller_sees_none_of_it(site, site_page, new_traveller):
+def test_an_admin_runs_the_console_and_a_traveller_sees_none_of_it(site, site_page, browser, new_traveller):
     page = site_page
     register(page, new_traveller)
     ref = hold_one_way(page, ("Atlan", "ATL"), ("Duba", "DXB"), [("Grace", "Hopper", "1980-12-09")], days_ahead=3)
@@ -130,6 +152,7 @@ def test_an_admin_runs_the_console_and_a_traveller_sees_none_of_it(site, site_pa
     page.get_by_role("link", name="Block login…").click()
     confirm(page, "card fraud check", "Block login")
     expect(page.locator("[data-blocked]")).to_be_visible()
+    login_refused(browser, site, new_traveller)
     page.get_by_role("link", name="Unblock login…").click()
     confirm(page, "cleared by the bank", "Unblock login")
     expect(page.locator("[data-blocked]")).to_have_count(0)
@@ -177,3 +200,49 @@ def test_an_admin_runs_the_console_and_a_traveller_sees_none_of_it(site, site_pa
                    "flight.cancel"):
         expect(audit).to_contain_text(action)
     shot(site, page, "audit")
+
+
+def dead_letter(site: Site) -> str:
+    """A delivery of flights' outbox to loyalty, dead after its last attempt, as a relay leaves it."""
+    database = open_database(site.env["FLIGHTBOOK_FLIGHTS_DATABASE"])
+    try:
+        return outbox_row(database, "flights", DEAD, subscriber="loyalty")
+    finally:
+        database.close()
+
+
+def test_an_admin_edits_a_tier_and_retries_a_dead_lettered_event(site, site_page):
+    page = site_page
+    log_in(page, ADMIN)
+    page.goto("/admin/loyalty")
+    top = page.locator("[data-tiers] tbody tr").last
+    name = top.get_attribute("data-tier")
+    threshold = page.get_by_label("Threshold").last
+    was_threshold, was_multiplier = int(threshold.input_value()), page.get_by_label("Multiplier").last.input_value()
+    threshold.fill(str(was_threshold + 1000))
+    page.get_by_label("Multiplier").last.fill("2.5")
+    top.get_by_role("button", name="Change…").click()
+    expect(page.get_by_role("heading", name=f"Change the {name} tier?")).to_be_visible()
+    expect(page.locator("main")).to_contain_text(f"{was_threshold + 1000:,} qualifying points")
+    confirm(page, "spring promotion", "Change the tier")
+    expect(page.locator(".flash")).to_contain_text(f"The {name} tier is changed.")
+    changed = page.locator(f"[data-tiers] tr[data-tier='{name}']")
+    expect(changed).to_contain_text(f"{was_threshold + 1000:,}")
+    expect(changed).to_contain_text("x2.5")
+    expect(page.locator("main")).to_contain_text("spring promotion")  # the tier's history
+    changed.get_by_label("Threshold").fill(str(was_threshold))
+    changed.get_by_label("Multiplier").fill(was_multiplier)
+    changed.get_by_role("button", name="Change…").click()
+    confirm(page, "promotion over", "Change the tier")
+    expect(page.locator(f"[data-tiers] tr[data-tier='{name}']")).to_contain_text(f"x{was_multiplier}")
+
+    event_id = dead_letter(site)
+    page.get_by_role("navigation", name="Admin").get_by_role("link", name="Events").click()
+    row = page.locator(f"[data-dead-letters] tr[data-event='{event_id}']")
+    expect(row).to_contain_text("the test's dead letter")
+    expect(row).to_have_attribute("data-where", "outbox")
+    expect(page.locator("[data-no-broker]")).to_be_visible()  # neither deployment here uses a broker
+    row.get_by_role("link", name="Retry…").click()
+    confirm(page, "loyalty is back", "Retry")
+    expect(page.locator(".flash")).to_contain_text("1 delivery(ies) of flights queued again.")
+    expect(page.locator(f"[data-dead-letters] tr[data-event='{event_id}']")).to_have_count(0)

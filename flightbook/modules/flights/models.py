@@ -191,6 +191,20 @@ class BookingFare(BaseModel):
         primary_key = pw.CompositeKey("booking", "passenger", "flight_id")
 
 
+class SeatDayLoad(BaseModel):
+    """Seats of one service date and cabin (one of its shards: flight id % 16), counted by triggers in the
+    transaction of every inventory change (migrations/flights/013_seat_day_load.py): the admin's load factor."""
+    service_date = pw.DateField()
+    cabin = pw.CharField(max_length=10)
+    shard = pw.SmallIntegerField()
+    capacity = pw.BigIntegerField()
+    seats_left = pw.BigIntegerField()
+
+    class Meta:
+        table_name = "seat_day_load"
+        primary_key = pw.CompositeKey("service_date", "cabin", "shard")
+
+
 AdminAudit = audit.model(database)  # who did what, when and why (kernel/audit.py)
 
 

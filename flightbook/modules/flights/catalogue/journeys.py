@@ -10,7 +10,7 @@ How a search finds connections (and the indexes it uses):
    it walks the paths through the flight index (origin, destination, departs_at): the first legs O -> X leaving
    on the day, then for each the legs X -> D leaving between its arrival + the connection time and its arrival
    + the maximum layover, each leg joined to its cabin's seats (primary key flight_id, cabin) and kept only with
-   enough seats.
+   enough seats and when no admin cancelled it (primary key of flight_cancellation).
 """
 from __future__ import annotations
 
@@ -81,10 +81,13 @@ def leg_columns(n: int) -> str:
 
 
 def seats_join(n: int, first: int = 1) -> str:
-    """The cabin's seats of leg ``n`` with enough left, priced in the first leg's currency."""
+    """The cabin's seats of leg ``n`` with enough left, priced in the first leg's currency, on a flight no admin
+    cancelled (an anti-join to the few rows of ``flight_cancellation`` by its primary key: booking it would be
+    refused, and the cancellation's own table stays the one record of it)."""
     same_currency = f" AND i{n}.currency = i{first}.currency" if n != first else ""
     return (f"JOIN seat_inventory i{n} ON i{n}.flight_id = f{n}.id AND i{n}.cabin = {{cabin}} "
-            f"AND i{n}.seats_left >= {{passengers}}{same_currency}")
+            f"AND i{n}.seats_left >= {{passengers}}{same_currency} "
+            f"AND NOT EXISTS (SELECT 1 FROM flight_cancellation c{n} WHERE c{n}.flight_id = f{n}.id)")
 
 
 def path_table(d: Dialect, stops: int) -> str:

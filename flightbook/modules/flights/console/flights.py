@@ -18,7 +18,7 @@ from flightbook.modules.flights.booking.states import CONFIRMED, HELD, expire_if
 from flightbook.modules.flights.booking.views import booking_views, local_time
 from flightbook.modules.flights.console import audit
 from flightbook.modules.flights.models import (Airport, Booking, BookingFlight, Flight, FlightCancellation,
-                                               SeatInventory)
+                                               SeatDayLoad, SeatInventory)
 
 
 def find_flights(origin: str | None, destination: str | None, date: dt.date | None, number: str | None,
@@ -129,11 +129,12 @@ def cancel_flight(uow: UnitOfWork, flight_id: int, admin: Principal, reason: str
 
 
 def load_by_day(first: dt.date, last: dt.date) -> list[tuple[dt.date, str, int, int]]:
-    """(service date, cabin, capacity, sold) of the flights from ``first`` to ``last``, those not cancelled."""
-    rows: Any = (SeatInventory.select(Flight.service_date, SeatInventory.cabin,
-                                 pw.fn.SUM(SeatInventory.capacity).alias("capacity"),
-                                 pw.fn.SUM(SeatInventory.capacity - SeatInventory.seats_left).alias("sold"))
-            .join(Flight).where((Flight.service_date >= first) & (Flight.service_date <= last))
-            .group_by(Flight.service_date, SeatInventory.cabin).tuples())
+    """(service date, cabin, capacity, sold) of the flights from ``first`` to ``last``: the per-day counters the
+    inventory's triggers keep (a few rows a day), not the inventory of every flight of those days."""
+    rows: Any = (SeatDayLoad.select(SeatDayLoad.service_date, SeatDayLoad.cabin,
+                                    pw.fn.SUM(SeatDayLoad.capacity).alias("capacity"),
+                                    pw.fn.SUM(SeatDayLoad.capacity - SeatDayLoad.seats_left).alias("sold"))
+                 .where((SeatDayLoad.service_date >= first) & (SeatDayLoad.service_date <= last))
+                 .group_by(SeatDayLoad.service_date, SeatDayLoad.cabin).tuples())
     return [(_date(day), cabin, int(capacity or 0), int(sold or 0)) for day, cabin, capacity, sold in rows]
 

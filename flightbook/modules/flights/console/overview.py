@@ -1,12 +1,13 @@
 """The figures of the admin overview that flights owns: bookings and their revenue per day, load factor by
 cabin for the days ahead, and today's counts.
 
-Two of them read many rows on a large catalogue: the load factor sums the seat inventory of every flight of the
-next 14 days (about 55,000 flights a fortnight on the 1,000,000-flight benchmark), and the bookings per day
-aggregate a month of bookings. Both are kept in memory for ``memo.TTL_SECONDS`` (60 s), as the catalogue keeps
-its airports: the past days' bookings (only today's are read each time) and the load factor. While an admin
+The load factor of the days ahead reads the per-day seat counters the inventory's triggers keep in the
+transaction of every seat change (``seat_day_load``: a few hundred rows a fortnight, where summing the inventory
+of the next 14 days' 55,000 flights on the 1,000,000-flight benchmark took most of a cold page), so it is read
+each time. The bookings per day aggregate a month of bookings: the past days' are kept in memory for
+``memo.TTL_SECONDS`` (60 s), as the catalogue keeps its airports, and today's are read each time. While an admin
 has looked at the overview in the last ``WATCHED_SECONDS``, the serving process's ``admin-figures`` job
-computes them again before they lapse, so a page seldom waits for them; the first look after a quiet spell does."""
+computes them again before they lapse, so a page seldom waits for them."""
 from __future__ import annotations
 
 import datetime as dt
@@ -69,11 +70,9 @@ def refresh(now: float | None = None) -> int:
         _watched["asks"] = set()
         return 0
     asks = set(_watched["asks"])
-    for today, days, ahead in asks:
+    for today, days, _ in asks:
         first = today - dt.timedelta(days=days - 1)
         memo.keep(Booking._meta.database, ("admin-bookings-by-day", first, today), _bookings_by_day(first, today))
-        last = today + dt.timedelta(days=ahead - 1)
-        memo.keep(Booking._meta.database, ("admin-load-by-day", today, last), load_by_day(today, last))
     return len(asks)
 
 
@@ -98,8 +97,7 @@ def overview(today: dt.date, days: int, ahead: int) -> FlightsOverview:
                           revenue=Money(revenue[currency][d], currency))
                for d in (first + dt.timedelta(days=i) for i in range(days))]
     load = [CabinDayLoad(day=d, cabin=cabin, capacity=capacity, sold=sold)
-            for d, cabin, capacity, sold in sorted(_kept(("admin-load-by-day", today, last),
-                                                          lambda: load_by_day(today, last)))]
+            for d, cabin, capacity, sold in sorted(load_by_day(today, last))]
     now = clock.to_db(clock.now())
     return FlightsOverview(
         today=today, currency=currency, days=figures, load=load,
