@@ -4,17 +4,20 @@ through an import, single flights added, holds, cancellations and expiries, and 
 from __future__ import annotations
 
 import datetime as dt
+import random
+import time
 from typing import Any
 
 import peewee as pw
 
 from flightbook.kernel import clock
 from flightbook.modules.flights.catalogue import airports, pricing, reschedule, schedule_import
-from flightbook.modules.flights.console.flights import load_by_day
-from flightbook.modules.flights.models import Booking, Flight, SeatInventory
+from flightbook.modules.flights.console.flights import fold_seat_days, load_by_day
+from flightbook.modules.flights.models import Booking, Flight, SeatDayChange, SeatInventory
 from tests.conftest import register_and_login
 from tests.e2e.test_saga import book, lapse
 from tests.flights.builders import UOW, add_airports, add_flight
+from tests.flights.test_booking_concurrency import run_together
 from tests.flights.test_import import schedule_row, write_airports, write_schedule
 
 SOON = dt.date.today() + dt.timedelta(days=3)
@@ -48,6 +51,8 @@ def test_the_counters_follow_imports_holds_cancellations_expiries_and_moved_flig
     single = add_flight(departs_at=clock.now() + dt.timedelta(days=4), cabins={"economy": (40, 20000),
                                                                               "business": (8, 90000)})
     assert counted(*FAR) == inventory_says(*FAR) and len(inventory_says(*FAR)) >= 6
+    fold_seat_days(UOW)
+    assert SeatDayChange.select().count() == 0 and counted(*FAR) == inventory_says(*FAR)
 
     traveller = register_and_login(api)
     refs = [book(traveller, single) for _ in range(3)]
@@ -59,8 +64,41 @@ def test_the_counters_follow_imports_holds_cancellations_expiries_and_moved_flig
                   and d == dt.date.fromisoformat(str(single.service_date))]
     assert on_the_day and on_the_day[0][3] >= 1  # the third booking's seat is sold
     assert counted(*FAR) == inventory_says(*FAR)
+    fold_seat_days(UOW)
+    assert counted(*FAR) == inventory_says(*FAR)
 
     moved = reschedule.reschedule_flight(UOW, single.id, delay_minutes=24 * 60)
     assert moved.moved and Flight.get_by_id(single.id).service_date != single.service_date
     assert counted(*FAR) == inventory_says(*FAR)
     assert load_by_day(SOON, SOON + dt.timedelta(days=1)) and counted(SOON, SOON) == inventory_says(SOON, SOON)
+
+
+def test_holds_taking_seats_of_one_days_flights_at_once_neither_queue_on_a_counter_nor_deadlock(system):
+    """Writers of one day's seats only append: transactions each taking seats on two of that day's flights
+    in flight-id order (as a multi-leg hold does), with folds running between them, all commit, and the
+    totals are the inventory's. (Counter rows updated in place, a few per day, made such pairs take them in
+    crossing orders and deadlock on PostgreSQL.)"""
+    add_airports("LHR", "JFK")
+    day = clock.now() + dt.timedelta(days=6)
+    flights = [add_flight(departs_at=day + dt.timedelta(minutes=i), cabins={"economy": (500, 10000)}).id
+               for i in range(40)]
+    database = SeatInventory._meta.database
+    taken: list[int] = []
+
+    def take(i: int) -> None:
+        pick = random.Random(i)
+        for _ in range(30):
+            with UOW.transaction():
+                for flight_id in sorted(pick.sample(flights, 2)):
+                    SeatInventory.update(seats_left=SeatInventory.seats_left - 1).where(
+                        (SeatInventory.flight == flight_id) & (SeatInventory.seats_left > 0)).execute()
+                    time.sleep(0.002)  # the hold's other statements between its legs
+            taken.append(2)
+            if i == 0:
+                fold_seat_days(UOW)
+        database.close()
+
+    run_together(6, take)
+    fold_seat_days(UOW)
+    assert sum(taken) == 360 and counted(*FAR) == inventory_says(*FAR)
+    assert sum(500 - s.seats_left for s in SeatInventory.select().where(SeatInventory.flight.in_(flights))) == 360

@@ -20,6 +20,8 @@ from flightbook.modules.flights.service import FlightsService
 
 #: how often a serving flights process computes again the admin overview's kept figures (while an admin looks)
 ADMIN_FIGURES_INTERVAL_SECONDS = 45
+#: how often it folds the seat differences into the days' totals (the load factor is exact either way)
+FOLD_SEAT_DAYS_INTERVAL_SECONDS = 30
 
 
 def mail_policy(settings: Settings) -> MailPolicy:
@@ -42,5 +44,6 @@ def build(settings: Settings, tokens: Tokens) -> Part[FlightsService]:
         event_handlers=handlers.build(service),
         jobs=[Job("expire-holds", settings.sweep_interval_seconds, service.expire_holds),
               Job("send-mail", settings.mail_interval_seconds, service.send_mail),
-              Job("admin-figures", ADMIN_FIGURES_INTERVAL_SECONDS, service.refresh_admin_figures)],
+              Job("admin-figures", ADMIN_FIGURES_INTERVAL_SECONDS, service.refresh_admin_figures),
+              Job("fold-seat-days", FOLD_SEAT_DAYS_INTERVAL_SECONDS, service.fold_seat_days)],
     )

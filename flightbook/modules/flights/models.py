@@ -192,17 +192,29 @@ class BookingFare(BaseModel):
 
 
 class SeatDayLoad(BaseModel):
-    """Seats of one service date and cabin (one of its shards: flight id % 16), counted by triggers in the
-    transaction of every inventory change (migrations/flights/013_seat_day_load.py): the admin's load factor."""
+    """Seats of one service date and cabin as last folded (``fold_seat_days``); with the differences in
+    ``SeatDayChange`` not folded yet, what the inventory of that day's flights adds up to: the admin's load
+    factor (migrations/flights/013_seat_day_load.py)."""
     service_date = pw.DateField()
     cabin = pw.CharField(max_length=10)
-    shard = pw.SmallIntegerField()
     capacity = pw.BigIntegerField()
     seats_left = pw.BigIntegerField()
 
     class Meta:
         table_name = "seat_day_load"
-        primary_key = pw.CompositeKey("service_date", "cabin", "shard")
+        primary_key = pw.CompositeKey("service_date", "cabin")
+
+
+class SeatDayChange(BaseModel):
+    """A difference to a day's seats, appended by the inventory's triggers in the changing transaction."""
+    id = pw.BigAutoField()
+    service_date = pw.DateField(index=True)
+    cabin = pw.CharField(max_length=10)
+    capacity = pw.BigIntegerField()
+    seats_left = pw.BigIntegerField()
+
+    class Meta:
+        table_name = "seat_day_change"
 
 
 AdminAudit = audit.model(database)  # who did what, when and why (kernel/audit.py)

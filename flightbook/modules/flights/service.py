@@ -214,6 +214,12 @@ class FlightsService(OutboxAdmin, FlightsContract, FlightsAdmin):
         with self.uow.connection():
             return console_audit.entries(_limit(limit), target)
 
+    def fold_seat_days(self) -> None:
+        """The serving process's job: the seat differences the inventory's triggers appended, folded into
+        the days' totals the admin's load factor reads (so it reads few rows, however busy the day)."""
+        with self.uow.connection():
+            console_flights.fold_seat_days(self.uow)
+
     def refresh_admin_figures(self) -> int:
         """The serving process's job: the overview's kept figures computed again while admins look at it."""
         with self.uow.connection():

@@ -11,6 +11,7 @@ from flightbook.contracts.flights import (MAX_ADMIN_ROWS, AdminFlight, AdminFlig
                                           FlightCancellationResult, FlightDeparted, FlightNotFound)
 from flightbook.kernel import clock
 from flightbook.kernel.auth import Principal
+from flightbook.kernel.db import is_postgres
 from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights.booking import bookings
@@ -18,7 +19,7 @@ from flightbook.modules.flights.booking.states import CONFIRMED, HELD, expire_if
 from flightbook.modules.flights.booking.views import booking_views, local_time
 from flightbook.modules.flights.console import audit
 from flightbook.modules.flights.models import (Airport, Booking, BookingFlight, Flight, FlightCancellation,
-                                               SeatDayLoad, SeatInventory)
+                                               SeatDayChange, SeatDayLoad, SeatInventory)
 
 
 def find_flights(origin: str | None, destination: str | None, date: dt.date | None, number: str | None,
@@ -129,12 +130,41 @@ def cancel_flight(uow: UnitOfWork, flight_id: int, admin: Principal, reason: str
 
 
 def load_by_day(first: dt.date, last: dt.date) -> list[tuple[dt.date, str, int, int]]:
-    """(service date, cabin, capacity, sold) of the flights from ``first`` to ``last``: the per-day counters the
-    inventory's triggers keep (a few rows a day), not the inventory of every flight of those days."""
-    rows: Any = (SeatDayLoad.select(SeatDayLoad.service_date, SeatDayLoad.cabin,
-                                    pw.fn.SUM(SeatDayLoad.capacity).alias("capacity"),
-                                    pw.fn.SUM(SeatDayLoad.capacity - SeatDayLoad.seats_left).alias("sold"))
-                 .where((SeatDayLoad.service_date >= first) & (SeatDayLoad.service_date <= last))
-                 .group_by(SeatDayLoad.service_date, SeatDayLoad.cabin).tuples())
+    """(service date, cabin, capacity, sold) of the flights from ``first`` to ``last``: each day's folded
+    totals and the differences appended since (a few rows a day, read in one statement, so a fold that
+    commits meanwhile is seen whole or not at all), not the inventory of every flight of those days."""
+    parts = [model.select(model.service_date, model.cabin, model.capacity, model.seats_left)
+             .where((model.service_date >= first) & (model.service_date <= last))
+             for model in (SeatDayLoad, SeatDayChange)]
+    both = parts[0].union_all(parts[1]).alias("seat_days")
+    rows: Any = (pw.Select([both], [both.c.service_date, both.c.cabin, pw.fn.SUM(both.c.capacity),
+                                    pw.fn.SUM(both.c.capacity - both.c.seats_left)])
+                 .group_by(both.c.service_date, both.c.cabin).bind(SeatDayLoad._meta.database).tuples())
     return [(_date(day), cabin, int(capacity or 0), int(sold or 0)) for day, cabin, capacity, sold in rows]
+
+
+#: the differences of ``{source}`` added to the days' totals (the WHERE keeps SQLite's parser from reading
+#: ON CONFLICT as a join's ON)
+_ADD_TO_TOTALS = """INSERT INTO seat_day_load (service_date, cabin, capacity, seats_left)
+SELECT service_date, cabin, sum(capacity), sum(seats_left) FROM {source} WHERE {condition}
+GROUP BY service_date, cabin
+ON CONFLICT (service_date, cabin) DO UPDATE SET capacity = seat_day_load.capacity + excluded.capacity,
+    seats_left = seat_day_load.seats_left + excluded.seats_left"""
+_FOLD_POSTGRES = ("WITH moved AS (DELETE FROM seat_day_change RETURNING service_date, cabin, capacity, seats_left) "
+                  + _ADD_TO_TOTALS.format(source="moved", condition="true"))
+
+
+def fold_seat_days(uow: UnitOfWork) -> None:
+    """The appended differences moved into the days' totals, in one transaction. On PostgreSQL the rows the
+    DELETE takes are the rows it adds (a second fold at once waits, then finds them gone); SQLite's writers
+    take turns, so there everything up to the highest id is folded."""
+    database = SeatDayLoad._meta.database
+    with uow.transaction():
+        if is_postgres(database):
+            database.execute_sql(_FOLD_POSTGRES)
+            return
+        newest = SeatDayChange.select(pw.fn.MAX(SeatDayChange.id)).scalar()
+        if newest is not None:
+            database.execute_sql(_ADD_TO_TOTALS.format(source="seat_day_change", condition=f"id <= {int(newest)}"))
+            SeatDayChange.delete().where(SeatDayChange.id <= newest).execute()
 
