@@ -1,12 +1,12 @@
 """The figures of the admin overview that flights owns: bookings and their revenue per day, load factor by
 cabin for the days ahead, and today's counts.
 
-The load factor of the days ahead reads each day's seat totals and the differences the inventory's
-triggers appended since they were folded (``console.flights.load_by_day``: a few hundred rows a fortnight,
-where summing the inventory of the next 14 days' 55,000 flights on the 1,000,000-flight benchmark took most
-of a cold page), so it is read each time. The bookings per day aggregate a month of bookings: the past days' are kept in memory for
-``memo.TTL_SECONDS`` (60 s), as the catalogue keeps its airports, and today's are read each time. While an admin
-has looked at the overview in the last ``WATCHED_SECONDS``, the serving process's ``admin-figures`` job
+The load factor of the days ahead reads each day's seat totals and the differences the inventory's triggers
+appended since they were folded (``console.flights.load_by_day``: a few hundred rows a fortnight, where summing
+the inventory of the next 14 days' 55,000 flights on the 1,000,000-flight benchmark took most of a cold page),
+so it is read each time. The bookings per day aggregate a month of bookings: the past days' are kept in memory
+for ``memo.TTL_SECONDS`` (60 s), as the catalogue keeps its airports, and today's are read each time. While an
+admin has looked at the overview in the last ``WATCHED_SECONDS``, the serving process's ``admin-figures`` job
 computes them again before they lapse, so a page seldom waits for them."""
 from __future__ import annotations
 
