@@ -4,16 +4,13 @@ from __future__ import annotations
 import falcon
 
 from flightbook.contracts.flights import LoginBlocked, Registration, TooManyLoginAttempts
-from flightbook.gateway.web import Web, page, safe_next
+from flightbook.gateway.web import Page, page, safe_next
 from flightbook.kernel.errors import Conflict, DomainError, Unauthorized, ValidationError
 
 REGISTRATION_FIELDS = ("username", "email", "first_name", "last_name")
 
 
-class Login:
-    def __init__(self, web: Web):
-        self.web = web
-
+class Login(Page):
     @page
     def on_get(self, req, resp):
         next_path = safe_next(req.get_param("next"))
@@ -49,10 +46,7 @@ class Login:
                         username=username, error=error)
 
 
-class Register:
-    def __init__(self, web: Web):
-        self.web = web
-
+class Register(Page):
     @page
     def on_get(self, req, resp):
         self.web.render(req, resp, "register.html", next_path=safe_next(req.get_param("next")),
@@ -84,10 +78,7 @@ class Register:
                         form=values, errors=errors, error=error)
 
 
-class Logout:
-    def __init__(self, web: Web):
-        self.web = web
-
+class Logout(Page):
     @page
     def on_post(self, req, resp):
         self.web.form(req)

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from flightbook.contracts.flights import BookingStatus
 from flightbook.gateway import formatting
 from flightbook.gateway.admin_charts import Chart
-from flightbook.gateway.web import LoginRequired, Web, page
+from flightbook.gateway.web import LoginRequired, Page, Web, page
 from flightbook.kernel import clock, validate
 from flightbook.kernel.audit import AuditEntry
 from flightbook.kernel.auth import Principal
@@ -54,10 +54,7 @@ def _today() -> dt.date:
     return clock.now().date()
 
 
-class Overview:
-    def __init__(self, web: Web):
-        self.web = web
-
+class Overview(Page):
     @page
     def on_get(self, req, resp):
         principal = admin(self.web, req)
@@ -110,10 +107,7 @@ def overview_charts(web: Web, principal: Principal) -> tuple[dict[str, Chart], d
     return charts, figures
 
 
-class ChartCsv:
-    def __init__(self, web: Web):
-        self.web = web
-
+class ChartCsv(Page):
     @page
     def on_get(self, req, resp, name):
         principal = admin(self.web, req)
@@ -146,10 +140,7 @@ def parse_flight_query(q: str) -> dict:
     return found
 
 
-class Flights:
-    def __init__(self, web: Web):
-        self.web = web
-
+class Flights(Page):
     @page
     def on_get(self, req, resp):
         principal = admin(self.web, req)
@@ -170,10 +161,7 @@ def _flight_id(value) -> int:
         raise _not_here() from None
 
 
-class FlightPage:
-    def __init__(self, web: Web):
-        self.web = web
-
+class FlightPage(Page):
     @page
     def on_get(self, req, resp, flight_id):
         principal = admin(self.web, req)
@@ -183,11 +171,8 @@ class FlightPage:
                         section="flights", departs_default=detail.flight.departs_local[:16])
 
 
-class CancelFlight:
+class CancelFlight(Page):
     """GET: what cancelling does, and why; POST: do it."""
-
-    def __init__(self, web: Web):
-        self.web = web
 
     @page
     def on_get(self, req, resp, flight_id):
@@ -214,10 +199,7 @@ class CancelFlight:
                           f"{result.already_closed} already closed.")
 
 
-class RescheduleFlight:
-    def __init__(self, web: Web):
-        self.web = web
-
+class RescheduleFlight(Page):
     @page
     def on_get(self, req, resp, flight_id):
         principal = admin(self.web, req)
@@ -256,10 +238,7 @@ class RescheduleFlight:
                           f"{result.bookings_told} traveller(s) told." if result.moved else "It already departs then.")
 
 
-class Bookings:
-    def __init__(self, web: Web):
-        self.web = web
-
+class Bookings(Page):
     @page
     def on_get(self, req, resp):
         principal = admin(self.web, req)
@@ -274,10 +253,7 @@ def _events(web: Web, principal: Principal, ref: str) -> list:
     return sorted(found, key=lambda pair: pair[1].created_at)
 
 
-class BookingPage:
-    def __init__(self, web: Web):
-        self.web = web
-
+class BookingPage(Page):
     @page
     def on_get(self, req, resp, ref):
         principal = admin(self.web, req)
@@ -291,10 +267,7 @@ class BookingPage:
                         cancellable=booking.status in (BookingStatus.HELD, BookingStatus.CONFIRMED))
 
 
-class CancelBooking:
-    def __init__(self, web: Web):
-        self.web = web
-
+class CancelBooking(Page):
     @page
     def on_get(self, req, resp, ref):
         principal = admin(self.web, req)
@@ -320,10 +293,7 @@ class CancelBooking:
                           if booking.refund_due else f"Booking {booking.ref} cancelled.")
 
 
-class Travellers:
-    def __init__(self, web: Web):
-        self.web = web
-
+class Travellers(Page):
     @page
     def on_get(self, req, resp):
         principal = admin(self.web, req)
@@ -342,10 +312,7 @@ def _user_id(value) -> int:
     return number
 
 
-class TravellerPage:
-    def __init__(self, web: Web):
-        self.web = web
-
+class TravellerPage(Page):
     @page
     def on_get(self, req, resp, user_id):
         principal = admin(self.web, req)
@@ -358,10 +325,7 @@ class TravellerPage:
                         account=account, audit=audit, section="travellers")
 
 
-class BlockTraveller:
-    def __init__(self, web: Web):
-        self.web = web
-
+class BlockTraveller(Page):
     @page
     def on_get(self, req, resp, user_id):
         principal = admin(self.web, req)
@@ -388,11 +352,8 @@ class BlockTraveller:
                           f"{user.username}'s login is {'blocked' if user.blocked else 'open again'}.")
 
 
-class LoyaltyIndex:
+class LoyaltyIndex(Page):
     """The tiers (editable) and a way to an account."""
-
-    def __init__(self, web: Web):
-        self.web = web
 
     @page
     def on_get(self, req, resp):
@@ -406,10 +367,7 @@ class LoyaltyIndex:
         self.web.render(req, resp, "admin/loyalty_index.html", tiers=tiers, audit=audit, section="loyalty")
 
 
-class LoyaltyAccount:
-    def __init__(self, web: Web):
-        self.web = web
-
+class LoyaltyAccount(Page):
     @page
     def on_get(self, req, resp, user_id):
         principal = admin(self.web, req)
@@ -423,10 +381,7 @@ class LoyaltyAccount:
                         audit=audit, section="loyalty")
 
 
-class AdjustPoints:
-    def __init__(self, web: Web):
-        self.web = web
-
+class AdjustPoints(Page):
     def _points(self, value) -> int:
         try:
             points = int(str(value).replace(",", "").strip())
@@ -461,10 +416,7 @@ class AdjustPoints:
                           f"Points adjusted: the balance is now {account.balance:,}.")
 
 
-class EditTier:
-    def __init__(self, web: Web):
-        self.web = web
-
+class EditTier(Page):
     def _numbers(self, values: dict) -> tuple[int, int]:
         threshold = validate.integer(values, "threshold", minimum=0, maximum=10 ** 12)
         try:
@@ -498,10 +450,7 @@ class EditTier:
         self.web.redirect(req, resp, "/admin/loyalty", f"The {name} tier is changed.")
 
 
-class Events:
-    def __init__(self, web: Web):
-        self.web = web
-
+class Events(Page):
     @page
     def on_get(self, req, resp):
         principal = admin(self.web, req)
@@ -514,10 +463,7 @@ class Events:
         self.web.render(req, resp, "admin/events.html", reports=reports, section="events")
 
 
-class RetryEvents:
-    def __init__(self, web: Web):
-        self.web = web
-
+class RetryEvents(Page):
     def _target(self, values: dict) -> tuple[str, str | None]:
         module = values.get("module")
         if module not in ("flights", "payments", "loyalty"):
@@ -549,10 +495,7 @@ class RetryEvents:
         self.web.redirect(req, resp, "/admin/events", f"{retried} delivery(ies) of {module} queued again.")
 
 
-class Audit:
-    def __init__(self, web: Web):
-        self.web = web
-
+class Audit(Page):
     @page
     def on_get(self, req, resp):
         principal = admin(self.web, req)

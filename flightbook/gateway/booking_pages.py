@@ -10,7 +10,7 @@ import falcon
 from flightbook.contracts.flights import BookingRequest, FlightQuery, PassengerInput, PassengerType
 from flightbook.gateway.search_pages import SearchForm, party_label
 from flightbook.gateway.urls import results_url
-from flightbook.gateway.web import LoginRequired, Web, page
+from flightbook.gateway.web import LoginRequired, Page, Web, page
 from flightbook.kernel.errors import Conflict, NotFound, ValidationError
 
 GENDERS = {"": "Prefer not to say", "female": "Female", "male": "Male", "other": "Other"}
@@ -71,11 +71,8 @@ class Selection:
                        "return_id": self.return_id or ""}
 
 
-class Passengers:
+class Passengers(Page):
     """POST from the results page: the chosen flights -> a form with one block per passenger."""
-
-    def __init__(self, web: Web):
-        self.web = web
 
     @page
     def on_post(self, req, resp):
@@ -100,11 +97,8 @@ def render_passengers(web, req, resp, selection, people, contact_email, errors, 
                back_url=results_url(selection.search.data), today=dt.date.today().isoformat())
 
 
-class Book:
+class Book(Page):
     """POST the passengers: hold the seats (a HELD booking) and go on to pay."""
-
-    def __init__(self, web: Web):
-        self.web = web
 
     @page
     def on_post(self, req, resp):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flightbook.contracts.loyalty import TransactionKind
-from flightbook.gateway.web import Web, page
+from flightbook.gateway.web import Page, page
 from flightbook.kernel import validate
 from flightbook.kernel.errors import ValidationError
 
@@ -12,10 +12,7 @@ KIND_LABELS = {TransactionKind.EARN: "Earned", TransactionKind.REDEEM: "Used", T
                TransactionKind.REVERSAL: "Reversed", TransactionKind.ADJUST: "Adjusted"}
 
 
-class Loyalty:
-    def __init__(self, web: Web):
-        self.web = web
-
+class Loyalty(Page):
     @page
     def on_get(self, req, resp):
         principal = self.web.traveller(req)

@@ -13,7 +13,7 @@ from flightbook.contracts.flights import BookingStatus, BookingView
 from flightbook.contracts.loyalty import PointsOffer
 from flightbook.contracts.payments import CardInput, PaymentStatus
 from flightbook.gateway.trip_pages import booking_view
-from flightbook.gateway.web import Web, page
+from flightbook.gateway.web import Page, Web, page
 from flightbook.kernel import validate
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import Conflict, DomainError, ValidationError
@@ -44,10 +44,7 @@ def read_card(form: dict) -> CardInput:
                      cvc=cvc, holder_name=(form.get("card_name") or "").strip()[:100])
 
 
-class Pay:
-    def __init__(self, web: Web):
-        self.web = web
-
+class Pay(Page):
     @page
     def on_get(self, req, resp, ref):
         principal, booking = self.web.traveller_booking(req, ref)

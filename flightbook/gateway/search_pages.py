@@ -11,7 +11,7 @@ import falcon
 from flightbook.contracts.flights import CABINS, MAX_PASSENGERS, FlightQuery, SearchResult
 from flightbook.gateway import calendar_pages
 from flightbook.gateway.urls import QUERY_FIELDS, results_url
-from flightbook.gateway.web import Web, page
+from flightbook.gateway.web import Page, Web, page
 from flightbook.kernel import validate
 from flightbook.kernel.errors import Conflict, NotFound, ValidationError
 
@@ -133,10 +133,7 @@ def party_label(query) -> str:
     return ", ".join(f"{n} {one if n == 1 else many}" for n, one, many in parts if n)
 
 
-class Home:
-    def __init__(self, web: Web):
-        self.web = web
-
+class Home(Page):
     @page
     def on_get(self, req, resp):
         form = SearchForm(self.web, validate.query(req))
@@ -144,10 +141,7 @@ class Home:
                         max_passengers=MAX_PASSENGERS, today=dt.date.today().isoformat())
 
 
-class Results:
-    def __init__(self, web: Web):
-        self.web = web
-
+class Results(Page):
     @page
     def on_get(self, req, resp):
         form = SearchForm(self.web, validate.query(req))
@@ -217,11 +211,8 @@ def option_view(web: Web, option, places: dict) -> dict:
     return web.journey_view(option.legs, option.layovers, places, whole=option)
 
 
-class MonthView:
+class MonthView(Page):
     """``/flights/month?<the search>&month=YYYY-MM``: a month of cheapest journeys, one click from the results."""
-
-    def __init__(self, web: Web):
-        self.web = web
 
     @page
     def on_get(self, req, resp):
@@ -243,12 +234,9 @@ class MonthView:
                         places=self.web.places_for([query.origin, query.destination]), **month)
 
 
-class PlaceSuggestions:
+class PlaceSuggestions(Page):
     """``GET /ui/places?q=lon`` -> ``[{"iata", "label", "city", "name", "country", "kind", "airports"}]`` for the
     autocomplete (a city first, naming its airports)."""
-
-    def __init__(self, web: Web):
-        self.web = web
 
     def on_get(self, req, resp):
         q = (req.get_param("q") or "").strip()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flightbook.contracts.flights import BookingStatus, BookingView, Direction
 from flightbook.contracts.payments import PaymentStatus
 from flightbook.gateway import formatting
-from flightbook.gateway.web import Web, page
+from flightbook.gateway.web import Page, Web, page
 from flightbook.kernel import validate
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import ValidationError
@@ -63,11 +63,8 @@ def cancellation_view(web: Web, principal: Principal, booking: BookingView) -> d
     return {**parts, "quote": quote, "note": note}
 
 
-class BookingPage:
+class BookingPage(Page):
     """One booking: its e-ticket once confirmed (a held one is still to be paid)."""
-
-    def __init__(self, web: Web):
-        self.web = web
 
     @page
     def on_get(self, req, resp, ref):
@@ -98,11 +95,8 @@ def settled(web: Web, principal: Principal, booking: BookingView, refunds: dict[
     return {"refunds": refunds.get(booking.ref, []), "points_returned": points.returned}
 
 
-class TicketPdf:
+class TicketPdf(Page):
     """The e-ticket as a PDF, for its owner (flights renders it; anyone else gets the 404 page)."""
-
-    def __init__(self, web: Web):
-        self.web = web
 
     @page
     def on_get(self, req, resp, ref):
@@ -114,10 +108,7 @@ class TicketPdf:
         resp.data = pdf
 
 
-class MyBookings:
-    def __init__(self, web: Web):
-        self.web = web
-
+class MyBookings(Page):
     @page
     def on_get(self, req, resp):
         principal = self.web.traveller(req)
@@ -134,10 +125,7 @@ class MyBookings:
                         pages=max(1, -(-result.total // result.per_page)))
 
 
-class Cancel:
-    def __init__(self, web: Web):
-        self.web = web
-
+class Cancel(Page):
     @page
     def on_get(self, req, resp, ref):
         principal, booking = self.web.traveller_booking(req, ref)

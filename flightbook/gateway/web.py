@@ -196,6 +196,13 @@ class Web:
                                         "may be mistyped.", title="Page not found")
 
 
+class Page:
+    """A page's responders (``on_get``, ``on_post``), with the gateway's ``Web`` they render and act through."""
+
+    def __init__(self, web: Web):
+        self.web = web
+
+
 def _form_value(name: str, value) -> str:
     """A form field is text (a JSON body posted to a form may hold anything): numbers read as text,
     anything else, or text with control characters, is a 400."""
