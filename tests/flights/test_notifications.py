@@ -357,7 +357,8 @@ def test_a_message_one_sender_has_taken_is_not_sent_by_another(system, relays, t
     NotificationMessage.update(locked_until=clock.to_db(clock.now() - dt.timedelta(seconds=1))).execute()
     assert admin.send_mail(ignore_backoff=True).sent == 1  # its lease ran out: the message is anyone's again
     assert len(mail_server.wait_for(1)) == 1
-    assert [job.name for job in system.parts["flights"].jobs] == ["expire-holds", "send-mail", "admin-figures"]
+    assert [job.name for job in system.parts["flights"].jobs] == ["expire-holds", "send-mail", "admin-figures",
+                                                                  "fold-seat-days"]
 
 
 def test_while_the_server_is_away_events_leave_their_mail_to_the_background_job(system, relays, traveller, trip,
