@@ -229,6 +229,12 @@ def saga_lag(seconds: float) -> None:
 
 # ---------------------------------------------------------------- the request middleware
 
+#: the WSGI environ key of a request dispatched inside this process on behalf of another (the gateway's
+#: ``/api/gateway/...`` answered by a local module): the outer request's context. The outer request is the
+#: one counted, timed, traced and logged, under the route the inner one matched, so one request is one
+#: line and one count whether its module is local or not.
+DISPATCHED_FROM = "flightbook.dispatched_from"
+
 
 class ObservabilityMiddleware:
     """First in the stack: answers ``GET /metrics``; for every other request counts it, times it, opens its
@@ -242,6 +248,8 @@ class ObservabilityMiddleware:
         self._registry: typing.Any = None
 
     def process_request(self, req, resp):
+        if DISPATCHED_FROM in req.env:
+            return
         if req.path == "/metrics":
             self._serve_metrics(req, resp)
             resp.complete = True
@@ -270,7 +278,10 @@ class ObservabilityMiddleware:
 
     def process_response(self, req, resp, resource, req_succeeded):
         started = getattr(req.context, "started", None)
-        if started is None:  # /metrics, or a request that never reached us
+        if started is None:  # /metrics, a request dispatched from another, or one that never reached us
+            outer = req.env.get(DISPATCHED_FROM)
+            if outer is not None:
+                outer.dispatched_route = route_of(req)
             return
         duration = time.perf_counter() - started
         route = route_of(req)
@@ -297,6 +308,9 @@ def route_of(req) -> str:
     if template:
         return template
     if req.path.startswith("/api/gateway/"):
+        inner = getattr(req.context, "dispatched_route", None)  # the local module's route that answered it
+        if inner and inner.startswith("/api/"):
+            return "/api/gateway/" + inner[len("/api/"):]
         return "/api/gateway/{path}"
     return "unmatched"
 

@@ -127,3 +127,18 @@ def test_what_never_reaches_a_line():
     assert "[redacted-card]" in redacted
     assert observability.redact("booking K7Q2ZD for 2 passengers, 25000 USD") == \
         "booking K7Q2ZD for 2 passengers, 25000 USD"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_gateway_request_answered_in_process_is_one_line_and_one_count(captured, api):
+    stream = captured(observability.JsonFormatter())
+    before = api.get("/metrics").text
+    answer = api.get("/api/gateway/places/search", params={"q": "lon"}, headers={"X-Request-ID": "through-gw-1"})
+    assert answer.status_code == 200 and answer.headers["X-Request-ID"] == "through-gw-1"
+    after = api.get("/metrics").text
+    entries = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    mine = [e for e in entries if e.get("request_id") == "through-gw-1" and e["logger"] == "flightbook.requests"]
+    assert len(mine) == 1, mine
+    assert mine[0]["path"] == "/api/gateway/places/search" and mine[0]["route"] == "/api/gateway/places/search"
+    assert _sample(after, "flightbook_http_requests_total") - _sample(before, "flightbook_http_requests_total") == 1
+    assert _sample(after, "flightbook_http_requests_total", route="/api/gateway/places/search", status="200") == 1
