@@ -22,6 +22,7 @@ from pathlib import Path
 import falcon
 
 from flightbook.kernel import tracing
+from flightbook.kernel.http import current_request_id
 
 log = logging.getLogger("flightbook.requests")
 events_log = logging.getLogger("flightbook.events")
@@ -66,6 +67,10 @@ class JsonFormatter(logging.Formatter):
             trace_id = tracing.current_trace_id()
             if trace_id:
                 line["trace_id"] = trace_id
+        if "request_id" not in line:  # any line written while a request is answered names it
+            request_id = current_request_id()
+            if request_id:
+                line["request_id"] = request_id
         if record.exc_info:
             line["error"] = redact(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False, default=str)
