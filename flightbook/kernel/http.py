@@ -2,6 +2,7 @@
 ``/health`` and ``/ready``."""
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -17,7 +18,8 @@ from flightbook.kernel import db as kdb
 from flightbook.kernel.errors import DomainError, Unauthorized
 
 log = logging.getLogger("flightbook.http")
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+#: what a request id may be made of (another is replaced): it reaches log lines and other parts' headers
+SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("flightbook_request_id", default=None)
@@ -29,13 +31,27 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
+@contextlib.contextmanager
+def request_id_of(request_id: str | None):
+    """The block runs as part of request ``request_id`` (an event published while it was answered); without
+    one, as part of the request in progress, if any."""
+    if not request_id:
+        yield
+        return
+    token = _request_id.set(request_id)
+    try:
+        yield
+    finally:
+        _request_id.reset(token)
+
+
 class RequestIdMiddleware:
     """Every response carries ``X-Request-ID``: the caller's, when it sent a sane one, or a new one. While
     the request is answered it is ``current_request_id()``."""
 
     def process_request(self, req, resp):
         given = req.get_header("X-Request-ID")
-        req.context.request_id = given if given and _SAFE_REQUEST_ID.match(given) else new_request_id()
+        req.context.request_id = given if given and SAFE_REQUEST_ID.match(given) else new_request_id()
         req.context.request_id_token = _request_id.set(req.context.request_id)
 
     def process_response(self, req, resp, resource, req_succeeded):

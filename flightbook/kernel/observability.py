@@ -362,9 +362,10 @@ def route_of(req) -> str:
 
 
 def event_line(subscriber: str, topic: str, event_id: str, outcome: str, duration: float,
-               trace_id: str | None) -> None:
+               trace_id: str | None, request_id: str | None = None) -> None:
     """One line and one count per event a subscriber received (applied, duplicate or failed)."""
     metrics().events.labels(subscriber, topic, outcome).inc()
     events_log.info("event %s %s", topic, outcome,
                     extra={"part": subscriber, "subscriber": subscriber, "topic": topic, "event_id": event_id,
-                           "outcome": outcome, "duration_ms": round(duration * 1000, 2), "trace_id": trace_id})
+                           "outcome": outcome, "duration_ms": round(duration * 1000, 2), "trace_id": trace_id,
+                           "request_id": request_id})

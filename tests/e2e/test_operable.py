@@ -139,7 +139,8 @@ def test_logs_are_json_lines_per_request_and_event_with_no_secret(operated, jour
 
 def test_one_request_id_in_every_part_a_payment_reaches(operated, journey):
     """The gateway passes the traveller's X-Request-ID to payments, and payments to flights and loyalty:
-    every part logs the payment under it and answers with it."""
+    every part logs the payment under it and answers with it; the booking.confirmed event it caused is
+    handled by loyalty under it too."""
     traveller = journey[0]
     date = (dt.date.today() + dt.timedelta(days=4)).isoformat()
     found = traveller.call("GET", "/flights/search", params={"origin": "LHR", "destination": "JFK", "date": date})
@@ -155,3 +156,5 @@ def test_one_request_id_in_every_part_a_payment_reaches(operated, journey):
     assert all(seen.values()), {part: len(lines) for part, lines in seen.items()}
     routes = {e.get("route") for part in PARTS for e in seen[part]}
     assert {"/api/payments/process", "/api/tickets/{ref}/confirm"} <= routes, routes
+    eventually(lambda: [e for e in log_lines(operated.servers["loyalty"]) if e["logger"] == "flightbook.events"
+                        and e["topic"] == "booking.confirmed" and e.get("request_id") == request_id])
