@@ -71,10 +71,6 @@ def enabled() -> bool:
     return _tracer is not None
 
 
-def recording() -> bool:
-    return _recording
-
-
 def current_trace_id() -> str | None:
     if _tracer is None:
         return None
