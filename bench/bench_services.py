@@ -20,6 +20,8 @@ metrics and tracing off, one with metrics only, one with metrics and tracing (ex
 metrics and tracing exporting OTLP to a port where nothing listens; rounds alternate between them. Prints
 gateway search req/s and booking p50 of each, and the cost against off (targets: metrics <= 5 %,
 tracing with no exporter <= 10 %); then what the middleware adds to one request, timed directly.
+bench/bench_observability.py times each mode per request in process (the CPU of one thread), immune to the
+machine's other load.
 """
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ import io
 import falcon
 
 from flightbook.kernel.errors import NotFound
+from flightbook.kernel.observability import DISPATCHED_FROM
 from flightbook.kernel.httpclient import ServiceClient
 
 PREFIX = "/api/gateway/"
@@ -71,7 +72,8 @@ class GatewayApi:
         environ = {k: v for k, v in req.env.items() if not k.startswith("HTTP_")}
         # PATH_INFO is the path's UTF-8 bytes as Latin-1 text (PEP 3333); ``path`` came decoded from req.path
         wsgi_path = path.encode("utf-8", "surrogateescape").decode("iso-8859-1")
-        environ.update({"PATH_INFO": wsgi_path, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))})
+        environ.update({"PATH_INFO": wsgi_path, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+                        DISPATCHED_FROM: req.context})
         for name, value in headers.items():
             key = name.upper().replace("-", "_")
             environ[key if key == "CONTENT_TYPE" else "HTTP_" + key] = value

@@ -145,7 +145,7 @@ class BrokerPublisher:
         properties = pika.BasicProperties(
             delivery_mode=pika.DeliveryMode.Persistent, content_type="application/json",
             message_id=message.event_id, type=message.topic, app_id=message.source, timestamp=int(time.time()),
-            headers={"traceparent": message.trace_context} if message.trace_context else None)
+            headers=_headers(message))
         body = json.dumps(message.payload, sort_keys=True).encode()
         try:
             self._open().basic_publish(self.topology.exchange, message.topic, body, properties, mandatory=True)
@@ -174,3 +174,10 @@ class BrokerPublisher:
                 connection.close()
             except AMQPError:
                 pass  # already gone; nothing to give back
+
+
+def _headers(message: Message) -> dict | None:
+    """The message's trace context and the id of the request it was published in, where it has them."""
+    headers = {name: value for name, value in (("traceparent", message.trace_context),
+                                                ("x-request-id", message.request_id)) if value}
+    return headers or None

@@ -148,9 +148,11 @@ class Consumer:
     def _handle(self, channel, set_aside, method, properties, body: bytes) -> None:
         attempt = _attempts(properties) + 1
         try:
+            headers = properties.headers or {}
             message = read_message({"event_id": properties.message_id, "topic": properties.type,
                                     "source": properties.app_id or "", "payload": json.loads(body)},
-                                   trace_context=str((properties.headers or {}).get("traceparent") or ""))
+                                   trace_context=str(headers.get("traceparent") or ""),
+                                   request_id=str(headers.get("x-request-id") or ""))
             if properties.timestamp:
                 message = dataclasses.replace(message, published_at=float(properties.timestamp))
             self.applied += self.inbox.receive(message)

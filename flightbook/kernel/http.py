@@ -2,6 +2,8 @@
 ``/health`` and ``/ready``."""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import logging
 import math
@@ -16,18 +18,47 @@ from flightbook.kernel import db as kdb
 from flightbook.kernel.errors import DomainError, Unauthorized
 
 log = logging.getLogger("flightbook.http")
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+#: what a request id may be made of (another is replaced): it reaches log lines and other parts' headers
+SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("flightbook_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """The id of the request being answered (None outside one): what a call to another part passes on, so
+    one traveller request has one id in every part's log."""
+    return _request_id.get()
+
+
+@contextlib.contextmanager
+def request_id_of(request_id: str | None):
+    """The block runs as part of request ``request_id`` (an event published while it was answered); without
+    one, as part of the request in progress, if any."""
+    if not request_id:
+        yield
+        return
+    token = _request_id.set(request_id)
+    try:
+        yield
+    finally:
+        _request_id.reset(token)
 
 
 class RequestIdMiddleware:
-    """Every response carries ``X-Request-ID``: the caller's, when it sent a sane one, or a new one."""
+    """Every response carries ``X-Request-ID``: the caller's, when it sent a sane one, or a new one. While
+    the request is answered it is ``current_request_id()``."""
 
     def process_request(self, req, resp):
         given = req.get_header("X-Request-ID")
-        req.context.request_id = given if given and _SAFE_REQUEST_ID.match(given) else new_request_id()
+        req.context.request_id = given if given and SAFE_REQUEST_ID.match(given) else new_request_id()
+        req.context.request_id_token = _request_id.set(req.context.request_id)
 
     def process_response(self, req, resp, resource, req_succeeded):
         resp.set_header("X-Request-ID", getattr(req.context, "request_id", None) or new_request_id())
+        token = getattr(req.context, "request_id_token", None)
+        if token is not None:
+            _request_id.reset(token)
 
 
 def new_request_id() -> str:

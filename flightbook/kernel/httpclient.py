@@ -17,6 +17,7 @@ from requests.adapters import HTTPAdapter
 from flightbook.kernel import errors, tracing
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.errors import Unauthorized
+from flightbook.kernel.http import current_request_id
 
 
 def bearer(caller: Principal | None) -> str | None:
@@ -104,7 +105,7 @@ class ServiceClient:
             headers = kwargs.get("headers") or {}
             idempotent = method.upper() in ("GET", "HEAD") or "Idempotency-Key" in headers
         timeout = self._timeout if read_timeout is None else (self._timeout[0], read_timeout)
-        kwargs["headers"] = tracing.inject(dict(kwargs.get("headers") or {}))  # the hop joins the caller's trace
+        kwargs["headers"] = _passed_on(kwargs.get("headers"))
         last_error = "no instance tried"
         for url in self._candidates():
             try:
@@ -133,6 +134,16 @@ class ServiceClient:
 
     def close(self) -> None:
         self._adapter.close()
+
+
+def _passed_on(headers: dict | None) -> dict:
+    """``headers`` with the caller's trace context and request id, so the hop joins the caller's trace and
+    logs under the same request id."""
+    sent = tracing.inject(dict(headers or {}))
+    request_id = current_request_id()
+    if request_id and "X-Request-ID" not in sent:
+        sent["X-Request-ID"] = request_id
+    return sent
 
 
 def _refused(exc: Exception) -> bool:

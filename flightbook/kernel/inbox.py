@@ -17,6 +17,7 @@ from flightbook.kernel import clock, db as kdb, faults, observability, tracing, 
 from flightbook.kernel.auth import require_service
 from flightbook.kernel.errors import DomainError, Forbidden, Unavailable, Unprocessable, ValidationError
 from flightbook.kernel.events import EVENT_TYPES
+from flightbook.kernel.http import SAFE_REQUEST_ID, current_request_id, request_id_of
 from flightbook.kernel.outbox import Message, event_connection, tables
 
 log = logging.getLogger("flightbook.events")
@@ -56,12 +57,13 @@ class Inbox:
 
     def receive(self, message: Message) -> bool:
         """Apply ``message`` once: True if the handler ran now, False if it had already been applied.
-        In a span of the publisher's trace, with one log line and one count per event."""
+        In a span of the publisher's trace and as part of the request it was published in (the calls and events
+        the handler makes carry that request id on), with one log line and one count per event."""
         started = time.perf_counter()
         outcome = "failed"
         with tracing.span(f"handle {message.topic}", tracing.SpanKind.CONSUMER, message.trace_context,
                           **{"messaging.message.id": message.event_id, "messaging.consumer.group.name":
-                             self.subscriber}):
+                             self.subscriber}), request_id_of(message.request_id):
             trace_id = tracing.current_trace_id()
             try:
                 applied = self._receive(message)
@@ -69,7 +71,7 @@ class Inbox:
                 return applied
             finally:
                 observability.event_line(self.subscriber, message.topic, message.event_id, outcome,
-                                         time.perf_counter() - started, trace_id)
+                                         time.perf_counter() - started, trace_id, current_request_id())
 
     def _receive(self, message: Message) -> bool:
         handler = self.handlers.get(message.topic)
@@ -128,7 +130,7 @@ def _decode(message: Message):
         raise ValidationError("payload", f"does not fit {message.topic}: {exc}") from None
 
 
-def read_message(body: dict, trace_context: str = "") -> Message:
+def read_message(body: dict, trace_context: str = "", request_id: str = "") -> Message:
     """The ``POST /api/events`` body as a Message (400 naming the field when it does not fit)."""
     event_id = validate.text(body, "event_id", max_len=36)
     if not _UUID.match(event_id):
@@ -138,7 +140,8 @@ def read_message(body: dict, trace_context: str = "") -> Message:
         raise ValidationError("payload", "must be a JSON object")
     return Message(event_id=event_id, topic=validate.text(body, "topic", max_len=100),
                    source=validate.text(body, "source", max_len=40), payload=payload,
-                   trace_context=trace_context[:512], published_at=_seconds(body.get("published_at")))
+                   trace_context=trace_context[:512], published_at=_seconds(body.get("published_at")),
+                   request_id=request_id if SAFE_REQUEST_ID.match(request_id) else "")
 
 
 def _seconds(value) -> float:

@@ -116,10 +116,13 @@ class Description:
     def add(self, route: str, method: str, summary: str, *, answer=None, status: int = 200, params=(),
             body: dict | type | None = None, body_required: bool = True, security=("traveller",),
             errors=COMMON_ERRORS, more: dict | None = None, tag: str = "", example=None,
-            body_example=None, content_type: str = "application/json", description: str = "") -> None:
+            body_example=None, content_type: str = "application/json", description: str = "",
+            retry_after: dict[int, str] | None = None) -> None:
         """``answer``: a type (a dataclass, ``list[X]``...) or a ready schema for the ``status`` answer.
         ``security``: scheme names any one of which is accepted; ``"optional"`` among them means a
-        caller may also come without one. ``more``: other answers, status -> (description, schema)."""
+        caller may also come without one. ``more``: other answers, status -> (description, schema).
+        ``retry_after``: error statuses whose answer may carry ``Retry-After``, status -> when (a 429 always
+        does)."""
         operation: dict = {"summary": summary, "operationId": _operation_id(method, route),
                            "tags": [tag or route.split("/")[2] if route.startswith("/api/") else "operations"]}
         if description:
@@ -152,6 +155,10 @@ class Description:
                                              "content": {"application/json": {"schema": ERROR}}})
         responses.setdefault("500", {"description": "a fault on our side (quote the X-Request-ID header)",
                                      "content": {"application/json": {"schema": ERROR}}})
+        for code, when in (retry_after or {}).items():
+            given = responses[str(code)]
+            given["description"] += f"; {when}, with Retry-After"
+            given.setdefault("headers", {})["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
         operation["responses"] = responses
         schemes = [s for s in security if s != "optional"]
         if schemes:
@@ -161,12 +168,149 @@ class Description:
         self.doc["paths"].setdefault(route, {})[method.lower()] = operation
 
     def to_dict(self) -> dict:
-        return self.doc
+        """The finished document: every answer names its headers and shows an example (see ``complete``)."""
+        return complete(self.doc)
 
 
 def _operation_id(method: str, route: str) -> str:
     words = [w.strip("{}") for w in route.split("/") if w and w != "api"]
     return method.lower() + "".join(w.replace("-", "_").title().replace("_", "") for w in words)
+
+
+# ---------------------------------------------------------------- every answer's headers and example
+
+HEADERS = {
+    "X-Request-ID": {"description": "the request's id: the caller's X-Request-ID when it sent a sane one, else a "
+                                    "new one; every part a request reaches logs it under this id",
+                     "schema": {"type": "string", "maxLength": 128}, "example": "4f1c2b7e9a0d4e6b8c3f5a7d9e1b2c4d"},
+    "Retry-After": {"description": "seconds after which asking again makes sense",
+                    "schema": {"type": "integer", "minimum": 1}, "example": 1},
+}
+
+#: the error an answer of each status shows as its example: codes and messages the parts really give
+ERROR_EXAMPLES = {
+    400: ("invalid", "origin: is required", "origin"),
+    401: ("unauthorized", "sign in first: send Authorization: Bearer <token>", None),
+    402: ("card_declined", "the card was declined", None),
+    403: ("forbidden", "this booking belongs to another traveller", None),
+    404: ("not_found", "no booking K7Q2ZD", None),
+    409: ("conflict", "booking K7Q2ZD is CANCELLED, not HELD", None),
+    413: ("payload_too_large", "the request body is 2000000 bytes; at most 1048576 are accepted here", None),
+    422: ("unprocessable", "the points do not cover the amount", None),
+    429: ("too_many_attempts", "too many failed logins; try again in 600 seconds", None),
+    500: ("internal_error", "something went wrong on our side; quote the X-Request-ID header", None),
+    503: ("service_unavailable", "the payments service is unavailable (ConnectTimeout)", None),
+}
+
+#: what a field of this name holds, for the examples generated from the schemas (the first that fits its schema)
+NAMED_EXAMPLES: dict[str, object] = {
+    "id": (1, "4711"), "cabin": "economy", "gender": "female", "status": "ok", "date_of_birth": "1990-01-01",
+    "departs_at": "2030-05-01T08:30:00Z", "arrives_at": "2030-05-01T16:25:00Z", "created_at": "2030-04-20T10:15:00Z",
+    "expires_at": "2030-04-20T10:30:00Z", "hold_expires_at": "2030-04-20T10:30:00Z",
+    "ref": "K7Q2ZD", "booking_ref": "K7Q2ZD", "currency": "USD", "amount": 25000, "iata": "LHR", "icao": "EGLL",
+    "origin": "LHR", "destination": "JFK", "airport": "LHR", "flight_number": "BA117",
+    "airline": "British Airways", "username": "ada", "email": "ada@example.com", "contact_email": "ada@example.com",
+    "recipient": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace", "name": "London Heathrow",
+    "city": "London", "country": "GB", "tz": "Europe/London", "lat": 51.4706, "lon": -0.461941, "brand": "visa",
+    "last4": "4242", "exp_month": 12, "exp_year": 2030, "topic": "booking.confirmed", "source": "flights",
+    "subscriber": "loyalty", "module": "flights", "departs_local": "2030-05-01T09:30", "date": "2030-05-01",
+    "arrives_local": "2030-05-01T12:25", "was_departs_local": "2030-05-01T08:30", "service_date": "2030-05-01",
+    "day": "2030-05-01", "week": "2030-W18", "intent_id": "pi_3f9a2c7d1e4b", "payment_id": "pay_8c1d2e3f4a5b",
+    "hold_id": "hold_5a6b7c8d", "user_id": 7, "flight_id": 4711, "admin_id": 1, "points": 2500,
+    "balance": 12500, "seats_left": 9, "capacity": 180, "sold": 171, "duration_minutes": 475, "minutes": 95,
+    "stops": 0, "percent": 100, "refund_percent": 100, "subject": "Your booking K7Q2ZD is confirmed",
+    "token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI3In0.c2lnbmF0dXJl", "refresh_token": "rt_2b4d6f8a0c1e3a5c",
+    "message": "done", "reason": "weather", "tier": "silver", "next_tier": "gold", "last_error": "",
+    "failure_code": "card_declined", "page": 1, "per_page": 20, "count": 2, "attempts": 1,
+}
+
+_FORMATS = {"date-time": "2030-05-01T08:30:00Z", "date": "2030-05-01", "uuid": "0b7e4c1a-5d2f-4e8b-9a41-3f7c2d9e8b10",
+            "email": "ada@example.com", "uri": "https://flightbook.example/api/docs", "binary": "%PDF-1.7 ..."}
+_BY_MEDIA = {"text/plain": "# TYPE flightbook_http_requests_total counter\n"
+                           'flightbook_http_requests_total{part="all",route="/api/flights/search",method="GET",'
+                           'status="200"} 42.0\n',
+             "text/html": "<!doctype html><html lang=\"en\">...</html>"}
+
+
+def complete(doc: dict) -> dict:
+    """Each answer of each operation names the headers it carries (``X-Request-ID`` always, ``Retry-After``
+    on a 429) and shows an example: an error its status's, any other one made from its schema (fields by
+    their names where the name says what they hold), so every example fits its schema."""
+    components = doc["components"]
+    components["headers"] = HEADERS
+    schemas = components["schemas"]
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            for status, answer in operation["responses"].items():
+                headers = answer.setdefault("headers", {})
+                headers.setdefault("X-Request-ID", {"$ref": "#/components/headers/X-Request-ID"})
+                if status == "429":
+                    headers.setdefault("Retry-After", {"$ref": "#/components/headers/Retry-After"})
+                for media_type, media in answer.get("content", {}).items():
+                    if "example" not in media and "examples" not in media:
+                        media["example"] = _example_answer(int(status), media_type, media.get("schema", {}),
+                                                           schemas)
+    return doc
+
+
+def _example_answer(status: int, media_type: str, schema: dict, schemas: dict):
+    if media_type in _BY_MEDIA:
+        return _BY_MEDIA[media_type]
+    if media_type != "application/json":
+        return _FORMATS["binary"]
+    if schema == ERROR and status in ERROR_EXAMPLES:
+        code, message, field = ERROR_EXAMPLES[status]
+        return {"error": {"code": code, "message": message, **({"field": field} if field else {})}}
+    return example_of(schema, schemas)
+
+
+def example_of(schema: dict, schemas: dict, name: str = ""):
+    """A value that fits ``schema`` (refs resolved in ``schemas``); ``name``: the field it is for."""
+    if "$ref" in schema:
+        target = schemas[schema["$ref"].rsplit("/", 1)[-1]]
+        return target["example"] if "example" in target else example_of(target, schemas, name)
+    for key in ("example", "const", "default"):
+        if key in schema:
+            return schema[key]
+    if "examples" in schema:
+        return schema["examples"][0]
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "anyOf" in schema or "oneOf" in schema:
+        options = [o for o in schema.get("anyOf", schema.get("oneOf", [])) if o.get("type") != "null"]
+        return example_of(options[0], schemas, name) if options else None
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or "properties" in schema:
+        value = {field: example_of(sub, schemas, field) for field, sub in schema.get("properties", {}).items()}
+        extra = schema.get("additionalProperties")
+        if not value and isinstance(extra, dict):
+            value = {"flights": example_of(extra, schemas)}
+        return value
+    if kind == "array":
+        return [example_of(schema.get("items", {}), schemas, name)]
+    named = NAMED_EXAMPLES.get(name, ())
+    for candidate in named if isinstance(named, tuple) else (named,):
+        if _fits(candidate, kind, schema):
+            return candidate
+    if kind == "string":
+        return _FORMATS.get(schema.get("format", ""), "text")
+    return {"integer": 1, "number": 1.5, "boolean": True, "null": None}.get(str(kind), "text")
+
+
+def _fits(value, kind, schema: dict) -> bool:
+    """Whether a named example fits: its type, a length limit, and a format only where it is written in it."""
+    if kind == "string":
+        if not isinstance(value, str) or len(value) > schema.get("maxLength", len(value)):
+            return False
+        form = schema.get("format")
+        return form is None or (form == "date-time" and value.endswith("Z")) or (form == "date" and len(value) == 10)
+    if kind == "integer":
+        return isinstance(value, int) and value >= schema.get("minimum", value)
+    if kind == "number":
+        return isinstance(value, (int, float))
+    return False
 
 
 # ---------------------------------------------------------------- schemas from type hints

@@ -27,6 +27,7 @@ import peewee as pw
 from flightbook.kernel import clock, db as kdb, tracing
 from flightbook.kernel.auth import Principal, require_admin
 from flightbook.kernel.events import Event
+from flightbook.kernel.http import current_request_id
 from flightbook.kernel.sql import Statement
 
 class DeliveryStatus(StrEnum):
@@ -66,6 +67,8 @@ def _define_tables(database) -> SimpleNamespace:
         fanned_out_at = pw.DateTimeField(null=True)
         #: the W3C traceparent the event was published in ("" untraced): its delivery joins that trace
         trace_context = pw.CharField(max_length=512, default="")
+        #: the id of the request it was published in ("" none): the subscriber handles it under that id
+        request_id = pw.CharField(max_length=128, default="")
 
         class Meta:
             table_name = "outbox"
@@ -110,16 +113,20 @@ class Message:
     trace_context: str = ""
     #: when it was published (Unix seconds; 0 unknown): how long it took to arrive, for the metrics
     published_at: float = 0.0
+    #: the id of the request it was published in ("" none); it travels as an ``X-Request-ID`` header
+    request_id: str = ""
 
     @classmethod
     def of(cls, row) -> "Message":
         return cls(event_id=row.event_id, topic=row.topic, source=row.source, payload=json.loads(row.payload),
-                   trace_context=row.trace_context or "", published_at=clock.from_db(row.created_at).timestamp())
+                   trace_context=row.trace_context or "", published_at=clock.from_db(row.created_at).timestamp(),
+                   request_id=row.request_id or "")
 
 
 # every state change publishes: prepared on PostgreSQL, as the hot writes are
 _PUBLISH = Statement("outbox_publish", lambda d: """INSERT INTO outbox (event_id, topic, source, payload, created_at,
-trace_context) VALUES ({event_id}, {topic}, {source}, {payload}, {created_at}, {trace_context})""")
+trace_context, request_id) VALUES ({event_id}, {topic}, {source}, {payload}, {created_at}, {trace_context},
+{request_id})""")
 
 
 class Outbox:
@@ -153,7 +160,7 @@ class Outbox:
             raise TypeError(f"publish() takes an Event subclass with a topic, got {type(event).__name__}")
         return {"event_id": str(uuid.uuid4()), "topic": event.topic, "source": self.source,
                 "payload": json.dumps(event.payload(), sort_keys=True), "created_at": clock.to_db(clock.now()),
-                "trace_context": tracing.current_traceparent()}
+                "trace_context": tracing.current_traceparent(), "request_id": current_request_id() or ""}
 
 
 def event_connection(database):

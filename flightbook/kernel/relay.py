@@ -98,9 +98,9 @@ class HttpSubscriber:
         failures = []
         for url in self.urls[first:] + self.urls[:first]:
             try:
-                body = {k: v for k, v in data.to_dict(message).items() if k != "trace_context"}
+                body = {k: v for k, v in data.to_dict(message).items() if k not in ("trace_context", "request_id")}
                 resp = self._session.post(f"{url}/api/events", json=body, timeout=self._timeout,
-                                          headers=tracing.inject({"Authorization": f"Bearer {token}"}))
+                                          headers=_headers(token, message))
             except requests.RequestException as exc:
                 failures.append(f"{url}: {type(exc).__name__}")
                 continue
@@ -108,6 +108,14 @@ class HttpSubscriber:
                 return
             raise RuntimeError(f"{url} answered {resp.status_code}: {_error_text(resp)}")
         raise SubscriberUnreachable("; ".join(failures))
+
+
+def _headers(token: str, message: Message) -> dict:
+    """The delivery's bearer, the trace context and the id of the request the event was published in."""
+    headers = tracing.inject({"Authorization": f"Bearer {token}"})
+    if message.request_id:
+        headers["X-Request-ID"] = message.request_id
+    return headers
 
 
 def _error_text(resp) -> str:

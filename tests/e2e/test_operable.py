@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 
 import pytest
 import requests
@@ -83,7 +84,8 @@ def test_one_trace_holds_the_payment_across_four_services_and_its_event_deliveri
     # every span but the gateway's first has its parent in the same trace
     ids = {s["context"]["span_id"] for s in mine}
     roots = [s for s in mine if s["parent_id"] not in ids]
-    assert len(roots) == 1 and roots[0]["resource"]["attributes"]["service.name"] == "flightbook-gateway"
+    assert len(roots) == 1, [(r["name"], r["resource"]["attributes"]["service.name"], r["parent_id"], r["start_time"]) for r in roots]
+    assert roots[0]["resource"]["attributes"]["service.name"] == "flightbook-gateway"
 
 
 def _families(text: str) -> dict:
@@ -136,3 +138,26 @@ def test_logs_are_json_lines_per_request_and_event_with_no_secret(operated, jour
     assert book and book[-1]["status"] == 201 and book[-1]["user_id"] == traveller.user_id and book[-1]["trace_id"]
     events = [e for e in log_lines(operated.servers["loyalty"]) if e["logger"] == "flightbook.events"]
     assert any(e["topic"] == "booking.confirmed" and e["outcome"] == "applied" and e["event_id"] for e in events)
+
+
+def test_one_request_id_in_every_part_a_payment_reaches(operated, journey):
+    """The gateway passes the traveller's X-Request-ID to payments, and payments to flights and loyalty:
+    every part logs the payment under it and answers with it; the booking.confirmed event it caused is
+    handled by loyalty under it too."""
+    traveller = journey[0]
+    date = (dt.date.today() + dt.timedelta(days=4)).isoformat()
+    found = traveller.call("GET", "/flights/search", params={"origin": "LHR", "destination": "JFK", "date": date})
+    booking = traveller.book(found["outbound"][0]["id"], 1)
+    intent = traveller.call("POST", "/payments/create-intent", 201, json={"booking_ref": booking["ref"]})
+    request_id = f"pay-{uuid.uuid4().hex}"
+    answer = traveller.http.post(traveller.api + "/payments/process", timeout=30,
+                                 json={"intent_id": intent["id"], "card": GOOD_CARD},
+                                 headers={"Idempotency-Key": uuid.uuid4().hex, "X-Request-ID": request_id})
+    assert answer.status_code == 200 and answer.headers["X-Request-ID"] == request_id
+    seen = {part: [e for e in log_lines(operated.servers[part]) if e.get("request_id") == request_id]
+            for part in PARTS}
+    assert all(seen.values()), {part: len(lines) for part, lines in seen.items()}
+    routes = {e.get("route") for part in PARTS for e in seen[part]}
+    assert {"/api/payments/process", "/api/tickets/{ref}/confirm"} <= routes, routes
+    eventually(lambda: [e for e in log_lines(operated.servers["loyalty"]) if e["logger"] == "flightbook.events"
+                        and e["topic"] == "booking.confirmed" and e.get("request_id") == request_id])

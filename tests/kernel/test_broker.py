@@ -16,6 +16,7 @@ import pytest
 from flightbook.kernel import outbox as kout
 from flightbook.kernel.broker import BrokerPublisher, BrokerUnavailable, Topology, connect
 from flightbook.kernel.consumer import Consumer, dead_letters, retry_dead_letters
+from flightbook.kernel.http import current_request_id, request_id_of
 from flightbook.kernel.inbox import Inbox
 from flightbook.kernel.relay import Relay, RelayPolicy
 from flightbook.kernel.settings import Settings, SettingsError
@@ -65,6 +66,23 @@ def test_a_message_delivered_twice_is_applied_once(payments_db, loyalty_db, brok
     assert handler.applied() == [7] and handler.calls == [7] and consumer.applied == 1
     assert consumer.inbox.has_applied(event_id)
     assert broker.depth(broker.topology.queue("loyalty")) == 0
+
+
+def test_a_message_carries_the_id_of_the_request_that_published_it(payments_db, loyalty_db, broker):
+    seen = []
+    handler = Recorder(loyalty_db, "loyalty")
+
+    def handle(event):
+        seen.append(current_request_id())
+        handler(event)
+    consumer = broker.consumer(loyalty_db, "loyalty", handle)
+    consumer.declare()
+    with request_id_of("pay-4712"):
+        publish(payments_db, "payments", 8)
+    assert Relay(payments_db, "payments", [broker.publisher()], FAST).run_once().delivered == 1
+    with running(consumer):
+        wait_until(lambda: consumer.acked == 1, what="the message consumed")
+    assert seen == ["pay-4712"]
 
 
 def test_event_nobody_subscribes_to_is_confirmed_and_goes_to_no_one(payments_db, broker):

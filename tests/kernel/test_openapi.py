@@ -9,6 +9,7 @@ import re
 import textwrap
 
 import falcon.testing
+import jsonschema
 import pytest
 from openapi_spec_validator import validate as validate_spec
 
@@ -170,6 +171,47 @@ def test_every_route_method_parameter_and_status_is_described(whole):
                 if str(status) not in operation["responses"]:
                     missing.append(f"{method.upper()} {template}: status {status}")
     assert not missing, "\n".join(missing)
+
+
+def answers(document: dict):
+    """(operation as ``METHOD path``, status, answer) of every answer the description lists."""
+    for template, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation["responses"].items():
+                yield f"{method.upper()} {template}", status, answer
+
+
+def test_every_answer_shows_an_example_that_fits_its_schema(whole):
+    system, _ = whole
+    document = wiring.api_description(system)
+    components = document["components"]
+    wrong = []
+    for operation, status, answer in answers(document):
+        for media_type, media in answer.get("content", {}).items():
+            if "example" not in media:
+                wrong.append(f"{operation} {status} {media_type}: no example")
+            elif media_type == "application/json":
+                # the schema checked with the document's components beside it, so its $refs resolve
+                schema = {**media["schema"], "components": components}
+                for error in jsonschema.Draft202012Validator(schema).iter_errors(media["example"]):
+                    wrong.append(f"{operation} {status}: example {error.json_path}: {error.message}")
+    assert not wrong, "\n".join(wrong[:40])
+
+
+def test_every_answer_names_its_request_id_and_when_to_retry(whole):
+    system, _ = whole
+    document = wiring.api_description(system)
+    headers = document["components"]["headers"]
+    assert headers["Retry-After"]["schema"]["type"] == "integer"
+    missing = [f"{operation} {status}" for operation, status, answer in answers(document)
+               if "X-Request-ID" not in answer.get("headers", {})]
+    assert not missing, missing[:20]
+    retried = {(operation, status) for operation, status, answer in answers(document)
+               if "Retry-After" in answer.get("headers", {})}
+    assert {("POST /api/users/login", "429"), ("POST /api/gateway/users/login", "429"),
+            ("POST /api/payments/process", "409"), ("POST /api/gateway/payments/process", "409"),
+            ("POST /api/payments/refund", "409")} <= retried
+    assert all(status in ("409", "429") for _, status in retried), retried
 
 
 def test_nothing_is_described_that_the_router_lacks(whole):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from flightbook.kernel import clock, outbox as kout
+from flightbook.kernel.http import current_request_id, request_id_of
 from flightbook.kernel.relay import Relay, RelayPolicy
 from tests.kernel.eventkit import FAST, Recorder, publish, subscriber
 
@@ -210,3 +211,17 @@ def test_concurrent_relays_deliver_each_event_exactly_once(payments_db, loyalty_
     assert sorted(handler.calls) == list(range(count))  # each delivery claimed by exactly one relay
     assert sorted(handler.applied()) == list(range(count))
     assert {d.status for d in deliveries(payments_db)} == {"delivered"}
+
+
+def test_an_event_is_handled_as_part_of_the_request_that_published_it(payments_db, loyalty_db):
+    seen = []
+    handler = Recorder(loyalty_db, "loyalty")
+
+    def handle(event):
+        seen.append(current_request_id())
+        handler(event)
+    with request_id_of("pay-4711"):
+        publish(payments_db, "payments", 1)
+    publish(payments_db, "payments", 2)  # a job's, published in no request
+    Relay(payments_db, "payments", [subscriber(loyalty_db, "loyalty", handle)], FAST).run_once()
+    assert seen == ["pay-4711", None] and current_request_id() is None

@@ -13,6 +13,8 @@ _CARD = {"type": "object", "required": ["number", "exp_month", "exp_year", "cvc"
                         "exp_year": {"type": "integer", "minimum": 2000, "maximum": 2100},
                         "holder_name": {"type": "string", "maxLength": 100}}}
 
+_IN_PROGRESS = "or ``payment_in_progress``: the same Idempotency-Key (or the intent) is being paid right now"
+
 
 def describe(doc: Description) -> None:
     doc.add("/api/payments/create-intent", "POST", "the open payment intent of the traveller's held booking",
@@ -26,7 +28,7 @@ def describe(doc: Description) -> None:
                                                           "exp_year": 2030, "cvc": "123"}},
             more={402: ("declined: the result, with error.code the decline code", declined),
                   409: ("charged, but the booking was no longer payable: the money went back", declined)},
-            errors=(400, 401, 403, 404, 422, 503))
+            retry_after={409: _IN_PROGRESS}, errors=(400, 401, 403, 404, 422, 503))
     doc.add("/api/payments/quote", "GET", "what the card pays for a held booking with some points",
             answer=PaymentQuote,
             params=[_BOOKING_REF, query("points", {"type": "integer", "minimum": 0, "maximum": 10 ** 12,
@@ -42,7 +44,8 @@ def describe(doc: Description) -> None:
             params=[header("Idempotency-Key", "the same key for a retry of the same refund")],
             body=body_schema({"payment_id": str, "amount": {"type": "integer", "minimum": 1}},
                              required=("payment_id",)),
-            security=("service", "traveller"), errors=(400, 401, 403, 404, 409, 422, 503))
+            security=("service", "traveller"), retry_after={409: _IN_PROGRESS},
+            errors=(400, 401, 403, 404, 409, 422, 503))
     doc.add("/api/payments/webhook", "POST", "Stripe's events (signed with Stripe-Signature)",
             answer={"type": "object"}, params=[header("Stripe-Signature", required=True)],
             body={"type": "object"}, security=(), errors=(400, 401, 503))

@@ -1,6 +1,7 @@
 """The payments use cases behind PaymentsContract: the in-process adapter other parts are handed."""
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime as dt
 import logging
@@ -61,7 +62,8 @@ class PaymentsService(OutboxAdmin, PaymentsContract, PaymentsAdmin):
         """The caller's payable booking and the points held against it (None: no hold, or loyalty absent)."""
         if self._lookups is None:
             return self.payable_booking(booking_ref, user_id), self.points_hold(booking_ref)
-        hold = self._lookups.submit(self.points_hold, booking_ref)
+        # in the caller's context, so the call to loyalty carries the request's trace and request id
+        hold = self._lookups.submit(contextvars.copy_context().run, self.points_hold, booking_ref)
         return self.payable_booking(booking_ref, user_id), hold.result()
 
     def payable_booking(self, booking_ref: str, user_id: int) -> BookingView:
