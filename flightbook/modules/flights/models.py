@@ -129,6 +129,7 @@ class SeatInventory(BaseModel):
     currency = pw.CharField(max_length=3)
     buckets = pw.TextField(default="")  # 'price:left:size' per fare bucket, cheapest first; '' = priced flat
     next_fares = pw.TextField(default="")  # the next seats' prices ('30000 30000 40000 ...'), for search
+    last_sale = pw.TextField(default="")  # PostgreSQL: the seats its latest sale took, for that UPDATE to return
 
     class Meta:
         primary_key = pw.CompositeKey("flight", "cabin")

@@ -50,16 +50,14 @@ def _store_buckets(flight_id: int, cabin: str, read: str, after: list[BucketStat
         raise RuntimeError(f"the fare buckets of flight {flight_id} {cabin} moved under a locked row")
 
 
-# PostgreSQL, a cabin priced in buckets: the seats and their buckets in one statement (migration 012's
-# functions do pricing.take's work in the database), so the hot row is locked for this statement and the commit
-# alone. The CTE's FOR UPDATE waits for the row and reads its latest buckets; the UPDATE writes what they become.
-_TAKE_FROM_BUCKETS = Statement("seats_take_from_buckets", lambda d: """WITH locked AS (
-    SELECT fare_take(buckets, {n}) AS after, fare_sold(buckets, {n}) AS sold FROM seat_inventory
-    WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n} FOR UPDATE)
-UPDATE seat_inventory i SET seats_left = i.seats_left - {n}, buckets = locked.after,
-    next_fares = fare_ladder(locked.after), fare_amount = COALESCE(fare_next(locked.after), i.fare_amount)
-FROM locked WHERE i.flight_id = {flight_id} AND i.cabin = {cabin} AND i.seats_left >= {n}
-RETURNING locked.sold""")  # each function once per row: the buckets after are computed once, in the locking read
+# PostgreSQL, a cabin priced in buckets: the seats and their buckets in one UPDATE of the row, as a flat cabin's
+# (migration 013's fare_sell does pricing.take's work in the database, reading the buckets once), so the hot row is
+# locked for about as long as a flat cabin's. On a concurrent update the UPDATE waits for the row and evaluates
+# the sub-select again on its latest buckets; it keeps the seats it sold in ``last_sale`` to return them.
+_TAKE_FROM_BUCKETS = Statement("seats_take_from_buckets", lambda d: """UPDATE seat_inventory
+SET seats_left = seats_left - {n}, (buckets, last_sale, next_fares, fare_amount) =
+    (SELECT s.after, s.sold, s.ladder, s.next_fare FROM fare_sell(buckets, {n}) s)
+WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n} RETURNING last_sale""")
 
 
 def _take_in_one(flight_id: int, cabin: str, n: int) -> list[SoldSeat] | None:
