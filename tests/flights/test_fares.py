@@ -196,9 +196,15 @@ def test_postgresqls_fare_sell_says_what_the_pricing_rules_say(system, state, n)
     if not is_postgres(models.database):
         pytest.skip("the function is PostgreSQL's (SQLite takes the seats with pricing.take)")
     after, sold = pricing.take(pricing.parse_state(state), n)
-    row = models.database.execute_sql("SELECT after, sold, ladder, next_fare FROM fare_sell(%s, %s)",
+    row = models.database.execute_sql("SELECT after, sold, ladder, next_fare, open_at FROM fare_sell(%s, %s)",
                                       [state, n]).fetchone()
     assert row[0] == pricing.state_text(after)
     assert row[1] == " ".join(f"{bucket}:{price}" for bucket, price in sold)
     assert row[2] == pricing.ladder_text([(s.price, s.left) for s in after])
     assert row[3] == (pricing.next_price(after) or after[-1].price)
+    first_open = next((i for i, s in enumerate(after) if s.left > 0), None)
+    if first_open is None:
+        assert row[4] is None
+    else:  # the cheapest open bucket's seats left start there
+        assert row[0][row[4] - 1:].split(":")[0] == str(after[first_open].left)
+        assert row[0][:row[4] - 1].count(" ") == first_open

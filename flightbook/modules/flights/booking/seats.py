@@ -24,8 +24,8 @@ from flightbook.modules.flights.models import BookingFare, BookingFlight, Passen
 _MOVE_SEATS = Statement("seats_move", lambda d: """UPDATE seat_inventory SET seats_left = seats_left - {taken}
 WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {taken} RETURNING buckets, fare_amount""")
 _STORE_BUCKETS = Statement("seats_store_buckets", lambda d: """UPDATE seat_inventory
-SET buckets = {after}, next_fares = {ladder}, fare_amount = {fare_amount}
-WHERE flight_id = {flight_id} AND cabin = {cabin} AND buckets = {read}""")
+SET buckets = {after}, next_fares = {ladder}, fare_amount = {fare_amount}, open_at = NULL
+WHERE flight_id = {flight_id} AND cabin = {cabin} AND buckets = {read}""")  # the next sale finds the open bucket
 
 
 class SoldSeat(NamedTuple):
@@ -50,17 +50,32 @@ def _store_buckets(flight_id: int, cabin: str, read: str, after: list[BucketStat
         raise RuntimeError(f"the fare buckets of flight {flight_id} {cabin} moved under a locked row")
 
 
-# PostgreSQL, a cabin priced in buckets: the seats and their buckets in one UPDATE of the row, as a flat cabin's
-# (migration 013's fare_sell does pricing.take's work in the database, reading the buckets once), so the hot row is
-# locked for about as long as a flat cabin's. On a concurrent update the UPDATE waits for the row and evaluates
-# the sub-select again on its latest buckets; it keeps the seats it sold in ``last_sale`` to return them.
+# PostgreSQL, a cabin priced in buckets (migration 013): whatever is done while the hot row is locked is paid for
+# by every buyer queued on it, so a sale does as little there as a flat cabin's. Most sales take seats from the
+# cheapest open bucket and leave it with at least the next seats search shows: they only lower its seats-left figure
+# where ``open_at`` says it is (the next seats' prices and the fare stay as they are). Any other sale (across
+# buckets, near the end of one, or where is not known) is the second statement: fare_sell reads the buckets once and
+# says everything the sale writes, keeping the seats sold in ``last_sale`` to return them. Either waits for the row
+# and decides on its latest buckets.
+_SELL_FROM_OPEN_BUCKET = Statement("seats_sell_from_open_bucket", lambda d: """UPDATE seat_inventory
+SET seats_left = seats_left - {n}, buckets = overlay(buckets
+    PLACING (split_part(substr(buckets, open_at), ':', 1)::int - {n})::text
+    FROM open_at FOR length(split_part(substr(buckets, open_at), ':', 1)))
+WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n}
+    AND split_part(substr(buckets, open_at), ':', 1)::int >= {n} + {shown}
+RETURNING length(substr(buckets, 1, open_at)) - length(replace(substr(buckets, 1, open_at), ' ', '')), fare_amount""")
 _TAKE_FROM_BUCKETS = Statement("seats_take_from_buckets", lambda d: """UPDATE seat_inventory
-SET seats_left = seats_left - {n}, (buckets, last_sale, next_fares, fare_amount) =
-    (SELECT s.after, s.sold, s.ladder, s.next_fare FROM fare_sell(buckets, {n}) s)
+SET seats_left = seats_left - {n}, (buckets, last_sale, next_fares, fare_amount, open_at) =
+    (SELECT s.after, s.sold, s.ladder, s.next_fare, s.open_at FROM fare_sell(buckets, {n}) s)
 WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n} RETURNING last_sale""")
 
 
 def _take_in_one(flight_id: int, cabin: str, n: int) -> list[SoldSeat] | None:
+    """The seats sold from the buckets (each bucket's index: the spaces before it), or None when too few are left."""
+    rows = _SELL_FROM_OPEN_BUCKET.rows(database, flight_id=flight_id, cabin=cabin, n=n, shown=pricing.MAX_SEATED)
+    if rows:
+        bucket, price = rows[0]
+        return [SoldSeat(bucket, price)] * n
     rows = _TAKE_FROM_BUCKETS.rows(database, flight_id=flight_id, cabin=cabin, n=n)
     if not rows:
         return None
