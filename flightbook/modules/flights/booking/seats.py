@@ -9,7 +9,8 @@ rise. A cabin priced flat (no buckets) sells every seat at its one fare."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import Mapping, NamedTuple
 
 from flightbook.kernel.db import is_postgres
 from flightbook.kernel.sql import Statement
@@ -70,30 +71,37 @@ SET seats_left = seats_left - {n}, (buckets, last_sale, next_fares, fare_amount,
 WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n} RETURNING last_sale""")
 
 
-def _take_in_one(flight_id: int, cabin: str, n: int) -> list[SoldSeat] | None:
-    """The seats sold from the buckets (each bucket's index: the spaces before it), or None when too few are left."""
-    rows = _SELL_FROM_OPEN_BUCKET.rows(database, flight_id=flight_id, cabin=cabin, n=n, shown=pricing.MAX_SEATED)
-    if rows:
-        bucket, price = rows[0]
-        return [SoldSeat(bucket, price)] * n
+def _take_in_one(flight_id: int, cabin: str, n: int, read: str) -> list[SoldSeat] | None:
+    """The seats sold from the buckets (each bucket's index: the spaces before it), or None when too few are left;
+    the first statement tried only when the buckets as ``read`` say it may do (it takes nothing otherwise)."""
+    if _open_bucket_keeps(pricing.parse_state(read), n + pricing.MAX_SEATED):
+        rows = _SELL_FROM_OPEN_BUCKET.rows(database, flight_id=flight_id, cabin=cabin, n=n, shown=pricing.MAX_SEATED)
+        if rows:
+            bucket, price = rows[0]
+            return [SoldSeat(bucket, price)] * n
     rows = _TAKE_FROM_BUCKETS.rows(database, flight_id=flight_id, cabin=cabin, n=n)
     if not rows:
         return None
     return [SoldSeat(int(bucket), int(price)) for bucket, price in (seat.split(":") for seat in rows[0][0].split())]
 
 
+def _open_bucket_keeps(state: list[BucketState], seats: int) -> bool:
+    return next((s.left for s in state if s.left > 0), 0) >= seats
+
+
 def take_seats(flight_ids: list[int], cabin: str, n: int,
-               in_buckets: frozenset[int] = frozenset()) -> tuple[int | None, dict[int, list[SoldSeat]]]:
+               in_buckets: Mapping[int, str] = MappingProxyType({})) -> tuple[int | None, dict[int, list[SoldSeat]]]:
     """Take ``n`` seats of ``cabin`` on each flight, cheapest open bucket first: (the id of the first flight that
     has too few, for the caller to roll back, or None; each flight's seats sold, in selling order). Flights go
     in id order so two return bookings over the same pair lock the rows alike and cannot deadlock; take seats
     last in a transaction, so the hot row stays locked briefly. ``in_buckets``: the flights read as priced in
-    buckets, whose seats PostgreSQL sells in one statement (a cabin never turns from flat to buckets)."""
+    buckets (their buckets as read), whose seats PostgreSQL sells in one statement, or two near a bucket's end (a
+    cabin never turns from flat to buckets)."""
     sold: dict[int, list[SoldSeat]] = {}
     one_statement = is_postgres(database)
     for flight_id in sorted(flight_ids):
         if n and one_statement and flight_id in in_buckets:
-            taken = _take_in_one(flight_id, cabin, n)
+            taken = _take_in_one(flight_id, cabin, n, in_buckets[flight_id])
             if taken is None:
                 return flight_id, sold
             sold[flight_id] = taken
