@@ -5,7 +5,9 @@ A cabin priced in fare buckets keeps its buckets in the same row ('price:left:si
 seats UPDATE locks the row (PostgreSQL; SQLite holds its write lock) and returns the buckets as they stand, so
 the seats are sold from the cheapest open buckets and the buckets written back in the same transaction, by an
 UPDATE conditional on the buckets read: two buyers can neither sell one bucket's seat twice nor miss a price
-rise. A cabin priced flat (no buckets) sells every seat at its one fare."""
+rise. On PostgreSQL a hold sells a bucketed cabin's seats inside the seats UPDATE itself (``take_seats``), so the
+hot row stays locked about as long as a flat cabin's. A cabin priced flat (no buckets) sells every seat at its one
+fare."""
 from __future__ import annotations
 
 from collections import defaultdict
