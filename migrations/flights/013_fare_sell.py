@@ -13,9 +13,9 @@ buyers queued on it. Now:
   the row it locks and keeps the seats sold in ``last_sale`` to return them (PostgreSQL before 18 cannot return a
   row's old values, and the seats sold cannot be told from the buckets after)."""
 import importlib.util
-from pathlib import Path
 
 from flightbook.kernel.db import is_postgres
+from flightbook.kernel.migrations import MIGRATIONS
 
 # The rules of pricing.take, pricing.ladder_text (the next 9 seats: MAX_SEATED) and pricing.next_price (the last
 # bucket's price when the cabin is full) on the 'price:left:size' text, in one pass; the seats sold as
@@ -75,7 +75,8 @@ def rollback(migrator, database, fake=False, **kwargs):
 
 
 def _migration_012():
-    spec = importlib.util.spec_from_file_location("fare_buckets_012", Path(__file__).with_name("012_fare_buckets.py"))
+    """Migration 012's module, for its functions (peewee_migrate runs a migration's text: no __file__)."""
+    spec = importlib.util.spec_from_file_location("fare_buckets_012", MIGRATIONS / "flights" / "012_fare_buckets.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
