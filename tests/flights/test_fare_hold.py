@@ -82,7 +82,7 @@ def test_the_statements_a_hold_sends_flat_as_before_fare_buckets_and_bucketed_as
         sent[flight.id] = counted.statements
     if is_postgres(database):  # all prepared (BEGIN and COMMIT, not counted here, besides)
         assert sent[flat.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking", "EXECUTE seats_move"]
-        # seats from the cheapest open bucket, which keeps more than search shows: one statement too (migration 013)
+        # seats from the cheapest open bucket, which keeps more than search shows: one statement too (migration 014)
         assert sent[roomy.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking",
                                   "EXECUTE seats_sell_from_open_bucket"]
         # across buckets (as read): fare_sell's statement alone

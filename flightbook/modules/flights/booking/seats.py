@@ -53,7 +53,7 @@ def _store_buckets(flight_id: int, cabin: str, read: str, after: list[BucketStat
         raise RuntimeError(f"the fare buckets of flight {flight_id} {cabin} moved under a locked row")
 
 
-# PostgreSQL, a cabin priced in buckets (migration 013): whatever is done while the hot row is locked is paid for
+# PostgreSQL, a cabin priced in buckets (migration 014): whatever is done while the hot row is locked is paid for
 # by every buyer queued on it, so a sale does as little there as a flat cabin's. Most sales take seats from the
 # cheapest open bucket and leave it with at least the next seats search shows: they only lower its seats-left figure
 # where ``open_at`` says it is (the next seats' prices and the fare stay as they are). Any other sale (across
