@@ -15,7 +15,8 @@ from flightbook.kernel.auth import Principal
 from flightbook.kernel.db import is_postgres
 from flightbook.kernel.money import Money
 from flightbook.modules.flights.booking import bookings
-from flightbook.modules.flights.models import BookingFare, Passenger, database
+from flightbook.modules.flights.catalogue import pricing
+from flightbook.modules.flights.models import BookingFare, Passenger, SeatInventory, database
 from tests.flights.builders import (UOW, add_airports, add_flight, booking_request, buckets_of, passenger,
                                     price_in_buckets, seats_left)
 
@@ -68,23 +69,65 @@ def test_a_taken_ref_on_a_bucketed_cabin_writes_nothing_under_it_and_sells_each_
 def test_the_statements_a_hold_sends_flat_as_before_fare_buckets_and_bucketed_as_many_on_postgresql(system):
     add_airports("LHR", "JFK")
     flat = add_flight(departs_in=AHEAD)
+    roomy = add_flight(departs_in=AHEAD)
+    price_in_buckets(roomy, [(10000, 30), (20000, 30)])
     bucketed = _bucketed()
     rules = bookings.BookingRules()
-    for flight in (flat, bucketed):  # warm: memos, prepared statements
+    for flight in (flat, roomy, bucketed):  # warm: memos, prepared statements; the roomy cabin's open bucket found
         bookings.hold_seats(UOW, 1, booking_request(flight.id), rules)
     sent = {}
-    for flight in (flat, bucketed):
+    for flight in (flat, roomy, bucketed):
         with _Counted(database) as counted:
             bookings.hold_seats(UOW, 1, booking_request(flight.id, _family()), rules)
         sent[flight.id] = counted.statements
     if is_postgres(database):  # all prepared (BEGIN and COMMIT, not counted here, besides)
         assert sent[flat.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking", "EXECUTE seats_move"]
-        # a bucketed cabin sells its seats from the buckets in one statement too (migration 012's functions)
+        # seats from the cheapest open bucket, which keeps more than search shows: one statement too (migration 014)
+        assert sent[roomy.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking",
+                                  "EXECUTE seats_sell_from_open_bucket"]
+        # across buckets (as read): fare_sell's statement alone
         assert sent[bucketed.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking",
                                      "EXECUTE seats_take_from_buckets"]
     else:  # SQLite has no data-modifying CTEs: the booking, its legs, passengers and fares in four INSERTs
         assert sent[flat.id] == ["SELECT f.id,"] + ["INSERT INTO"] * 4 + ["UPDATE seat_inventory"]
         assert sent[bucketed.id] == ["SELECT f.id,"] + ["INSERT INTO"] * 4 + ["UPDATE seat_inventory"] * 2
+
+
+def test_every_sale_and_give_back_leaves_the_buckets_the_pricing_rules_say(system):
+    """Parties of one to three sell a cabin out, a cancelled booking's seats going back to their (cheaper) bucket
+    half way: after each, the buckets, the next seats' prices and the fare are what pricing.take and give_back make
+    of the buckets before (on PostgreSQL, sales from the open bucket's figure and fare_sell's alike)."""
+    add_airports("LHR", "JFK")
+    flight = add_flight(departs_in=AHEAD)
+    price_in_buckets(flight, [(10000, 14), (15000, 3), (20000, 25), (30000, 4)])
+    rules, expected, refs = bookings.BookingRules(), _state(flight.id), []
+    for n in [1, 2, 3] * 15:
+        if seats_left(flight.id) < n:
+            break
+        held = bookings.hold_seats(UOW, 7, booking_request(flight.id, n), rules)
+        expected, sold = pricing.take(expected, n)
+        assert [f.fare.amount for f in held.fares] == [price for _, price in sold]
+        refs.append((held.ref, [bucket for bucket, _ in sold]))
+        assert _state(flight.id) == expected and _shown(flight.id) == _shown_by_rules(expected)
+        if len(refs) == 8:
+            ref, buckets = refs[1]
+            bookings.cancel_booking(UOW, ref, Principal(kind="user", user_id=7), rules)
+            expected = pricing.give_back(expected, buckets)
+            assert _state(flight.id) == expected and _shown(flight.id) == _shown_by_rules(expected)
+    assert seats_left(flight.id) == sum(s.left for s in expected) < 3
+
+
+def _state(flight_id: int) -> list:
+    return pricing.parse_state(SeatInventory.get(flight=flight_id, cabin="economy").buckets)
+
+
+def _shown(flight_id: int) -> tuple:
+    row = SeatInventory.get(flight=flight_id, cabin="economy")
+    return row.next_fares, row.fare_amount
+
+
+def _shown_by_rules(state: list) -> tuple:
+    return pricing.ladder_text([(s.price, s.left) for s in state]), pricing.next_price(state) or state[-1].price
 
 
 def test_seats_sold_from_the_buckets_between_the_read_and_the_seats_update_are_priced_as_sold(system, monkeypatch):
@@ -97,7 +140,12 @@ def test_seats_sold_from_the_buckets_between_the_read_and_the_seats_update_are_p
         real(flight_ids, cabin, 1, *rest)  # the cheapest seat goes to someone else, after this hold read the buckets
         return real(flight_ids, cabin, n, *rest)
     monkeypatch.setattr(bookings, "take_seats", another_buyer_first)
-    held = bookings.hold_seats(UOW, 7, booking_request(flight.id, _family()), bookings.BookingRules())
+    with _Counted(database) as counted:
+        held = bookings.hold_seats(UOW, 7, booking_request(flight.id, _family()), bookings.BookingRules())
+    if is_postgres(database):  # written again in one statement, the seats' row locked meanwhile
+        last_seats = max(i for i, sql in enumerate(counted.statements) if sql == "EXECUTE seats_take_from_buckets")
+        assert [sql for sql in counted.statements[last_seats + 1:] if sql.startswith("EXECUTE")] == \
+            ["EXECUTE hold_reprice"]
     # as read: 100.00 + 200.00 + child 150.00 + infant 10.00; as sold: 200.00 + 200.00 + child 75 % of 300.00
     assert [f.fare.amount for f in held.fares] == [20000, 20000, 22500, 2000]
     assert held.total.amount == 64500 and held == bookings.get_booking(held.ref)

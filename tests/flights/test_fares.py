@@ -187,18 +187,24 @@ def test_a_return_journey_is_priced_by_its_own_days_before_as_search_prices_it(s
 
 
 @pytest.mark.parametrize("state, n", [("100:2:2 150:3:3 300:5:5", 3), ("100:0:2 150:1:3 300:5:5", 4),
-                                      ("100:1:2 150:0:3 300:9:9", 9), ("100:2:2", 2)])
-def test_postgresqls_bucket_functions_say_what_the_pricing_rules_say(system, state, n):
+                                      ("100:1:2 150:0:3 300:9:9", 9), ("100:2:2", 2), ("100:0:2 150:5:5", 5),
+                                      ("100:3:3 150:0:3 200:20:20", 1)])
+def test_postgresqls_fare_sell_says_what_the_pricing_rules_say(system, state, n):
     from flightbook.kernel.db import is_postgres
     from flightbook.modules.flights import models
     from flightbook.modules.flights.catalogue import pricing
     if not is_postgres(models.database):
-        pytest.skip("the functions are PostgreSQL's (SQLite takes the seats with pricing.take)")
+        pytest.skip("the function is PostgreSQL's (SQLite takes the seats with pricing.take)")
     after, sold = pricing.take(pricing.parse_state(state), n)
-    row = models.database.execute_sql(
-        "SELECT fare_take(%s, %s), fare_sold(%s, %s), fare_ladder(fare_take(%s, %s)), fare_next(fare_take(%s, %s))",
-        [state, n] * 4).fetchone()
+    row = models.database.execute_sql("SELECT after, sold, ladder, next_fare, open_at FROM fare_sell(%s, %s)",
+                                      [state, n]).fetchone()
     assert row[0] == pricing.state_text(after)
     assert row[1] == " ".join(f"{bucket}:{price}" for bucket, price in sold)
     assert row[2] == pricing.ladder_text([(s.price, s.left) for s in after])
     assert row[3] == (pricing.next_price(after) or after[-1].price)
+    first_open = next((i for i, s in enumerate(after) if s.left > 0), None)
+    if first_open is None:
+        assert row[4] is None
+    else:  # the cheapest open bucket's seats left start there
+        assert row[0][row[4] - 1:].split(":")[0] == str(after[first_open].left)
+        assert row[0][:row[4] - 1].count(" ") == first_open

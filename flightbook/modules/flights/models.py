@@ -129,6 +129,10 @@ class SeatInventory(BaseModel):
     currency = pw.CharField(max_length=3)
     buckets = pw.TextField(default="")  # 'price:left:size' per fare bucket, cheapest first; '' = priced flat
     next_fares = pw.TextField(default="")  # the next seats' prices ('30000 30000 40000 ...'), for search
+    # PostgreSQL's seats UPDATE (booking/seats.py): the seats its latest sale took ('bucket:price' each), for it to
+    # return; where in ``buckets`` the cheapest open bucket's seats left start (None: not known)
+    last_sale = pw.TextField(default="")
+    open_at = pw.IntegerField(null=True)
 
     class Meta:
         primary_key = pw.CompositeKey("flight", "cabin")

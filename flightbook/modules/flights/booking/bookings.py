@@ -85,7 +85,7 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
     with uow.transaction():
         ref = _insert_booking(uow, booking, legs, passengers, fares, quoted)
         short, sold = take_seats([leg.flight.id for leg in legs], booking.cabin, seated,
-                                 frozenset(leg.flight.id for leg in legs if leg.buckets))
+                                 {leg.flight.id: leg.buckets for leg in legs if leg.buckets})
         uow.after_commit(lambda: metrics.held(booking.cabin, seated))
         if short is not None:  # raising rolls the whole booking back
             leg = next(leg for leg in legs if leg.flight.id == short)

@@ -92,16 +92,37 @@ def insert_booking(database, ref: str, booking: NewBooking, legs: list[Leg], pas
     return True
 
 
-_DROP_FARES = Statement("hold_drop_fares", lambda d: "DELETE FROM booking_fare WHERE booking_ref = {ref}")
-_DROP_LEGS = Statement("hold_drop_legs", lambda d: "DELETE FROM booking_flight WHERE booking_ref = {ref}")
-_SET_TOTAL = Statement("hold_set_total", lambda d: "UPDATE booking SET total_amount = {total_amount} WHERE ref = {ref}")
+_DROP_FARES_SQL = "DELETE FROM booking_fare WHERE booking_ref = {ref}"
+_DROP_LEGS_SQL = "DELETE FROM booking_flight WHERE booking_ref = {ref}"
+_SET_TOTAL_SQL = "UPDATE booking SET total_amount = {total_amount} WHERE ref = {ref}"
+
+
+def _everything_again(d: Dialect) -> str:
+    # The rows go before the new ones are written, in one statement: every insert reads ``gone``, which counts
+    # them all, so the deletes have run first and the new rows' keys are free.
+    return f"""WITH dropped_fares AS ({_DROP_FARES_SQL} RETURNING 1),
+dropped_legs AS ({_DROP_LEGS_SQL} RETURNING 1),
+gone AS (SELECT (SELECT count(*) FROM dropped_fares) + (SELECT count(*) FROM dropped_legs) AS n),
+legs AS ({_legs(d, "{ref}", ", gone")}),
+fares AS ({_fares(d, "{ref}", ", gone")})
+{_SET_TOTAL_SQL}"""
+
+
+REPRICE_ALL = Statement("hold_reprice", _everything_again)  # PostgreSQL
+_DROP_FARES = Statement("hold_drop_fares", lambda d: _DROP_FARES_SQL)  # SQLite, then the legs, fares and total
+_DROP_LEGS = Statement("hold_drop_legs", lambda d: _DROP_LEGS_SQL)
+_SET_TOTAL = Statement("hold_set_total", lambda d: _SET_TOTAL_SQL)
 
 
 def reprice(database, ref: str, booking: NewBooking, legs: list[Leg], passengers: list[PassengerInput],
             fares: list[list[int]], sold: dict[int, list[SoldSeat]]) -> None:
     """Write booking ``ref``'s legs and fares again, and its total, for the seats the seats UPDATE really sold
-    (others sold from the buckets between the read and the UPDATE). Rare: the usual hold writes once."""
+    (others sold from the buckets between the read and the UPDATE). Rare, but the seats' row is locked meanwhile:
+    one statement on PostgreSQL."""
     rows = _rows(booking, legs, passengers, fares, sold)
+    if is_postgres(database):
+        REPRICE_ALL.run(database, ref=ref, total_amount=booking.total_amount, **rows)
+        return
     _DROP_FARES.run(database, ref=ref)
     _DROP_LEGS.run(database, ref=ref)
     INSERT_LEGS.run(database, ref=ref, legs=rows["legs"])

@@ -5,11 +5,14 @@ A cabin priced in fare buckets keeps its buckets in the same row ('price:left:si
 seats UPDATE locks the row (PostgreSQL; SQLite holds its write lock) and returns the buckets as they stand, so
 the seats are sold from the cheapest open buckets and the buckets written back in the same transaction, by an
 UPDATE conditional on the buckets read: two buyers can neither sell one bucket's seat twice nor miss a price
-rise. A cabin priced flat (no buckets) sells every seat at its one fare."""
+rise. On PostgreSQL a hold sells a bucketed cabin's seats inside the seats UPDATE itself (``take_seats``), so the
+hot row stays locked about as long as a flat cabin's. A cabin priced flat (no buckets) sells every seat at its one
+fare."""
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import Mapping, NamedTuple
 
 from flightbook.kernel.db import is_postgres
 from flightbook.kernel.sql import Statement
@@ -24,8 +27,8 @@ from flightbook.modules.flights.models import BookingFare, BookingFlight, Passen
 _MOVE_SEATS = Statement("seats_move", lambda d: """UPDATE seat_inventory SET seats_left = seats_left - {taken}
 WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {taken} RETURNING buckets, fare_amount""")
 _STORE_BUCKETS = Statement("seats_store_buckets", lambda d: """UPDATE seat_inventory
-SET buckets = {after}, next_fares = {ladder}, fare_amount = {fare_amount}
-WHERE flight_id = {flight_id} AND cabin = {cabin} AND buckets = {read}""")
+SET buckets = {after}, next_fares = {ladder}, fare_amount = {fare_amount}, open_at = NULL
+WHERE flight_id = {flight_id} AND cabin = {cabin} AND buckets = {read}""")  # the next sale finds the open bucket
 
 
 class SoldSeat(NamedTuple):
@@ -50,37 +53,57 @@ def _store_buckets(flight_id: int, cabin: str, read: str, after: list[BucketStat
         raise RuntimeError(f"the fare buckets of flight {flight_id} {cabin} moved under a locked row")
 
 
-# PostgreSQL, a cabin priced in buckets: the seats and their buckets in one statement (migration 012's
-# functions do pricing.take's work in the database), so the hot row is locked for this statement and the commit
-# alone. The CTE's FOR UPDATE waits for the row and reads its latest buckets; the UPDATE writes what they become.
-_TAKE_FROM_BUCKETS = Statement("seats_take_from_buckets", lambda d: """WITH locked AS (
-    SELECT fare_take(buckets, {n}) AS after, fare_sold(buckets, {n}) AS sold FROM seat_inventory
-    WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n} FOR UPDATE)
-UPDATE seat_inventory i SET seats_left = i.seats_left - {n}, buckets = locked.after,
-    next_fares = fare_ladder(locked.after), fare_amount = COALESCE(fare_next(locked.after), i.fare_amount)
-FROM locked WHERE i.flight_id = {flight_id} AND i.cabin = {cabin} AND i.seats_left >= {n}
-RETURNING locked.sold""")  # each function once per row: the buckets after are computed once, in the locking read
+# PostgreSQL, a cabin priced in buckets (migration 014): whatever is done while the hot row is locked is paid for
+# by every buyer queued on it, so a sale does as little there as a flat cabin's. Most sales take seats from the
+# cheapest open bucket and leave it with at least the next seats search shows: they only lower its seats-left figure
+# where ``open_at`` says it is (the next seats' prices and the fare stay as they are). Any other sale (across
+# buckets, near the end of one, or where is not known) is the second statement: fare_sell reads the buckets once and
+# says everything the sale writes, keeping the seats sold in ``last_sale`` to return them. Either waits for the row
+# and decides on its latest buckets.
+_SELL_FROM_OPEN_BUCKET = Statement("seats_sell_from_open_bucket", lambda d: """UPDATE seat_inventory
+SET seats_left = seats_left - {n}, buckets = overlay(buckets
+    PLACING (split_part(substr(buckets, open_at), ':', 1)::int - {n})::text
+    FROM open_at FOR length(split_part(substr(buckets, open_at), ':', 1)))
+WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n}
+    AND split_part(substr(buckets, open_at), ':', 1)::int >= {n} + {shown}
+RETURNING length(substr(buckets, 1, open_at)) - length(replace(substr(buckets, 1, open_at), ' ', '')), fare_amount""")
+_TAKE_FROM_BUCKETS = Statement("seats_take_from_buckets", lambda d: """UPDATE seat_inventory
+SET seats_left = seats_left - {n}, (buckets, last_sale, next_fares, fare_amount, open_at) =
+    (SELECT s.after, s.sold, s.ladder, s.next_fare, s.open_at FROM fare_sell(buckets, {n}) s)
+WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n} RETURNING last_sale""")
 
 
-def _take_in_one(flight_id: int, cabin: str, n: int) -> list[SoldSeat] | None:
+def _take_in_one(flight_id: int, cabin: str, n: int, read: str) -> list[SoldSeat] | None:
+    """The seats sold from the buckets (each bucket's index: the spaces before it), or None when too few are left;
+    the first statement tried only when the buckets as ``read`` say it may do (it takes nothing otherwise)."""
+    if _open_bucket_keeps(pricing.parse_state(read), n + pricing.MAX_SEATED):
+        rows = _SELL_FROM_OPEN_BUCKET.rows(database, flight_id=flight_id, cabin=cabin, n=n, shown=pricing.MAX_SEATED)
+        if rows:
+            bucket, price = rows[0]
+            return [SoldSeat(bucket, price)] * n
     rows = _TAKE_FROM_BUCKETS.rows(database, flight_id=flight_id, cabin=cabin, n=n)
     if not rows:
         return None
     return [SoldSeat(int(bucket), int(price)) for bucket, price in (seat.split(":") for seat in rows[0][0].split())]
 
 
+def _open_bucket_keeps(state: list[BucketState], seats: int) -> bool:
+    return next((s.left for s in state if s.left > 0), 0) >= seats
+
+
 def take_seats(flight_ids: list[int], cabin: str, n: int,
-               in_buckets: frozenset[int] = frozenset()) -> tuple[int | None, dict[int, list[SoldSeat]]]:
+               in_buckets: Mapping[int, str] = MappingProxyType({})) -> tuple[int | None, dict[int, list[SoldSeat]]]:
     """Take ``n`` seats of ``cabin`` on each flight, cheapest open bucket first: (the id of the first flight that
     has too few, for the caller to roll back, or None; each flight's seats sold, in selling order). Flights go
     in id order so two return bookings over the same pair lock the rows alike and cannot deadlock; take seats
     last in a transaction, so the hot row stays locked briefly. ``in_buckets``: the flights read as priced in
-    buckets, whose seats PostgreSQL sells in one statement (a cabin never turns from flat to buckets)."""
+    buckets (their buckets as read), whose seats PostgreSQL sells in one statement, or two near a bucket's end (a
+    cabin never turns from flat to buckets)."""
     sold: dict[int, list[SoldSeat]] = {}
     one_statement = is_postgres(database)
     for flight_id in sorted(flight_ids):
         if n and one_statement and flight_id in in_buckets:
-            taken = _take_in_one(flight_id, cabin, n)
+            taken = _take_in_one(flight_id, cabin, n, in_buckets[flight_id])
             if taken is None:
                 return flight_id, sold
             sold[flight_id] = taken
