@@ -1,7 +1,7 @@
 """End-to-end booking latency through the gateway, one process vs four services, and search requests/s
 through the gateway.
 
-    python bench/bench_services.py [--bookings 300] [--clients 4] [--rounds 6] [--seconds 10] [--compare REV]
+    python bench/bench_services.py [--bookings 300] [--clients 4] [--rounds 6] [--seconds 10] [--compare REV] [--sqlite]
 
 Both deployments are started for real, side by side (gunicorn; one process, and four processes as the
 Procfile does), each on three PostgreSQL databases of its own and seeded with the sample schedule; the
@@ -11,7 +11,8 @@ Bookings are measured with one traveller at a time (latency alone) and with --cl
 (latency under load). Prints p50/p99 and each step's p50 per mode and load, the CPU ms per booking of the
 serving processes (gunicorn masters and workers) and of the PostgreSQL backends (from /proc), the four/one
 ratios (target <= 1.5; issue 22's: <= 1.3) and gateway search requests/s. --compare REV adds a third
-deployment, one process running the code at REV (a git worktree, on PYTHONPATH), measured in the same turns.
+deployment, one process running the code at REV (a git worktree, on PYTHONPATH), measured in the same turns;
+--sqlite adds one process on SQLite, the embedded default (and REV's, with --compare).
 
     python bench/bench_services.py --observability [--bookings 120] [--rounds 6] [--seconds 12]
 
@@ -76,6 +77,7 @@ def find_trips(api: str) -> None:
 
 
 BEFORE = "before"  # the deployment of --compare's code: one process
+SQLITE = "one_process_sqlite"  # --sqlite: one process on the embedded default, SQLite
 STEPS = ("search", "book", "create-intent", "pay", "ticket")
 
 
@@ -165,6 +167,12 @@ def pct(values, q):
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
+def label(mode: str, rev: str | None) -> str:
+    """'one_process', 'four_services', 'one_process at REV', 'one_process sqlite', 'one_process sqlite at REV'."""
+    name = "one_process sqlite" if mode.startswith(SQLITE) else "one_process" if mode == BEFORE else mode
+    return f"{name} at {rev}" if mode.endswith(BEFORE) else name
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bookings", type=int, default=300, help="bookings per mode and load")
@@ -174,6 +182,8 @@ def main() -> None:
     parser.add_argument("--observability", action="store_true",
                         help="measure metrics and tracing on against off instead (see the module's doc)")
     parser.add_argument("--compare", metavar="REV", help="also one process running the code at REV (a git worktree)")
+    parser.add_argument("--sqlite", action="store_true",
+                        help="also one process on SQLite, the embedded default (with --compare, REV's too)")
     args = parser.parse_args()
     if args.observability:
         return observability_main(args)
@@ -185,6 +195,8 @@ def main() -> None:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(baseline), args.compare],
                        check=True)
         modes += (BEFORE,)
+    if args.sqlite:
+        modes += (SQLITE,) + ((SQLITE + "_" + BEFORE,) if args.compare else ())
     latencies = {(m, c): [] for m in modes for c in loads}
     cpu = {(m, c): [0.0, 0.0] for m in modes for c in loads}  # CPU seconds: serving processes, PostgreSQL backends
     steps = {(m, c): {} for m in modes for c in loads}
@@ -195,9 +207,10 @@ def main() -> None:
             for mode in modes:
                 # all on PostgreSQL, so the ratio measures the deployment, not the database
                 (Path(folder) / mode).mkdir()
-                kind = "one_process" if mode == BEFORE else mode
-                deployments[mode] = Deployment(kind, Path(folder) / mode, f"bench_{mode}", backend="postgres")
-                if mode == BEFORE:  # its servers (and its migrate and demo data) import the code at REV
+                kind = mode if mode in ("one_process", "four_services") else "one_process"
+                deployments[mode] = Deployment(kind, Path(folder) / mode, f"bench_{mode}",
+                                               backend="sqlite" if mode.startswith(SQLITE) else "postgres")
+                if mode.endswith(BEFORE):  # its servers (and its migrate and demo data) import the code at REV
                     deployments[mode].env["PYTHONPATH"] = str(baseline)
                 deployments[mode].start()
             apis = {mode: d.url + "/api/gateway" for mode, d in deployments.items()}
@@ -226,13 +239,13 @@ def main() -> None:
         for clients in loads:
             values = latencies[mode, clients]
             p50 = {k: statistics.median(v) * 1000 for k, v in steps[mode, clients].items()}
-            name = f"one_process at {args.compare}" if mode == BEFORE else mode
+            name = label(mode, args.compare)
             print(f"{name:14s} {clients} client(s): booking p50 {statistics.median(values) * 1000:6.1f} ms  "
                   f"p99 {pct(values, 0.99):6.1f} ms  (steps p50: {', '.join(f'{k} {p50[k]:.1f}' for k in STEPS)} ms; "
                   f"{len(values)} bookings); CPU ms per booking: serving processes "
                   f"{cpu[mode, clients][0] / len(values) * 1000:.1f}, PostgreSQL "
                   f"{cpu[mode, clients][1] / len(values) * 1000:.1f}")
-        print(f"{mode:14s} gateway search {statistics.median(searches[mode]):6.1f} req/s ({args.clients} clients)")
+        print(f"{label(mode, args.compare):14s} gateway search {statistics.median(searches[mode]):6.1f} req/s ({args.clients} clients)")
     print(machine_load())
     for clients in loads:
         one, four = latencies["one_process", clients], latencies["four_services", clients]
