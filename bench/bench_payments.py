@@ -40,38 +40,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import CpuMeter, admin, backend_pids, machine_load  # noqa: E402
+from bench.common import CpuMeter, admin, backend_pids, machine_load, scratch_system  # noqa: E402
 
 # BENCH_CODE: the checkout whose flightbook a throughput round measures (--baseline's worktree), this one's default
 sys.path.insert(0, os.environ.get("BENCH_CODE", str(ROOT)))
 
-from flightbook import MODULES, wiring  # noqa: E402
+from flightbook import MODULES  # noqa: E402
 from flightbook.contracts.flights import BookingRequest, PassengerInput  # noqa: E402
 from flightbook.contracts.payments import CardInput  # noqa: E402
 from flightbook.kernel import clock  # noqa: E402
 from flightbook.kernel.auth import Principal  # noqa: E402
-from flightbook.kernel.db import open_database  # noqa: E402
-from flightbook.kernel.migrations import migrate  # noqa: E402
-from flightbook.kernel.settings import Settings  # noqa: E402
 
 CARD = CardInput(number="4242424242424242", exp_month=12, exp_year=dt.date.today().year + 2, cvc="123")
 RESULT = re.compile(r"-> (\d+) payments/s; latency p50 ([\d.]+) ms, p99 ([\d.]+) ms; CPU ms per payment: "
                     r"app ([\d.]+), PostgreSQL ([\d.]+); per create-intent: app ([\d.]+), PostgreSQL ([\d.]+)")
-
-
-def scratch_system(pg: str):
-    base = pg.rsplit("/", 1)[0]
-    env = {"FLIGHTBOOK_HOME": tempfile.mkdtemp(prefix="fbbench"), "FLIGHTBOOK_SECRET_KEY": "bench-secret",
-           "FLIGHTBOOK_SERVICE_SECRET": "bench-service-secret"}
-    for module in MODULES:
-        name = f"fbbench_payments_{module}"
-        admin(pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin(pg, f"CREATE DATABASE {name}")
-        database = open_database(f"{base}/{name}")
-        migrate(module, database)
-        database.close_all()
-        env[f"FLIGHTBOOK_{module.upper()}_DATABASE"] = f"{base}/{name}"
-    return wiring.build_system(Settings.from_env(env))
 
 
 def held_bookings(system, count: int) -> list[tuple[Principal, str]]:
@@ -145,7 +127,7 @@ def close(system, pg: str) -> None:
 
 def throughput_round(payments_count: int, clients: int, pg: str, replays: bool) -> None:
     """One measurement of this checkout's code; prints the line the side-by-side run parses."""
-    system = scratch_system(pg)
+    system = scratch_system(pg, "fbbench_payments")
     payments = system.contracts["payments"]
     try:
         held = booked(system, payments_count)

@@ -6,9 +6,15 @@ import contextlib
 import os
 import re
 import subprocess
+import tempfile
 from urllib.parse import urlparse
 
 import psycopg2
+
+from flightbook import MODULES, wiring
+from flightbook.kernel.db import open_database
+from flightbook.kernel.migrations import migrate
+from flightbook.kernel.settings import Settings
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -43,6 +49,20 @@ def scratch_database(pg: str, name: str):
         yield url
     finally:
         drop_scratch(pg, name)
+
+
+def scratch_system(pg: str, prefix: str):
+    """The whole system in this process on fresh, migrated PostgreSQL databases ``<prefix>_<module>`` (drop them
+    with ``drop_scratch``)."""
+    env = {"FLIGHTBOOK_HOME": tempfile.mkdtemp(prefix=prefix), "FLIGHTBOOK_SECRET_KEY": "bench-secret",
+           "FLIGHTBOOK_SERVICE_SECRET": "bench-service-secret"}
+    for module in MODULES:
+        url = create_scratch(pg, f"{prefix}_{module}")
+        database = open_database(url)
+        migrate(module, database)
+        database.close_all()
+        env[f"FLIGHTBOOK_{module.upper()}_DATABASE"] = url
+    return wiring.build_system(Settings.from_env(env))
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

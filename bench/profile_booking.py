@@ -15,39 +15,20 @@ import datetime as dt
 import io
 import pstats
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flightbook import MODULES, wiring  # noqa: E402
+from flightbook import MODULES  # noqa: E402
 from flightbook.contracts.flights import BookingRequest, PassengerInput  # noqa: E402
 from flightbook.contracts.payments import CardInput  # noqa: E402
 from flightbook.kernel import clock  # noqa: E402
 from flightbook.kernel.auth import Principal  # noqa: E402
-from flightbook.kernel.db import open_database  # noqa: E402
-from flightbook.kernel.migrations import migrate  # noqa: E402
-from flightbook.kernel.settings import Settings  # noqa: E402
-from bench.common import admin  # noqa: E402
+from bench.common import admin, scratch_system  # noqa: E402
 
 CARD = CardInput(number="4242424242424242", exp_month=12, exp_year=dt.date.today().year + 2, cvc="123")
-
-
-def scratch_system(pg: str):
-    base = pg.rsplit("/", 1)[0]
-    env = {"FLIGHTBOOK_HOME": tempfile.mkdtemp(prefix="fbprofile"), "FLIGHTBOOK_SECRET_KEY": "bench-secret",
-           "FLIGHTBOOK_SERVICE_SECRET": "bench-service-secret"}
-    for module in MODULES:
-        name = f"fbbench_profile_{module}"
-        admin(pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin(pg, f"CREATE DATABASE {name}")
-        database = open_database(f"{base}/{name}")
-        migrate(module, database)
-        database.close_all()
-        env[f"FLIGHTBOOK_{module.upper()}_DATABASE"] = f"{base}/{name}"
-    return wiring.build_system(Settings.from_env(env))
 
 
 def a_flight(seats: int, tag: str = "PF1", buckets: bool = False) -> int:
@@ -126,7 +107,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    system = scratch_system(args.pg)
+    system = scratch_system(args.pg, "fbbench_profile")
     try:
         flights, payments = system.contracts["flights"], system.contracts["payments"]
         databases = list(system.databases.values())
