@@ -11,11 +11,6 @@ from urllib.parse import urlparse
 
 import psycopg2
 
-from flightbook import MODULES, wiring
-from flightbook.kernel.db import open_database
-from flightbook.kernel.migrations import migrate
-from flightbook.kernel.settings import Settings
-
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -53,7 +48,13 @@ def scratch_database(pg: str, name: str):
 
 def scratch_system(pg: str, prefix: str):
     """The whole system in this process on fresh, migrated PostgreSQL databases ``<prefix>_<module>`` (drop them
-    with ``drop_scratch``)."""
+    with ``drop_scratch``). flightbook is imported here, not above: a benchmark measuring another checkout
+    puts it on the path after importing this module."""
+    from flightbook import MODULES, wiring
+    from flightbook.kernel.db import open_database
+    from flightbook.kernel.migrations import migrate
+    from flightbook.kernel.settings import Settings
+
     env = {"FLIGHTBOOK_HOME": tempfile.mkdtemp(prefix=prefix), "FLIGHTBOOK_SECRET_KEY": "bench-secret",
            "FLIGHTBOOK_SERVICE_SECRET": "bench-service-secret"}
     for module in MODULES:
