@@ -121,11 +121,10 @@ def serve(
         state["system"] = wiring.build_system(Settings.from_env(), serve=part)
         return wiring.create_app(state["system"])
 
-    def start_background():
-        if background:
-            system = state["system"]
-            state["runner"] = runner = JobRunner(system.jobs(), system.loops())
-            runner.start()
+    def start_background():  # in the jobs worker only (kernel/server.py)
+        system = state["system"]
+        state["runner"] = runner = JobRunner(system.jobs(), system.loops())
+        runner.start()
 
     def stop_background():
         if "runner" in state:
@@ -136,7 +135,7 @@ def serve(
     GunicornServer(factory, {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "preload_app": False,
                              "timeout": 60, "graceful_timeout": 10,  # flightbook logs each request itself
                              "child_exit": lambda server, worker: observability.worker_exited(worker.pid)},
-                   on_worker_start=start_background, on_worker_exit=stop_background).run()
+                   on_worker_start=start_background if background else None, on_worker_exit=stop_background).run()
 
 
 def _declare_queues_or_warn(settings: Settings) -> None:

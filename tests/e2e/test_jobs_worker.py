@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+import subprocess
 
 import pytest
 import requests
@@ -13,6 +14,7 @@ import requests
 from flightbook.kernel.server import JOBS_NICENESS
 from tests.e2e.deployments import Deployment, eventually
 from tests.e2e.test_journey import Traveller, earned
+from tests.servers import FLIGHTBOOK, ROOT, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -83,3 +85,24 @@ def test_a_killed_jobs_worker_is_replaced_and_its_successor_delivers_the_events(
     traveller, booking = book_and_pay(served)
     expected = earned(booking["total"]["amount"], booking["total"]["currency"])
     eventually(lambda: traveller.account()["balance"] == expected, timeout=30)
+
+
+def test_without_background_there_is_no_jobs_worker(tmp_path):
+    port = free_port()
+    env = {**os.environ, "FLIGHTBOOK_HOME": str(tmp_path)}
+    server = subprocess.Popen([FLIGHTBOOK, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+                               "--no-background"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        eventually(lambda: _answers(f"http://127.0.0.1:{port}/health"), timeout=60)
+        assert eventually(lambda: len(workers(server.pid)) == 2) and jobs_workers(server.pid) == []
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
