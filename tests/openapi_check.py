@@ -1,7 +1,7 @@
 """Every JSON answer a test sees over HTTP, checked against the OpenAPI description of the part that gave it.
 
-``conformance()`` wraps requests' ``HTTPAdapter.send`` (what the tests' own calls and the parts' ServiceClient
-go through): each answer of a documented path is validated with openapi-core against that server's
+``conformance()`` wraps requests' ``HTTPAdapter.send`` (what the tests' own calls go through) and
+``ServiceClient._exchange`` (the parts' calls to each other, made in the test process by the HTTP adapters): each answer of a documented path is validated with openapi-core against that server's
 ``/openapi.json`` (fetched once per server). An answer whose status the description lacks, or whose body breaks
 its schema, is recorded; the fixture using this fails the test with the list at its end.
 """
@@ -15,6 +15,8 @@ import requests
 from openapi_core import OpenAPI
 from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotFound
 from openapi_core.testing import MockRequest, MockResponse
+
+from flightbook.kernel.httpclient import ServiceClient
 
 _SPECS: dict[str, OpenAPI | None] = {}  # base URL -> its description (None: it serves none)
 
@@ -68,11 +70,24 @@ def conformance():
                               response.headers.get("Content-Type", ""), response.content)
         return response
 
+    original_exchange = ServiceClient._exchange
+
+    def exchange(client, url, method, path, body, headers, timeout):
+        answer = original_exchange(client, url, method, path, body, headers, timeout)
+        content_type = answer.headers.get("Content-Type", "")
+        if "json" in content_type:
+            spec = checker.spec_for(url, lambda prepared, **kw: original(requests.adapters.HTTPAdapter(), prepared, **kw))
+            if spec is not None:
+                checker.check(spec, method, url + path, answer.status_code, content_type, answer.content)
+        return answer
+
     requests.adapters.HTTPAdapter.send = send
+    ServiceClient._exchange = exchange
     try:
         yield checker
     finally:
         requests.adapters.HTTPAdapter.send = original
+        ServiceClient._exchange = original_exchange
 
 
 def check_in_process(spec: OpenAPI, checker: Conformance, method: str, path: str, result) -> None:

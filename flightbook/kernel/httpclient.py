@@ -1,18 +1,25 @@
-"""Calling another part over HTTP: one pooled session, connect/read timeouts, several base URLs used
-round-robin with a failing instance benched for a while, retries only where a call is idempotent.
+"""Calling another part over HTTP: a connection pool per instance, connect/read timeouts, several base URLs
+used round-robin with a failing instance benched for a while, retries only where a call is idempotent.
 
 A part that cannot be reached is an ``Unavailable`` (503) raised within the timeout, never a hang; an
 answer with an error body becomes the same DomainError the part raised, so callers cannot tell an
 HTTP adapter from the in-process one.
+
+The calls go straight to urllib3's connection pools, not through requests: a call between parts carries no
+cookie jar (a cookie one traveller's answer set must never ride on the next caller's call), follows no
+redirect, looks up no proxy in the environment and needs none of requests' per-call preparation, which was
+half of the client's CPU on a local round trip (bench/bench_hop.py measures a hop against a bare one).
 """
 from __future__ import annotations
 
 import itertools
 import threading
 import time
+from urllib.parse import urlencode
 
-import requests
-from requests.adapters import HTTPAdapter
+import orjson
+import urllib3
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError
 
 from flightbook.kernel import errors, tracing
 from flightbook.kernel.auth import Principal
@@ -31,6 +38,20 @@ def bearer(caller: Principal | None) -> str | None:
     return caller.token
 
 
+class Answer:
+    """A peer's answer, read whole: ``status_code``, ``headers`` (case-insensitive), ``content``, ``json()``."""
+
+    __slots__ = ("status_code", "headers", "content")
+
+    def __init__(self, status_code: int, headers, content: bytes):
+        self.status_code = status_code
+        self.headers = headers
+        self.content = content
+
+    def json(self):
+        return orjson.loads(self.content)
+
+
 class ServiceClient:
     BENCH_SECONDS = 10.0
 
@@ -46,11 +67,9 @@ class ServiceClient:
         self._turn = itertools.count()
         self._benched_until: dict[str, float] = {}
         self._lock = threading.Lock()
-        # Requests go straight to one pooled adapter rather than through a Session: a call between parts
-        # carries no cookie jar (a cookie one traveller's answer set must never ride on the next caller's
-        # call), follows no redirect, looks up no proxy in the environment, and skips the Session's
-        # per-call merging of settings (about a fifth of the client's time on a local round trip).
-        self._adapter = HTTPAdapter(pool_connections=len(self._urls), pool_maxsize=32, max_retries=0)
+        # block=False: past 32 connections at once to one instance, a call opens one more and closes it after
+        self._pools = {url: urllib3.connection_from_url(url, maxsize=32, block=False, retries=False)
+                       for url in self._urls}
 
     def _candidates(self) -> list[str]:
         """Every instance once, starting at the next in turn, benched instances last."""
@@ -94,31 +113,35 @@ class ServiceClient:
             raise errors.from_response(response.status_code, _json(response))
         return response.content
 
-    def send(self, method: str, path: str, *, idempotent: bool | None = None, read_timeout: float | None = None,
-             **kwargs) -> requests.Response:
-        """The raw response from the first instance that answers.
+    def send(self, method: str, path: str, *, json=None, data: bytes | None = None, params=None,
+             headers: dict | None = None, idempotent: bool | None = None,
+             read_timeout: float | None = None) -> Answer:
+        """The answer of the first instance that answers. ``json``: a body to send as JSON; ``data``: raw
+        bytes; ``params``: a dict, or a query string as it came.
 
-        A call moves on to the next instance when the connection was refused (nothing was processed),
-        and after a timeout or a 5xx only when it is idempotent (GET, an Idempotency-Key, or declared so).
+        A call moves on to the next instance when the connection was refused or not made in time (nothing
+        was processed), and after a read timeout, a broken answer or a 502/504 only when it is idempotent
+        (GET, an Idempotency-Key, or declared so).
         """
+        headers = _passed_on(headers)
         if idempotent is None:
-            headers = kwargs.get("headers") or {}
             idempotent = method.upper() in ("GET", "HEAD") or "Idempotency-Key" in headers
-        timeout = self._timeout if read_timeout is None else (self._timeout[0], read_timeout)
-        kwargs["headers"] = _passed_on(kwargs.get("headers"))
+        if json is not None:
+            data = orjson.dumps(json)
+            headers["Content-Type"] = "application/json"
+        if params:
+            path = f"{path}?{params if isinstance(params, str) else _query(params)}"
+        timeout = urllib3.Timeout(connect=self._timeout[0],
+                                  read=self._timeout[1] if read_timeout is None else read_timeout)
         last_error = "no instance tried"
         for url in self._candidates():
             try:
-                prepared = requests.Request(method, url + path, **kwargs).prepare()
-                response = self._adapter.send(prepared, timeout=timeout)
-                response.content  # read it all now: the connection goes back to the pool
-            except requests.ConnectionError as exc:
+                response = self._exchange(url, method, path, data, headers, timeout)
+            except ConnectTimeoutError as exc:  # refused, unreachable or not accepted in time: nothing was sent
                 self._bench(url)
-                last_error = type(exc).__name__
-                if isinstance(exc, requests.ConnectTimeout) or _refused(exc) or idempotent:
-                    continue
-                break
-            except requests.RequestException as exc:  # no answer in time, or one that broke off
+                last_error = "ConnectionRefused" if isinstance(exc, NewConnectionError) else type(exc).__name__
+                continue
+            except HTTPError as exc:  # no answer in time, or one that broke off: it may have been processed
                 self._bench(url)
                 last_error = type(exc).__name__
                 if idempotent:
@@ -132,8 +155,16 @@ class ServiceClient:
         raise errors.Unavailable(f"the {self.service} service is unavailable ({last_error})",
                                  code="service_unavailable")
 
+    def _exchange(self, url: str, method: str, path: str, body: bytes | None, headers: dict,
+                  timeout: urllib3.Timeout) -> Answer:
+        """One request to one instance, its answer read whole (so the connection goes back to the pool)."""
+        response = self._pools[url].urlopen(method, path, body=body, headers=headers, timeout=timeout,
+                                            redirect=False, preload_content=True, assert_same_host=False)
+        return Answer(response.status, response.headers, response.data)
+
     def close(self) -> None:
-        self._adapter.close()
+        for pool in self._pools.values():
+            pool.close()
 
 
 def _passed_on(headers: dict | None) -> dict:
@@ -146,12 +177,12 @@ def _passed_on(headers: dict | None) -> dict:
     return sent
 
 
-def _refused(exc: Exception) -> bool:
-    text = str(exc)
-    return "Connection refused" in text or "NewConnectionError" in text
+def _query(params: dict) -> str:
+    """``params`` as a query string, as requests wrote it: a None value left out, a list as repeated keys."""
+    return urlencode([(name, value) for name, value in params.items() if value is not None], doseq=True)
 
 
-def _json(response) -> dict:
+def _json(response: Answer) -> dict:
     try:
         return response.json()
     except ValueError:
