@@ -20,7 +20,7 @@ from flightbook.contracts.flights import Registration
 from flightbook.kernel import clock, observability, outbox, tracing
 from flightbook.kernel.broker import BrokerUnavailable, connect as connect_broker, redacted
 from flightbook.kernel.errors import Conflict, DomainError
-from flightbook.kernel.part import JobRunner
+from flightbook.kernel.part import Doorbell, JobRunner
 from flightbook.kernel.relay import RelayPolicy
 from flightbook.kernel.server import GunicornServer
 from flightbook.kernel.settings import Settings, SettingsError
@@ -115,15 +115,16 @@ def serve(
     finally:
         system.close()
     state: dict = {}
+    doorbell = Doorbell() if background else None  # made before the fork: every worker holds it
 
     def factory():
         tracing.configure(part or "all")  # in the worker: an exporter's thread does not survive a fork
         state["system"] = wiring.build_system(Settings.from_env(), serve=part)
-        return wiring.create_app(state["system"])
+        return wiring.create_app(state["system"], doorbell)
 
     def start_background():  # in the jobs worker only (kernel/server.py)
         system = state["system"]
-        state["runner"] = runner = JobRunner(system.jobs(), system.loops())
+        state["runner"] = runner = JobRunner(system.jobs(), system.loops(), doorbell)
         runner.start()
 
     def stop_background():

@@ -216,7 +216,9 @@ def build_system(settings: Settings | None = None, serve: str | None = None) -> 
     return system
 
 
-def create_app(system: System) -> falcon.App:
+def create_app(system: System, doorbell=None) -> falcon.App:
+    """The WSGI app serving ``system``; ``doorbell`` (kernel.part.Doorbell): the jobs worker's, when one runs
+    beside this process, so an event delivered here leaves its background work to it."""
     databases = [system.parts[name].database for name in system.served if system.parts[name].database]
     outboxes = {name: system.parts[name].database for name in system.served
                 if name in MODULES and system.parts[name].database is not None}
@@ -235,7 +237,7 @@ def create_app(system: System) -> falcon.App:
         system.parts[name].add_routes(app)
     inboxes = {name: _inbox(system, name) for name in system.served if system.parts[name].database}
     if inboxes:
-        app.add_route("/api/events", EventsResource(inboxes))
+        app.add_route("/api/events", EventsResource(inboxes, doorbell))
     openapi.mount(app, api_description(system), _title(system))
     return app
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import io
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ class Received:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    #: the process that sent it (with ``MailServer(track_senders=True)``; else None)
+    sender_pid: int | None = None
 
     @property
     def text(self) -> str:
@@ -53,16 +56,36 @@ class _Keeper:
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        # the client waits for our answer, so its end of the connection is still open to be found
+        pid = owner_of_connection(session.peer[1], self.mailbox.port) if self.mailbox.track_senders else None
         with self.mailbox.lock:
-            self.mailbox.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))
+            self.mailbox.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, pid))
         return "250 Message accepted for delivery"
+
+
+def owner_of_connection(local_port: int, remote_port: int) -> int | None:
+    """The pid holding the IPv4 TCP socket from 127.0.0.1:``local_port`` to ``remote_port`` (from /proc)."""
+    inodes = set()
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == local_port and int(fields[2].split(":")[1], 16) == remote_port:
+            inodes.add(f"socket:[{fields[9]}]")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                    return int(pid)
+        except OSError:  # gone, or not ours to read
+            continue
+    return None
 
 
 class MailServer:
     """An SMTP server on 127.0.0.1 that can be stopped and started again on the same port."""
 
-    def __init__(self, port: int | None = None, **smtp_options):
+    def __init__(self, port: int | None = None, track_senders: bool = False, **smtp_options):
         self.port = port or free_port()
+        self.track_senders = track_senders
         self.received: list[Received] = []
         self.refused: set[str] = set()
         self.lock = threading.Lock()

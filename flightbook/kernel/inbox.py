@@ -55,10 +55,12 @@ class Inbox:
         self.subscriber = subscriber
         self.handlers = handlers
 
-    def receive(self, message: Message) -> bool:
+    def receive(self, message: Message, doorbell=None) -> bool:
         """Apply ``message`` once: True if the handler ran now, False if it had already been applied.
         In a span of the publisher's trace and as part of the request it was published in (the calls and events
-        the handler makes carry that request id on), with one log line and one count per event."""
+        the handler makes carry that request id on), with one log line and one count per event. ``doorbell``
+        (a request worker's, kernel.part.Doorbell): a follow-up that a background job also does is left to
+        that job, rung now, instead of running here."""
         started = time.perf_counter()
         outcome = "failed"
         with tracing.span(f"handle {message.topic}", tracing.SpanKind.CONSUMER, message.trace_context,
@@ -66,14 +68,14 @@ class Inbox:
                              self.subscriber}), request_id_of(message.request_id):
             trace_id = tracing.current_trace_id()
             try:
-                applied = self._receive(message)
+                applied = self._receive(message, doorbell)
                 outcome = "applied" if applied else "duplicate"
                 return applied
             finally:
                 observability.event_line(self.subscriber, message.topic, message.event_id, outcome,
                                          time.perf_counter() - started, trace_id, current_request_id())
 
-    def _receive(self, message: Message) -> bool:
+    def _receive(self, message: Message, doorbell) -> bool:
         handler = self.handlers.get(message.topic)
         if handler is None:
             raise NoHandler(f"{self.subscriber} does not handle {message.topic!r}")
@@ -98,7 +100,11 @@ class Inbox:
                     _published_at.reset(published)
                 faults.reach(f"{self.subscriber}.event_applied")  # the effect written, not yet committed
             if callable(follow_up):
-                _follow(follow_up, self.subscriber, message)
+                job = getattr(follow_up, "background_job", None)
+                if doorbell is not None and job is not None:
+                    doorbell.ring(job)
+                else:
+                    _follow(follow_up, self.subscriber, message)
         return True
 
     def has_applied(self, event_id: str) -> bool:
@@ -152,8 +158,9 @@ class EventsResource:
     """``POST /api/events``: the relay of another part delivering an event to one of the parts served
     here. Service tokens only; the token's audience names the subscriber, its issuer the source."""
 
-    def __init__(self, inboxes: dict):
+    def __init__(self, inboxes: dict, doorbell=None):
         self.inboxes = inboxes  # subscriber name -> Inbox
+        self.doorbell = doorbell  # the jobs worker's, when one runs beside this request worker
 
     def on_post(self, req, resp):
         caller = require_service(getattr(req.context, "principal", None))
@@ -166,7 +173,7 @@ class EventsResource:
             raise Forbidden(f"{caller.service} may not deliver events published by {message.source}",
                             code="wrong_source")
         try:
-            applied = inbox.receive(message)
+            applied = inbox.receive(message, self.doorbell)
         except DomainError:
             raise
         except Exception as exc:  # the handler's own failure: nothing was recorded, the relay retries

@@ -7,6 +7,7 @@ import datetime as dt
 import os
 import signal
 import subprocess
+import time
 
 import pytest
 import requests
@@ -14,6 +15,7 @@ import requests
 from flightbook.kernel.server import JOBS_NICENESS
 from tests.e2e.deployments import Deployment, eventually
 from tests.e2e.test_journey import Traveller, earned
+from tests.mailkit import MailServer
 from tests.servers import FLIGHTBOOK, ROOT, free_port
 
 pytestmark = pytest.mark.slow
@@ -85,6 +87,25 @@ def test_a_killed_jobs_worker_is_replaced_and_its_successor_delivers_the_events(
     traveller, booking = book_and_pay(served)
     expected = earned(booking["total"]["amount"], booking["total"]["currency"])
     eventually(lambda: traveller.account()["balance"] == expected, timeout=30)
+
+
+def test_in_four_services_the_mail_an_event_asks_for_is_sent_at_once_by_the_jobs_worker(tmp_path, worker):
+    """PaymentSucceeded reaches flights over HTTP, in a request worker; the confirmation mail (a PDF to render)
+    is sent by flights' jobs worker, rung through the doorbell, long before its mail job's interval."""
+    mail = MailServer(track_senders=True).start()
+    deployment = Deployment("four_services", tmp_path, f"doorbell_{worker}", FLIGHTBOOK_SMTP_URL=mail.url,
+                            FLIGHTBOOK_MAIL_INTERVAL_SECONDS=600)
+    try:
+        deployment.start()
+        traveller, booking = book_and_pay(deployment)
+        started = time.monotonic()
+        (received,) = eventually(lambda: [m for m in list(mail.received)
+                                          if m.message["X-Flightbook-Booking"] == booking["ref"]], timeout=30)
+        assert time.monotonic() - started < 15
+        assert received.sender_pid in jobs_workers(deployment.servers["flights"].process.pid)
+    finally:
+        deployment.stop()
+        mail.stop()
 
 
 def test_without_background_there_is_no_jobs_worker(tmp_path):

@@ -14,7 +14,7 @@ from flightbook.modules.flights import handlers, metrics, models, resources
 from flightbook.modules.flights.booking.fare_rules import BookingRules
 from flightbook.modules.flights.notifications.mailer import mailer_for
 from flightbook.modules.flights.notifications.messages import MailPolicy
-from flightbook.modules.flights.notifications.sending import Sender
+from flightbook.modules.flights.notifications.sending import SEND_MAIL_JOB, Sender
 from flightbook.modules.flights.service import FlightsService
 
 
@@ -43,7 +43,7 @@ def build(settings: Settings, tokens: Tokens) -> Part[FlightsService]:
         add_routes=lambda app: resources.add_routes(app, service),
         event_handlers=handlers.build(service),
         jobs=[Job("expire-holds", settings.sweep_interval_seconds, service.expire_holds),
-              Job("send-mail", settings.mail_interval_seconds, service.send_mail),
+              Job(SEND_MAIL_JOB, settings.mail_interval_seconds, service.send_mail),
               Job("admin-figures", ADMIN_FIGURES_INTERVAL_SECONDS, service.refresh_admin_figures),
               Job("fold-seat-days", FOLD_SEAT_DAYS_INTERVAL_SECONDS, service.fold_seat_days)],
     )

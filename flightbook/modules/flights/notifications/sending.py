@@ -13,6 +13,7 @@ from typing import Callable
 
 from flightbook.contracts.flights import MailReport, MessageStatus
 from flightbook.kernel import clock
+from flightbook.kernel.part import by_job
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights.booking.bookings import get_booking
 from flightbook.modules.flights.notifications import messages
@@ -23,6 +24,8 @@ from flightbook.modules.flights.notifications.messages import MailPolicy
 from flightbook.modules.flights.notifications.models import NotificationMessage
 
 log = logging.getLogger("flightbook.mail")
+
+SEND_MAIL_JOB = "send-mail"  # the background job that sends every message due
 
 
 class Outcome(StrEnum):
@@ -43,12 +46,13 @@ class Sender:
 
     def later(self, message_ids: list[int]) -> Callable[[], object] | None:
         """What an event handler returns: send these once its transaction has committed (if this fails, the
-        server is away or the process dies first, the background job sends them)."""
+        server is away or the process dies first, the background job sends them; an event delivered to a
+        request worker rings that job at once instead, see kernel.part.Doorbell)."""
         def send_now() -> None:
             for message_id in message_ids:
                 if time.monotonic() < self.away_until or self.send(message_id) == Outcome.AWAY:
                     return
-        return send_now if message_ids else None
+        return by_job(SEND_MAIL_JOB, send_now) if message_ids else None
 
     def send(self, message_id: int) -> Outcome | None:
         """One try at one message; None when it is not ours to send (another sender has it, or it is done)."""
