@@ -6,7 +6,7 @@ Starts, side by side, four services on PostgreSQL (as the Procfile runs them) an
 Falcon app with a single JSON endpoint and one Falcon app that forwards to it with urllib3 (both under
 gunicorn with the same workers and threads as flightbook serve; no auth, no logging, no metrics). Then,
 in alternating rounds, one client at a time: the bare endpoint called directly and through the bare
-forwarder; flightbook's loyalty tiers (``/api/loyalty/tiers``, public, answered from memory) called
+forwarder; flightbook's loyalty tiers (``/api/loyalty/tiers``, public, one small read) called
 directly and through the gateway (``/api/gateway/loyalty/tiers``). Prints each path's p50 latency and the
 CPU ms per request of each server's processes (from /proc), and what a hop adds: latency and CPU of the
 forwarding path minus the direct one. The bare hop is the floor any gateway written on this stack
