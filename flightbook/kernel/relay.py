@@ -16,16 +16,15 @@ the subscriber's inbox turns a repeated delivery into a no-op.
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
 import uuid
 from dataclasses import dataclass
 
-import requests
 from playhouse.shortcuts import chunked
 
 from flightbook.kernel import clock, data, db as kdb, tracing
-from flightbook.kernel.errors import DomainError
+from flightbook.kernel.errors import DomainError, Unavailable
+from flightbook.kernel.httpclient import ServiceClient
 from flightbook.kernel.inbox import Inbox
 from flightbook.kernel.outbox import DEAD, DELIVERED, PENDING, Message, event_connection, tables
 
@@ -79,35 +78,31 @@ class LocalSubscriber:
 
 
 class HttpSubscriber:
-    """A subscriber in another process: ``POST <url>/api/events`` with a service token."""
+    """A subscriber in another process: ``POST <url>/api/events`` with a service token, through the same pooled
+    client as every call between parts (its instances in turn, one that fails benched for a while; a delivery
+    is idempotent, the inbox applies an event once, so a timeout moves on to the next instance)."""
 
     def __init__(self, name: str, urls, topics, tokens, source: str, *, connect_timeout: float = 2.0,
-                 read_timeout: float = 10.0, session: requests.Session | None = None):
+                 read_timeout: float = 10.0):
         self.name = name
         self.urls = tuple(urls)
         self.topics = frozenset(topics)
         self._tokens = tokens
         self._source = source
-        self._timeout = (connect_timeout, read_timeout)
-        self._session = session or requests.Session()
-        self._start = itertools.count()
+        self._http = ServiceClient(name, self.urls, tokens, source, connect_timeout=connect_timeout,
+                                   read_timeout=read_timeout)
 
     def deliver(self, message: Message) -> None:
         token = self._tokens.service_token(self._source, self.name)
-        first = next(self._start) % len(self.urls)
-        failures = []
-        for url in self.urls[first:] + self.urls[:first]:
-            try:
-                body = {k: v for k, v in data.to_dict(message).items() if k not in ("trace_context", "request_id")}
-                resp = self._session.post(f"{url}/api/events", json=body, timeout=self._timeout,
-                                          headers=_headers(token, message))
-            except requests.RequestException as exc:
-                failures.append(f"{url}: {type(exc).__name__}")
-                continue
-            if resp.ok:
-                return
-            raise RuntimeError(f"{url} answered {resp.status_code}: {_error_text(resp)}")
-        raise SubscriberUnreachable("; ".join(failures))
+        body = {k: v for k, v in data.to_dict(message).items() if k not in ("trace_context", "request_id")}
+        try:
+            resp = self._http.send("POST", "/api/events", json=body, headers=_headers(token, message),
+                                   idempotent=True)
+        except Unavailable as exc:
+            raise SubscriberUnreachable(str(exc)) from None
+        if 200 <= resp.status_code < 300:
+            return
+        raise RuntimeError(f"{self.name} answered {resp.status_code}: {_error_text(resp)}")
 
 
 def _headers(token: str, message: Message) -> dict:
@@ -123,7 +118,7 @@ def _error_text(resp) -> str:
         error = resp.json()["error"]
         return f"{error['code']}: {error['message']}"
     except (ValueError, KeyError, TypeError):
-        return resp.text[:200]
+        return resp.content[:200].decode(errors="replace")
 
 
 class Relay:
