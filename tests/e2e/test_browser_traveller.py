@@ -248,7 +248,8 @@ def journey_pages(page, new_traveller, award) -> list[str]:
     search(page, ("Atlan", "ATL"), ("Dalla", "DFW"), passengers=1, days_ahead=2, return_days_ahead=4)
     at("results (return)")
     page.locator("[data-trip-amount]").wait_for()
-    page.get_by_role("link", name="Month view").click()
+    with page.expect_navigation():  # audited once the month view is the page, not while it replaces the results
+        page.get_by_role("link", name="Month view").click()
     at("month")
     page.goto(f"/flights?origin=portland&destination=ATL&trip=oneway&date={travel_date(2)}")
     at("search form with errors")
@@ -272,7 +273,8 @@ def journey_pages(page, new_traveller, award) -> list[str]:
     page.goto("/loyalty")
     at("points")
     page.goto("/bookings")
-    page.locator(".booking-row, [data-booking]").first.get_by_role("link", name="Cancel").click()
+    with page.expect_navigation():
+        page.locator(".booking-row, [data-booking]").first.get_by_role("link", name="Cancel").click()
     at("cancel")
     return seen
 
