@@ -24,8 +24,8 @@ _ENTRY = Lookup(BankEntry, "idempotency_key = {idempotency_key}")
 _CARD = Lookup(BankCard, "pan_hash = {pan_hash}")
 _INSERT_ENTRY = insert("mockbank_insert_entry", BankEntry, ("id", "idempotency_key", "kind", "failure_code", "pan_hash",
                                                             "amount", "currency", "created_at"))
-_DEBIT = Statement("mockbank_debit", lambda d: """UPDATE bank_card SET balance = balance - {amount}
-WHERE pan_hash = {pan_hash} AND balance >= {amount}""")
+_DEBIT = Statement("mockbank_debit_approving", lambda d: """UPDATE bank_card SET balance = balance - {amount}
+WHERE pan_hash = {pan_hash} AND behaviour = {behaviour} AND balance >= {amount}""")
 
 
 
@@ -65,24 +65,28 @@ class MockBank:
         self.database = database  # the payments database, where the simulated issuer keeps its own tables
 
     def charge(self, request: ChargeRequest, card: CardInput, idempotency_key: str) -> ChargeOutcome:
+        # No read of the key first: its entry is written in the same transaction as the debit, so a key used
+        # before (a retry, a racer, or a key voided by resolve_charge) fails that insert, which rolls the debit
+        # back, and the first answer is given.
         try:
             with write_transaction(self.database):
-                done = _entry(idempotency_key)
-                if done is not None:
-                    return _answer(done)
                 return _answer(self._decide(request, card, idempotency_key))
-        except pw.IntegrityError:  # a concurrent request with the same key got there first
+        except pw.IntegrityError:
             return _answer(_entry_of_racer(idempotency_key))
 
     def _decide(self, request: ChargeRequest, card: CardInput, key: str) -> BankEntry:
-        account = _CARD.first(pan_hash=pan_hash(card.number))
-        failure = self._refusal(account, card)
-        if account is not None and failure is None and not self._debit(account.pan_hash, request.amount):
-            failure = "insufficient_funds"
-        approved = account is not None and failure is None
+        account_hash = pan_hash(card.number)
+        # the usual case, a good card with the money, is the debit alone; any other reads the card to say why not
+        if not cards.is_expired(card.exp_month, card.exp_year, clock.now().date()) and self._debit(
+                account_hash, request.amount):
+            failure, known = None, True
+        else:
+            account = _CARD.first(pan_hash=account_hash)
+            failure, known = self._refusal(account, card) or "insufficient_funds", account is not None
+        approved = failure is None
         entry = {"id": new_id("ch" if approved else "dc"), "idempotency_key": key,
                  "kind": str(EntryKind.CHARGE if approved else EntryKind.DECLINE), "failure_code": failure,
-                 "pan_hash": account.pan_hash if account else "", "amount": request.amount.amount,
+                 "pan_hash": account_hash if known else "", "amount": request.amount.amount,
                  "currency": request.amount.currency, "created_at": clock.to_db(clock.now())}
         _INSERT_ENTRY.run(self.database, **entry)
         return BankEntry(**entry)
@@ -111,8 +115,10 @@ class MockBank:
 
     @staticmethod
     def _debit(account_hash: str, amount: Money) -> bool:
-        # conditional UPDATE: two charges racing for the last of a balance cannot both succeed
-        return _DEBIT.run(BankCard._meta.database, amount=amount.amount, pan_hash=account_hash).rowcount == 1
+        # conditional UPDATE: two charges racing for the last of a balance cannot both succeed; a card that
+        # does not approve is never debited
+        return _DEBIT.run(BankCard._meta.database, amount=amount.amount, pan_hash=account_hash,
+                          behaviour="approve").rowcount == 1
 
     def refund(self, charge_ref: str, amount: Money, idempotency_key: str) -> RefundOutcome:
         try:

@@ -8,12 +8,16 @@ from flightbook.contracts.payments import (CardView, IntentAlreadyPaid, IntentNo
                                            PaymentInProgress, PaymentStatus, PaymentView, RefundStatus, RefundView)
 from flightbook.kernel import clock
 from flightbook.kernel.money import Money
-from flightbook.kernel.sql import Lookup
+from flightbook.kernel.sql import Lookup, Statement
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.payments.models import Payment, PaymentIntent, Refund, new_id
 
 _INTENT = Lookup(PaymentIntent, "id = {id}")
 _INTENT_OF_BOOKING = Lookup(PaymentIntent, "booking_ref = {booking_ref}")
+_INTENT_COLUMNS = ("id", "booking_ref", "user_id", "amount", "currency", "status", "created_at", "updated_at")
+#: the booking's first intent, or nothing when it has one (booking_ref is unique)
+_OPEN_INTENT = Statement("payments_open_intent", lambda d: f"""INSERT INTO payment_intent ({', '.join(_INTENT_COLUMNS)})
+VALUES ({', '.join('{' + c + '}' for c in _INTENT_COLUMNS)}) ON CONFLICT (booking_ref) DO NOTHING""")
 
 
 def intent_view(intent: PaymentIntent) -> IntentView:
@@ -23,7 +27,13 @@ def intent_view(intent: PaymentIntent) -> IntentView:
 
 
 def open_intent(uow: UnitOfWork, booking_ref: str, user_id: int, due: Money) -> IntentView:
-    """The booking's one intent: created on first ask; an open one follows the amount now due."""
+    """The booking's one intent: created on first ask (one statement); an open one follows the amount now due."""
+    now = clock.now()
+    intent = PaymentIntent(id=new_id("pi"), booking_ref=booking_ref, user_id=user_id, amount=due.amount,
+                           currency=due.currency, status=IntentStatus.REQUIRES_PAYMENT_METHOD,
+                           created_at=clock.to_db(now), updated_at=clock.to_db(now))
+    if _OPEN_INTENT.run(uow.database, **{c: intent.__data__[c] for c in _INTENT_COLUMNS}).rowcount == 1:
+        return intent_view(intent)
     try:
         with uow.transaction():
             intent = _INTENT_OF_BOOKING.first(booking_ref=booking_ref)

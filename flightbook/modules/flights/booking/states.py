@@ -8,7 +8,7 @@ from flightbook.contracts.flights import (BookingConfirmed, BookingExpired, Book
                                           HoldExpired, InvalidTransition)
 from flightbook.kernel import clock
 from flightbook.kernel.money import Money
-from flightbook.kernel.sql import Lookup
+from flightbook.kernel.sql import Lookup, Statement
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights import metrics
 from flightbook.modules.flights.booking import refs
@@ -29,6 +29,11 @@ TRANSITIONS = {
 
 _SWEEP_BATCH = 500
 _BY_REF = Lookup(Booking, "ref = {ref}")
+#: HELD within its hold -> CONFIRMED, answering what the event and the metric need (the seats: its passengers)
+_CONFIRM_HELD = Statement("booking_confirm_held", lambda d: f"""UPDATE booking SET status = '{CONFIRMED}',
+payment_id = {{payment_id}}, confirmed_at = {{now}}
+WHERE ref = {{ref}} AND status = '{HELD}' AND hold_expires_at > {{now}}
+RETURNING user_id, total_amount, currency, cabin, (SELECT count(*) FROM passenger WHERE booking_ref = {{ref}})""")
 
 
 def find(ref: str) -> Booking:
@@ -72,6 +77,19 @@ def confirm(uow: UnitOfWork, booking: Booking, payment_id: str, now: dt.datetime
     seats = Passenger.select().where(Passenger.booking == booking.ref).count()
     cabin = booking.cabin
     uow.after_commit(lambda: metrics.confirmed(cabin, seats))
+
+
+def confirm_held(uow: UnitOfWork, ref: str, payment_id: str, now: dt.datetime, paid: Money | None = None) -> bool:
+    """-> CONFIRMED by ``payment_id`` if HELD and its hold still runs at ``now``, inside the caller's transaction:
+    one conditional UPDATE, no read before it. False: nothing changed (``confirm_booking`` then finds out why)."""
+    row = _CONFIRM_HELD.run(uow.database, ref=ref, payment_id=payment_id, now=clock.to_db(now)).fetchone()
+    if row is None:
+        return False
+    user_id, total_amount, currency, cabin, seats = row
+    uow.publish(BookingConfirmed(ref=ref, user_id=user_id, total=Money(total_amount, currency), payment_id=payment_id,
+                                 paid=paid))
+    uow.after_commit(lambda: metrics.confirmed(cabin, seats))
+    return True
 
 
 def has_lapsed(booking: Booking, now: dt.datetime) -> bool:

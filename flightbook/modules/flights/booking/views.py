@@ -7,6 +7,8 @@ from collections import defaultdict
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import orjson
+
 from flightbook.contracts.flights import (BookedFlight, BookedLayover, BookingStatus, BookingView, Direction, FareLine,
                                           PassengerInput, PassengerType)
 from flightbook.kernel import clock
@@ -54,9 +56,10 @@ def _passenger(p: Passenger) -> PassengerInput:
 
 _BOOKING_COLUMNS = ("ref, user_id, status, cabin, contact_email, total_amount, currency, hold_expires_at, created_at, "
                     "confirmed_at, cancelled_at, payment_id, refund_amount")
-#: one booking with its fares (passenger:flight:amount, space-separated) and its legs and their flights (a row per
-#: leg), then its passengers: two prepared round trips
+#: one booking with its fares (passenger:flight:amount, space-separated), its passengers (a JSON array of arrays,
+#: in the order they were written) and its legs and their flights (a row per leg): one prepared round trip
 _B_COLUMNS = ", ".join("b." + c for c in _BOOKING_COLUMNS.split(", "))
+_PASSENGER_COLUMNS = "first_name, last_name, date_of_birth, gender, passenger_type"
 
 
 def _fares_of_booking(d: Dialect) -> str:
@@ -65,17 +68,24 @@ def _fares_of_booking(d: Dialect) -> str:
     return "SELECT group_concat(passenger || ':' || flight_id || ':' || amount, ' ') FROM booking_fare WHERE booking_ref = b.ref"
 
 
-READ_BOOKING = Statement("booking_read", lambda d: f"""SELECT {_B_COLUMNS}, ({_fares_of_booking(d)}),
+def _passengers_of_booking(d: Dialect) -> str:
+    if d.is_postgres:
+        return (f"SELECT json_agg(json_build_array({_PASSENGER_COLUMNS}) ORDER BY id)::text FROM passenger "
+                "WHERE booking_ref = b.ref")
+    return (f"SELECT json_group_array(json_array({_PASSENGER_COLUMNS})) FROM (SELECT * FROM passenger "
+            "WHERE booking_ref = b.ref ORDER BY id)")
+
+
+READ_BOOKING = Statement("booking_read_all", lambda d: f"""SELECT {_B_COLUMNS}, ({_fares_of_booking(d)}),
+({_passengers_of_booking(d)}),
 s.flight_id, s.direction, s.fare_amount, s.currency, f.flight_number, f.airline, f.origin, f.destination,
 f.departs_at, f.arrives_at, f.duration_minutes, f.service_date
 FROM booking b LEFT JOIN booking_flight s ON s.booking_ref = b.ref LEFT JOIN flight f ON f.id = s.flight_id
 WHERE b.ref = {{ref}}""")
-READ_PASSENGERS = Statement("booking_read_passengers", lambda d: """SELECT first_name, last_name, date_of_birth, gender,
-passenger_type FROM passenger WHERE booking_ref = {ref} ORDER BY id""")
 
 
 def read_booking(database, ref: str) -> tuple[int, BookingView] | None:
-    """(its traveller's user id, the view) of booking ``ref``, read by two prepared statements; None: no such
+    """(its traveller's user id, the view) of booking ``ref``, read by one prepared statement; None: no such
     booking. The same view as ``booking_views`` makes of its row."""
     rows = READ_BOOKING.rows(database, ref=ref)
     if not rows:
@@ -83,12 +93,12 @@ def read_booking(database, ref: str) -> tuple[int, BookingView] | None:
     booking = _BookingRow(*rows[0][:13])
     fares = [_FareRow(int(passenger), int(flight_id), int(amount), booking.currency)
              for passenger, flight_id, amount in (item.split(":") for item in (rows[0][13] or "").split())]
-    segments = sorted((_Segment(r[14], r[15], r[16], r[17], FlightRow(r[14], r[18], r[19], r[20], r[21],
-                                                                     clock.from_db(r[22]), clock.from_db(r[23]),
-                                                                     r[24], _date(r[25])))
-                       for r in rows if r[14] is not None), key=_flying_order)
     passengers = [PassengerInput(first, last, _date(born), gender, PassengerType(kind))
-                  for first, last, born, gender, kind in READ_PASSENGERS.rows(database, ref=ref)]
+                  for first, last, born, gender, kind in orjson.loads(rows[0][14] or "[]")]
+    segments = sorted((_Segment(r[15], r[16], r[17], r[18], FlightRow(r[15], r[19], r[20], r[21], r[22],
+                                                                     clock.from_db(r[23]), clock.from_db(r[24]),
+                                                                     r[25], _date(r[26])))
+                       for r in rows if r[15] is not None), key=_flying_order)
     codes = {code for s in segments for code in (s.flight.origin, s.flight.destination)}
     zones = {code: facts.tz for code, facts in airport_facts.facts_for(database, codes).items()}
     return booking.user_id, _view(booking, segments, passengers, fares, zones)
