@@ -35,24 +35,36 @@ CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": dt.date.today
 
 
 class Statements:
-    """Records what each module's database is sent (execute_sql, BEGIN, COMMIT, ROLLBACK) while ``on``."""
+    """Records what each module's database is sent, round trip by round trip (every ``execute`` of a cursor:
+    a BEGIN sent with the statement after it is one), while ``on``."""
 
     def __init__(self, databases: dict):
         self.on = False
         self.sent: list[tuple[str, str]] = []
         for name, database in databases.items():
             real = getattr(database, "obj", database)
-            for method in ("execute_sql", "begin", "commit", "rollback"):
-                self._wrap(real, name, method)
+            original = real.cursor
 
-    def _wrap(self, database, name: str, method: str) -> None:
-        original = getattr(database, method)
+            def recorded(*args, _original=original, _name=name, **kwargs):
+                cursor = _original(*args, **kwargs)
+                return _Recorded(cursor, lambda sql: self.sent.append((_name, sql)) if self.on else None)
+            real.cursor = recorded
 
-        def recorded(*args, **kwargs):
-            if self.on:
-                self.sent.append((name, args[0] if method == "execute_sql" else method.upper()))
-            return original(*args, **kwargs)
-        setattr(database, method, recorded)
+
+class _Recorded:
+    def __init__(self, cursor, record):
+        self._cursor = cursor
+        self._record = record
+
+    def execute(self, sql, params=None):
+        self._record(sql)
+        return self._cursor.execute(sql, params)
+
+    def __iter__(self):
+        return iter(self._cursor)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
 
 
 def call(app, method: str, path: str, token: str, body: dict | None = None, query: str = "",
@@ -78,8 +90,11 @@ def call(app, method: str, path: str, token: str, body: dict | None = None, quer
     return captured["status"], orjson.loads(answer) if answer else {}
 
 
+API = "/api/gateway"  # --direct: "/api", the modules' own routes (what the gateway's dispatch costs, by difference)
+
+
 def journey(app, token: str, date: str, i: int, step) -> None:
-    api = "/api/gateway"
+    api = API
     found = step("search", lambda: call(app, "GET", api + "/flights/search", token,
                                         query=f"origin=LHR&destination=JFK&date={date}"))
     flight = found["outbound"][0]
@@ -101,8 +116,11 @@ def main() -> None:
     parser.add_argument("--show", action="store_true", help="list one journey's statements per step")
     parser.add_argument("--profile", choices=STEPS, help="cProfile this step (a second pass of --journeys/2)")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--direct", action="store_true", help="call /api/... itself, not through /api/gateway/")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
+    global API
+    API = "/api" if args.direct else API
     import logging
     logging.disable(logging.INFO)  # the request log line costs the same either way; keep the terminal quiet
     system = scratch_system(args.pg, "fbbench_journey")
@@ -135,13 +153,13 @@ def main() -> None:
             journey(app, token, date, -i - 1, lambda name, work: work()[1])
         for i in range(args.journeys):
             journey(app, token, date, i, measured)
-        print(f"{args.journeys} journeys in process on PostgreSQL; {machine_load()}")
+        print(f"{args.journeys} journeys in process on PostgreSQL through {API}/; {machine_load()}")
         print(f"{'step':<14} {'CPU ms p50':>10} {'mean':>6} {'wall p50':>9} {'stmts':>6}  per database")
         for name in STEPS:
             per_db: dict[str, int] = {}
             for database, _ in counted[name]:
                 per_db[database] = per_db.get(database, 0) + 1
-            commits = sum(1 for _, sql in counted[name] if sql == "COMMIT")
+            commits = sum(1 for _, sql in counted[name] if sql.strip().upper() == "COMMIT")
             print(f"{name:<14} {statistics.median(cpu[name]) * 1000:>10.2f} {statistics.mean(cpu[name]) * 1000:>6.2f}"
                   f" {statistics.median(wall[name]) * 1000:>9.2f} {len(counted[name]):>6}  "
                   + ", ".join(f"{d} {n}" for d, n in per_db.items()) + f"; {commits} COMMIT")

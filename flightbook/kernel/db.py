@@ -42,6 +42,46 @@ class _Pool(PooledPostgresqlDatabase):
         else:
             self._returned_at[self.conn_key(conn)] = time.monotonic()
 
+    # A transaction's BEGIN travels with its first statement ("BEGIN; <statement>", one round trip instead of
+    # two: a short write transaction such as a seat hold is three or four statements). A transaction that sent
+    # nothing sends no COMMIT or ROLLBACK either. Anything that takes a cursor of its own (COPY) gets the BEGIN
+    # first, on its own.
+
+    def _initialize_connection(self, conn):
+        super()._initialize_connection(conn)
+        self._state.begin_pending = False
+
+    def begin(self, isolation_level=None):
+        if isolation_level or self._isolation_level:
+            return super().begin(isolation_level)
+        if self.is_closed():  # connected now, as a BEGIN sent at once would have (connecting resets the state)
+            self.connect()
+        self._state.begin_pending = True
+
+    def execute_sql(self, sql, params=None):
+        if getattr(self._state, "begin_pending", False):
+            self._state.begin_pending = False
+            sql = "BEGIN; " + sql
+        return super().execute_sql(sql, params)
+
+    def cursor(self, named_cursor=None):
+        if getattr(self._state, "begin_pending", False):
+            self._state.begin_pending = False
+            super().cursor().execute("BEGIN")
+        return super().cursor(named_cursor)
+
+    def commit(self):
+        if getattr(self._state, "begin_pending", False):
+            self._state.begin_pending = False
+            return None
+        return super().commit()
+
+    def rollback(self):
+        if getattr(self._state, "begin_pending", False):
+            self._state.begin_pending = False
+            return None
+        return super().rollback()
+
 
 def private_folder(folder: Path) -> Path:
     """``folder``, made if missing, readable by its owner only (it holds password hashes and secrets)."""
