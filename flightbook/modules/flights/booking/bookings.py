@@ -166,10 +166,10 @@ def confirm_booking(uow: UnitOfWork, ref: str, payment_id: str, now: dt.datetime
         # the usual case in one statement; when it changes nothing, the reads below say why
         with uow.transaction():
             confirmed = confirm_held(uow, ref, payment_id, now, paid)
-            if confirmed:
+            if confirmed is not None:
                 faults.reach("flights.confirming")  # a crash test's instant: paid, confirmation not yet committed
-        if confirmed:
-            return get_booking(ref)
+        if confirmed is not None:
+            return confirmed
     booking = find(ref)
     if has_lapsed(booking, now):  # expired for good, in its own transaction, whatever follows
         expire_if_lapsed(uow, ref, now)

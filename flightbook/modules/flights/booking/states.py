@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from flightbook.contracts.flights import (BookingConfirmed, BookingExpired, BookingNotFound, BookingStatus,
-                                          HoldExpired, InvalidTransition)
+                                          BookingView, HoldExpired, InvalidTransition)
 from flightbook.kernel import clock
 from flightbook.kernel.money import Money
 from flightbook.kernel.sql import Lookup, Statement
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.flights import metrics
-from flightbook.modules.flights.booking import refs
+from flightbook.modules.flights.booking import refs, views
 from flightbook.modules.flights.booking.seats import release_seats, seats_of
 from flightbook.modules.flights.models import Booking, BookingFlight, Flight, Passenger
 
@@ -29,12 +29,13 @@ TRANSITIONS = {
 
 _SWEEP_BATCH = 500
 _BY_REF = Lookup(Booking, "ref = {ref}")
-#: HELD within its hold -> CONFIRMED, answering what the event and the metric need (the seats: its passengers)
-_CONFIRM_HELD = Statement("booking_confirm_held", lambda d: f"""UPDATE booking SET status = '{CONFIRMED}',
-payment_id = {{payment_id}}, confirmed_at = {{now}}
-WHERE ref = {{ref}} AND status = '{HELD}' AND hold_expires_at > {{now}}
-RETURNING user_id, total_amount, currency, cabin, (SELECT count(*) FROM passenger WHERE booking_ref = {{ref}})""")
-
+_CONFIRM_HELD_SQL = f"""UPDATE booking SET status = '{CONFIRMED}', payment_id = {{payment_id}}, confirmed_at = {{now}}
+WHERE ref = {{ref}} AND status = '{HELD}' AND hold_expires_at > {{now}}"""
+#: HELD within its hold -> CONFIRMED, answering the booking as ``views.read_booking`` reads it: on PostgreSQL in
+#: the same statement; SQLite's UPDATE cannot be a CTE, so there it is read right after (the same transaction)
+_CONFIRM_HELD = Statement("booking_confirm_held", lambda d: (
+    f"WITH moved AS ({_CONFIRM_HELD_SQL} RETURNING *) {views.read_sql(d, 'moved')}" if d.is_postgres
+    else f"{_CONFIRM_HELD_SQL} RETURNING ref"))
 
 def find(ref: str) -> Booking:
     booking = _BY_REF.first(ref=ref) if refs.is_ref(ref) else None
@@ -79,17 +80,22 @@ def confirm(uow: UnitOfWork, booking: Booking, payment_id: str, now: dt.datetime
     uow.after_commit(lambda: metrics.confirmed(cabin, seats))
 
 
-def confirm_held(uow: UnitOfWork, ref: str, payment_id: str, now: dt.datetime, paid: Money | None = None) -> bool:
+def confirm_held(uow: UnitOfWork, ref: str, payment_id: str, now: dt.datetime,
+                 paid: Money | None = None) -> BookingView | None:
     """-> CONFIRMED by ``payment_id`` if HELD and its hold still runs at ``now``, inside the caller's transaction:
-    one conditional UPDATE, no read before it. False: nothing changed (``confirm_booking`` then finds out why)."""
-    row = _CONFIRM_HELD.run(uow.database, ref=ref, payment_id=payment_id, now=clock.to_db(now)).fetchone()
-    if row is None:
-        return False
-    user_id, total_amount, currency, cabin, seats = row
-    uow.publish(BookingConfirmed(ref=ref, user_id=user_id, total=Money(total_amount, currency), payment_id=payment_id,
-                                 paid=paid))
+    one conditional UPDATE, no read before it; the booking as confirmed. None: nothing changed (``confirm_booking``
+    then finds out why)."""
+    rows = _CONFIRM_HELD.rows(uow.database, ref=ref, payment_id=payment_id, now=clock.to_db(now))
+    if rows and not uow.is_postgres:
+        rows = views.READ_BOOKING.rows(uow.database, ref=ref)
+    read = views.view_of_rows(uow.database, rows)
+    if read is None:
+        return None
+    user_id, view = read
+    uow.publish(BookingConfirmed(ref=ref, user_id=user_id, total=view.total, payment_id=payment_id, paid=paid))
+    cabin, seats = view.cabin, len(view.passengers)
     uow.after_commit(lambda: metrics.confirmed(cabin, seats))
-    return True
+    return view
 
 
 def has_lapsed(booking: Booking, now: dt.datetime) -> bool:

@@ -76,18 +76,25 @@ def _passengers_of_booking(d: Dialect) -> str:
             "WHERE booking_ref = b.ref ORDER BY id)")
 
 
-READ_BOOKING = Statement("booking_read_all", lambda d: f"""SELECT {_B_COLUMNS}, ({_fares_of_booking(d)}),
-({_passengers_of_booking(d)}),
+def read_sql(d: Dialect, source: str = "booking") -> str:
+    """The SELECT of ``read_booking``'s statement over the booking rows of ``source`` (a table or a CTE)."""
+    return f"""SELECT {_B_COLUMNS}, ({_fares_of_booking(d)}), ({_passengers_of_booking(d)}),
 s.flight_id, s.direction, s.fare_amount, s.currency, f.flight_number, f.airline, f.origin, f.destination,
 f.departs_at, f.arrives_at, f.duration_minutes, f.service_date
-FROM booking b LEFT JOIN booking_flight s ON s.booking_ref = b.ref LEFT JOIN flight f ON f.id = s.flight_id
-WHERE b.ref = {{ref}}""")
+FROM {source} b LEFT JOIN booking_flight s ON s.booking_ref = b.ref LEFT JOIN flight f ON f.id = s.flight_id"""
+
+
+READ_BOOKING = Statement("booking_read_all", lambda d: f"{read_sql(d)} WHERE b.ref = {{ref}}")
 
 
 def read_booking(database, ref: str) -> tuple[int, BookingView] | None:
     """(its traveller's user id, the view) of booking ``ref``, read by one prepared statement; None: no such
     booking. The same view as ``booking_views`` makes of its row."""
-    rows = READ_BOOKING.rows(database, ref=ref)
+    return view_of_rows(database, READ_BOOKING.rows(database, ref=ref))
+
+
+def view_of_rows(database, rows: list) -> tuple[int, BookingView] | None:
+    """(its traveller's user id, the view) of the rows ``read_sql`` selected for one booking; None: no rows."""
     if not rows:
         return None
     booking = _BookingRow(*rows[0][:13])
