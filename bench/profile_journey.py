@@ -114,8 +114,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--journeys", type=int, default=200)
     parser.add_argument("--show", action="store_true", help="list one journey's statements per step")
-    parser.add_argument("--profile", choices=STEPS, help="cProfile this step (a second pass of --journeys/2)")
+    parser.add_argument("--profile", choices=STEPS + ("background",), help="cProfile this step (a second pass of --journeys/2)")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--background", action="store_true",
+                        help="also the jobs worker's share: after each journey, run the relays and the mail job "
+                             "until idle, timed the same way (its CPU per journey)")
     parser.add_argument("--direct", action="store_true", help="call /api/... itself, not through /api/gateway/")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
@@ -151,8 +154,22 @@ def main() -> None:
 
         for i in range(20):  # warm-up: connections, prepared statements, memos
             journey(app, token, date, -i - 1, lambda name, work: work()[1])
+        background = [job for job in system.jobs() if job.name.startswith("relay-") or job.name == "send-mail"]
+
+        def run_background() -> float:
+            started = time.thread_time()
+            for _ in range(3):  # an event delivered may publish another (booking.confirmed after payment.succeeded)
+                for job in background:
+                    job.run()
+            return time.thread_time() - started
+
+        if args.background:
+            run_background()
+        jobs_cpu: list[float] = []
         for i in range(args.journeys):
             journey(app, token, date, i, measured)
+            if args.background:
+                jobs_cpu.append(run_background())
         print(f"{args.journeys} journeys in process on PostgreSQL through {API}/; {machine_load()}")
         print(f"{'step':<14} {'CPU ms p50':>10} {'mean':>6} {'wall p50':>9} {'stmts':>6}  per database")
         for name in STEPS:
@@ -167,6 +184,9 @@ def main() -> None:
         total_wall = sum(statistics.median(wall[n]) for n in STEPS) * 1000
         print(f"{'journey':<14} {total_cpu:>10.2f} {'':>6} {total_wall:>9.2f} "
               f"{sum(len(counted[n]) for n in STEPS):>6}")
+        if jobs_cpu:
+            print(f"{'background':<14} {statistics.median(jobs_cpu) * 1000:>10.2f} "
+                  f"{statistics.mean(jobs_cpu) * 1000:>6.2f}  (relays and mail after each journey, CPU of this thread)")
         if args.show:
             for name in STEPS:
                 print(f"-- {name}")
@@ -185,6 +205,10 @@ def main() -> None:
                     profile.disable()
             for i in range(args.journeys // 2):
                 journey(app, token, date, 100000 + i, profiled)
+                if args.profile == "background":
+                    profile.enable()
+                    run_background()
+                    profile.disable()
             out = io.StringIO()
             stats = pstats.Stats(profile, stream=out)
             stats.sort_stats("tottime").print_stats(args.top)
