@@ -20,12 +20,19 @@ from flightbook.contracts.payments import IdempotencyKeyReused, PaymentInProgres
 from flightbook.kernel import clock
 from flightbook.kernel.errors import ValidationError
 from flightbook.kernel.sql import Lookup, Statement, insert
-from flightbook.modules.payments.models import IdempotencyRecord
+from flightbook.modules.payments.models import IdempotencyRecord, PaymentIntent
 
 MAX_KEY_LENGTH = 255
 _BY_KEY = Lookup(IdempotencyRecord, "scope_key = {scope_key}")
 _CLAIM = insert("idempotency_claim", IdempotencyRecord,
                 ("scope_key", "request_hash", "state", "result", "resource_id", "created_at"))
+_RECORD_FIELDS = IdempotencyRecord._meta.sorted_fields
+_INTENT_FIELDS = PaymentIntent._meta.sorted_fields
+#: a key's record and an intent, either missing, in one round trip: a row of the record's columns, then the intent's
+_WITH_INTENT = Statement("idempotency_find_with_intent", lambda d: f"""SELECT
+{', '.join('r.' + f.column_name for f in _RECORD_FIELDS)}, {', '.join('i.' + f.column_name for f in _INTENT_FIELDS)}
+FROM (SELECT 1 AS one) AS one LEFT JOIN idempotency_record r ON r.scope_key = {{scope_key}}
+LEFT JOIN payment_intent i ON i.id = {{intent_id}}""")
 _FINISH = Statement("idempotency_finish", lambda d: """UPDATE idempotency_record SET state = {done}, result = {result}
 WHERE resource_id = {resource_id} AND state = {in_progress}""")
 
@@ -64,6 +71,24 @@ def find(scope_key: str, req_hash: str) -> IdempotencyRecord | None:
     if record is not None and record.request_hash != req_hash:
         raise IdempotencyKeyReused("this Idempotency-Key was used with a different request")
     return record
+
+
+def find_with_intent(scope_key: str, req_hash: str, intent_id: str) -> tuple[IdempotencyRecord | None,
+                                                                         PaymentIntent | None]:
+    """``find(scope_key, req_hash)`` and the intent ``intent_id`` (None: no such intent), read together."""
+    row = _WITH_INTENT.rows(IdempotencyRecord._meta.database, scope_key=scope_key, intent_id=intent_id)[0]
+    record = _model(IdempotencyRecord, _RECORD_FIELDS, row[:len(_RECORD_FIELDS)])
+    if record is not None and record.request_hash != req_hash:
+        raise IdempotencyKeyReused("this Idempotency-Key was used with a different request")
+    return record, _model(PaymentIntent, _INTENT_FIELDS, row[len(_RECORD_FIELDS):])
+
+
+def _model(model, fields, values):
+    """A row's columns as an instance of ``model``, converted as its own select converts them; None: all NULL
+    (its primary key, never NULL, is NULL: no row was joined)."""
+    if all(value is None for value in values):
+        return None
+    return model(**{f.name: f.python_value(value) for f, value in zip(fields, values)})
 
 
 def claim(scope_key: str, req_hash: str, resource_id: str, result: dict | None = None) -> None:

@@ -53,8 +53,9 @@ def open_intent(uow: UnitOfWork, booking_ref: str, user_id: int, due: Money) -> 
         return intent_view(PaymentIntent.get(PaymentIntent.booking_ref == booking_ref))
 
 
-def users_intent(intent_id: str, user_id: int) -> PaymentIntent:
-    intent = _INTENT.first(id=intent_id)
+def users_intent(intent_id: str, user_id: int, read: PaymentIntent | None = None) -> PaymentIntent:
+    """``read``: the intent, if the caller read it already (None: read it now)."""
+    intent = read if read is not None and read.id == intent_id else _INTENT.first(id=intent_id)
     if intent is None or intent.user_id != user_id:
         raise IntentNotFound(f"no payment intent {intent_id}")
     return intent

@@ -29,7 +29,7 @@ from flightbook.kernel.money import Money
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.payments import (attempts, cards, console, idempotency, ledger, quotes, reconciler, refunds,
                                         webhooks)
-from flightbook.modules.payments.models import Payment, PaymentIntent, Refund
+from flightbook.modules.payments.models import IdempotencyRecord, Payment, PaymentIntent, Refund
 from flightbook.modules.payments.providers import PaymentProvider, ProviderError
 
 log = logging.getLogger("flightbook.payments")
@@ -115,11 +115,12 @@ class PaymentsService(OutboxAdmin, PaymentsContract, PaymentsAdmin):
         scope = f"process:{user_id}:{key}"
         req_hash = idempotency.request_hash(self.secret, {"intent_id": intent_id,
                                                           "card": data.to_dict(card) if card is not None else None})
-        answered = self.answer_for_key(scope, req_hash)
+        record, intent = idempotency.find_with_intent(scope, req_hash, intent_id)
+        answered = self.answer_for_record(record)
         if answered is not None:
             return answered
         try:
-            result = self.attempt_payment(user_id, intent_id, card, scope, req_hash)
+            result = self.attempt_payment(user_id, intent_id, card, scope, req_hash, intent)
         except (attempts.KeyTaken, Conflict) as exc:
             # the same key a moment earlier (it took the key, or already paid the intent): answer as it does
             answered = self.answer_for_key(scope, req_hash)
@@ -131,7 +132,10 @@ class PaymentsService(OutboxAdmin, PaymentsContract, PaymentsAdmin):
     def answer_for_key(self, scope: str, req_hash: str) -> PaymentResult | None:
         """What a key already claimed answers: its stored result; 409 while its attempt's lease runs; past
         the lease, the attempt finished now (the reconciler's path) and its result. None: key unused."""
-        record = idempotency.find(scope, req_hash)
+        return self.answer_for_record(idempotency.find(scope, req_hash))
+
+    def answer_for_record(self, record: IdempotencyRecord | None) -> PaymentResult | None:
+        """``answer_for_key`` of a record already read (None: key unused)."""
         if record is None:
             return None
         stored = idempotency.stored_result(record)
@@ -143,8 +147,9 @@ class PaymentsService(OutboxAdmin, PaymentsContract, PaymentsAdmin):
         return self.confirm_booking(result) if result.is_success else result
 
     def attempt_payment(self, user_id: int, intent_id: str, card: CardInput | None, scope: str,
-                        req_hash: str) -> PaymentResult:
-        intent = self.payable_intent(intent_id, user_id)
+                        req_hash: str, read: PaymentIntent | None = None) -> PaymentResult:
+        """``read``: the intent, if the caller read it already."""
+        intent = self.payable_intent(intent_id, user_id, read)
         booking, hold = self.booking_and_hold(intent.booking_ref, user_id)
         due = self.amount_due(booking, hold)
         if due.amount > 0 and card is None:
@@ -161,10 +166,11 @@ class PaymentsService(OutboxAdmin, PaymentsContract, PaymentsAdmin):
             return result
         return self.charge(intent, user_id, due, card, payment_id, scope, req_hash)
 
-    def payable_intent(self, intent_id: str, user_id: int) -> PaymentIntent:
+    def payable_intent(self, intent_id: str, user_id: int, read: PaymentIntent | None = None) -> PaymentIntent:
         """The caller's intent, waiting for a payment method; an attempt on it abandoned past its lease is
-        finished first (so a new key is never refused for ever by a crashed request)."""
-        intent = ledger.users_intent(intent_id, user_id)
+        finished first (so a new key is never refused for ever by a crashed request). ``read``: the intent, if
+        the caller read it already."""
+        intent = ledger.users_intent(intent_id, user_id, read)
         if intent.status == IntentStatus.PROCESSING:
             stuck = attempts.processing_attempt(intent.id)
             settled = self.settle_charge(stuck) if stuck is not None else None
