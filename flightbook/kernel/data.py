@@ -27,22 +27,30 @@ def _dump(value):
     if kind in _PLAIN:
         return value
     dump = _dumpers.get(kind)
-    if dump is None and dataclasses.is_dataclass(kind):
-        _dumpers[kind] = dump = _compile_dumper(kind)
-    if dump is not None:
-        return dump(value)
-    if isinstance(value, dt.datetime):
-        return clock.iso(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return [_dump(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _dump(v) for k, v in value.items()}
+    if dump is None:
+        _dumpers[kind] = dump = _dumper_of(kind)
+    return dump(value)
+
+
+_dumpers: dict = {}  # type -> how a value of it is dumped (found once per type, not tried for each value)
+
+
+def _dumper_of(kind):
+    if dataclasses.is_dataclass(kind):
+        return _compile_dumper(kind)
+    if issubclass(kind, dt.datetime):
+        return clock.iso
+    if issubclass(kind, dt.date):
+        return kind.isoformat
+    if issubclass(kind, (list, tuple)):
+        return lambda value: [_dump(v) for v in value]
+    if issubclass(kind, dict):
+        return lambda value: {k: _dump(v) for k, v in value.items()}
+    return _as_it_is
+
+
+def _as_it_is(value):
     return value
-
-
-_dumpers: dict = {}  # dataclass -> its compiled dumper
 
 
 def _compile_dumper(cls):
