@@ -114,7 +114,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--journeys", type=int, default=200)
     parser.add_argument("--show", action="store_true", help="list one journey's statements per step")
-    parser.add_argument("--profile", choices=STEPS + ("background",), help="cProfile this step (a second pass of --journeys/2)")
+    parser.add_argument("--profile", choices=STEPS + ("background",),
+                        help="cProfile this step (a second pass of --journeys/2)")
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--background", action="store_true",
                         help="also the jobs worker's share: after each journey, run the relays and the mail job "

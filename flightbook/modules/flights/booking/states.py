@@ -37,6 +37,7 @@ _CONFIRM_HELD = Statement("booking_confirm_held", lambda d: (
     f"WITH moved AS ({_CONFIRM_HELD_SQL} RETURNING *) {views.read_sql(d, 'moved')}" if d.is_postgres
     else f"{_CONFIRM_HELD_SQL} RETURNING ref"))
 
+
 def find(ref: str) -> Booking:
     booking = _BY_REF.first(ref=ref) if refs.is_ref(ref) else None
     if booking is None:
