@@ -5,6 +5,7 @@ first — in one transaction with the intent, the key's stored answer and the ou
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import peewee as pw
 
@@ -29,6 +30,17 @@ _ATTEMPT_COLUMNS = ("id", "intent_id", "booking_ref", "user_id", "status", "amou
                     "provider", "provider_key", "created_at", "lease_expires_at", "card_brand", "card_last4",
                     "card_exp_month", "card_exp_year", "card_fingerprint")
 _INSERT_ATTEMPT = insert("payments_insert_attempt", Payment, _ATTEMPT_COLUMNS)
+_SQL_TYPES = {pw.BigIntegerField: "bigint", pw.IntegerField: "int", pw.DateTimeField: "timestamp"}
+#: PostgreSQL: the key claimed, the intent taken and the attempt recorded in one statement (the attempt is
+#: inserted only if the intent was taken; a taken key fails the whole statement on its unique index)
+_BEGIN_ATTEMPT = Statement("payments_begin_attempt", lambda d: f"""WITH claimed AS (
+INSERT INTO idempotency_record (scope_key, request_hash, state, result, resource_id, created_at)
+VALUES ({{scope_key}}, {{request_hash}}, {{key_state}}, NULL, {{id}}, {{created_at}})),
+taken AS (UPDATE payment_intent SET status = {{intent_processing}}, amount = {{amount}}, currency = {{currency}},
+updated_at = {{created_at}} WHERE id = {{intent_id}} AND status = {{intent_waiting}} RETURNING id)
+INSERT INTO payment ({', '.join(_ATTEMPT_COLUMNS)})
+SELECT {', '.join(f"{{{c}}}::{_SQL_TYPES.get(type(Payment._meta.fields[c]), 'text')}" for c in _ATTEMPT_COLUMNS)}
+FROM taken""")
 _TAKE_INTENT = Statement("payments_take_intent", lambda d: """UPDATE payment_intent SET status = {processing},
 amount = {amount}, currency = {currency}, updated_at = {updated_at} WHERE id = {id} AND status = {waiting}""")
 _FINISH_ATTEMPT = Statement("payments_finish_attempt", lambda d: """UPDATE payment SET status = {status},
@@ -36,6 +48,16 @@ provider_ref = {provider_ref}, failure_code = {failure_code}, finished_at = {fin
 reconciled_at = {reconciled_at}, lease_expires_at = NULL WHERE id = {id} AND status = {processing}""")
 _SETTLE_INTENT = Statement("payments_settle_intent", lambda d: """UPDATE payment_intent SET status = {status},
 updated_at = {updated_at} WHERE id = {id} AND status = {processing}""")
+#: PostgreSQL: the three statements above and the key's answer (``idempotency.finish``) in one, the intent and the
+#: key changed only if this attempt was the one finished; answers how many attempts it finished (0 or 1)
+_FINISH_ALL = Statement("payments_finish_all", lambda d: """WITH finished AS (UPDATE payment SET status = {status},
+provider_ref = {provider_ref}, failure_code = {failure_code}, finished_at = {finished_at},
+reconciled_at = {reconciled_at}, lease_expires_at = NULL WHERE id = {id} AND status = {processing} RETURNING id),
+settled AS (UPDATE payment_intent SET status = {intent_status}, updated_at = {finished_at}
+WHERE id = {intent_id} AND status = {intent_processing} AND EXISTS (SELECT 1 FROM finished)),
+answered AS (UPDATE idempotency_record SET state = {done}, result = {result}
+WHERE resource_id = {id} AND state = {in_progress} AND EXISTS (SELECT 1 FROM finished))
+SELECT count(*) FROM finished""")
 
 
 class KeyTaken(Exception):
@@ -80,12 +102,20 @@ def begin(uow: UnitOfWork, intent: PaymentIntent, user_id: int, due: Money, paym
                       provider=provider, provider_key=provider_key, created_at=clock.to_db(now),
                       lease_expires_at=clock.to_db(now + dt.timedelta(seconds=lease_seconds)),
                       **_card_columns(card, fingerprint))
+    columns = {column: payment.__data__.get(column) for column in _ATTEMPT_COLUMNS}
     try:
         with uow.transaction():
-            idempotency.claim(scope, req_hash, payment_id)
-            if not _take_intent(intent.id, due):
-                raise IntentTaken(intent.id)
-            _INSERT_ATTEMPT.run(uow.database, **{column: payment.__data__.get(column) for column in _ATTEMPT_COLUMNS})
+            if uow.is_postgres:
+                if _BEGIN_ATTEMPT.run(uow.database, scope_key=scope, request_hash=req_hash,
+                                      key_state=str(idempotency.KeyState.IN_PROGRESS),
+                                      intent_processing=str(IntentStatus.PROCESSING),
+                                      intent_waiting=str(IntentStatus.REQUIRES_PAYMENT_METHOD), **columns).rowcount != 1:
+                    raise IntentTaken(intent.id)
+            else:
+                idempotency.claim(scope, req_hash, payment_id)
+                if not _take_intent(intent.id, due):
+                    raise IntentTaken(intent.id)
+                _INSERT_ATTEMPT.run(uow.database, **columns)
     except pw.IntegrityError:
         raise KeyTaken(scope) from None
     return payment
@@ -101,20 +131,29 @@ def _take_intent(intent_id: str, due: Money) -> bool:
 def finish(uow: UnitOfWork, payment: Payment, outcome: ChargeOutcome, *, reconciled: bool = False) -> PaymentResult:
     """The attempt's outcome, once: whoever finishes it second gets the first finisher's result."""
     status = PaymentStatus.SUCCEEDED if outcome.is_approved else PaymentStatus.FAILED
+    intent_status = IntentStatus.SUCCEEDED if outcome.is_approved else IntentStatus.REQUIRES_PAYMENT_METHOD
     now = clock.to_db(clock.now())
+    result = PaymentResult(id=payment.id, intent_id=payment.intent_id, booking_ref=payment.booking_ref, status=status,
+                           amount=payment.amount, currency=payment.currency, card=card_view_of(payment),
+                           failure_code=outcome.failure_code, message=DECLINE_REASONS.get(outcome.failure_code or ""))
+    attempt = {"status": str(status), "provider_ref": outcome.provider_ref, "failure_code": outcome.failure_code,
+               "finished_at": now, "reconciled_at": now if reconciled else None, "id": payment.id,
+               "processing": str(PaymentStatus.PROCESSING)}
     with uow.transaction():
-        finished = _FINISH_ATTEMPT.run(uow.database, status=str(status), provider_ref=outcome.provider_ref,
-                                       failure_code=outcome.failure_code, finished_at=now,
-                                       reconciled_at=now if reconciled else None, id=payment.id,
-                                       processing=str(PaymentStatus.PROCESSING)).rowcount
+        if uow.is_postgres:
+            finished = _FINISH_ALL.rows(uow.database, **attempt, intent_status=str(intent_status),
+                                        intent_id=payment.intent_id, intent_processing=str(IntentStatus.PROCESSING),
+                                        done=str(idempotency.KeyState.DONE), result=json.dumps(data.to_dict(result)),
+                                        in_progress=str(idempotency.KeyState.IN_PROGRESS))[0][0]
+        else:
+            finished = _FINISH_ATTEMPT.run(uow.database, **attempt).rowcount
+            if finished:
+                _SETTLE_INTENT.run(uow.database, status=str(intent_status), updated_at=now, id=payment.intent_id,
+                                   processing=str(IntentStatus.PROCESSING))
+                idempotency.finish(payment.id, data.to_dict(result))
         if not finished:
             return result_of(Payment.get_by_id(payment.id))
-        _SETTLE_INTENT.run(uow.database, status=str(IntentStatus.SUCCEEDED if outcome.is_approved
-                                                    else IntentStatus.REQUIRES_PAYMENT_METHOD),
-                           updated_at=now, id=payment.intent_id, processing=str(IntentStatus.PROCESSING))
         payment.status, payment.provider_ref, payment.failure_code = status, outcome.provider_ref, outcome.failure_code
-        result = result_of(payment)
-        idempotency.finish(payment.id, data.to_dict(result))
         _publish(uow, result, payment.user_id)
     return result
 
