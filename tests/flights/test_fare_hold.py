@@ -70,21 +70,29 @@ def test_the_statements_a_hold_sends_flat_as_before_fare_buckets_and_bucketed_as
     add_airports("LHR", "JFK")
     flat = add_flight(departs_in=AHEAD)
     roomy = add_flight(departs_in=AHEAD)
-    price_in_buckets(roomy, [(10000, 30), (20000, 30)])
+    price_in_buckets(roomy, [(10000, 60), (20000, 30)])
+    small = add_flight(departs_in=AHEAD)
+    price_in_buckets(small, [(10000, 7), (20000, 9)])
     bucketed = _bucketed()
     rules = bookings.BookingRules()
-    for flight in (flat, roomy, bucketed):  # warm: memos, prepared statements; the roomy cabin's open bucket found
-        bookings.hold_seats(UOW, 1, booking_request(flight.id), rules)
+    for _ in range(2):  # warm: memos, prepared statements; the open bucket found (the first sale), then sold from
+        for flight in (flat, roomy, small, bucketed):
+            bookings.hold_seats(UOW, 1, booking_request(flight.id), rules)
     sent = {}
-    for flight in (flat, roomy, bucketed):
+    for flight in (flat, roomy, small, bucketed):
         with _Counted(database) as counted:
             bookings.hold_seats(UOW, 1, booking_request(flight.id, _family()), rules)
         sent[flight.id] = counted.statements
     if is_postgres(database):  # all prepared (BEGIN and COMMIT, not counted here, besides)
         assert sent[flat.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking", "EXECUTE seats_move"]
-        # seats from the cheapest open bucket, which keeps more than search shows: one statement too (migration 014)
+        # seats from the cheapest open bucket, which keeps more than the next seats' prices kept: one statement too
+        # (migration 014)
         assert sent[roomy.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking",
                                   "EXECUTE seats_sell_from_open_bucket"]
+        # a small bucket that stays open (5 seats left, 3 taken): one statement, dropping them from the next seats'
+        # prices kept (migration 015)
+        assert sent[small.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking",
+                                  "EXECUTE seats_sell_from_ladder"]
         # across buckets (as read): fare_sell's statement alone
         assert sent[bucketed.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking",
                                      "EXECUTE seats_take_from_buckets"]
@@ -122,8 +130,14 @@ def _state(flight_id: int) -> list:
 
 
 def _shown(flight_id: int) -> tuple:
+    """The next nine seats' prices search shows and the fare; the ladder kept (up to 27 prices on PostgreSQL, which
+    the in-place sale drops sold seats from) must be the next seats' prices, however many it keeps."""
     row = SeatInventory.get(flight=flight_id, cabin="economy")
-    return row.next_fares, row.fare_amount
+    state = pricing.parse_state(row.buckets)
+    kept = row.next_fares.split()
+    assert kept == pricing.ladder_text([(s.price, s.left) for s in state], len(kept)).split()
+    assert len(kept) >= min(pricing.MAX_SEATED, sum(s.left for s in state))
+    return " ".join(kept[:pricing.MAX_SEATED]), row.fare_amount
 
 
 def _shown_by_rules(state: list) -> tuple:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from types import MappingProxyType
-from typing import Mapping, NamedTuple
+from typing import Callable, Collection, Mapping, NamedTuple
 
 from flightbook.kernel.db import is_postgres
 from flightbook.kernel.sql import Statement
@@ -53,57 +53,98 @@ def _store_buckets(flight_id: int, cabin: str, read: str, after: list[BucketStat
         raise RuntimeError(f"the fare buckets of flight {flight_id} {cabin} moved under a locked row")
 
 
-# PostgreSQL, a cabin priced in buckets (migration 014): whatever is done while the hot row is locked is paid for
-# by every buyer queued on it, so a sale does as little there as a flat cabin's. Most sales take seats from the
-# cheapest open bucket and leave it with at least the next seats search shows: they only lower its seats-left figure
-# where ``open_at`` says it is (the next seats' prices and the fare stay as they are). Any other sale (across
-# buckets, near the end of one, or where is not known) is the second statement: fare_sell reads the buckets once and
-# says everything the sale writes, keeping the seats sold in ``last_sale`` to return them. Either waits for the row
-# and decides on its latest buckets.
-_SELL_FROM_OPEN_BUCKET = Statement("seats_sell_from_open_bucket", lambda d: """UPDATE seat_inventory
-SET seats_left = seats_left - {n}, buckets = overlay(buckets
+# PostgreSQL, a cabin priced in buckets (migrations 014 and 015): whatever is done while the hot row is locked is paid
+# for by every buyer queued on it, so a sale does as little there as a flat cabin's. A sale that leaves the cheapest
+# open bucket open only lowers its seats-left figure where ``open_at`` says it is (the fare stays as it is): when the
+# bucket keeps more than all the next seats' prices kept (``next_fares``, up to LADDER_SEATS: fare_sell's), those
+# stay as they are too; when it keeps fewer, the party's seats are dropped from the front of ``next_fares`` as long
+# as the nine search shows stay (or it holds every seat left), so a small bucket sells in place as well. Both are
+# conditional on the fare the buckets were read at: a hold sold its seats at the price it was written with, or
+# nothing was sold and the row is not locked (see ``take_seats``). Any other sale (across buckets, the last seats of
+# one, where is not known) is the third statement: fare_sell reads the buckets once and says everything the sale
+# writes, keeping the seats sold in ``last_sale`` to return them. Each waits for the row and decides on its latest
+# buckets.
+LADDER_SEATS = 27  # the next seats' prices fare_sell keeps (migration 015)
+_LOWER_OPEN_FIGURE = """seats_left = seats_left - {n}, buckets = overlay(buckets
     PLACING (split_part(substr(buckets, open_at), ':', 1)::int - {n})::text
-    FROM open_at FOR length(split_part(substr(buckets, open_at), ':', 1)))
-WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n}
-    AND split_part(substr(buckets, open_at), ':', 1)::int >= {n} + {shown}
-RETURNING length(substr(buckets, 1, open_at)) - length(replace(substr(buckets, 1, open_at), ' ', '')), fare_amount""")
+    FROM open_at FOR length(split_part(substr(buckets, open_at), ':', 1)))"""
+_SOLD_IN_PLACE = """WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n} AND fare_amount = {price}
+    AND split_part(substr(buckets, open_at), ':', 1)::int >= {n} + {keeps}"""
+_OPEN_BUCKET_INDEX = """RETURNING length(substr(buckets, 1, open_at)) - length(replace(substr(buckets, 1, open_at), ' ', '')),
+    fare_amount"""
+_SELL_FROM_OPEN_BUCKET = Statement("seats_sell_from_open_bucket", lambda d: f"""UPDATE seat_inventory
+SET {_LOWER_OPEN_FIGURE}
+{_SOLD_IN_PLACE}
+{_OPEN_BUCKET_INDEX}""")
+_SELL_FROM_LADDER = Statement("seats_sell_from_ladder", lambda d: f"""UPDATE seat_inventory
+SET {_LOWER_OPEN_FIGURE}, next_fares = array_to_string((string_to_array(next_fares, ' '))[{{n}} + 1:], ' ')
+{_SOLD_IN_PLACE}
+    AND length(next_fares) - length(replace(next_fares, ' ', '')) + 1 >= least({{n}} + {{shown}}, seats_left)
+{_OPEN_BUCKET_INDEX}""")
 _TAKE_FROM_BUCKETS = Statement("seats_take_from_buckets", lambda d: """UPDATE seat_inventory
 SET seats_left = seats_left - {n}, (buckets, last_sale, next_fares, fare_amount, open_at) =
     (SELECT s.after, s.sold, s.ladder, s.next_fare, s.open_at FROM fare_sell(buckets, {n}) s)
 WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n} RETURNING last_sale""")
 
 
-def _take_in_one(flight_id: int, cabin: str, n: int, read: str) -> list[SoldSeat] | None:
-    """The seats sold from the buckets (each bucket's index: the spaces before it), or None when too few are left;
-    the first statement tried only when the buckets as ``read`` say it may do (it takes nothing otherwise)."""
-    if _open_bucket_keeps(pricing.parse_state(read), n + pricing.MAX_SEATED):
-        rows = _SELL_FROM_OPEN_BUCKET.rows(database, flight_id=flight_id, cabin=cabin, n=n, shown=pricing.MAX_SEATED)
-        if rows:
-            bucket, price = rows[0]
-            return [SoldSeat(bucket, price)] * n
+def _open_bucket(read: str, n: int) -> BucketState | None:
+    """The cheapest open bucket of the buckets as ``read``, if a sale of ``n`` seats from it leaves it open."""
+    bucket = next((s for s in pricing.parse_state(read) if s.left > 0), None)
+    return bucket if bucket is not None and bucket.left > n else None
+
+
+def _sell_in_place(flight_id: int, cabin: str, n: int, bucket: BucketState) -> list[SoldSeat] | None:
+    """The seats sold from the cheapest open bucket, read as ``bucket``, at its price; None when the row says
+    otherwise (nothing sold, nothing locked). A bucket read as roomy may have fewer seats by now: the second
+    statement tries it then."""
+    rows = []
+    if bucket.left >= n + LADDER_SEATS:
+        rows = _SELL_FROM_OPEN_BUCKET.rows(database, flight_id=flight_id, cabin=cabin, n=n, price=bucket.price,
+                                           keeps=LADDER_SEATS)
+    if not rows:
+        rows = _SELL_FROM_LADDER.rows(database, flight_id=flight_id, cabin=cabin, n=n, price=bucket.price, keeps=1,
+                                      shown=pricing.MAX_SEATED)
+    if not rows:
+        return None
+    index, price = rows[0]
+    return [SoldSeat(index, price)] * n
+
+
+def _take_from_buckets(flight_id: int, cabin: str, n: int) -> list[SoldSeat] | None:
+    """The seats fare_sell sold (each bucket's index and price), or None when too few are left."""
     rows = _TAKE_FROM_BUCKETS.rows(database, flight_id=flight_id, cabin=cabin, n=n)
     if not rows:
         return None
     return [SoldSeat(int(bucket), int(price)) for bucket, price in (seat.split(":") for seat in rows[0][0].split())]
 
 
-def _open_bucket_keeps(state: list[BucketState], seats: int) -> bool:
-    return next((s.left for s in state if s.left > 0), 0) >= seats
-
-
 def take_seats(flight_ids: list[int], cabin: str, n: int,
-               in_buckets: Mapping[int, str] = MappingProxyType({})) -> tuple[int | None, dict[int, list[SoldSeat]]]:
+               in_buckets: Mapping[int, str] = MappingProxyType({}), placed: Collection[int] = (),
+               moved: Callable[[int], str | None] | None = None) -> tuple[int | None, dict[int, list[SoldSeat]]]:
     """Take ``n`` seats of ``cabin`` on each flight, cheapest open bucket first: (the id of the first flight that
     has too few, for the caller to roll back, or None; each flight's seats sold, in selling order). Flights go
     in id order so two return bookings over the same pair lock the rows alike and cannot deadlock; take seats
     last in a transaction, so the hot row stays locked briefly. ``in_buckets``: the flights read as priced in
-    buckets (their buckets as read), whose seats PostgreSQL sells in one statement, or two near a bucket's end (a
-    cabin never turns from flat to buckets)."""
+    buckets (their buckets as read), whose seats PostgreSQL sells in one statement, or two when the buckets
+    moved since they were read (a cabin never turns from flat to buckets); ``placed``: those of them whose open
+    bucket's place was known (``open_at``), whose seats may be sold in place. ``moved(flight_id)``: called, while
+    this has locked no row yet, when the first flight's buckets are found to have moved (others bought or gave
+    seats back since they were read), to price the hold again before any row is locked; it returns the buckets it
+    read (None: the open bucket's place not known), from which the seats are taken again, so a hold's re-pricing
+    does not keep the hot row locked."""
     sold: dict[int, list[SoldSeat]] = {}
     one_statement = is_postgres(database)
     for flight_id in sorted(flight_ids):
         if n and one_statement and flight_id in in_buckets:
-            taken = _take_in_one(flight_id, cabin, n, in_buckets[flight_id])
+            taken, bucket = None, _open_bucket(in_buckets[flight_id], n) if flight_id in placed else None
+            if bucket is not None:
+                taken = _sell_in_place(flight_id, cabin, n, bucket)
+                if taken is None and moved is not None and not sold:  # moved since read; nothing locked yet
+                    fresh = moved(flight_id)
+                    bucket = _open_bucket(fresh, n) if fresh is not None else None
+                    taken = _sell_in_place(flight_id, cabin, n, bucket) if bucket is not None else None
+            if taken is None:
+                taken = _take_from_buckets(flight_id, cabin, n)
             if taken is None:
                 return flight_id, sold
             sold[flight_id] = taken
@@ -119,6 +160,16 @@ def take_seats(flight_ids: list[int], cabin: str, n: int,
         _store_buckets(flight_id, cabin, buckets, after)
         sold[flight_id] = [SoldSeat(bucket, price) for bucket, price in pairs]
     return None, sold
+
+
+def buckets_now(flight_id: int, cabin: str) -> tuple[str, bool]:
+    """A cabin's buckets as they stand (a plain read: no lock), and whether its open bucket's place is known."""
+    buckets, placed = _BUCKETS_NOW.rows(database, flight_id=flight_id, cabin=cabin)[0]
+    return buckets, bool(placed)
+
+
+_BUCKETS_NOW = Statement("seats_buckets_now", lambda d: """SELECT buckets, open_at IS NOT NULL FROM seat_inventory
+WHERE flight_id = {flight_id} AND cabin = {cabin}""")
 
 
 def release_seats(seats: dict[int, list[int | None]], cabin: str) -> None:
