@@ -87,11 +87,11 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
     with uow.transaction():
         ref = _insert_booking(uow, booking, legs, passengers, fares, quoted)
 
-        def moved(flight_id: int) -> str | None:
+        def moved(flight_id: int) -> str:
             """The buckets moved since read, and no seats' row is locked yet: the hold priced again, from them as
             they stand, and rewritten if its price moved, before the seats are taken again."""
             nonlocal fares, booking
-            buckets, placed = buckets_now(flight_id, booking.cabin)
+            buckets = buckets_now(flight_id, booking.cabin)
             leg = next(leg for leg in legs if leg.flight.id == flight_id)
             seats = _seats_as_read(dataclasses.replace(leg, buckets=buckets), seated)
             if seats != quoted[flight_id]:  # another price, or the same from another bucket
@@ -99,11 +99,10 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
                 fares = _fares(rules, types, legs, quoted, ahead)
                 booking = _priced(booking, fares, expected)  # FareChanged rolls it all back
                 hold_sql.reprice(uow.database, ref, booking, legs, passengers, fares, quoted)
-            return buckets if placed else None
+            return buckets
 
         short, sold = take_seats([leg.flight.id for leg in legs], booking.cabin, seated,
-                                 {leg.flight.id: leg.buckets for leg in legs if leg.buckets},
-                                 {leg.flight.id for leg in legs if leg.placed}, moved)
+                                 {leg.flight.id: leg.buckets for leg in legs if leg.buckets}, moved)
         uow.after_commit(lambda: metrics.held(booking.cabin, seated))
         if short is not None:  # raising rolls the whole booking back
             leg = next(leg for leg in legs if leg.flight.id == short)

@@ -40,13 +40,11 @@ class _Sold(NamedTuple):
     fare_amount: int
     currency: str
     buckets: str  # '' for a cabin priced flat
-    placed: bool  # where the cheapest open bucket's figure sits in ``buckets`` is known (its open_at)
 
 
 def _read_legs(d: Dialect) -> str:
     return f"""SELECT f.id, f.flight_number, f.airline, f.origin, f.destination, f.departs_at, f.arrives_at,
-f.duration_minutes, f.service_date, c.flight_id IS NOT NULL, i.seats_left, i.fare_amount, i.currency, i.buckets,
-i.open_at IS NOT NULL
+f.duration_minutes, f.service_date, c.flight_id IS NOT NULL, i.seats_left, i.fare_amount, i.currency, i.buckets
 FROM flight f LEFT JOIN seat_inventory i ON i.flight_id = f.id AND i.cabin = {{cabin}}
 LEFT JOIN flight_cancellation c ON c.flight_id = f.id
 WHERE f.id IN (SELECT id FROM ({d.rows_of("ids", {"id": "bigint"})}) AS wanted)"""
@@ -68,7 +66,6 @@ class Leg:
     field: str = "outbound_id"  # the request's field that named its journey
     position: int = 1  # its place in that journey, from 1
     buckets: str = ""  # the cabin's fare buckets as read ('' priced flat); the seats UPDATE decides what is sold
-    placed: bool = False  # the open bucket's place in them known: PostgreSQL may sell from it in place (seats.py)
 
 
 def seats_unavailable(leg: Leg, wanted: int, seats_left: int) -> SeatsUnavailable:
@@ -227,7 +224,7 @@ def _journey(database, direction: Direction, field: str, flight_ids: list[int], 
         if sold is None:
             raise ValidationError("cabin", f"{cabin} is not sold on flight {flight.flight_number}", flight_id=flight.id)
         journey.append(Leg(flight, direction, cabin, Money(sold.fare_amount, sold.currency), sold.seats_left,
-                           field, position, sold.buckets, bool(sold.placed)))
+                           field, position, sold.buckets))
     return journey
 
 

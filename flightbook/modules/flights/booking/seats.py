@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from types import MappingProxyType
-from typing import Callable, Collection, Mapping, NamedTuple
+from typing import Callable, Mapping, NamedTuple
 
 from flightbook.kernel.db import is_postgres
 from flightbook.kernel.sql import Statement
@@ -55,59 +55,68 @@ def _store_buckets(flight_id: int, cabin: str, read: str, after: list[BucketStat
 
 # PostgreSQL, a cabin priced in buckets (migrations 014 and 015): whatever is done while the hot row is locked is paid
 # for by every buyer queued on it, so a sale does as little there as a flat cabin's. A sale that leaves the cheapest
-# open bucket open only lowers its seats-left figure where ``open_at`` says it is (the fare stays as it is): when the
-# bucket keeps more than all the next seats' prices kept (``next_fares``, up to LADDER_SEATS: fare_sell's), those
-# stay as they are too; when it keeps fewer, the party's seats are dropped from the front of ``next_fares`` as long
-# as the nine search shows stay (or it holds every seat left), so a small bucket sells in place as well. Both are
-# conditional on the fare the buckets were read at: a hold sold its seats at the price it was written with, or
-# nothing was sold and the row is not locked (see ``take_seats``). Any other sale (across buckets, the last seats of
-# one, where is not known) is the third statement: fare_sell reads the buckets once and says everything the sale
-# writes, keeping the seats sold in ``last_sale`` to return them. Each waits for the row and decides on its latest
-# buckets.
+# open bucket open only lowers its seats-left figure, at the place in the buckets where the hold read it, on the
+# condition that the buckets before it are still as read (all sold out: so it is still the cheapest open bucket, at
+# the price the hold was written with), leaving the fare as it is: when the bucket keeps more than all the next
+# seats' prices kept (``next_fares``, up to LADDER_SEATS: fare_sell's), those stay as they are too; when it keeps
+# fewer, the party's seats are dropped from the front of ``next_fares`` as long as the nine search shows stay (or it
+# holds every seat left), so a small bucket sells in place as well. Neither sells anything, nor locks the row, when
+# the buckets moved otherwise (see ``take_seats``). Any other sale (across buckets, the last seats of one) is the
+# third statement: fare_sell reads the buckets once and says everything the sale writes, keeping the seats sold in
+# ``last_sale`` to return them. Each waits for the row and decides on its latest buckets.
 LADDER_SEATS = 27  # the next seats' prices fare_sell keeps (migration 015)
-_LOWER_OPEN_FIGURE = """seats_left = seats_left - {n}, buckets = overlay(buckets
-    PLACING (split_part(substr(buckets, open_at), ':', 1)::int - {n})::text
-    FROM open_at FOR length(split_part(substr(buckets, open_at), ':', 1)))"""
-_SOLD_IN_PLACE = """WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n} AND fare_amount = {price}
-    AND split_part(substr(buckets, open_at), ':', 1)::int >= {n} + {keeps}"""
-_OPEN_BUCKET_INDEX = """RETURNING length(substr(buckets, 1, open_at)) - length(replace(substr(buckets, 1, open_at), ' ', '')),
-    fare_amount"""
+_OPEN_FIGURE = "split_part(substr(buckets, {at}), ':', 1)"
+_LOWER_OPEN_FIGURE = f"""seats_left = seats_left - {{n}},
+    buckets = overlay(buckets PLACING ({_OPEN_FIGURE}::int - {{n}})::text FROM {{at}} FOR length({_OPEN_FIGURE}))"""
+_SOLD_IN_PLACE = f"""WHERE flight_id = {{flight_id}} AND cabin = {{cabin}} AND seats_left >= {{n}}
+    AND left(buckets, {{at}} - 1) = {{before}} AND {_OPEN_FIGURE}::int >= {{n}} + {{keeps}}"""
 _SELL_FROM_OPEN_BUCKET = Statement("seats_sell_from_open_bucket", lambda d: f"""UPDATE seat_inventory
 SET {_LOWER_OPEN_FIGURE}
-{_SOLD_IN_PLACE}
-{_OPEN_BUCKET_INDEX}""")
+{_SOLD_IN_PLACE} RETURNING 1""")
 _SELL_FROM_LADDER = Statement("seats_sell_from_ladder", lambda d: f"""UPDATE seat_inventory
 SET {_LOWER_OPEN_FIGURE}, next_fares = array_to_string((string_to_array(next_fares, ' '))[{{n}} + 1:], ' ')
 {_SOLD_IN_PLACE}
     AND length(next_fares) - length(replace(next_fares, ' ', '')) + 1 >= least({{n}} + {{shown}}, seats_left)
-{_OPEN_BUCKET_INDEX}""")
+RETURNING 1""")
 _TAKE_FROM_BUCKETS = Statement("seats_take_from_buckets", lambda d: """UPDATE seat_inventory
 SET seats_left = seats_left - {n}, (buckets, last_sale, next_fares, fare_amount, open_at) =
     (SELECT s.after, s.sold, s.ladder, s.next_fare, s.open_at FROM fare_sell(buckets, {n}) s)
 WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n} RETURNING last_sale""")
 
 
-def _open_bucket(read: str, n: int) -> BucketState | None:
+class OpenBucket(NamedTuple):
+    """The cheapest open bucket of a cabin's buckets as read: its index (in selling order), price and seats left,
+    and where its seats-left figure starts in the buckets' text (from 1, as SQL counts) after what comes before it."""
+    bucket: int
+    price: int
+    left: int
+    at: int
+    before: str
+
+
+def open_bucket(read: str, n: int) -> OpenBucket | None:
     """The cheapest open bucket of the buckets as ``read``, if a sale of ``n`` seats from it leaves it open."""
-    bucket = next((s for s in pricing.parse_state(read) if s.left > 0), None)
-    return bucket if bucket is not None and bucket.left > n else None
+    at = 1
+    for index, item in enumerate(read.split(" ")):
+        price, left, _ = item.split(":")
+        if left != "0":
+            return OpenBucket(index, int(price), int(left), at + len(price) + 1, read[:at + len(price)]) \
+                if int(left) > n else None
+        at += len(item) + 1
+    return None
 
 
-def _sell_in_place(flight_id: int, cabin: str, n: int, bucket: BucketState) -> list[SoldSeat] | None:
+def _sell_in_place(flight_id: int, cabin: str, n: int, bucket: OpenBucket) -> list[SoldSeat] | None:
     """The seats sold from the cheapest open bucket, read as ``bucket``, at its price; None when the row says
     otherwise (nothing sold, nothing locked). A bucket read as roomy may have fewer seats by now: the second
     statement tries it then."""
     rows = []
+    where = dict(flight_id=flight_id, cabin=cabin, n=n, at=bucket.at, before=bucket.before)
     if bucket.left >= n + LADDER_SEATS:
-        rows = _SELL_FROM_OPEN_BUCKET.rows(database, flight_id=flight_id, cabin=cabin, n=n, price=bucket.price,
-                                           keeps=LADDER_SEATS)
+        rows = _SELL_FROM_OPEN_BUCKET.rows(database, keeps=LADDER_SEATS, **where)
     if not rows:
-        rows = _SELL_FROM_LADDER.rows(database, flight_id=flight_id, cabin=cabin, n=n, price=bucket.price, keeps=1,
-                                      shown=pricing.MAX_SEATED)
-    if not rows:
-        return None
-    index, price = rows[0]
-    return [SoldSeat(index, price)] * n
+        rows = _SELL_FROM_LADDER.rows(database, keeps=1, shown=pricing.MAX_SEATED, **where)
+    return [SoldSeat(bucket.bucket, bucket.price)] * n if rows else None
 
 
 def _take_from_buckets(flight_id: int, cabin: str, n: int) -> list[SoldSeat] | None:
@@ -119,29 +128,26 @@ def _take_from_buckets(flight_id: int, cabin: str, n: int) -> list[SoldSeat] | N
 
 
 def take_seats(flight_ids: list[int], cabin: str, n: int,
-               in_buckets: Mapping[int, str] = MappingProxyType({}), placed: Collection[int] = (),
-               moved: Callable[[int], str | None] | None = None) -> tuple[int | None, dict[int, list[SoldSeat]]]:
+               in_buckets: Mapping[int, str] = MappingProxyType({}),
+               moved: Callable[[int], str] | None = None) -> tuple[int | None, dict[int, list[SoldSeat]]]:
     """Take ``n`` seats of ``cabin`` on each flight, cheapest open bucket first: (the id of the first flight that
     has too few, for the caller to roll back, or None; each flight's seats sold, in selling order). Flights go
     in id order so two return bookings over the same pair lock the rows alike and cannot deadlock; take seats
     last in a transaction, so the hot row stays locked briefly. ``in_buckets``: the flights read as priced in
     buckets (their buckets as read), whose seats PostgreSQL sells in one statement, or two when the buckets
-    moved since they were read (a cabin never turns from flat to buckets); ``placed``: those of them whose open
-    bucket's place was known (``open_at``), whose seats may be sold in place. ``moved(flight_id)``: called, while
+    moved since they were read (a cabin never turns from flat to buckets). ``moved(flight_id)``: called, while
     this has locked no row yet, when the first flight's buckets are found to have moved (others bought or gave
     seats back since they were read), to price the hold again before any row is locked; it returns the buckets it
-    read (None: the open bucket's place not known), from which the seats are taken again, so a hold's re-pricing
-    does not keep the hot row locked."""
+    read, from which the seats are taken again, so a hold's re-pricing does not keep the hot row locked."""
     sold: dict[int, list[SoldSeat]] = {}
     one_statement = is_postgres(database)
     for flight_id in sorted(flight_ids):
         if n and one_statement and flight_id in in_buckets:
-            taken, bucket = None, _open_bucket(in_buckets[flight_id], n) if flight_id in placed else None
+            taken, bucket = None, open_bucket(in_buckets[flight_id], n)
             if bucket is not None:
                 taken = _sell_in_place(flight_id, cabin, n, bucket)
                 if taken is None and moved is not None and not sold:  # moved since read; nothing locked yet
-                    fresh = moved(flight_id)
-                    bucket = _open_bucket(fresh, n) if fresh is not None else None
+                    bucket = open_bucket(moved(flight_id), n)
                     taken = _sell_in_place(flight_id, cabin, n, bucket) if bucket is not None else None
             if taken is None:
                 taken = _take_from_buckets(flight_id, cabin, n)
@@ -162,13 +168,12 @@ def take_seats(flight_ids: list[int], cabin: str, n: int,
     return None, sold
 
 
-def buckets_now(flight_id: int, cabin: str) -> tuple[str, bool]:
-    """A cabin's buckets as they stand (a plain read: no lock), and whether its open bucket's place is known."""
-    buckets, placed = _BUCKETS_NOW.rows(database, flight_id=flight_id, cabin=cabin)[0]
-    return buckets, bool(placed)
+def buckets_now(flight_id: int, cabin: str) -> str:
+    """A cabin's buckets as they stand (a plain read: no lock)."""
+    return _BUCKETS_NOW.rows(database, flight_id=flight_id, cabin=cabin)[0][0]
 
 
-_BUCKETS_NOW = Statement("seats_buckets_now", lambda d: """SELECT buckets, open_at IS NOT NULL FROM seat_inventory
+_BUCKETS_NOW = Statement("seats_buckets_now", lambda d: """SELECT buckets FROM seat_inventory
 WHERE flight_id = {flight_id} AND cabin = {cabin}""")
 
 
