@@ -21,8 +21,8 @@ from flightbook.modules.flights.booking.checks import (Leg, bookable_legs, booki
                                                        valid_expected_total, valid_passengers)
 from flightbook.modules.flights.booking.fare_rules import BookingRules
 from flightbook.modules.flights.catalogue import pricing
-from flightbook.modules.flights.booking.seats import (SoldSeat, buckets_now, release_seats, seats_left, seats_of,
-                                                      take_seats)
+from flightbook.modules.flights.booking.seats import (AsRead, SoldSeat, buckets_now, release_seats, seats_left,
+                                                      seats_of, take_seats)
 from flightbook.modules.flights.booking.states import (CANCELLED, CONFIRMED, EXPIRED, HELD, TRANSITIONS, cannot,
                                                        confirm, expire_if_lapsed, find, first_departure,
                                                        has_lapsed, move, status_of)
@@ -87,22 +87,23 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
     with uow.transaction():
         ref = _insert_booking(uow, booking, legs, passengers, fares, quoted)
 
-        def moved(flight_id: int) -> str:
+        def moved(flight_id: int) -> AsRead:
             """The buckets moved since read, and no seats' row is locked yet: the hold priced again, from them as
             they stand, and rewritten if its price moved, before the seats are taken again."""
             nonlocal fares, booking
-            buckets = buckets_now(flight_id, booking.cabin)
+            now_read = buckets_now(flight_id, booking.cabin)
             leg = next(leg for leg in legs if leg.flight.id == flight_id)
-            seats = _seats_as_read(dataclasses.replace(leg, buckets=buckets), seated)
+            seats = _seats_as_read(dataclasses.replace(leg, buckets=now_read.buckets), seated)
             if seats != quoted[flight_id]:  # another price, or the same from another bucket
                 quoted[flight_id] = seats
                 fares = _fares(rules, types, legs, quoted, ahead)
                 booking = _priced(booking, fares, expected)  # FareChanged rolls it all back
                 hold_sql.reprice(uow.database, ref, booking, legs, passengers, fares, quoted)
-            return buckets
+            return now_read
 
         short, sold = take_seats([leg.flight.id for leg in legs], booking.cabin, seated,
-                                 {leg.flight.id: leg.buckets for leg in legs if leg.buckets}, moved)
+                                 {leg.flight.id: AsRead(leg.buckets, leg.next_fares) for leg in legs if leg.buckets},
+                                 moved)
         uow.after_commit(lambda: metrics.held(booking.cabin, seated))
         if short is not None:  # raising rolls the whole booking back
             leg = next(leg for leg in legs if leg.flight.id == short)

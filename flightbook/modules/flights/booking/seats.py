@@ -84,6 +84,12 @@ SET seats_left = seats_left - {n}, (buckets, last_sale, next_fares, fare_amount,
 WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n} RETURNING last_sale""")
 
 
+class AsRead(NamedTuple):
+    """A bucketed cabin as a hold read it: its buckets and the next seats' prices kept (``next_fares``)."""
+    buckets: str
+    next_fares: str
+
+
 class OpenBucket(NamedTuple):
     """The cheapest open bucket of a cabin's buckets as read: its index (in selling order), price and seats left,
     and where its seats-left figure starts in the buckets' text (from 1, as SQL counts) after what comes before it."""
@@ -92,16 +98,21 @@ class OpenBucket(NamedTuple):
     left: int
     at: int
     before: str
+    ladder: bool  # the next seats' prices kept, as read, let the sale drop its seats from them
 
 
-def open_bucket(read: str, n: int) -> OpenBucket | None:
-    """The cheapest open bucket of the buckets as ``read``, if a sale of ``n`` seats from it leaves it open."""
-    at = 1
-    for index, item in enumerate(read.split(" ")):
+def open_bucket(read: AsRead, n: int) -> OpenBucket | None:
+    """The cheapest open bucket of the cabin as ``read``, if a sale of ``n`` seats from it leaves it open and may
+    be made in place (see above)."""
+    at, buckets = 1, read.buckets
+    for index, item in enumerate(buckets.split(" ")):
         price, left, _ = item.split(":")
         if left != "0":
-            return OpenBucket(index, int(price), int(left), at + len(price) + 1, read[:at + len(price)]) \
-                if int(left) > n else None
+            kept = read.next_fares.count(" ") + 1 if read.next_fares else 0
+            ladder = kept >= min(n + pricing.MAX_SEATED, sum(s.left for s in pricing.parse_state(buckets)))
+            if int(left) <= n or (int(left) < n + LADDER_SEATS and not ladder):
+                return None
+            return OpenBucket(index, int(price), int(left), at + len(price) + 1, buckets[:at + len(price)], ladder)
         at += len(item) + 1
     return None
 
@@ -114,7 +125,7 @@ def _sell_in_place(flight_id: int, cabin: str, n: int, bucket: OpenBucket) -> li
     where = dict(flight_id=flight_id, cabin=cabin, n=n, at=bucket.at, before=bucket.before)
     if bucket.left >= n + LADDER_SEATS:
         rows = _SELL_FROM_OPEN_BUCKET.rows(database, keeps=LADDER_SEATS, **where)
-    if not rows:
+    if not rows and bucket.ladder:
         rows = _SELL_FROM_LADDER.rows(database, keeps=1, shown=pricing.MAX_SEATED, **where)
     return [SoldSeat(bucket.bucket, bucket.price)] * n if rows else None
 
@@ -128,13 +139,13 @@ def _take_from_buckets(flight_id: int, cabin: str, n: int) -> list[SoldSeat] | N
 
 
 def take_seats(flight_ids: list[int], cabin: str, n: int,
-               in_buckets: Mapping[int, str] = MappingProxyType({}),
-               moved: Callable[[int], str] | None = None) -> tuple[int | None, dict[int, list[SoldSeat]]]:
+               in_buckets: Mapping[int, AsRead] = MappingProxyType({}),
+               moved: Callable[[int], AsRead] | None = None) -> tuple[int | None, dict[int, list[SoldSeat]]]:
     """Take ``n`` seats of ``cabin`` on each flight, cheapest open bucket first: (the id of the first flight that
     has too few, for the caller to roll back, or None; each flight's seats sold, in selling order). Flights go
     in id order so two return bookings over the same pair lock the rows alike and cannot deadlock; take seats
     last in a transaction, so the hot row stays locked briefly. ``in_buckets``: the flights read as priced in
-    buckets (their buckets as read), whose seats PostgreSQL sells in one statement, or two when the buckets
+    buckets (as read), whose seats PostgreSQL sells in one statement, or two when the buckets
     moved since they were read (a cabin never turns from flat to buckets). ``moved(flight_id)``: called, while
     this has locked no row yet, when the first flight's buckets are found to have moved (others bought or gave
     seats back since they were read), to price the hold again before any row is locked; it returns the buckets it
@@ -168,12 +179,12 @@ def take_seats(flight_ids: list[int], cabin: str, n: int,
     return None, sold
 
 
-def buckets_now(flight_id: int, cabin: str) -> str:
+def buckets_now(flight_id: int, cabin: str) -> AsRead:
     """A cabin's buckets as they stand (a plain read: no lock)."""
-    return _BUCKETS_NOW.rows(database, flight_id=flight_id, cabin=cabin)[0][0]
+    return AsRead(*_BUCKETS_NOW.rows(database, flight_id=flight_id, cabin=cabin)[0])
 
 
-_BUCKETS_NOW = Statement("seats_buckets_now", lambda d: """SELECT buckets FROM seat_inventory
+_BUCKETS_NOW = Statement("seats_buckets_now", lambda d: """SELECT buckets, next_fares FROM seat_inventory
 WHERE flight_id = {flight_id} AND cabin = {cabin}""")
 
 
