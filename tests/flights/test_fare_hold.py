@@ -101,13 +101,16 @@ def test_the_statements_a_hold_sends_flat_as_before_fare_buckets_and_bucketed_as
         assert sent[bucketed.id] == ["SELECT f.id,"] + ["INSERT INTO"] * 4 + ["UPDATE seat_inventory"] * 2
 
 
-def test_every_sale_and_give_back_leaves_the_buckets_the_pricing_rules_say(system):
+@pytest.mark.parametrize("buckets", [[(10000, 14), (15000, 3), (20000, 25), (30000, 4)],
+                                     [(10000, 40), (15000, 3), (20000, 8), (30000, 4)]])
+def test_every_sale_and_give_back_leaves_the_buckets_the_pricing_rules_say(system, buckets):
     """Parties of one to three sell a cabin out, a cancelled booking's seats going back to their (cheaper) bucket
     half way: after each, the buckets, the next seats' prices and the fare are what pricing.take and give_back make
-    of the buckets before (on PostgreSQL, sales from the open bucket's figure and fare_sell's alike)."""
+    of the buckets before (on PostgreSQL, sales from the open bucket's figure, roomy or small, dropping the seats
+    sold from the next seats' prices kept or not, and fare_sell's alike)."""
     add_airports("LHR", "JFK")
     flight = add_flight(departs_in=AHEAD)
-    price_in_buckets(flight, [(10000, 14), (15000, 3), (20000, 25), (30000, 4)])
+    price_in_buckets(flight, buckets)
     rules, expected, refs = bookings.BookingRules(), _state(flight.id), []
     for n in [1, 2, 3] * 15:
         if seats_left(flight.id) < n:
@@ -174,6 +177,52 @@ def test_seats_sold_from_the_buckets_between_the_read_and_the_seats_update_are_p
     assert refused.value.details["total"] == {"amount": 20000, "currency": "USD"}
     assert buckets_of(other.id) == [(10000, 1, 1), (20000, 2, 2), (30000, 5, 5)] and seats_left(other.id) == 8
     assert BookingFare.select().where(BookingFare.flight_id == other.id).count() == 0
+
+
+def test_a_hold_whose_open_bucket_moved_since_read_is_priced_again_before_the_seats_row_is_locked(system,
+                                                                                                   monkeypatch):
+    """PostgreSQL's in-place sale is conditional on the buckets as read: when another buyer emptied the open bucket
+    meanwhile, it sells nothing and locks nothing; the hold reads the buckets again, rewrites its price and takes
+    the seats from them: the booking pays the seats' own prices, written before the row was locked."""
+    add_airports("LHR", "JFK")
+    flight = add_flight(departs_in=AHEAD)
+    price_in_buckets(flight, [(10000, 3), (20000, 30)])
+    rules = bookings.BookingRules()
+    bookings.hold_seats(UOW, 1, booking_request(flight.id), rules)  # fare_sell: the next 27 prices kept
+    real = bookings.take_seats
+
+    def another_buyer_first(flight_ids, cabin, n, *rest):
+        real(flight_ids, cabin, 2)  # the open bucket's last two seats go to someone else after this hold read it
+        return real(flight_ids, cabin, n, *rest)
+    monkeypatch.setattr(bookings, "take_seats", another_buyer_first)
+    with _Counted(database) as counted:
+        held = bookings.hold_seats(UOW, 7, booking_request(flight.id), rules)
+    if is_postgres(database):
+        sent = [sql for sql in counted.statements if sql.startswith("EXECUTE")]
+        mine = sent[sent.index("EXECUTE seats_sell_from_ladder"):]  # after the other buyer's sale
+        assert mine == ["EXECUTE seats_sell_from_ladder", "EXECUTE seats_buckets_now", "EXECUTE hold_reprice",
+                        "EXECUTE seats_sell_from_open_bucket"]
+    assert [f.fare.amount for f in held.fares] == [20000] and held.total.amount == 20000
+    assert held == bookings.get_booking(held.ref)
+    rows = BookingFare.select().where(BookingFare.booking == held.ref)
+    assert [(r.bucket, r.bucket_price) for r in rows] == [(1, 20000)]
+    assert buckets_of(flight.id) == [(10000, 0, 3), (20000, 29, 30)]
+    assert _shown(flight.id) == _shown_by_rules(_state(flight.id))
+
+
+def test_the_open_bucket_a_hold_sells_from_in_place_is_found_where_it_was_read():
+    """(index, price, seats left, where its figure starts (from 1), the text before it, whether the sale may drop
+    its seats from the next seats' prices kept); None where the sale would empty it (fare_sell's)."""
+    from flightbook.modules.flights.booking.seats import AsRead, OpenBucket, open_bucket
+    nine = " ".join(["100"] * 9)
+    assert open_bucket(AsRead("100:5:5 200:9:9", nine), 2) is None  # nine kept, 2 + 9 needed: fare_sell
+    ladder = " ".join(["100"] * 5 + ["200"] * 9)
+    assert open_bucket(AsRead("100:5:5 200:9:9", ladder), 2) == OpenBucket(0, 100, 5, 5, "100:", True)
+    assert open_bucket(AsRead("100:0:5 200:9:9", " ".join(["200"] * 9)), 3) == \
+        OpenBucket(1, 200, 9, 13, "100:0:5 200:", True)  # all the seats left kept
+    assert open_bucket(AsRead("100:0:5 2000:40:40", nine), 3) == OpenBucket(1, 2000, 40, 14, "100:0:5 2000:", False)
+    assert open_bucket(AsRead("100:3:5 200:9:9", ladder), 3) is None  # it would empty the open bucket
+    assert open_bucket(AsRead("100:0:5 200:0:9", ""), 1) is None
 
 
 class _Counted:

@@ -118,6 +118,12 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
 def _seats_as_read(leg: Leg, n: int) -> list[SoldSeat]:
     if not leg.buckets:
         return [SoldSeat(None, leg.fare.amount)] * n
+    for bucket, item in enumerate(leg.buckets.split(" ")):  # most often all from the cheapest open bucket
+        price, left, _ = item.split(":")
+        if left != "0":
+            if int(left) >= n:
+                return [SoldSeat(bucket, int(price))] * n
+            break
     try:
         return [SoldSeat(bucket, price) for bucket, price in pricing.take(pricing.parse_state(leg.buckets), n)[1]]
     except ValueError:  # too few as read: the seats UPDATE will say so

@@ -105,14 +105,19 @@ def open_bucket(read: AsRead, n: int) -> OpenBucket | None:
     """The cheapest open bucket of the cabin as ``read``, if a sale of ``n`` seats from it leaves it open and may
     be made in place (see above)."""
     at, buckets = 1, read.buckets
-    for index, item in enumerate(buckets.split(" ")):
+    items = buckets.split(" ")
+    for index, item in enumerate(items):
         price, left, _ = item.split(":")
         if left != "0":
-            kept = read.next_fares.count(" ") + 1 if read.next_fares else 0
-            ladder = kept >= min(n + pricing.MAX_SEATED, sum(s.left for s in pricing.parse_state(buckets)))
-            if int(left) <= n or (int(left) < n + LADDER_SEATS and not ladder):
+            seats = int(left)
+            if seats <= n:
                 return None
-            return OpenBucket(index, int(price), int(left), at + len(price) + 1, buckets[:at + len(price)], ladder)
+            kept = read.next_fares.count(" ") + 1 if read.next_fares else 0
+            ladder = kept >= n + pricing.MAX_SEATED or \
+                kept >= seats + sum(int(later.split(":")[1]) for later in items[index + 1:])  # every seat left
+            if seats < n + LADDER_SEATS and not ladder:
+                return None
+            return OpenBucket(index, int(price), seats, at + len(price) + 1, buckets[:at + len(price)], ladder)
         at += len(item) + 1
     return None
 
