@@ -3,12 +3,13 @@ search shows), so that a sale from the cheapest open bucket that leaves it open 
 under the row's lock, however small the bucket (issue 21: the spread flights' buckets hold 4 to 9 seats, and every
 sale from them went through fare_sell).
 
-A sale that leaves the open bucket with more than the party plus the 27 seats lowers its seats-left figure in place
-and leaves ``next_fares`` as it is (all of it that bucket's price before and after); one that leaves it open with
-fewer lowers the figure and drops the party's seats from the front of ``next_fares`` while at least nine prices stay
-(or they are all the seats left). Any other sale goes through fare_sell, which writes the 27 again. Search reads the
-first prices it needs, as before; a ladder written elsewhere (the import, a give-back, SQLite) keeps nine and is
-lengthened by the next fare_sell. Rollback restores migration 014's function (nine prices)."""
+A sale that leaves the open bucket with at least the 27 seats lowers its seats-left figure in place and leaves
+``next_fares`` as it is (all of it that bucket's price before and after); one that leaves it open with fewer lowers
+the figure and drops the party's seats from the front of ``next_fares`` while at least nine prices stay (or they are
+every seat left): booking/seats.py. Any other sale goes through fare_sell, which writes the 27 again. Search reads
+the first prices it needs, as before; a ladder written elsewhere (the import, a give-back, SQLite) keeps nine and is
+lengthened by the next fare_sell. Rollback restores migration 014's function (nine prices) and cuts the ladders kept
+to nine."""
 import importlib.util
 
 from flightbook.kernel.db import is_postgres
@@ -42,6 +43,6 @@ def migrate(migrator, database, fake=False, **kwargs):
 def rollback(migrator, database, fake=False, **kwargs):
     if is_postgres(database):
         migrator.sql(_fare_sell(9))
-        # the ladders kept longer than nine: search reads the first it needs, but 014's in-place sale keeps none
-        migrator.sql("""UPDATE seat_inventory SET next_fares = array_to_string((string_to_array(next_fares, ' '))[1:9], ' '),
-            open_at = NULL WHERE length(next_fares) - length(replace(next_fares, ' ', '')) >= 9""")
+        # 014's in-place sale leaves the ladder as it is, right for its first nine prices only
+        migrator.sql("""UPDATE seat_inventory SET next_fares = array_to_string((string_to_array(next_fares, ' '))[1:9], ' ')
+            WHERE length(next_fares) - length(replace(next_fares, ' ', '')) >= 9""")
