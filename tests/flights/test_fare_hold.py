@@ -14,9 +14,9 @@ from flightbook.contracts.flights import FareChanged, PassengerType
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.db import is_postgres
 from flightbook.kernel.money import Money
-from flightbook.modules.flights.booking import bookings
+from flightbook.modules.flights.booking import bookings, seats
 from flightbook.modules.flights.catalogue import pricing
-from flightbook.modules.flights.models import BookingFare, Passenger, SeatInventory, database
+from flightbook.modules.flights.models import BookingFare, BookingFlight, Passenger, SeatInventory, database
 from tests.flights.builders import (UOW, add_airports, add_flight, booking_request, buckets_of, passenger,
                                     price_in_buckets, seats_left)
 
@@ -62,8 +62,13 @@ def test_a_taken_ref_on_a_bucketed_cabin_writes_nothing_under_it_and_sells_each_
     assert second.total.amount == 40000
     assert bookings.get_booking(first.ref) == first
     assert Passenger.select().where(Passenger.booking == first.ref).count() == 1
-    assert BookingFare.select().where(BookingFare.booking == first.ref).count() == 1
+    assert BookingFare.select().where(BookingFare.booking == first.ref).count() == 0  # adults: the leg says it
+    assert _leg_buckets(first.ref) == [(0, 10000)] and _leg_buckets("ZZZZZ2") == [(1, 20000)]
     assert buckets_of(flight.id) == [(10000, 0, 1), (20000, 0, 2), (30000, 5, 5)] and seats_left(flight.id) == 5
+
+
+def _leg_buckets(ref: str) -> list:
+    return [(leg.seat_bucket, leg.seat_price) for leg in BookingFlight.select().where(BookingFlight.booking == ref)]
 
 
 def test_the_statements_a_hold_sends_flat_as_before_fare_buckets_and_bucketed_as_many_on_postgresql(system):
@@ -204,10 +209,38 @@ def test_a_hold_whose_open_bucket_moved_since_read_is_priced_again_before_the_se
                         "EXECUTE seats_sell_from_open_bucket"]
     assert [f.fare.amount for f in held.fares] == [20000] and held.total.amount == 20000
     assert held == bookings.get_booking(held.ref)
-    rows = BookingFare.select().where(BookingFare.booking == held.ref)
-    assert [(r.bucket, r.bucket_price) for r in rows] == [(1, 20000)]
+    assert _leg_buckets(held.ref) == [(1, 20000)] and seats.seats_of(held.ref) == {flight.id: [1]}
     assert buckets_of(flight.id) == [(10000, 0, 3), (20000, 29, 30)]
     assert _shown(flight.id) == _shown_by_rules(_state(flight.id))
+
+
+def test_adults_whose_seats_came_from_one_bucket_keep_it_on_the_leg_and_a_late_payment_records_where_they_came_from(
+        system):
+    """No fare rows for a party of adults whose seats on each flight came from one bucket: the leg keeps the bucket
+    and its price (migration 016), the seats go back to it; seats won back by a late payment from one bucket move
+    the leg's, from several are written as fare rows (the price paid stands)."""
+    flight = _bucketed()
+    rules = bookings.BookingRules()
+    one = bookings.hold_seats(UOW, 7, booking_request(flight.id), rules)  # bucket 0
+    two = bookings.hold_seats(UOW, 7, booking_request(flight.id, 2), rules)  # bucket 1, both
+    three = bookings.hold_seats(UOW, 7, booking_request(flight.id, 2), rules)  # bucket 2
+    assert [_leg_buckets(b.ref) for b in (one, two, three)] == [[(0, 10000)], [(1, 20000)], [(2, 30000)]]
+    assert BookingFare.select().where(BookingFare.booking.in_([one.ref, two.ref, three.ref])).count() == 0
+    assert [b.total.amount for b in (one, two, three)] == [10000, 40000, 60000]
+    assert seats.seats_of(two.ref) == {flight.id: [1, 1]}
+    assert bookings.get_booking(two.ref).fares == two.fares
+    bookings.cancel_booking(UOW, two.ref, Principal(kind="user", user_id=7), rules)
+    assert buckets_of(flight.id) == [(10000, 0, 1), (20000, 2, 2), (30000, 3, 5)]
+    with database.atomic():
+        seats.rebook_seats(three.ref, {flight.id: [seats.SoldSeat(1, 20000)] * 2})
+    assert _leg_buckets(three.ref) == [(1, 20000)] and seats.seats_of(three.ref) == {flight.id: [1, 1]}
+    with database.atomic():
+        seats.rebook_seats(three.ref, {flight.id: [seats.SoldSeat(1, 20000), seats.SoldSeat(2, 30000)]})
+    assert _leg_buckets(three.ref) == [(None, None)] and seats.seats_of(three.ref) == {flight.id: [1, 2]}
+    rows = BookingFare.select().where(BookingFare.booking == three.ref).order_by(BookingFare.passenger)
+    assert [(r.passenger, r.bucket, r.bucket_price, r.amount) for r in rows] == [(0, 1, 20000, 30000),
+                                                                                 (1, 2, 30000, 30000)]
+    assert bookings.get_booking(three.ref).fares == three.fares and bookings.get_booking(three.ref).total == three.total
 
 
 def test_the_open_bucket_a_hold_sells_from_in_place_is_found_where_it_was_read():

@@ -208,7 +208,8 @@ def release_seats(seats: dict[int, list[int | None]], cabin: str) -> None:
 
 def seats_of(ref: str) -> dict[int, list[int | None]]:
     """The seats a booking holds: flight id -> the bucket of each (one per adult and child; an infant has
-    none). A booking made before fare buckets holds one seat per passenger, of no recorded bucket."""
+    none). A booking of adults only keeps its seats' bucket on each leg (migration 016; None in a cabin priced flat,
+    and in a booking made before fare buckets, which holds one seat per passenger)."""
     seats: dict[int, list[int | None]] = defaultdict(list)
     fares: list[tuple] = list(BookingFare.select(BookingFare.flight_id, BookingFare.bucket, BookingFare.passenger,
                                                  BookingFare.bucket_price)
@@ -219,12 +220,28 @@ def seats_of(ref: str) -> dict[int, list[int | None]]:
                 seats[flight_id].append(bucket)
         return dict(seats)
     n = Passenger.select().where(Passenger.booking == ref).count()
-    return {s.flight_id: [None] * n
-            for s in BookingFlight.select(BookingFlight.flight).where(BookingFlight.booking == ref)}
+    legs: list[tuple] = list(BookingFlight.select(BookingFlight.flight, BookingFlight.seat_bucket)
+                             .where(BookingFlight.booking == ref).tuples())  # type: ignore[arg-type]
+    return {flight_id: [bucket] * n for flight_id, bucket in legs}
 
 
 def rebook_seats(ref: str, sold: dict[int, list[SoldSeat]]) -> None:
-    """Record the buckets a late payment won an expired booking's seats back from (its price stays)."""
+    """Record the buckets a late payment won an expired booking's seats back from (its price stays): on its fare
+    rows, or, a booking of adults only that keeps them on its legs, there while each leg's seats came from one
+    bucket (else as fare rows, each adult paying the leg's fare, as ``hold_sql`` writes them)."""
+    if not BookingFare.select().where(BookingFare.booking == ref).exists():
+        if all(seat == seats[0] for seats in sold.values() for seat in seats):
+            for flight_id, seats in sold.items():
+                BookingFlight.update(seat_bucket=seats[0].bucket,
+                                     seat_price=seats[0].price if seats[0].bucket is not None else None).where(
+                    (BookingFlight.booking == ref) & (BookingFlight.flight == flight_id)).execute()
+            return
+        legs = list(BookingFlight.select().where(BookingFlight.booking == ref))
+        BookingFare.insert_many([dict(booking=ref, passenger=i, flight_id=leg.flight_id, bucket=seat.bucket,
+                                      bucket_price=seat.price, amount=leg.fare_amount, currency=leg.currency)
+                                 for leg in legs for i, seat in enumerate(sold[leg.flight_id])]).execute()
+        BookingFlight.update(seat_bucket=None, seat_price=None).where(BookingFlight.booking == ref).execute()
+        return
     for flight_id, seats in sold.items():
         rows = (BookingFare.select().where((BookingFare.booking == ref) & (BookingFare.flight_id == flight_id)
                                            & BookingFare.bucket_price.is_null(False))
