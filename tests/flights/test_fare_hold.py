@@ -14,9 +14,9 @@ from flightbook.contracts.flights import FareChanged, PassengerType
 from flightbook.kernel.auth import Principal
 from flightbook.kernel.db import is_postgres
 from flightbook.kernel.money import Money
-from flightbook.modules.flights.booking import bookings
+from flightbook.modules.flights.booking import bookings, seats
 from flightbook.modules.flights.catalogue import pricing
-from flightbook.modules.flights.models import BookingFare, Passenger, SeatInventory, database
+from flightbook.modules.flights.models import BookingFare, BookingFlight, Passenger, SeatInventory, database
 from tests.flights.builders import (UOW, add_airports, add_flight, booking_request, buckets_of, passenger,
                                     price_in_buckets, seats_left)
 
@@ -62,29 +62,42 @@ def test_a_taken_ref_on_a_bucketed_cabin_writes_nothing_under_it_and_sells_each_
     assert second.total.amount == 40000
     assert bookings.get_booking(first.ref) == first
     assert Passenger.select().where(Passenger.booking == first.ref).count() == 1
-    assert BookingFare.select().where(BookingFare.booking == first.ref).count() == 1
+    assert BookingFare.select().where(BookingFare.booking == first.ref).count() == 0  # adults: the leg says it
+    assert _leg_buckets(first.ref) == [(0, 10000)] and _leg_buckets("ZZZZZ2") == [(1, 20000)]
     assert buckets_of(flight.id) == [(10000, 0, 1), (20000, 0, 2), (30000, 5, 5)] and seats_left(flight.id) == 5
+
+
+def _leg_buckets(ref: str) -> list:
+    return [(leg.seat_bucket, leg.seat_price) for leg in BookingFlight.select().where(BookingFlight.booking == ref)]
 
 
 def test_the_statements_a_hold_sends_flat_as_before_fare_buckets_and_bucketed_as_many_on_postgresql(system):
     add_airports("LHR", "JFK")
     flat = add_flight(departs_in=AHEAD)
     roomy = add_flight(departs_in=AHEAD)
-    price_in_buckets(roomy, [(10000, 30), (20000, 30)])
+    price_in_buckets(roomy, [(10000, 60), (20000, 30)])
+    small = add_flight(departs_in=AHEAD)
+    price_in_buckets(small, [(10000, 7), (20000, 9)])
     bucketed = _bucketed()
     rules = bookings.BookingRules()
-    for flight in (flat, roomy, bucketed):  # warm: memos, prepared statements; the roomy cabin's open bucket found
-        bookings.hold_seats(UOW, 1, booking_request(flight.id), rules)
+    for _ in range(2):  # warm: memos, prepared statements; the open bucket found (the first sale), then sold from
+        for flight in (flat, roomy, small, bucketed):
+            bookings.hold_seats(UOW, 1, booking_request(flight.id), rules)
     sent = {}
-    for flight in (flat, roomy, bucketed):
+    for flight in (flat, roomy, small, bucketed):
         with _Counted(database) as counted:
             bookings.hold_seats(UOW, 1, booking_request(flight.id, _family()), rules)
         sent[flight.id] = counted.statements
     if is_postgres(database):  # all prepared (BEGIN and COMMIT, not counted here, besides)
         assert sent[flat.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking", "EXECUTE seats_move"]
-        # seats from the cheapest open bucket, which keeps more than search shows: one statement too (migration 014)
+        # seats from the cheapest open bucket, which keeps more than the next seats' prices kept: one statement too
+        # (migration 014)
         assert sent[roomy.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking",
                                   "EXECUTE seats_sell_from_open_bucket"]
+        # a small bucket that stays open (5 seats left, 3 taken): one statement, dropping them from the next seats'
+        # prices kept (migration 015)
+        assert sent[small.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking",
+                                  "EXECUTE seats_sell_from_ladder"]
         # across buckets (as read): fare_sell's statement alone
         assert sent[bucketed.id] == ["EXECUTE hold_read_legs", "EXECUTE hold_insert_booking",
                                      "EXECUTE seats_take_from_buckets"]
@@ -93,13 +106,16 @@ def test_the_statements_a_hold_sends_flat_as_before_fare_buckets_and_bucketed_as
         assert sent[bucketed.id] == ["SELECT f.id,"] + ["INSERT INTO"] * 4 + ["UPDATE seat_inventory"] * 2
 
 
-def test_every_sale_and_give_back_leaves_the_buckets_the_pricing_rules_say(system):
+@pytest.mark.parametrize("buckets", [[(10000, 14), (15000, 3), (20000, 25), (30000, 4)],
+                                     [(10000, 40), (15000, 3), (20000, 8), (30000, 4)]])
+def test_every_sale_and_give_back_leaves_the_buckets_the_pricing_rules_say(system, buckets):
     """Parties of one to three sell a cabin out, a cancelled booking's seats going back to their (cheaper) bucket
     half way: after each, the buckets, the next seats' prices and the fare are what pricing.take and give_back make
-    of the buckets before (on PostgreSQL, sales from the open bucket's figure and fare_sell's alike)."""
+    of the buckets before (on PostgreSQL, sales from the open bucket's figure, roomy or small, dropping the seats
+    sold from the next seats' prices kept or not, and fare_sell's alike)."""
     add_airports("LHR", "JFK")
     flight = add_flight(departs_in=AHEAD)
-    price_in_buckets(flight, [(10000, 14), (15000, 3), (20000, 25), (30000, 4)])
+    price_in_buckets(flight, buckets)
     rules, expected, refs = bookings.BookingRules(), _state(flight.id), []
     for n in [1, 2, 3] * 15:
         if seats_left(flight.id) < n:
@@ -122,8 +138,14 @@ def _state(flight_id: int) -> list:
 
 
 def _shown(flight_id: int) -> tuple:
+    """The next nine seats' prices search shows and the fare; the ladder kept (up to 27 prices on PostgreSQL, which
+    the in-place sale drops sold seats from) must be the next seats' prices, however many it keeps."""
     row = SeatInventory.get(flight=flight_id, cabin="economy")
-    return row.next_fares, row.fare_amount
+    state = pricing.parse_state(row.buckets)
+    kept = row.next_fares.split()
+    assert kept == pricing.ladder_text([(s.price, s.left) for s in state], len(kept)).split()
+    assert len(kept) >= min(pricing.MAX_SEATED, sum(s.left for s in state))
+    return " ".join(kept[:pricing.MAX_SEATED]), row.fare_amount
 
 
 def _shown_by_rules(state: list) -> tuple:
@@ -160,6 +182,80 @@ def test_seats_sold_from_the_buckets_between_the_read_and_the_seats_update_are_p
     assert refused.value.details["total"] == {"amount": 20000, "currency": "USD"}
     assert buckets_of(other.id) == [(10000, 1, 1), (20000, 2, 2), (30000, 5, 5)] and seats_left(other.id) == 8
     assert BookingFare.select().where(BookingFare.flight_id == other.id).count() == 0
+
+
+def test_a_hold_whose_open_bucket_moved_since_read_is_priced_again_before_the_seats_row_is_locked(system,
+                                                                                                   monkeypatch):
+    """PostgreSQL's in-place sale is conditional on the buckets as read: when another buyer emptied the open bucket
+    meanwhile, it sells nothing and locks nothing; the hold reads the buckets again, rewrites its price and takes
+    the seats from them: the booking pays the seats' own prices, written before the row was locked."""
+    add_airports("LHR", "JFK")
+    flight = add_flight(departs_in=AHEAD)
+    price_in_buckets(flight, [(10000, 3), (20000, 30)])
+    rules = bookings.BookingRules()
+    bookings.hold_seats(UOW, 1, booking_request(flight.id), rules)  # fare_sell: the next 27 prices kept
+    real = bookings.take_seats
+
+    def another_buyer_first(flight_ids, cabin, n, *rest):
+        real(flight_ids, cabin, 2)  # the open bucket's last two seats go to someone else after this hold read it
+        return real(flight_ids, cabin, n, *rest)
+    monkeypatch.setattr(bookings, "take_seats", another_buyer_first)
+    with _Counted(database) as counted:
+        held = bookings.hold_seats(UOW, 7, booking_request(flight.id), rules)
+    if is_postgres(database):
+        sent = [sql for sql in counted.statements if sql.startswith("EXECUTE")]
+        mine = sent[sent.index("EXECUTE seats_sell_from_ladder"):]  # after the other buyer's sale
+        assert mine == ["EXECUTE seats_sell_from_ladder", "EXECUTE seats_buckets_now", "EXECUTE hold_reprice",
+                        "EXECUTE seats_sell_from_open_bucket"]
+    assert [f.fare.amount for f in held.fares] == [20000] and held.total.amount == 20000
+    assert held == bookings.get_booking(held.ref)
+    assert _leg_buckets(held.ref) == [(1, 20000)] and seats.seats_of(held.ref) == {flight.id: [1]}
+    assert buckets_of(flight.id) == [(10000, 0, 3), (20000, 29, 30)]
+    assert _shown(flight.id) == _shown_by_rules(_state(flight.id))
+
+
+def test_adults_whose_seats_came_from_one_bucket_keep_it_on_the_leg_and_a_late_payment_records_where_they_came_from(
+        system):
+    """No fare rows for a party of adults whose seats on each flight came from one bucket: the leg keeps the bucket
+    and its price (migration 016), the seats go back to it; seats won back by a late payment from one bucket move
+    the leg's, from several are written as fare rows (the price paid stands)."""
+    flight = _bucketed()
+    rules = bookings.BookingRules()
+    one = bookings.hold_seats(UOW, 7, booking_request(flight.id), rules)  # bucket 0
+    two = bookings.hold_seats(UOW, 7, booking_request(flight.id, 2), rules)  # bucket 1, both
+    three = bookings.hold_seats(UOW, 7, booking_request(flight.id, 2), rules)  # bucket 2
+    assert [_leg_buckets(b.ref) for b in (one, two, three)] == [[(0, 10000)], [(1, 20000)], [(2, 30000)]]
+    assert BookingFare.select().where(BookingFare.booking.in_([one.ref, two.ref, three.ref])).count() == 0
+    assert [b.total.amount for b in (one, two, three)] == [10000, 40000, 60000]
+    assert seats.seats_of(two.ref) == {flight.id: [1, 1]}
+    assert bookings.get_booking(two.ref).fares == two.fares
+    bookings.cancel_booking(UOW, two.ref, Principal(kind="user", user_id=7), rules)
+    assert buckets_of(flight.id) == [(10000, 0, 1), (20000, 2, 2), (30000, 3, 5)]
+    with database.atomic():
+        seats.rebook_seats(three.ref, {flight.id: [seats.SoldSeat(1, 20000)] * 2})
+    assert _leg_buckets(three.ref) == [(1, 20000)] and seats.seats_of(three.ref) == {flight.id: [1, 1]}
+    with database.atomic():
+        seats.rebook_seats(three.ref, {flight.id: [seats.SoldSeat(1, 20000), seats.SoldSeat(2, 30000)]})
+    assert _leg_buckets(three.ref) == [(None, None)] and seats.seats_of(three.ref) == {flight.id: [1, 2]}
+    rows = BookingFare.select().where(BookingFare.booking == three.ref).order_by(BookingFare.passenger)
+    assert [(r.passenger, r.bucket, r.bucket_price, r.amount) for r in rows] == [(0, 1, 20000, 30000),
+                                                                                 (1, 2, 30000, 30000)]
+    assert bookings.get_booking(three.ref).fares == three.fares and bookings.get_booking(three.ref).total == three.total
+
+
+def test_the_open_bucket_a_hold_sells_from_in_place_is_found_where_it_was_read():
+    """(index, price, seats left, where its figure starts (from 1), the text before it, whether the sale may drop
+    its seats from the next seats' prices kept); None where the sale would empty it (fare_sell's)."""
+    from flightbook.modules.flights.booking.seats import AsRead, OpenBucket, open_bucket
+    nine = " ".join(["100"] * 9)
+    assert open_bucket(AsRead("100:5:5 200:9:9", nine), 2) is None  # nine kept, 2 + 9 needed: fare_sell
+    ladder = " ".join(["100"] * 5 + ["200"] * 9)
+    assert open_bucket(AsRead("100:5:5 200:9:9", ladder), 2) == OpenBucket(0, 100, 5, 5, "100:", True)
+    assert open_bucket(AsRead("100:0:5 200:9:9", " ".join(["200"] * 9)), 3) == \
+        OpenBucket(1, 200, 9, 13, "100:0:5 200:", True)  # all the seats left kept
+    assert open_bucket(AsRead("100:0:5 2000:40:40", nine), 3) == OpenBucket(1, 2000, 40, 14, "100:0:5 2000:", False)
+    assert open_bucket(AsRead("100:3:5 200:9:9", ladder), 3) is None  # it would empty the open bucket
+    assert open_bucket(AsRead("100:0:5 200:0:9", ""), 1) is None
 
 
 class _Counted:

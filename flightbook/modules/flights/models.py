@@ -163,6 +163,10 @@ class BookingFlight(BaseModel):
     direction = pw.CharField(max_length=10)  # outbound | return
     fare_amount = pw.BigIntegerField()  # per passenger
     currency = pw.CharField(max_length=3)
+    # a booking of adults only whose seats on this flight all came from one fare bucket: that bucket and its price
+    # (no BookingFare rows then; migration 016); None otherwise, and in a cabin priced flat
+    seat_bucket = pw.IntegerField(null=True)
+    seat_price = pw.BigIntegerField(null=True)
 
     class Meta:
         primary_key = pw.CompositeKey("booking", "flight")

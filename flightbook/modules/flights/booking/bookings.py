@@ -2,6 +2,7 @@
 cancellation. Every status change goes through ``states`` and every seat through ``seats``."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from flightbook.contracts.flights import (BookingCancelled, BookingNotFound, BookingPage, BookingRequest,
@@ -20,7 +21,8 @@ from flightbook.modules.flights.booking.checks import (Leg, bookable_legs, booki
                                                        valid_expected_total, valid_passengers)
 from flightbook.modules.flights.booking.fare_rules import BookingRules
 from flightbook.modules.flights.catalogue import pricing
-from flightbook.modules.flights.booking.seats import SoldSeat, release_seats, seats_left, seats_of, take_seats
+from flightbook.modules.flights.booking.seats import (AsRead, SoldSeat, buckets_now, release_seats, seats_left,
+                                                      seats_of, take_seats)
 from flightbook.modules.flights.booking.states import (CANCELLED, CONFIRMED, EXPIRED, HELD, TRANSITIONS, cannot,
                                                        confirm, confirm_held, expire_if_lapsed, find, first_departure,
                                                        has_lapsed, move, status_of)
@@ -84,8 +86,24 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
     booking = _priced(booking, fares, expected)
     with uow.transaction():
         ref = _insert_booking(uow, booking, legs, passengers, fares, quoted)
+
+        def moved(flight_id: int) -> AsRead:
+            """The buckets moved since read, and no seats' row is locked yet: the hold priced again, from them as
+            they stand, and rewritten if its price moved, before the seats are taken again."""
+            nonlocal fares, booking
+            now_read = buckets_now(flight_id, booking.cabin)
+            leg = next(leg for leg in legs if leg.flight.id == flight_id)
+            seats = _seats_as_read(dataclasses.replace(leg, buckets=now_read.buckets), seated)
+            if seats != quoted[flight_id]:  # another price, or the same from another bucket
+                quoted[flight_id] = seats
+                fares = _fares(rules, types, legs, quoted, ahead)
+                booking = _priced(booking, fares, expected)  # FareChanged rolls it all back
+                hold_sql.reprice(uow.database, ref, booking, legs, passengers, fares, quoted)
+            return now_read
+
         short, sold = take_seats([leg.flight.id for leg in legs], booking.cabin, seated,
-                                 {leg.flight.id: leg.buckets for leg in legs if leg.buckets})
+                                 {leg.flight.id: AsRead(leg.buckets, leg.next_fares) for leg in legs if leg.buckets},
+                                 moved)
         uow.after_commit(lambda: metrics.held(booking.cabin, seated))
         if short is not None:  # raising rolls the whole booking back
             leg = next(leg for leg in legs if leg.flight.id == short)
@@ -100,6 +118,12 @@ def hold_seats(uow: UnitOfWork, user_id: int, request: BookingRequest, rules: Bo
 def _seats_as_read(leg: Leg, n: int) -> list[SoldSeat]:
     if not leg.buckets:
         return [SoldSeat(None, leg.fare.amount)] * n
+    for bucket, item in enumerate(leg.buckets.split(" ")):  # most often all from the cheapest open bucket
+        price, left, _ = item.split(":")
+        if left != "0":
+            if int(left) >= n:
+                return [SoldSeat(bucket, int(price))] * n
+            break
     try:
         return [SoldSeat(bucket, price) for bucket, price in pricing.take(pricing.parse_state(leg.buckets), n)[1]]
     except ValueError:  # too few as read: the seats UPDATE will say so

@@ -40,11 +40,13 @@ class _Sold(NamedTuple):
     fare_amount: int
     currency: str
     buckets: str  # '' for a cabin priced flat
+    next_fares: str  # the next seats' prices kept ('' priced flat)
 
 
 def _read_legs(d: Dialect) -> str:
     return f"""SELECT f.id, f.flight_number, f.airline, f.origin, f.destination, f.departs_at, f.arrives_at,
-f.duration_minutes, f.service_date, c.flight_id IS NOT NULL, i.seats_left, i.fare_amount, i.currency, i.buckets
+f.duration_minutes, f.service_date, c.flight_id IS NOT NULL, i.seats_left, i.fare_amount, i.currency, i.buckets,
+i.next_fares
 FROM flight f LEFT JOIN seat_inventory i ON i.flight_id = f.id AND i.cabin = {{cabin}}
 LEFT JOIN flight_cancellation c ON c.flight_id = f.id
 WHERE f.id IN (SELECT id FROM ({d.rows_of("ids", {"id": "bigint"})}) AS wanted)"""
@@ -66,6 +68,7 @@ class Leg:
     field: str = "outbound_id"  # the request's field that named its journey
     position: int = 1  # its place in that journey, from 1
     buckets: str = ""  # the cabin's fare buckets as read ('' priced flat); the seats UPDATE decides what is sold
+    next_fares: str = ""  # the next seats' prices kept, as read (how many: whether a sale may drop from them)
 
 
 def seats_unavailable(leg: Leg, wanted: int, seats_left: int) -> SeatsUnavailable:
@@ -224,7 +227,7 @@ def _journey(database, direction: Direction, field: str, flight_ids: list[int], 
         if sold is None:
             raise ValidationError("cabin", f"{cabin} is not sold on flight {flight.flight_number}", flight_id=flight.id)
         journey.append(Leg(flight, direction, cabin, Money(sold.fare_amount, sold.currency), sold.seats_left,
-                           field, position, sold.buckets))
+                           field, position, sold.buckets, sold.next_fares))
     return journey
 
 

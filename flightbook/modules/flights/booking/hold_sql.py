@@ -30,7 +30,8 @@ class NewBooking(NamedTuple):
 _BOOKING = """INSERT INTO booking (ref, user_id, status, cabin, contact_email, total_amount, currency, hold_expires_at,
 created_at) VALUES ({ref}, {user_id}, {status}, {cabin}, {contact_email}, {total_amount}, {currency},
 {hold_expires_at}, {created_at}) ON CONFLICT (ref) DO NOTHING RETURNING ref"""
-_LEG_COLUMNS = {"flight_id": "bigint", "direction": "text", "fare_amount": "bigint", "currency": "text"}
+_LEG_COLUMNS = {"flight_id": "bigint", "direction": "text", "fare_amount": "bigint", "currency": "text",
+                "seat_bucket": "int", "seat_price": "bigint"}
 _PASSENGER_COLUMNS = {"n": "int", "first_name": "text", "last_name": "text", "date_of_birth": "date",
                       "gender": "text", "passenger_type": "text"}
 _FARE_COLUMNS = {"passenger": "int", "flight_id": "bigint", "bucket": "int", "bucket_price": "bigint",
@@ -38,8 +39,9 @@ _FARE_COLUMNS = {"passenger": "int", "flight_id": "bigint", "bucket": "int", "bu
 
 
 def _legs(d: Dialect, ref: str, also_from: str = "") -> str:
-    return f"""INSERT INTO booking_flight (booking_ref, flight_id, direction, fare_amount, currency)
-SELECT {ref}, t.flight_id, t.direction, t.fare_amount, t.currency
+    return f"""INSERT INTO booking_flight (booking_ref, flight_id, direction, fare_amount, currency, seat_bucket,
+seat_price)
+SELECT {ref}, t.flight_id, t.direction, t.fare_amount, t.currency, t.seat_bucket, t.seat_price
 FROM ({d.rows_of("legs", _LEG_COLUMNS)}) AS t{also_from}"""
 
 
@@ -134,18 +136,26 @@ def reprice(database, ref: str, booking: NewBooking, legs: list[Leg], passengers
 def _rows(booking: NewBooking, legs: list[Leg], passengers: list[PassengerInput], fares: list[list[int]],
           sold: dict[int, list[SoldSeat]]) -> dict[str, list]:
     """The legs (each with its first passenger's fare) and every passenger's fare on every leg, as tables. Adults
-    only in cabins priced flat write no fare rows: each pays the leg's one fare, which the leg keeps, and holds one
-    seat of no bucket per flight, as a booking from before fare buckets is read (views._fare_lines, seats.seats_of),
-    so such a hold writes what it wrote before fare buckets."""
+    only whose seats on each leg all came from one bucket (or a cabin priced flat) write no fare rows: each pays the
+    leg's one fare, which the leg keeps with that bucket and its price (migration 016; none in a flat cabin), and
+    holds one seat of it per flight, as seats.seats_of and views._fare_lines read them; so adults in flat cabins
+    write what a hold wrote before fare buckets."""
     seat_of = seat_order(passengers)
-    legs_table = [(leg.flight.id, str(leg.direction), fares[0][k], booking.currency) for k, leg in enumerate(legs)]
     if all(p.type in (None, PassengerType.ADULT) for p in passengers) and \
-            all(seat.bucket is None for seats in sold.values() for seat in seats):
-        return {"legs": legs_table, "fares": []}
-    return {"legs": legs_table,
+            all(seat == seats[0] for seats in sold.values() for seat in seats):
+        return {"legs": [_leg_row(leg, fares[0][k], booking.currency, sold[leg.flight.id][0])
+                         for k, leg in enumerate(legs)], "fares": []}
+    return {"legs": [_leg_row(leg, fares[0][k], booking.currency, None) for k, leg in enumerate(legs)],
             "fares": [_fare_row(i, leg.flight.id, sold[leg.flight.id][seat_of[i]] if i in seat_of else None,
                                 fares[i][k], booking.currency)
                       for i in range(len(passengers)) for k, leg in enumerate(legs)]}
+
+
+def _leg_row(leg: Leg, fare: int, currency: str, seat: SoldSeat | None) -> tuple:
+    # the bucket of every seat on the leg, when the leg says it (a flat cabin's seats have none)
+    if seat is None or seat.bucket is None:
+        return (leg.flight.id, str(leg.direction), fare, currency, None, None)
+    return (leg.flight.id, str(leg.direction), fare, currency, seat.bucket, seat.price)
 
 
 def _fare_row(passenger: int, flight_id: int, seat: SoldSeat | None, amount: int, currency: str) -> tuple:

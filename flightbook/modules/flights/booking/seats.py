@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from types import MappingProxyType
-from typing import Mapping, NamedTuple
+from typing import Callable, Mapping, NamedTuple
 
 from flightbook.kernel.db import is_postgres
 from flightbook.kernel.sql import Statement
@@ -53,57 +53,120 @@ def _store_buckets(flight_id: int, cabin: str, read: str, after: list[BucketStat
         raise RuntimeError(f"the fare buckets of flight {flight_id} {cabin} moved under a locked row")
 
 
-# PostgreSQL, a cabin priced in buckets (migration 014): whatever is done while the hot row is locked is paid for
-# by every buyer queued on it, so a sale does as little there as a flat cabin's. Most sales take seats from the
-# cheapest open bucket and leave it with at least the next seats search shows: they only lower its seats-left figure
-# where ``open_at`` says it is (the next seats' prices and the fare stay as they are). Any other sale (across
-# buckets, near the end of one, or where is not known) is the second statement: fare_sell reads the buckets once and
-# says everything the sale writes, keeping the seats sold in ``last_sale`` to return them. Either waits for the row
-# and decides on its latest buckets.
-_SELL_FROM_OPEN_BUCKET = Statement("seats_sell_from_open_bucket", lambda d: """UPDATE seat_inventory
-SET seats_left = seats_left - {n}, buckets = overlay(buckets
-    PLACING (split_part(substr(buckets, open_at), ':', 1)::int - {n})::text
-    FROM open_at FOR length(split_part(substr(buckets, open_at), ':', 1)))
-WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n}
-    AND split_part(substr(buckets, open_at), ':', 1)::int >= {n} + {shown}
-RETURNING length(substr(buckets, 1, open_at)) - length(replace(substr(buckets, 1, open_at), ' ', '')), fare_amount""")
+# PostgreSQL, a cabin priced in buckets (migrations 014 and 015): whatever is done while the hot row is locked is paid
+# for by every buyer queued on it, so a sale does as little there as a flat cabin's. A sale that leaves the cheapest
+# open bucket open only lowers its seats-left figure, at the place in the buckets where the hold read it, on the
+# condition that the buckets before it are still as read (all sold out: so it is still the cheapest open bucket, at
+# the price the hold was written with), leaving the fare as it is: when the bucket keeps more than all the next
+# seats' prices kept (``next_fares``, up to LADDER_SEATS: fare_sell's), those stay as they are too; when it keeps
+# fewer, the party's seats are dropped from the front of ``next_fares`` as long as the nine search shows stay (or it
+# holds every seat left), so a small bucket sells in place as well. Neither sells anything, nor locks the row, when
+# the buckets moved otherwise (see ``take_seats``). Any other sale (across buckets, the last seats of one) is the
+# third statement: fare_sell reads the buckets once and says everything the sale writes, keeping the seats sold in
+# ``last_sale`` to return them. Each waits for the row and decides on its latest buckets.
+LADDER_SEATS = 27  # the next seats' prices fare_sell keeps (migration 015)
+_OPEN_FIGURE = "split_part(substr(buckets, {at}), ':', 1)"
+_LOWER_OPEN_FIGURE = f"""seats_left = seats_left - {{n}},
+    buckets = overlay(buckets PLACING ({_OPEN_FIGURE}::int - {{n}})::text FROM {{at}} FOR length({_OPEN_FIGURE}))"""
+_SOLD_IN_PLACE = f"""WHERE flight_id = {{flight_id}} AND cabin = {{cabin}} AND seats_left >= {{n}}
+    AND left(buckets, {{at}} - 1) = {{before}} AND {_OPEN_FIGURE}::int >= {{n}} + {{keeps}}"""
+_SELL_FROM_OPEN_BUCKET = Statement("seats_sell_from_open_bucket", lambda d: f"""UPDATE seat_inventory
+SET {_LOWER_OPEN_FIGURE}
+{_SOLD_IN_PLACE} RETURNING 1""")
+_SELL_FROM_LADDER = Statement("seats_sell_from_ladder", lambda d: f"""UPDATE seat_inventory
+SET {_LOWER_OPEN_FIGURE}, next_fares = array_to_string((string_to_array(next_fares, ' '))[{{n}} + 1:], ' ')
+{_SOLD_IN_PLACE}
+    AND length(next_fares) - length(replace(next_fares, ' ', '')) + 1 >= least({{n}} + {{shown}}, seats_left)
+RETURNING 1""")
 _TAKE_FROM_BUCKETS = Statement("seats_take_from_buckets", lambda d: """UPDATE seat_inventory
 SET seats_left = seats_left - {n}, (buckets, last_sale, next_fares, fare_amount, open_at) =
     (SELECT s.after, s.sold, s.ladder, s.next_fare, s.open_at FROM fare_sell(buckets, {n}) s)
 WHERE flight_id = {flight_id} AND cabin = {cabin} AND seats_left >= {n} RETURNING last_sale""")
 
 
-def _take_in_one(flight_id: int, cabin: str, n: int, read: str) -> list[SoldSeat] | None:
-    """The seats sold from the buckets (each bucket's index: the spaces before it), or None when too few are left;
-    the first statement tried only when the buckets as ``read`` say it may do (it takes nothing otherwise)."""
-    if _open_bucket_keeps(pricing.parse_state(read), n + pricing.MAX_SEATED):
-        rows = _SELL_FROM_OPEN_BUCKET.rows(database, flight_id=flight_id, cabin=cabin, n=n, shown=pricing.MAX_SEATED)
-        if rows:
-            bucket, price = rows[0]
-            return [SoldSeat(bucket, price)] * n
+class AsRead(NamedTuple):
+    """A bucketed cabin as a hold read it: its buckets and the next seats' prices kept (``next_fares``)."""
+    buckets: str
+    next_fares: str
+
+
+class OpenBucket(NamedTuple):
+    """The cheapest open bucket of a cabin's buckets as read: its index (in selling order), price and seats left,
+    and where its seats-left figure starts in the buckets' text (from 1, as SQL counts) after what comes before it."""
+    bucket: int
+    price: int
+    left: int
+    at: int
+    before: str
+    ladder: bool  # the next seats' prices kept, as read, let the sale drop its seats from them
+
+
+def open_bucket(read: AsRead, n: int) -> OpenBucket | None:
+    """The cheapest open bucket of the cabin as ``read``, if a sale of ``n`` seats from it leaves it open and may
+    be made in place (see above)."""
+    at, buckets = 1, read.buckets
+    items = buckets.split(" ")
+    for index, item in enumerate(items):
+        price, left, _ = item.split(":")
+        if left != "0":
+            seats = int(left)
+            if seats <= n:
+                return None
+            kept = read.next_fares.count(" ") + 1 if read.next_fares else 0
+            ladder = kept >= n + pricing.MAX_SEATED or \
+                kept >= seats + sum(int(later.split(":")[1]) for later in items[index + 1:])  # every seat left
+            if seats < n + LADDER_SEATS and not ladder:
+                return None
+            return OpenBucket(index, int(price), seats, at + len(price) + 1, buckets[:at + len(price)], ladder)
+        at += len(item) + 1
+    return None
+
+
+def _sell_in_place(flight_id: int, cabin: str, n: int, bucket: OpenBucket) -> list[SoldSeat] | None:
+    """The seats sold from the cheapest open bucket, read as ``bucket``, at its price; None when the row says
+    otherwise (nothing sold, nothing locked). A bucket read as roomy may have fewer seats by now: the second
+    statement tries it then."""
+    rows = []
+    where = dict(flight_id=flight_id, cabin=cabin, n=n, at=bucket.at, before=bucket.before)
+    if bucket.left >= n + LADDER_SEATS:
+        rows = _SELL_FROM_OPEN_BUCKET.rows(database, keeps=LADDER_SEATS, **where)
+    if not rows and bucket.ladder:
+        rows = _SELL_FROM_LADDER.rows(database, keeps=1, shown=pricing.MAX_SEATED, **where)
+    return [SoldSeat(bucket.bucket, bucket.price)] * n if rows else None
+
+
+def _take_from_buckets(flight_id: int, cabin: str, n: int) -> list[SoldSeat] | None:
+    """The seats fare_sell sold (each bucket's index and price), or None when too few are left."""
     rows = _TAKE_FROM_BUCKETS.rows(database, flight_id=flight_id, cabin=cabin, n=n)
     if not rows:
         return None
     return [SoldSeat(int(bucket), int(price)) for bucket, price in (seat.split(":") for seat in rows[0][0].split())]
 
 
-def _open_bucket_keeps(state: list[BucketState], seats: int) -> bool:
-    return next((s.left for s in state if s.left > 0), 0) >= seats
-
-
 def take_seats(flight_ids: list[int], cabin: str, n: int,
-               in_buckets: Mapping[int, str] = MappingProxyType({})) -> tuple[int | None, dict[int, list[SoldSeat]]]:
+               in_buckets: Mapping[int, AsRead] = MappingProxyType({}),
+               moved: Callable[[int], AsRead] | None = None) -> tuple[int | None, dict[int, list[SoldSeat]]]:
     """Take ``n`` seats of ``cabin`` on each flight, cheapest open bucket first: (the id of the first flight that
     has too few, for the caller to roll back, or None; each flight's seats sold, in selling order). Flights go
     in id order so two return bookings over the same pair lock the rows alike and cannot deadlock; take seats
     last in a transaction, so the hot row stays locked briefly. ``in_buckets``: the flights read as priced in
-    buckets (their buckets as read), whose seats PostgreSQL sells in one statement, or two near a bucket's end (a
-    cabin never turns from flat to buckets)."""
+    buckets (as read), whose seats PostgreSQL sells in one statement, or two when the buckets
+    moved since they were read (a cabin never turns from flat to buckets). ``moved(flight_id)``: called, while
+    this has locked no row yet, when the first flight's buckets are found to have moved (others bought or gave
+    seats back since they were read), to price the hold again before any row is locked; it returns the buckets it
+    read, from which the seats are taken again, so a hold's re-pricing does not keep the hot row locked."""
     sold: dict[int, list[SoldSeat]] = {}
     one_statement = is_postgres(database)
     for flight_id in sorted(flight_ids):
         if n and one_statement and flight_id in in_buckets:
-            taken = _take_in_one(flight_id, cabin, n, in_buckets[flight_id])
+            taken, bucket = None, open_bucket(in_buckets[flight_id], n)
+            if bucket is not None:
+                taken = _sell_in_place(flight_id, cabin, n, bucket)
+                if taken is None and moved is not None and not sold:  # moved since read; nothing locked yet
+                    bucket = open_bucket(moved(flight_id), n)
+                    taken = _sell_in_place(flight_id, cabin, n, bucket) if bucket is not None else None
+            if taken is None:
+                taken = _take_from_buckets(flight_id, cabin, n)
             if taken is None:
                 return flight_id, sold
             sold[flight_id] = taken
@@ -121,6 +184,15 @@ def take_seats(flight_ids: list[int], cabin: str, n: int,
     return None, sold
 
 
+def buckets_now(flight_id: int, cabin: str) -> AsRead:
+    """A cabin's buckets as they stand (a plain read: no lock)."""
+    return AsRead(*_BUCKETS_NOW.rows(database, flight_id=flight_id, cabin=cabin)[0])
+
+
+_BUCKETS_NOW = Statement("seats_buckets_now", lambda d: """SELECT buckets, next_fares FROM seat_inventory
+WHERE flight_id = {flight_id} AND cabin = {cabin}""")
+
+
 def release_seats(seats: dict[int, list[int | None]], cabin: str) -> None:
     """Give seats of ``cabin`` back (flight id -> the bucket of each seat), in the same id order as they were
     taken, each to the bucket it was sold from."""
@@ -136,7 +208,8 @@ def release_seats(seats: dict[int, list[int | None]], cabin: str) -> None:
 
 def seats_of(ref: str) -> dict[int, list[int | None]]:
     """The seats a booking holds: flight id -> the bucket of each (one per adult and child; an infant has
-    none). A booking made before fare buckets holds one seat per passenger, of no recorded bucket."""
+    none). A booking of adults only keeps its seats' bucket on each leg (migration 016; None in a cabin priced flat,
+    and in a booking made before fare buckets, which holds one seat per passenger)."""
     seats: dict[int, list[int | None]] = defaultdict(list)
     fares: list[tuple] = list(BookingFare.select(BookingFare.flight_id, BookingFare.bucket, BookingFare.passenger,
                                                  BookingFare.bucket_price)
@@ -147,12 +220,28 @@ def seats_of(ref: str) -> dict[int, list[int | None]]:
                 seats[flight_id].append(bucket)
         return dict(seats)
     n = Passenger.select().where(Passenger.booking == ref).count()
-    return {s.flight_id: [None] * n
-            for s in BookingFlight.select(BookingFlight.flight).where(BookingFlight.booking == ref)}
+    legs: list[tuple] = list(BookingFlight.select(BookingFlight.flight, BookingFlight.seat_bucket)
+                             .where(BookingFlight.booking == ref).tuples())  # type: ignore[arg-type]
+    return {flight_id: [bucket] * n for flight_id, bucket in legs}
 
 
 def rebook_seats(ref: str, sold: dict[int, list[SoldSeat]]) -> None:
-    """Record the buckets a late payment won an expired booking's seats back from (its price stays)."""
+    """Record the buckets a late payment won an expired booking's seats back from (its price stays): on its fare
+    rows, or, a booking of adults only that keeps them on its legs, there while each leg's seats came from one
+    bucket (else as fare rows, each adult paying the leg's fare, as ``hold_sql`` writes them)."""
+    if not BookingFare.select().where(BookingFare.booking == ref).exists():
+        if all(seat == seats[0] for seats in sold.values() for seat in seats):
+            for flight_id, seats in sold.items():
+                BookingFlight.update(seat_bucket=seats[0].bucket,
+                                     seat_price=seats[0].price if seats[0].bucket is not None else None).where(
+                    (BookingFlight.booking == ref) & (BookingFlight.flight == flight_id)).execute()
+            return
+        legs = list(BookingFlight.select().where(BookingFlight.booking == ref))
+        BookingFare.insert_many([dict(booking=ref, passenger=i, flight_id=leg.flight_id, bucket=seat.bucket,
+                                      bucket_price=seat.price, amount=leg.fare_amount, currency=leg.currency)
+                                 for leg in legs for i, seat in enumerate(sold[leg.flight_id])]).execute()
+        BookingFlight.update(seat_bucket=None, seat_price=None).where(BookingFlight.booking == ref).execute()
+        return
     for flight_id, seats in sold.items():
         rows = (BookingFare.select().where((BookingFare.booking == ref) & (BookingFare.flight_id == flight_id)
                                            & BookingFare.bucket_price.is_null(False))

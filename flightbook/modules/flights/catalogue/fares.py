@@ -46,7 +46,7 @@ def priced(legs: Sequence, party: Party, days_before: int, rules: FareRules) -> 
 def _next_seats(leg, n: int) -> list[int]:
     if not leg.next_fares:
         return [leg.fare.amount] * n
-    prices = pricing.parse_ladder(leg.next_fares)[:n]
+    prices = pricing.parse_ladder(leg.next_fares, n)
     return prices + [prices[-1]] * (n - len(prices))  # search asked for n seats: the ladder has them
 
 

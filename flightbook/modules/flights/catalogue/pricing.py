@@ -123,13 +123,16 @@ def next_seat_prices(open_buckets: Sequence[tuple[int, int]], n: int) -> list[in
     return prices
 
 
-def ladder_text(open_buckets: Sequence[tuple[int, int]]) -> str:
-    """The next seats' prices as kept beside the cabin's seats for search ('9900 9900 13200 ...')."""
-    return " ".join(map(str, next_seat_prices(open_buckets, MAX_SEATED)))
+def ladder_text(open_buckets: Sequence[tuple[int, int]], seats: int = MAX_SEATED) -> str:
+    """The next ``seats`` seats' prices as kept beside the cabin's seats for search ('9900 9900 13200 ...'): the
+    nine a party may take, or more (PostgreSQL's fare_sell keeps 27, migration 015, so the next sales can drop
+    theirs from the front)."""
+    return " ".join(map(str, next_seat_prices(open_buckets, seats)))
 
 
-def parse_ladder(text: str | None) -> list[int]:
-    return [int(v) for v in text.split()] if text else []
+def parse_ladder(text: str | None, n: int = MAX_SEATED) -> list[int]:
+    """The first ``n`` of the next seats' prices kept."""
+    return [int(v) for v in text.split(maxsplit=n)[:n]] if text else []
 
 
 @dataclass(frozen=True)
