@@ -66,6 +66,17 @@ def scratch_system(pg: str, prefix: str):
     return wiring.build_system(Settings.from_env(env))
 
 
+def drop_scratch_system(pg: str, prefix: str, system) -> None:
+    """Close ``system`` (a ``scratch_system``) and its pools, and drop its databases."""
+    from flightbook import MODULES
+
+    system.close()
+    for database in system.databases.values():
+        getattr(getattr(database, "obj", database), "close_all", lambda: None)()
+    for module in MODULES:
+        drop_scratch(pg, f"{prefix}_{module}")
+
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 

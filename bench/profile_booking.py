@@ -21,12 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flightbook import MODULES  # noqa: E402
 from flightbook.contracts.flights import BookingRequest, PassengerInput  # noqa: E402
 from flightbook.contracts.payments import CardInput  # noqa: E402
 from flightbook.kernel import clock  # noqa: E402
 from flightbook.kernel.auth import Principal  # noqa: E402
-from bench.common import admin, scratch_system  # noqa: E402
+from bench.common import drop_scratch_system, scratch_system  # noqa: E402
 
 CARD = CardInput(number="4242424242424242", exp_month=12, exp_year=dt.date.today().year + 2, cvc="123")
 
@@ -135,11 +134,7 @@ def main() -> None:
         profiled("pay (mock bank)", [lambda i=i: payments.process_payment(caller, i, CARD, f"key-{i}") for i in intents],
                  args, databases)
     finally:
-        system.close()
-        for database in system.databases.values():
-            getattr(getattr(database, "obj", database), "close_all", lambda: None)()
-        for module in MODULES:
-            admin(args.pg, f"DROP DATABASE IF EXISTS fbbench_profile_{module} WITH (FORCE)")
+        drop_scratch_system(args.pg, "fbbench_profile", system)
 
 
 if __name__ == "__main__":

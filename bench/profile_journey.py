@@ -26,7 +26,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import admin, machine_load, scratch_system  # noqa: E402
+from bench.common import drop_scratch_system, machine_load, scratch_system  # noqa: E402
 from bench.profile_booking import a_flight  # noqa: E402
 
 STEPS = ("search", "book", "create-intent", "pay", "ticket")
@@ -216,12 +216,7 @@ def main() -> None:
             stats.sort_stats("cumulative").print_stats(args.top)
             print(out.getvalue())
     finally:
-        system.close()
-        for database in system.databases.values():
-            getattr(getattr(database, "obj", database), "close_all", lambda: None)()
-        from flightbook import MODULES
-        for module in MODULES:
-            admin(args.pg, f"DROP DATABASE IF EXISTS fbbench_journey_{module} WITH (FORCE)")
+        drop_scratch_system(args.pg, "fbbench_journey", system)
 
 
 if __name__ == "__main__":
