@@ -21,6 +21,7 @@ setup(
         "stripe>=10",
         "pyjwt>=2.8",
         "requests>=2.31",
+        "urllib3>=2",  # calls between parts use its pools directly (kernel/httpclient.py)
         "jinja2>=3.1",
         "airportsdata>=20240101",
         "honcho>=2",
