@@ -3,7 +3,6 @@ priority; gunicorn replaces it when it dies, and the replacement takes the work 
 bursts in a request worker doubled a journey's latency)."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import subprocess
@@ -14,7 +13,7 @@ import requests
 
 from flightbook.kernel.server import JOBS_NICENESS
 from tests.e2e.deployments import Deployment, eventually
-from tests.e2e.test_journey import Traveller, earned
+from tests.e2e.test_journey import Traveller, earned, paid_trip
 from tests.mailkit import MailServer
 from tests.servers import FLIGHTBOOK, ROOT, free_port
 
@@ -56,12 +55,7 @@ def served(tmp_path_factory, worker):
 
 
 def book_and_pay(served) -> tuple[Traveller, dict]:
-    traveller = Traveller(served.url).sign_up()
-    date = (dt.date.today() + dt.timedelta(days=2)).isoformat()
-    found = traveller.call("GET", "/flights/search", params={"origin": "LHR", "destination": "JFK", "date": date})
-    booking = traveller.book(found["outbound"][0]["id"], 1)
-    _, paid = traveller.pay(booking["ref"])
-    assert paid["status"] == "succeeded"
+    traveller, booking, _ = paid_trip(served.url, days_ahead=2)
     return traveller, booking
 
 

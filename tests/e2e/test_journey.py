@@ -65,6 +65,18 @@ class Traveller:
         return self.call("GET", f"/loyalty/account/{self.user_id}")
 
 
+def paid_trip(url: str, days_ahead: int) -> tuple[Traveller, dict, dict]:
+    """A new traveller who searched LHR -> JFK ``days_ahead`` days from today, booked the first flight for one
+    and paid it by card: (traveller, booking, payment)."""
+    traveller = Traveller(url).sign_up()
+    date = (dt.date.today() + dt.timedelta(days=days_ahead)).isoformat()
+    found = traveller.call("GET", "/flights/search", params={"origin": "LHR", "destination": "JFK", "date": date})
+    booking = traveller.book(found["outbound"][0]["id"], 1)
+    _, paid = traveller.pay(booking["ref"])
+    assert paid["status"] == "succeeded"
+    return traveller, booking, paid
+
+
 def earned(amount: int, currency: str) -> int:
     """Blue tier: 10 points per whole unit of currency paid in cash."""
     return 10 * (amount // 10 ** exponent(currency))

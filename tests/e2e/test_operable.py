@@ -11,7 +11,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.deployments import Deployment, eventually
-from tests.e2e.test_journey import GOOD_CARD, Traveller
+from tests.e2e.test_journey import GOOD_CARD, paid_trip
 
 pytestmark = pytest.mark.slow
 TOKEN = "scrape-me-0123456789"
@@ -30,12 +30,7 @@ def operated(tmp_path_factory, worker):
 @pytest.fixture(scope="module")
 def journey(operated):
     """A traveller who signed up, searched, booked and paid (their points arrive by event)."""
-    traveller = Traveller(operated.url).sign_up()
-    date = (dt.date.today() + dt.timedelta(days=3)).isoformat()
-    found = traveller.call("GET", "/flights/search", params={"origin": "LHR", "destination": "JFK", "date": date})
-    booking = traveller.book(found["outbound"][0]["id"], 1)
-    _, paid = traveller.pay(booking["ref"])
-    assert paid["status"] == "succeeded"
+    traveller, booking, paid = paid_trip(operated.url, days_ahead=3)
     eventually(lambda: traveller.account()["balance"] > 0)
     return traveller, booking, paid
 
