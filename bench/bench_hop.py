@@ -84,15 +84,17 @@ def bare_server(folder: Path, module: str, source: str, env: dict | None = None)
     raise SystemExit(f"the bare {module} did not come up")
 
 
-def measure(url: str, count: int, servers: dict) -> tuple[list[float], dict[str, float]]:
-    """Latencies of ``count`` GETs of ``url`` one at a time, and the CPU ms per request of each server
-    (``servers``: name -> a function naming its processes)."""
+def measure(url: str, count: int, servers: dict, pause: float = 0.0) -> tuple[list[float], dict[str, float]]:
+    """Latencies of ``count`` GETs of ``url`` one at a time, ``pause`` seconds apart, and the CPU ms per request
+    of each server (``servers``: name -> a function naming its processes)."""
     http = requests.Session()
     for _ in range(20):
         http.get(url, timeout=10).raise_for_status()
     meters = {name: CpuMeter(pids).start() for name, pids in servers.items()}
     took = []
     for _ in range(count):
+        if pause:
+            time.sleep(pause)
         started = time.perf_counter()
         http.get(url, timeout=10).raise_for_status()
         took.append(time.perf_counter() - started)
@@ -104,6 +106,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000, help="requests per path and round")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
     parser.add_argument("--compare", metavar="REV", help="also four services running the code at REV")
+    parser.add_argument("--pause", type=float, default=0.0, metavar="MS",
+                        help="idle time before each request, as between a journey's visits to a part (default 0: "
+                             "back to back, every process kept hot)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-hop-"))
     upstream, upstream_url = bare_server(folder, "bare_upstream", UPSTREAM)
@@ -140,7 +145,7 @@ def main() -> None:
         print(f"load before: {machine_load()}")
         for r in range(args.rounds):
             for name, (url, servers) in (list(paths.items()) if r % 2 == 0 else list(paths.items())[::-1]):
-                took, per_server = measure(url, args.requests, servers)
+                took, per_server = measure(url, args.requests, servers, args.pause / 1000)
                 latencies[name] += took
                 for server, per_request in per_server.items():
                     cpu[name].setdefault(server, []).append(per_request)
