@@ -16,12 +16,10 @@ running the code at REV (a git worktree, on PYTHONPATH), measured in the same ro
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -30,9 +28,8 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import CpuMeter, machine_load, process_tree  # noqa: E402
+from bench.common import CpuMeter, bare_server, machine_load, process_tree  # noqa: E402
 from tests.e2e.deployments import Deployment  # noqa: E402
-from tests.servers import free_port  # noqa: E402
 
 UPSTREAM = """
 import falcon
@@ -66,24 +63,6 @@ app.add_route("/tiers", Forward())
 """
 
 
-def bare_server(folder: Path, module: str, source: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    (folder / f"{module}.py").write_text(textwrap.dedent(source))
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4",
-                                "--bind", f"127.0.0.1:{port}", "--chdir", str(folder), f"{module}:app"],
-                               env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            requests.get(url + "/tiers", timeout=1)
-            return process, url
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    process.kill()
-    raise SystemExit(f"the bare {module} did not come up")
-
-
 def measure(url: str, count: int, servers: dict, pause: float = 0.0) -> tuple[list[float], dict[str, float]]:
     """Latencies of ``count`` GETs of ``url`` one at a time, ``pause`` seconds apart, and the CPU ms per request
     of each server (``servers``: name -> a function naming its processes)."""
@@ -111,8 +90,8 @@ def main() -> None:
                              "back to back, every process kept hot)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-hop-"))
-    upstream, upstream_url = bare_server(folder, "bare_upstream", UPSTREAM)
-    forwarder, forwarder_url = bare_server(folder, "bare_forwarder", FORWARDER,
+    upstream, upstream_url = bare_server(folder, "bare_upstream", UPSTREAM, "/tiers")
+    forwarder, forwarder_url = bare_server(folder, "bare_forwarder", FORWARDER, "/tiers",
                                            {"BARE_UPSTREAM_PORT": upstream_url.rsplit(":", 1)[1]})
     deployments: dict[str, Deployment] = {}
     baseline = None

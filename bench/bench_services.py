@@ -2,6 +2,7 @@
 through the gateway.
 
     python bench/bench_services.py [--bookings 300] [--clients 4] [--rounds 6] [--seconds 10] [--compare REV] [--sqlite]
+                                   [--reference]
 
 Both deployments are started for real, side by side (gunicorn; one process, and four processes as the
 Procfile does), each on three PostgreSQL databases of its own and seeded with the sample schedule; the
@@ -13,6 +14,12 @@ serving processes (gunicorn masters and workers) and of the PostgreSQL backends 
 ratios (target <= 1.5; issue 22's: <= 1.3) and gateway search requests/s. --compare REV adds a third
 deployment, one process running the code at REV (a git worktree, on PYTHONPATH), measured in the same turns;
 --sqlite adds one process on SQLite, the embedded default (and REV's, with --compare).
+--reference adds the measured floor of the four/one ratio: the one-process deployment reached through a bare
+forwarder (Falcon and a urllib3 pool under the same gunicorn settings; no auth, logging or metrics), so each
+of the journey's five requests takes one bare hop, in the journey's own rhythm. Four services make 8
+sequential hops more than one process (search 1, book 1, create-intent 2, pay 3, ticket 1: the gateway's
+forward, payments' parallel booking and points-hold reads, payments' confirm); with each at the bare hop's
+cost, four/one could be no better than (one + 8 x bare hop) / one.
 
     python bench/bench_services.py --observability [--bookings 120] [--rounds 6] [--seconds 12]
 
@@ -42,7 +49,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import CpuMeter, backend_pids, machine_load, process_tree  # noqa: E402
+from bench.common import CpuMeter, backend_pids, bare_server, machine_load, process_tree  # noqa: E402
 from tests.conftest import MODULES, PG_ADMIN  # noqa: E402
 from tests.e2e.deployments import Deployment  # noqa: E402
 
@@ -78,6 +85,31 @@ def find_trips(api: str) -> None:
 
 BEFORE = "before"  # the deployment of --compare's code: one process
 SQLITE = "one_process_sqlite"  # --sqlite: one process on the embedded default, SQLite
+REFERENCE = "one_process via bare forwarder"  # --reference: the same one-process deployment, one bare hop away
+#: the sequential hops four services add to one journey (see the module's doc)
+EXTRA_HOPS = {"search": 1, "book": 1, "create-intent": 2, "pay": 3, "ticket": 1}
+FORWARDER = """
+import os
+import falcon
+import urllib3
+
+UPSTREAM = urllib3.HTTPConnectionPool("127.0.0.1", int(os.environ["BARE_UPSTREAM_PORT"]), maxsize=32, retries=False)
+PASSED_ON = ("Authorization", "Content-Type", "Idempotency-Key")
+
+
+class Forward:
+    def __call__(self, req, resp, **params):
+        answer = UPSTREAM.urlopen(req.method, req.relative_uri, body=req.bounded_stream.read() or None,
+                                  headers={h: req.get_header(h) for h in PASSED_ON if req.get_header(h)},
+                                  timeout=urllib3.Timeout(connect=2, read=30))
+        resp.status = answer.status
+        resp.data = answer.data
+        resp.content_type = answer.headers.get("Content-Type")
+
+
+app = falcon.App()
+app.add_sink(Forward(), "/")
+"""
 STEPS = ("search", "book", "create-intent", "pay", "ticket")
 
 
@@ -153,10 +185,10 @@ def measure_search(api: str, seconds: float, clients: int) -> float:
     return sum(done) / seconds
 
 
-def serving_meters(deployment: Deployment) -> tuple[CpuMeter, CpuMeter]:
-    """Meters of the deployment's gunicorn processes (masters and workers) and of the PostgreSQL backends on its
-    databases, started now."""
-    masters = [server.process.pid for server in deployment.servers.values() if server.process is not None]
+def serving_meters(deployment: Deployment, also: list[int] = ()) -> tuple[CpuMeter, CpuMeter]:
+    """Meters of the deployment's gunicorn processes (masters and workers; ``also``: more masters) and of the
+    PostgreSQL backends on its databases, started now."""
+    masters = [server.process.pid for server in deployment.servers.values() if server.process is not None] + [*also]
     databases = [f"fb{deployment.label}_{module}" for module in MODULES]
     return (CpuMeter(lambda: [pid for master in masters for pid in process_tree(master)]).start(),
             CpuMeter(lambda: backend_pids(PG_ADMIN, databases)).start())
@@ -182,6 +214,8 @@ def main() -> None:
     parser.add_argument("--observability", action="store_true",
                         help="measure metrics and tracing on against off instead (see the module's doc)")
     parser.add_argument("--compare", metavar="REV", help="also one process running the code at REV (a git worktree)")
+    parser.add_argument("--reference", action="store_true",
+                        help="also the one-process deployment through a bare forwarder: the four/one ratio's floor")
     parser.add_argument("--sqlite", action="store_true",
                         help="also one process on SQLite, the embedded default (with --compare, REV's too)")
     args = parser.parse_args()
@@ -195,6 +229,8 @@ def main() -> None:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(baseline), args.compare],
                        check=True)
         modes += (BEFORE,)
+    if args.reference:
+        modes += (REFERENCE,)
     if args.sqlite:
         modes += (SQLITE,) + ((SQLITE + "_" + BEFORE,) if args.compare else ())
     latencies = {(m, c): [] for m in modes for c in loads}
@@ -203,8 +239,11 @@ def main() -> None:
     searches = {m: [] for m in modes}
     with tempfile.TemporaryDirectory() as folder:
         deployments = {}
+        forwarder = None
         try:
             for mode in modes:
+                if mode == REFERENCE:
+                    continue  # the one-process deployment, reached through the bare forwarder started below
                 # all on PostgreSQL, so the ratio measures the deployment, not the database
                 (Path(folder) / mode).mkdir()
                 kind = mode if mode in ("one_process", "four_services") else "one_process"
@@ -214,6 +253,12 @@ def main() -> None:
                     deployments[mode].env["PYTHONPATH"] = str(baseline)
                 deployments[mode].start()
             apis = {mode: d.url + "/api/gateway" for mode, d in deployments.items()}
+            meters_of = {mode: (lambda d=d: serving_meters(d)) for mode, d in deployments.items()}
+            if REFERENCE in modes:
+                forwarder, forwarder_url = bare_server(Path(folder), "bare_forwarder", FORWARDER, "/health", {
+                    "BARE_UPSTREAM_PORT": deployments["one_process"].url.rsplit(":", 1)[1]})
+                apis[REFERENCE] = forwarder_url + "/api/gateway"
+                meters_of[REFERENCE] = lambda: serving_meters(deployments["one_process"], also=[forwarder.pid])
             find_trips(apis["one_process"])
             for mode in modes:
                 measure_bookings(apis[mode], 10, 1)  # warm-up
@@ -222,7 +267,7 @@ def main() -> None:
             for clients in loads:
                 for r in range(args.rounds):
                     for mode in (modes if r % 2 == 0 else modes[::-1]):
-                        meters = serving_meters(deployments[mode])
+                        meters = meters_of[mode]()
                         latencies[mode, clients] += measure_bookings(apis[mode], args.bookings // args.rounds,
                                                                      clients, steps[mode, clients])
                         for k, meter in enumerate(meters):
@@ -231,6 +276,9 @@ def main() -> None:
                 for mode in modes:
                     searches[mode].append(measure_search(apis[mode], args.seconds / args.rounds, args.clients))
         finally:
+            if forwarder is not None:
+                forwarder.terminate()
+                forwarder.wait(10)
             for deployment in deployments.values():
                 deployment.stop()
             if baseline is not None:
@@ -251,6 +299,19 @@ def main() -> None:
         one, four = latencies["one_process", clients], latencies["four_services", clients]
         print(f"ratio four/one, {clients} client(s): p50 {statistics.median(four) / statistics.median(one):.2f}  "
               f"p99 {pct(four, 0.99) / pct(one, 0.99):.2f}  (targets: p50 <= 1.5, issue 22: <= 1.3 with 1 client)")
+        if REFERENCE in modes:
+            print_floor(latencies["one_process", clients], latencies[REFERENCE, clients], four, clients)
+
+
+def print_floor(one: list[float], forwarded: list[float], four: list[float], clients: int) -> None:
+    """What a bare hop costs in the journey's rhythm, and the four/one ratio that 8 of them alone allow."""
+    one_p50, four_p50 = statistics.median(one) * 1000, statistics.median(four) * 1000
+    hop = (statistics.median(forwarded) * 1000 - one_p50) / len(STEPS)  # one hop per request
+    floor = one_p50 + sum(EXTRA_HOPS.values()) * hop
+    print(f"floor, {clients} client(s): a bare hop in the journey costs {hop:.2f} ms (via the bare forwarder minus "
+          f"direct, per request); four services add {sum(EXTRA_HOPS.values())} sequential hops, so four/one >= "
+          f"{floor / one_p50:.2f} with bare hops (four services' own hops cost "
+          f"{(four_p50 - one_p50) / sum(EXTRA_HOPS.values()):.2f} ms each)")
 
 
 #: the observability configurations compared, each a one-process deployment of its own

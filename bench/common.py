@@ -6,7 +6,11 @@ import contextlib
 import os
 import re
 import subprocess
+import sys
 import tempfile
+import textwrap
+import time
+from pathlib import Path
 from urllib.parse import urlparse
 
 import psycopg2
@@ -158,3 +162,28 @@ def pgbench_tps(pg: str, clients: int = 16, threads: int = 2, seconds: int = 10,
 def machine_load() -> str:
     one, five, _ = os.getloadavg()
     return f"load average {one:.1f} (1 min) {five:.1f} (5 min) on {os.cpu_count()} CPUs"
+
+
+def bare_server(folder: Path, module: str, source: str, probe: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """A reference WSGI app (``source``, its ``app``) written to ``folder/module.py`` and served by gunicorn with the
+    workers and threads ``flightbook serve`` uses, on a free port of 127.0.0.1; returns the process and its URL once
+    ``probe`` answers."""
+    import requests
+
+    from tests.servers import free_port
+
+    (folder / f"{module}.py").write_text(textwrap.dedent(source))
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4",
+                                "--bind", f"127.0.0.1:{port}", "--chdir", str(folder), f"{module}:app"],
+                               env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            requests.get(url + probe, timeout=1)
+            return process, url
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit(f"the bare {module} did not come up")
