@@ -11,6 +11,7 @@ as SQL (kernel.sql, prepared on PostgreSQL): peewee's query building was most of
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import peewee as pw
 
@@ -38,8 +39,8 @@ _RECORD = insert("loyalty_record", TransactionRow,
 def tier_rules() -> list[r.TierRule]:
     """The tiers, lowest first (read each time: an admin may change them)."""
     query = LoyaltyTier.select(LoyaltyTier.name, LoyaltyTier.threshold, LoyaltyTier.multiplier_permille)
-    return [r.TierRule(name, threshold, permille) for name, threshold, permille in query.order_by(
-        LoyaltyTier.threshold).tuples()]
+    rows = cast(list[tuple[str, int, int]], list(query.order_by(LoyaltyTier.threshold).tuples()))
+    return [r.TierRule(name, threshold, permille) for name, threshold, permille in rows]
 
 
 def _tier(rule: r.TierRule) -> Tier:
