@@ -13,7 +13,7 @@ import peewee as pw
 
 from flightbook.contracts.flights import MessageKind, MessageStatus, MessageView
 from flightbook.kernel import clock
-from flightbook.kernel.sql import Statement
+from flightbook.kernel.sql import Lookup, Statement
 from flightbook.modules.flights.booking import refs
 from flightbook.modules.flights.models import Booking
 from flightbook.modules.flights.notifications.facts import BookingFacts, facts_of
@@ -79,6 +79,9 @@ _WAITING = Statement("notification_waiting", lambda d: """SELECT id, kind, detai
     WHERE booking_ref = {ref} AND status = {waiting}""")
 _EARLIER = Statement("notification_earlier", lambda d: """SELECT COUNT(*) FROM notification_message
     WHERE booking_ref = {ref} AND id < {id}""")
+_CLAIM = Statement("notification_claim", lambda d: """UPDATE notification_message SET locked_until = {lease}
+    WHERE id = {id} AND status = {pending} AND (locked_until IS NULL OR locked_until <= {now})""")
+_BY_ID = Lookup(Row, "id = {id}")
 _SENT = Statement("notification_sent", lambda d: """UPDATE notification_message
     SET status = {sent}, sent_at = {now}, attempts = attempts + 1, locked_until = NULL, last_error = NULL
     WHERE id = {id}""")
@@ -152,10 +155,8 @@ def claim(message_id: int, now: dt.datetime, policy: MailPolicy) -> Row | None:
     """Take a pending message for one send (a conditional UPDATE: two senders, say the follow-up of its event
     and the background job, never both send it). None: another sender has it, or it is no longer pending."""
     lease = clock.to_db(now + dt.timedelta(seconds=policy.lease_seconds))
-    taken = Row.update(locked_until=lease).where(
-        (Row.id == message_id) & (Row.status == PENDING)
-        & (Row.locked_until.is_null() | (Row.locked_until <= clock.to_db(now)))).execute()
-    return Row.get_by_id(message_id) if taken else None
+    taken = _CLAIM.run(Row._meta.database, lease=lease, id=message_id, pending=PENDING, now=clock.to_db(now)).rowcount
+    return _BY_ID.first(id=message_id) if taken else None
 
 
 def sent(row: Row, now: dt.datetime) -> None:
