@@ -11,7 +11,6 @@ as SQL (kernel.sql, prepared on PostgreSQL): peewee's query building was most of
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
 
 import peewee as pw
 
@@ -25,6 +24,10 @@ from flightbook.modules.loyalty.models import LotSource, LoyaltyAccount, Loyalty
 from flightbook.modules.loyalty.models import PointsTransaction as TransactionRow
 
 
+# every tier from the lowest (a Statement takes at least one parameter; a threshold is a 32-bit integer)
+_TIERS = Statement("loyalty_tiers", lambda d: """SELECT name, threshold, multiplier_permille FROM loyalty_tier
+    WHERE threshold >= {lowest} ORDER BY threshold""")
+_ALL_TIERS = -2 ** 31
 _ACCOUNT = Lookup(LoyaltyAccount, "user_id = {user_id}")
 _QUALIFYING = Statement("loyalty_qualifying", lambda d: """SELECT COALESCE(SUM(points), 0) FROM points_lot
     WHERE user_id = {user_id} AND source = {earn} AND reversed_at IS NULL AND earned_at > {since}""")
@@ -38,9 +41,8 @@ _RECORD = insert("loyalty_record", TransactionRow,
 
 def tier_rules() -> list[r.TierRule]:
     """The tiers, lowest first (read each time: an admin may change them)."""
-    query = LoyaltyTier.select(LoyaltyTier.name, LoyaltyTier.threshold, LoyaltyTier.multiplier_permille)
-    rows = cast(list[tuple[str, int, int]], list(query.order_by(LoyaltyTier.threshold).tuples()))
-    return [r.TierRule(name, threshold, permille) for name, threshold, permille in rows]
+    return [r.TierRule(name, threshold, permille)
+            for name, threshold, permille in _TIERS.rows(LoyaltyTier._meta.database, lowest=_ALL_TIERS)]
 
 
 def _tier(rule: r.TierRule) -> Tier:

@@ -7,6 +7,7 @@ import datetime as dt
 from flightbook.contracts.loyalty import BookingPointsSettled, HoldStatus
 from flightbook.kernel.inbox import current_event_age
 from flightbook.kernel.money import Money
+from flightbook.kernel.sql import Statement
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.loyalty import metrics, rules as r
 from flightbook.modules.loyalty.earning import award, earned_or_reversed
@@ -60,5 +61,14 @@ def _settle(uow: UnitOfWork, booking_ref: str, user_id: int, total: Money, now: 
     return award(uow, user_id, booking_ref, Money(cash, total.currency), now, rules), committed
 
 
+_ANY_LIVE_HOLD = Statement("loyalty_any_live_hold", lambda d: """SELECT 1 FROM points_hold
+    WHERE booking_ref = {booking_ref} AND status IN ({pending}, {committed}) LIMIT 1""")
+
+
 def _live_holds(booking_ref: str) -> list[HoldRow]:
-    return LIVE_HOLDS.all(booking_ref=booking_ref, pending=HoldStatus.PENDING, committed=HoldStatus.COMMITTED)
+    """The booking's pending and committed holds; most bookings (paid by card alone) have none, which one
+    prepared statement says without building model instances."""
+    live = {"booking_ref": booking_ref, "pending": HoldStatus.PENDING, "committed": HoldStatus.COMMITTED}
+    if not _ANY_LIVE_HOLD.rows(HoldRow._meta.database, **live):
+        return []
+    return LIVE_HOLDS.all(**live)
