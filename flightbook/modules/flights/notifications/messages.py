@@ -7,9 +7,7 @@ import datetime as dt
 import email.utils
 import json
 from dataclasses import dataclass
-from typing import cast
 
-import peewee as pw
 
 from flightbook.contracts.flights import MessageKind, MessageStatus, MessageView
 from flightbook.kernel import clock
@@ -82,6 +80,17 @@ _EARLIER = Statement("notification_earlier", lambda d: """SELECT COUNT(*) FROM n
 _CLAIM = Statement("notification_claim", lambda d: """UPDATE notification_message SET locked_until = {lease}
     WHERE id = {id} AND status = {pending} AND (locked_until IS NULL OR locked_until <= {now})""")
 _BY_ID = Lookup(Row, "id = {id}")
+# each round of the mail job (in four services, a doorbell ring per booking) starts with these three
+_STOP_WAITING = Statement("notification_stop_waiting", lambda d: """UPDATE notification_message
+    SET status = {pending}, wait_until = NULL, next_attempt_at = {now}
+    WHERE status = {waiting} AND wait_until <= {now}""")
+_DUE = Statement("notification_due", lambda d: """SELECT id FROM notification_message
+    WHERE status = {pending} AND next_attempt_at <= {until} AND (locked_until IS NULL OR locked_until <= {now})
+    ORDER BY next_attempt_at, id LIMIT {limit}""")
+_STILL_TO_GO = Statement("notification_still_to_go", lambda d: """SELECT status, COUNT(id) FROM notification_message
+    WHERE status IN ({pending}, {waiting}) GROUP BY status""")
+#: a next attempt later than any: ``due(ignore_backoff=True)`` takes every pending message
+_ANY_TIME = dt.datetime(9999, 12, 31)
 _SENT = Statement("notification_sent", lambda d: """UPDATE notification_message
     SET status = {sent}, sent_at = {now}, attempts = attempts + 1, locked_until = NULL, last_error = NULL
     WHERE id = {id}""")
@@ -138,17 +147,13 @@ def ready_after_fact(ref: str, now: dt.datetime | None = None) -> list[int]:
 
 def stop_waiting(now: dt.datetime) -> int:
     """Messages that waited long enough for a figure go without it (saying it is on its way)."""
-    return (Row.update(status=PENDING, wait_until=None, next_attempt_at=clock.to_db(now))
-            .where((Row.status == WAITING) & (Row.wait_until <= clock.to_db(now))).execute())
+    return _STOP_WAITING.run(Row._meta.database, pending=PENDING, now=clock.to_db(now), waiting=WAITING).rowcount
 
 
 def due(now: dt.datetime, ignore_backoff: bool = False, limit: int = 100) -> list[int]:
     """Pending messages whose next try is due (every pending one with ``ignore_backoff``), oldest first."""
-    when = Row.status == PENDING
-    if not ignore_backoff:
-        when &= Row.next_attempt_at <= clock.to_db(now)
-    when &= Row.locked_until.is_null() | (Row.locked_until <= clock.to_db(now))
-    return [row.id for row in Row.select(Row.id).where(when).order_by(Row.next_attempt_at, Row.id).limit(limit)]
+    return [int(id_) for id_, in _DUE.rows(Row._meta.database, pending=PENDING, now=clock.to_db(now), limit=limit,
+                                          until=_ANY_TIME if ignore_backoff else clock.to_db(now))]
 
 
 def claim(message_id: int, now: dt.datetime, policy: MailPolicy) -> Row | None:
@@ -194,9 +199,8 @@ def earlier_messages(row: Row) -> int:
 def counts() -> dict[str, int]:
     """The messages still to go (pending, waiting), by status: every round of the mail job says them, so they
     are counted through the status index, not over every message ever sent."""
-    rows = (Row.select(Row.status, pw.fn.COUNT(Row.id).alias("n")).where(Row.status.in_((PENDING, WAITING)))
-            .group_by(Row.status).tuples())
-    return {status: n for status, n in cast(list[tuple[str, int]], list(rows))}
+    rows = _STILL_TO_GO.rows(Row._meta.database, pending=PENDING, waiting=WAITING)
+    return {status: int(n) for status, n in rows}
 
 
 def messages_of(user_id: int, booking_ref: str | None = None, limit: int = 20) -> list[MessageView]:
