@@ -4,6 +4,9 @@ Concurrency: the account row is the lock. Every change takes it first with a con
 (``held = held + n WHERE balance - held >= n``), then touches lots; holds are taken before the
 account. That one order (hold -> account -> lots) is shared with ``expiry``, so nothing deadlocks
 and no two writers can both spend the same points.
+
+The statements of a booking's settlement (earning.py: every confirmed booking runs them) are written once
+as SQL (kernel.sql, prepared on PostgreSQL): peewee's query building was most of their CPU.
 """
 from __future__ import annotations
 
@@ -14,15 +17,32 @@ import peewee as pw
 from flightbook.contracts.loyalty import (AccountView, HistoryPage, InsufficientPoints, PointsTransaction, Tier,
                                           TierChanged, TierStanding, TransactionKind)
 from flightbook.kernel import clock
+from flightbook.kernel.sql import Lookup, Statement, insert
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.loyalty import rules as r
 from flightbook.modules.loyalty.models import LotSource, LoyaltyAccount, LoyaltyTier, PointsLot
 from flightbook.modules.loyalty.models import PointsTransaction as TransactionRow
 
 
+# every tier from the lowest (a Statement takes at least one parameter; a threshold is a 32-bit integer)
+_TIERS = Statement("loyalty_tiers", lambda d: """SELECT name, threshold, multiplier_permille FROM loyalty_tier
+    WHERE threshold >= {lowest} ORDER BY threshold""")
+_ALL_TIERS = -2 ** 31
+_ACCOUNT = Lookup(LoyaltyAccount, "user_id = {user_id}")
+_QUALIFYING = Statement("loyalty_qualifying", lambda d: """SELECT COALESCE(SUM(points), 0) FROM points_lot
+    WHERE user_id = {user_id} AND source = {earn} AND reversed_at IS NULL AND earned_at > {since}""")
+# conditional: never below what is held; the new balance, and the tier as it stands under the row's lock
+_MOVE_BALANCE = Statement("loyalty_move_balance", lambda d: """UPDATE loyalty_account
+    SET balance = balance + {points}, updated_at = {now}
+    WHERE user_id = {user_id} AND balance - held + {points} >= 0 RETURNING balance, tier""")
+_RECORD = insert("loyalty_record", TransactionRow,
+                 ("user_id", "kind", "points", "balance_after", "booking_ref", "note", "created_at"))
+
+
 def tier_rules() -> list[r.TierRule]:
-    return [r.TierRule(t.name, t.threshold, t.multiplier_permille)
-            for t in LoyaltyTier.select().order_by(LoyaltyTier.threshold)]
+    """The tiers, lowest first (read each time: an admin may change them)."""
+    return [r.TierRule(name, threshold, permille)
+            for name, threshold, permille in _TIERS.rows(LoyaltyTier._meta.database, lowest=_ALL_TIERS)]
 
 
 def _tier(rule: r.TierRule) -> Tier:
@@ -39,9 +59,7 @@ def tier_of(account: LoyaltyAccount, tiers: list[r.TierRule]) -> r.TierRule:
 
 def qualifying_points(user_id: int, now: dt.datetime, rules: r.LoyaltyRules) -> int:
     since = clock.to_db(r.qualifying_since(now, rules))
-    total = (PointsLot.select(pw.fn.COALESCE(pw.fn.SUM(PointsLot.points), 0))
-             .where((PointsLot.account == user_id) & (PointsLot.source == LotSource.EARN)
-                    & PointsLot.reversed_at.is_null() & (PointsLot.earned_at > since)).scalar())
+    total = _QUALIFYING.rows(PointsLot._meta.database, user_id=user_id, earn=LotSource.EARN, since=since)[0][0]
     return int(total or 0)
 
 
@@ -52,11 +70,14 @@ def points_expiring_by(user_id: int, moment: dt.datetime) -> int:
     return int(total or 0)
 
 
-def open_account(user_id: int, now: dt.datetime) -> LoyaltyAccount:
+def open_account(user_id: int, now: dt.datetime, tiers: list[r.TierRule] | None = None) -> LoyaltyAccount:
     """An account exists from a user's first call: create it if missing (a no-op otherwise). Inside the
-    caller's write transaction."""
+    caller's write transaction. ``tiers``: the tier rules, when the caller has read them."""
+    account = _ACCOUNT.first(user_id=user_id)
+    if account is not None:
+        return account
     stamp = clock.to_db(now)
-    (LoyaltyAccount.insert(user_id=user_id, balance=0, held=0, tier=tier_rules()[0].name,
+    (LoyaltyAccount.insert(user_id=user_id, balance=0, held=0, tier=(tiers or tier_rules())[0].name,
                            created_at=stamp, updated_at=stamp)
      .on_conflict_ignore().execute())
     return LoyaltyAccount.get_by_id(user_id)
@@ -109,12 +130,15 @@ def _transaction_view(row: TransactionRow) -> PointsTransaction:
 
 def move_balance(user_id: int, points: int, now: dt.datetime) -> int:
     """balance += points (points may be negative, never below what is held); the new balance."""
-    changed = (LoyaltyAccount.update(balance=LoyaltyAccount.balance + points, updated_at=clock.to_db(now))
-               .where((LoyaltyAccount.user_id == user_id)
-                      & (LoyaltyAccount.balance - LoyaltyAccount.held + points >= 0)).execute())
-    if changed != 1:
+    return moved_balance(user_id, points, now)[0]
+
+
+def moved_balance(user_id: int, points: int, now: dt.datetime) -> tuple[int, str]:
+    """``move_balance`` in one statement: (the new balance, the account's tier)."""
+    rows = _MOVE_BALANCE.rows(LoyaltyAccount._meta.database, points=points, now=clock.to_db(now), user_id=user_id)
+    if not rows:
         raise InsufficientPoints("not enough points", **balances(user_id))
-    return LoyaltyAccount.get_by_id(user_id).balance
+    return int(rows[0][0]), rows[0][1]
 
 
 def balances(user_id: int) -> dict:
@@ -126,15 +150,18 @@ def balances(user_id: int) -> dict:
 
 def record(user_id: int, kind: TransactionKind, points: int, balance_after: int, now: dt.datetime,
            booking_ref: str | None = None, note: str = "") -> None:
-    TransactionRow.create(account=user_id, kind=kind, points=points, balance_after=balance_after,
-                          booking_ref=booking_ref, note=note[:200], created_at=clock.to_db(now))
+    _RECORD.run(TransactionRow._meta.database, user_id=user_id, kind=kind, points=points, balance_after=balance_after,
+                booking_ref=booking_ref, note=note[:200], created_at=clock.to_db(now))
 
 
-def recompute_tier(uow: UnitOfWork, user_id: int, now: dt.datetime, rules: r.LoyaltyRules) -> str:
-    """The account's tier by the tier rule, publishing TierChanged when it moves."""
-    account = LoyaltyAccount.get_by_id(user_id)
-    new = r.tier_for(qualifying_points(user_id, now, rules), tier_rules()).name
-    if new != account.tier:
+def recompute_tier(uow: UnitOfWork, user_id: int, now: dt.datetime, rules: r.LoyaltyRules,
+                   tiers: list[r.TierRule] | None = None, current: str | None = None) -> str:
+    """The account's tier by the tier rule, publishing TierChanged when it moves. ``tiers`` and ``current``
+    (the account's tier, read under its row's lock): when the caller has them."""
+    if current is None:
+        current = LoyaltyAccount.get_by_id(user_id).tier
+    new = r.tier_for(qualifying_points(user_id, now, rules), tiers or tier_rules()).name
+    if new != current:
         LoyaltyAccount.update(tier=new).where(LoyaltyAccount.user_id == user_id).execute()
-        uow.publish(TierChanged(user_id=user_id, old_tier=account.tier, new_tier=new))
+        uow.publish(TierChanged(user_id=user_id, old_tier=current, new_tier=new))
     return new

@@ -7,9 +7,10 @@ import peewee as pw
 
 from flightbook.contracts.loyalty import PointsEarned, TransactionKind
 from flightbook.kernel.money import Money
+from flightbook.kernel.sql import Statement
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.loyalty import rules as r
-from flightbook.modules.loyalty.accounts import move_balance, open_account, recompute_tier, record, tier_of, tier_rules
+from flightbook.modules.loyalty.accounts import moved_balance, open_account, recompute_tier, record, tier_of, tier_rules
 from flightbook.modules.loyalty.lots import add_lot
 from flightbook.modules.loyalty.models import LotSource
 from flightbook.modules.loyalty.models import PointsTransaction as TransactionRow
@@ -35,20 +36,40 @@ def reversal_of(booking_ref: str) -> TransactionRow | None:
                                       & (TransactionRow.booking_ref == booking_ref))
 
 
+_EARNED_OR_REVERSED = Statement("loyalty_earned_or_reversed", lambda d: """SELECT kind, points FROM points_transaction
+    WHERE booking_ref = {booking_ref} AND kind IN ({earn}, {reversal})""")
+
+
+def earned_or_reversed(booking_ref: str) -> tuple[int | None, bool]:
+    """``earned_for`` and whether the booking was reversed, in one statement (both are asked of every
+    confirmed booking)."""
+    rows = _EARNED_OR_REVERSED.rows(TransactionRow._meta.database, booking_ref=booking_ref,
+                                    earn=TransactionKind.EARN, reversal=TransactionKind.REVERSAL)
+    earned = next((int(points) for kind, points in rows if kind == TransactionKind.EARN), None)
+    return earned, any(kind == TransactionKind.REVERSAL for kind, _ in rows)
+
+
 def earn_in_transaction(uow: UnitOfWork, user_id: int, booking_ref: str, amount: Money, now: dt.datetime,
                         rules: r.LoyaltyRules) -> int:
-    earned = earned_for(booking_ref)
+    earned, reversed_ = earned_or_reversed(booking_ref)
     if earned is not None:
         return earned
-    if reversal_of(booking_ref) is not None:
+    if reversed_:
         return 0  # the booking was cancelled before its points arrived
-    tier = tier_of(open_account(user_id, now), tier_rules())
+    return award(uow, user_id, booking_ref, amount, now, rules)
+
+
+def award(uow: UnitOfWork, user_id: int, booking_ref: str, amount: Money, now: dt.datetime,
+          rules: r.LoyaltyRules) -> int:
+    """``earn_in_transaction`` once the booking is known to have neither earned nor been reversed."""
+    tiers = tier_rules()
+    tier = tier_of(open_account(user_id, now, tiers), tiers)
     points = r.points_earned(amount, tier.multiplier_permille, rules.points_per_unit)
     if points:
         add_lot(user_id, LotSource.EARN, points, now, r.expiry_of_lot(now, rules), booking_ref)
-    balance = move_balance(user_id, points, now)
+    balance, current_tier = moved_balance(user_id, points, now)
     record(user_id, TransactionKind.EARN, points, balance, now, booking_ref,
            f"{amount.format()} paid, {tier.name} x{tier.multiplier_permille / 1000:g}")
     uow.publish(PointsEarned(user_id=user_id, booking_ref=booking_ref, points=points))
-    recompute_tier(uow, user_id, now, rules)
+    recompute_tier(uow, user_id, now, rules, tiers, current_tier)
     return points

@@ -20,7 +20,7 @@ from flightbook.modules.loyalty.models import LoyaltyAccount
 from flightbook.modules.loyalty.models import PointsHold as HoldRow
 
 LIVE = (HoldStatus.PENDING, HoldStatus.COMMITTED)
-_LIVE_HOLD = Lookup(HoldRow, "booking_ref = {booking_ref} AND status IN ({pending}, {committed})")
+LIVE_HOLDS = Lookup(HoldRow, "booking_ref = {booking_ref} AND status IN ({pending}, {committed})")
 
 
 def hold_view(row: HoldRow) -> PointsHold:
@@ -30,7 +30,7 @@ def hold_view(row: HoldRow) -> PointsHold:
 
 
 def active_hold_for_booking(booking_ref: str) -> PointsHold | None:
-    row = _LIVE_HOLD.first(booking_ref=booking_ref, pending=HoldStatus.PENDING.value,
+    row = LIVE_HOLDS.first(booking_ref=booking_ref, pending=HoldStatus.PENDING.value,
                            committed=HoldStatus.COMMITTED.value)
     return hold_view(row) if row else None
 

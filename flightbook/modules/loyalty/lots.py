@@ -4,13 +4,17 @@ from __future__ import annotations
 import datetime as dt
 
 from flightbook.kernel import clock
+from flightbook.kernel.sql import insert
 from flightbook.modules.loyalty.models import LotSource, PointsLot
+
+_ADD_LOT = insert("loyalty_add_lot", PointsLot,
+                  ("user_id", "source", "booking_ref", "points", "remaining", "earned_at", "expires_at"))
 
 
 def add_lot(user_id: int, source: LotSource, points: int, now: dt.datetime, expires_at: dt.datetime,
             booking_ref: str | None) -> None:
-    PointsLot.create(account=user_id, source=source, booking_ref=booking_ref, points=points, remaining=points,
-                     earned_at=clock.to_db(now), expires_at=clock.to_db(expires_at))
+    _ADD_LOT.run(PointsLot._meta.database, user_id=user_id, source=source, booking_ref=booking_ref, points=points,
+                 remaining=points, earned_at=clock.to_db(now), expires_at=clock.to_db(expires_at))
 
 
 def take_from_lots(user_id: int, points: int, first_lot: int | None = None) -> dt.datetime | None:

@@ -7,10 +7,11 @@ import datetime as dt
 from flightbook.contracts.loyalty import BookingPointsSettled, HoldStatus
 from flightbook.kernel.inbox import current_event_age
 from flightbook.kernel.money import Money
+from flightbook.kernel.sql import Statement
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.loyalty import metrics, rules as r
-from flightbook.modules.loyalty.earning import earn_in_transaction, reversal_of
-from flightbook.modules.loyalty.holds import commit_hold, settle, unhold
+from flightbook.modules.loyalty.earning import award, earned_or_reversed
+from flightbook.modules.loyalty.holds import LIVE_HOLDS, commit_hold, settle, unhold
 from flightbook.modules.loyalty.models import PointsHold as HoldRow
 
 
@@ -36,20 +37,38 @@ def settle_confirmed_booking(uow: UnitOfWork, booking_ref: str, user_id: int, to
 def _settle(uow: UnitOfWork, booking_ref: str, user_id: int, total: Money, now: dt.datetime, rules: r.LoyaltyRules,
             paid: Money | None) -> tuple[int, HoldRow | None]:
     """(points earned, the committed hold) inside settle_confirmed_booking's transaction."""
-    if reversal_of(booking_ref) is not None:
+    earned, reversed_ = earned_or_reversed(booking_ref)
+    if reversed_:
         return 0, None
     card_paid_everything = paid is not None and paid.currency == total.currency and paid.amount >= total.amount
-    for pending in HoldRow.select().where((HoldRow.booking_ref == booking_ref)
-                                          & (HoldRow.status == HoldStatus.PENDING)):
+    holds = _live_holds(booking_ref)
+    pending = [hold for hold in holds if hold.status == HoldStatus.PENDING]
+    for hold in pending:
         if card_paid_everything:
-            if settle(pending.id, HoldStatus.RELEASED, now)[1]:
-                unhold(uow, pending, now)
+            if settle(hold.id, HoldStatus.RELEASED, now)[1]:
+                unhold(uow, hold, now)
         else:
-            commit_hold(uow, pending.id, now)
-    committed = HoldRow.get_or_none((HoldRow.booking_ref == booking_ref)
-                                    & (HoldRow.status == HoldStatus.COMMITTED))
+            commit_hold(uow, hold.id, now)
+    if pending:  # read again: what the holds are now
+        holds = _live_holds(booking_ref)
+    committed = next((hold for hold in holds if hold.status == HoldStatus.COMMITTED), None)
     in_points = committed.value_amount if committed is not None and committed.currency == total.currency else 0
     cash = total.amount - in_points
     if cash <= 0:
         return 0, committed
-    return earn_in_transaction(uow, user_id, booking_ref, Money(cash, total.currency), now, rules), committed
+    if earned is not None:
+        return earned, committed
+    return award(uow, user_id, booking_ref, Money(cash, total.currency), now, rules), committed
+
+
+_ANY_LIVE_HOLD = Statement("loyalty_any_live_hold", lambda d: """SELECT 1 FROM points_hold
+    WHERE booking_ref = {booking_ref} AND status IN ({pending}, {committed}) LIMIT 1""")
+
+
+def _live_holds(booking_ref: str) -> list[HoldRow]:
+    """The booking's pending and committed holds; most bookings (paid by card alone) have none, which one
+    prepared statement says without building model instances."""
+    live = {"booking_ref": booking_ref, "pending": HoldStatus.PENDING, "committed": HoldStatus.COMMITTED}
+    if not _ANY_LIVE_HOLD.rows(HoldRow._meta.database, **live):
+        return []
+    return LIVE_HOLDS.all(**live)

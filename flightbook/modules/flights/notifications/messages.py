@@ -7,13 +7,11 @@ import datetime as dt
 import email.utils
 import json
 from dataclasses import dataclass
-from typing import cast
 
-import peewee as pw
 
 from flightbook.contracts.flights import MessageKind, MessageStatus, MessageView
 from flightbook.kernel import clock
-from flightbook.kernel.db import is_postgres
+from flightbook.kernel.sql import Lookup, Statement
 from flightbook.modules.flights.booking import refs
 from flightbook.modules.flights.models import Booking
 from flightbook.modules.flights.notifications.facts import BookingFacts, facts_of
@@ -65,13 +63,52 @@ def card_refund_expected(details: dict, facts: BookingFacts) -> bool:
     return bool(details.get("payment_id")) and details.get("refund_percent", 0) > 0 and card_paid_something
 
 
-def _booking_in_hand(ref: str) -> Booking | None:
+# the statements every confirmed booking's message runs, written once (peewee's query building was most of the
+# CPU of these event handlers)
+_BOOKING_IN_HAND = Statement("notification_booking_in_hand", lambda d: (
+    "SELECT user_id, contact_email FROM booking WHERE ref = {ref}" + (" FOR UPDATE" if d.is_postgres else "")))
+_NOTE = Statement("notification_note", lambda d: """INSERT INTO notification_message
+    (event_id, booking_ref, user_id, kind, recipient, subject, message_id, details, status, wait_until, attempts,
+     next_attempt_at, created_at)
+    VALUES ({event_id}, {ref}, {user_id}, {kind}, {recipient}, {subject}, {message_id}, {details}, {status},
+            {wait_until}, 0, {now}, {now})
+    ON CONFLICT DO NOTHING RETURNING id""")
+_WAITING = Statement("notification_waiting", lambda d: """SELECT id, kind, details FROM notification_message
+    WHERE booking_ref = {ref} AND status = {waiting}""")
+_EARLIER = Statement("notification_earlier", lambda d: """SELECT COUNT(*) FROM notification_message
+    WHERE booking_ref = {ref} AND id < {id}""")
+_CLAIM = Statement("notification_claim", lambda d: """UPDATE notification_message SET locked_until = {lease}
+    WHERE id = {id} AND status = {pending} AND (locked_until IS NULL OR locked_until <= {now})""")
+_BY_ID = Lookup(Row, "id = {id}")
+# each round of the mail job (in four services, a doorbell ring per booking) starts with these three
+_STOP_WAITING = Statement("notification_stop_waiting", lambda d: """UPDATE notification_message
+    SET status = {pending}, wait_until = NULL, next_attempt_at = {now}
+    WHERE status = {waiting} AND wait_until <= {now}""")
+_DUE = Statement("notification_due", lambda d: """SELECT id FROM notification_message
+    WHERE status = {pending} AND next_attempt_at <= {until} AND (locked_until IS NULL OR locked_until <= {now})
+    ORDER BY next_attempt_at, id LIMIT {limit}""")
+_STILL_TO_GO = Statement("notification_still_to_go", lambda d: """SELECT status, COUNT(id) FROM notification_message
+    WHERE status IN ({pending}, {waiting}) GROUP BY status""")
+#: a next attempt later than any: ``due(ignore_backoff=True)`` takes every pending message
+_ANY_TIME = dt.datetime(9999, 12, 31)
+_SENT = Statement("notification_sent", lambda d: """UPDATE notification_message
+    SET status = {sent}, sent_at = {now}, attempts = attempts + 1, locked_until = NULL, last_error = NULL
+    WHERE id = {id}""")
+
+
+@dataclass(frozen=True)
+class BookingInHand:
+    user_id: int
+    contact_email: str
+
+
+def _booking_in_hand(ref: str) -> BookingInHand | None:
     """The booking, locked until the transaction ends (PostgreSQL): a message and the figure it waits for,
     arriving at once in two transactions, are weighed one after the other, so neither misses the other."""
     if not refs.is_ref(ref):
         return None
-    query = Booking.select().where(Booking.ref == ref)
-    return (query.for_update() if is_postgres(Booking._meta.database) else query).first()
+    rows = _BOOKING_IN_HAND.rows(Booking._meta.database, ref=ref)
+    return BookingInHand(*rows[0]) if rows else None
 
 
 def note_change(event_id: str, ref: str, kind: MessageKind, details: dict, policy: MailPolicy,
@@ -84,16 +121,15 @@ def note_change(event_id: str, ref: str, kind: MessageKind, details: dict, polic
     now = now or clock.now()
     missing = missing_figures(kind, details, facts_of(ref))
     status = WAITING if missing else PENDING
-    inserted = (Row.insert(
-        event_id=event_id, booking_ref=ref, user_id=booking.user_id, kind=kind, recipient=booking.contact_email,
-        subject=SUBJECTS[kind].format(ref=ref, **details)[:200],
+    inserted = _NOTE.rows(
+        Row._meta.database, event_id=event_id, ref=ref, user_id=booking.user_id, kind=kind,
+        recipient=booking.contact_email, subject=SUBJECTS[kind].format(ref=ref, **details)[:200],
         message_id=email.utils.make_msgid(f"{kind}.{ref}", policy.domain), details=json.dumps(details, sort_keys=True),
         status=status, wait_until=clock.to_db(now + dt.timedelta(seconds=policy.wait_seconds)) if missing else None,
-        next_attempt_at=clock.to_db(now), created_at=clock.to_db(now))
-        .on_conflict_ignore().as_rowcount().execute())
+        now=clock.to_db(now))
     if not inserted or status != PENDING:
         return None
-    return Row.get((Row.event_id == event_id) & (Row.booking_ref == ref)).id
+    return int(inserted[0][0])
 
 
 def ready_after_fact(ref: str, now: dt.datetime | None = None) -> list[int]:
@@ -101,8 +137,8 @@ def ready_after_fact(ref: str, now: dt.datetime | None = None) -> list[int]:
     PENDING; their ids."""
     _booking_in_hand(ref)
     facts = facts_of(ref)
-    ready = [row.id for row in Row.select().where((Row.booking_ref == ref) & (Row.status == WAITING))
-             if not missing_figures(row.kind, json.loads(row.details), facts)]
+    ready = [id_ for id_, kind, details in _WAITING.rows(Row._meta.database, ref=ref, waiting=WAITING)
+             if not missing_figures(kind, json.loads(details), facts)]
     if ready:
         Row.update(status=PENDING, wait_until=None, next_attempt_at=clock.to_db(now or clock.now())).where(
             Row.id.in_(ready) & (Row.status == WAITING)).execute()
@@ -111,32 +147,25 @@ def ready_after_fact(ref: str, now: dt.datetime | None = None) -> list[int]:
 
 def stop_waiting(now: dt.datetime) -> int:
     """Messages that waited long enough for a figure go without it (saying it is on its way)."""
-    return (Row.update(status=PENDING, wait_until=None, next_attempt_at=clock.to_db(now))
-            .where((Row.status == WAITING) & (Row.wait_until <= clock.to_db(now))).execute())
+    return _STOP_WAITING.run(Row._meta.database, pending=PENDING, now=clock.to_db(now), waiting=WAITING).rowcount
 
 
 def due(now: dt.datetime, ignore_backoff: bool = False, limit: int = 100) -> list[int]:
     """Pending messages whose next try is due (every pending one with ``ignore_backoff``), oldest first."""
-    when = Row.status == PENDING
-    if not ignore_backoff:
-        when &= Row.next_attempt_at <= clock.to_db(now)
-    when &= Row.locked_until.is_null() | (Row.locked_until <= clock.to_db(now))
-    return [row.id for row in Row.select(Row.id).where(when).order_by(Row.next_attempt_at, Row.id).limit(limit)]
+    return [int(id_) for id_, in _DUE.rows(Row._meta.database, pending=PENDING, now=clock.to_db(now), limit=limit,
+                                          until=_ANY_TIME if ignore_backoff else clock.to_db(now))]
 
 
 def claim(message_id: int, now: dt.datetime, policy: MailPolicy) -> Row | None:
     """Take a pending message for one send (a conditional UPDATE: two senders, say the follow-up of its event
     and the background job, never both send it). None: another sender has it, or it is no longer pending."""
     lease = clock.to_db(now + dt.timedelta(seconds=policy.lease_seconds))
-    taken = Row.update(locked_until=lease).where(
-        (Row.id == message_id) & (Row.status == PENDING)
-        & (Row.locked_until.is_null() | (Row.locked_until <= clock.to_db(now)))).execute()
-    return Row.get_by_id(message_id) if taken else None
+    taken = _CLAIM.run(Row._meta.database, lease=lease, id=message_id, pending=PENDING, now=clock.to_db(now)).rowcount
+    return _BY_ID.first(id=message_id) if taken else None
 
 
 def sent(row: Row, now: dt.datetime) -> None:
-    Row.update(status=SENT, sent_at=clock.to_db(now), attempts=Row.attempts + 1, locked_until=None,
-               last_error=None).where(Row.id == row.id).execute()
+    _SENT.run(Row._meta.database, sent=SENT, now=clock.to_db(now), id=row.id)
 
 
 def failed_for_good(row: Row, reason: str) -> None:
@@ -164,12 +193,14 @@ def try_again_later(row: Row, reason: str, now: dt.datetime, policy: MailPolicy)
 
 def earlier_messages(row: Row) -> int:
     """How many messages about the same booking came before this one (a calendar entry's SEQUENCE)."""
-    return Row.select().where((Row.booking_ref == row.booking_ref) & (Row.id < row.id)).count()
+    return int(_EARLIER.rows(Row._meta.database, ref=row.booking_ref, id=row.id)[0][0])
 
 
 def counts() -> dict[str, int]:
-    rows = Row.select(Row.status, pw.fn.COUNT(Row.id).alias("n")).group_by(Row.status).tuples()
-    return {status: n for status, n in cast(list[tuple[str, int]], list(rows))}
+    """The messages still to go (pending, waiting), by status: every round of the mail job says them, so they
+    are counted through the status index, not over every message ever sent."""
+    rows = _STILL_TO_GO.rows(Row._meta.database, pending=PENDING, waiting=WAITING)
+    return {status: int(n) for status, n in rows}
 
 
 def messages_of(user_id: int, booking_ref: str | None = None, limit: int = 20) -> list[MessageView]:
