@@ -14,6 +14,11 @@ import os
 from gunicorn.app.base import BaseApplication
 
 
+#: where each worker's heartbeat file lives when the machine has it: a worker touches the file on every turn of
+#: its loop (twice a request), in memory there rather than on /tmp's disk (gunicorn's own advice)
+SHARED_MEMORY = "/dev/shm"
+
+
 class GunicornServer(BaseApplication):
     """``app_factory`` is called in each worker after fork, so every worker opens its own connections.
     With ``on_worker_start`` (background jobs), one worker more than ``workers`` is started: the jobs
@@ -28,6 +33,8 @@ class GunicornServer(BaseApplication):
         super().__init__()
 
     def load_config(self):
+        if os.path.isdir(SHARED_MEMORY) and os.access(SHARED_MEMORY, os.W_OK):
+            self.cfg.set("worker_tmp_dir", SHARED_MEMORY)
         for key, value in self._options.items():
             if key in self.cfg.settings and value is not None:
                 self.cfg.set(key, value)
