@@ -1,7 +1,6 @@
 """One peewee database per module, opened from a URL (``sqlite:///path`` or ``postgresql://...``)."""
 from __future__ import annotations
 
-import codecs
 import contextlib
 import os
 import time
@@ -9,7 +8,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import peewee
-import psycopg2.extensions
 from playhouse.pool import PooledPostgresqlDatabase
 
 from flightbook.kernel import tracing
@@ -17,26 +15,6 @@ from flightbook.kernel import tracing
 
 class DatabaseURLError(ValueError):
     pass
-
-
-#: psycopg2 decodes every column name of every result and every statement's status line with the codec's
-#: ``decode``, which for UTF-8 is a Python function around the C ``codecs.utf_8_decode`` (a call each, ~0.6 µs:
-#: a wide row cost more in its names than in its values). Under this name psycopg2 is handed the C function
-#: itself. Its one difference, a cut-off last character decoded as nothing rather than refused, cannot arise:
-#: a UTF8 database sends whole, valid UTF-8 only. Values were and are decoded in C by psycopg2 itself.
-_UTF_8_IN_C = "flightbook_utf_8"
-
-
-def _utf_8_in_c(name: str):
-    if name == _UTF_8_IN_C:
-        return codecs.CodecInfo(codecs.utf_8_encode, codecs.utf_8_decode, name=_UTF_8_IN_C)
-    return None
-
-
-codecs.register(_utf_8_in_c)
-for _name, _python in list(psycopg2.extensions.encodings.items()):
-    if _python == "utf_8":  # UTF8 and its alias UNICODE
-        psycopg2.extensions.encodings[_name] = _UTF_8_IN_C
 
 
 class _Pool(PooledPostgresqlDatabase):
