@@ -6,7 +6,7 @@ them (one request's), ``--profile STEP`` adds cProfile's top frames of that step
 
     python bench/profile_journey.py [--journeys 200] [--show] [--profile pay] [--top 25]
 
-Scratch databases (fbbench_journey_<module>) are created and dropped again. Background jobs (relay, mail) do not
+Scratch databases (fbbench_journey_<module>, ``--prefix`` to name them otherwise) are created and dropped again. Background jobs (relay, mail) do not
 run: they belong to the jobs worker, not to the request.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import cProfile
 import datetime as dt
 import io
+import os
 import pstats
 import statistics
 import sys
@@ -110,6 +111,18 @@ def journey(app, token: str, date: str, i: int, step) -> None:
     assert ticket["status"] == "CONFIRMED", ticket
 
 
+def served_like() -> None:
+    """What `flightbook serve` adds around the app: JSON log lines (written to /dev/null here) and the metrics'
+    multiprocess files."""
+    import tempfile
+
+    from flightbook.kernel import observability
+    observability.configure_logging("json")
+    import logging
+    logging.getLogger().handlers[0].setStream(open(os.devnull, "w"))
+    observability.prepare_multiprocess(Path(tempfile.mkdtemp(prefix="fbjourney")), "all")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--journeys", type=int, default=200)
@@ -122,12 +135,20 @@ def main() -> None:
                              "until idle, timed the same way (its CPU per journey)")
     parser.add_argument("--direct", action="store_true", help="call /api/... itself, not through /api/gateway/")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--served", action="store_true",
+                        help="as `flightbook serve` runs the app: the request log line in JSON (to /dev/null) and "
+                             "the metrics in multiprocess files")
+    parser.add_argument("--prefix", default="fbbench_journey",
+                        help="the scratch databases' names start with this (two runs at once need two)")
     args = parser.parse_args()
     global API
     API = "/api" if args.direct else API
-    import logging
-    logging.disable(logging.INFO)  # the request log line costs the same either way; keep the terminal quiet
-    system = scratch_system(args.pg, "fbbench_journey")
+    if args.served:
+        served_like()
+    else:
+        import logging
+        logging.disable(logging.INFO)  # the request log line costs the same either way; keep the terminal quiet
+    system = scratch_system(args.pg, args.prefix)
     try:
         from flightbook import wiring
         app = wiring.create_app(system)
@@ -216,7 +237,7 @@ def main() -> None:
             stats.sort_stats("cumulative").print_stats(args.top)
             print(out.getvalue())
     finally:
-        drop_scratch_system(args.pg, "fbbench_journey", system)
+        drop_scratch_system(args.pg, args.prefix, system)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,6 @@ class GatewayApi:
         path = "/api/" + rest
         headers = {h: req.get_header(h) for h in _PASSED_ON if req.get_header(h)}
         headers["X-Request-ID"] = req.context.request_id
-        headers["X-Client-Address"] = self._tokens.vouch_for_address(req.context.client_address or "")
         authorization = req.get_header("Authorization")
         if not authorization:
             session_token = self._session_token(req)
@@ -61,6 +60,7 @@ class GatewayApi:
         resp.data = data
 
     def _forward(self, owner, req, path, headers, body):
+        headers["X-Client-Address"] = self._tokens.vouch_for_address(req.context.client_address or "")
         # a payment may wait on flights, loyalty and the provider inside payments: wait longer than all of it
         timeout = self._settings.payment_call_timeout if owner == "payments" else None
         response = self._remote[owner].send(req.method, path, params=req.query_string or None,
@@ -68,7 +68,8 @@ class GatewayApi:
         return response.status_code, list(response.headers.items()), response.content
 
     def _dispatch(self, req, path, headers, body):
-        """Run the request through this very app, as if it had come in at ``path``."""
+        """Run the request through this very app, as if it had come in at ``path``; its caller's address is
+        the outer request's (``DISPATCHED_FROM``: no signed ``X-Client-Address`` to make and check here)."""
         environ = {k: v for k, v in req.env.items() if not k.startswith("HTTP_")}
         # PATH_INFO is the path's UTF-8 bytes as Latin-1 text (PEP 3333); ``path`` came decoded from req.path
         wsgi_path = path.encode("utf-8", "surrogateescape").decode("iso-8859-1")

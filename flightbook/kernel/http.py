@@ -22,6 +22,13 @@ log = logging.getLogger("flightbook.http")
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 
+#: the WSGI environ key of a request dispatched inside this process on behalf of another (the gateway's
+#: ``/api/gateway/...`` answered by a local module): the outer request's context. The outer request is the
+#: one counted, timed, traced and logged, under the route the inner one matched, so one request is one
+#: line and one count whether its module is local or not.
+DISPATCHED_FROM = "flightbook.dispatched_from"
+
+
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("flightbook_request_id", default=None)
 
 
@@ -76,8 +83,12 @@ class AuthMiddleware:
 
     def process_request(self, req, resp):
         req.context.principal = None
-        vouched = self._tokens.vouched_address(req.get_header("X-Client-Address"))
-        req.context.client_address = vouched or req.remote_addr
+        outer = req.env.get(DISPATCHED_FROM)
+        if outer is not None:  # the gateway's request, answered in this process: its caller's address, as is
+            req.context.client_address = getattr(outer, "client_address", None) or req.remote_addr
+        else:
+            vouched = self._tokens.vouched_address(req.get_header("X-Client-Address"))
+            req.context.client_address = vouched or req.remote_addr
         header = req.get_header("Authorization")
         if header:
             scheme, _, token = header.partition(" ")

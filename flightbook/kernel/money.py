@@ -17,16 +17,23 @@ def is_currency(code: str) -> bool:
     return isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper()
 
 
+#: codes already found to be ISO-shaped: a search makes a few hundred Money of one currency, and checking the
+#: code's shape each time was most of the cost of making one (at most 26**3 entries)
+_CHECKED_CODES: set[str] = set()
+
+
 @dataclass(frozen=True)
 class Money:
     amount: int
     currency: str
 
     def __post_init__(self):
-        if not isinstance(self.amount, int) or isinstance(self.amount, bool):
+        if type(self.amount) is not int and (not isinstance(self.amount, int) or isinstance(self.amount, bool)):
             raise TypeError("Money.amount must be an int of minor units")
-        if not is_currency(self.currency):
-            raise ValueError(f"not an ISO currency code: {self.currency!r}")
+        if type(self.currency) is not str or self.currency not in _CHECKED_CODES:
+            if not is_currency(self.currency):
+                raise ValueError(f"not an ISO currency code: {self.currency!r}")
+            _CHECKED_CODES.add(self.currency)
 
     def __add__(self, other: "Money") -> "Money":
         self._same(other)

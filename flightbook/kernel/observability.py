@@ -23,7 +23,7 @@ import falcon
 import orjson
 
 from flightbook.kernel import tracing
-from flightbook.kernel.http import current_request_id
+from flightbook.kernel.http import DISPATCHED_FROM, current_request_id
 
 log = logging.getLogger("flightbook.requests")
 events_log = logging.getLogger("flightbook.events")
@@ -264,12 +264,6 @@ def saga_lag(seconds: float) -> None:
 
 
 # ---------------------------------------------------------------- the request middleware
-
-#: the WSGI environ key of a request dispatched inside this process on behalf of another (the gateway's
-#: ``/api/gateway/...`` answered by a local module): the outer request's context. The outer request is the
-#: one counted, timed, traced and logged, under the route the inner one matched, so one request is one
-#: line and one count whether its module is local or not.
-DISPATCHED_FROM = "flightbook.dispatched_from"
 
 
 class ObservabilityMiddleware:

@@ -58,6 +58,16 @@ def test_an_unsigned_client_address_header_is_not_believed(api, client):
     assert _login(client, "guess-more", "wrong", address="10.5.5.5").status_code == 429
 
 
+def test_a_login_through_the_gateway_in_process_counts_against_the_callers_own_address(api, client):
+    register_and_login(api, "gated", PASSWORD)
+    forged = {"X-Client-Address": "10.3.3.3 0000"}
+    for i in range(7):
+        assert _login(client, f"probe{i}", "wrong", address="10.4.4.4", path="/api/gateway/users/login",
+                      headers=forged).status_code == 401
+    assert _login(client, "gated", PASSWORD, address="10.4.4.4").status_code == 429
+    assert _login(client, "gated", PASSWORD, address="10.3.3.3", path="/api/gateway/users/login").status_code == 200
+
+
 def test_a_lockout_ends_with_its_window(api, client):
     register_and_login(api, "patient", PASSWORD)
     for _ in range(4):

@@ -21,10 +21,14 @@ class MixedCurrencies(ValueError):
 
 def journey_fare(leg_fares: Sequence[Money]) -> Money:
     """Per passenger."""
+    return Money(sum(fare.amount for fare in leg_fares), _currency_of(leg_fares))
+
+
+def _currency_of(leg_fares: Sequence[Money]) -> str:
     currency = leg_fares[0].currency
     if any(fare.currency != currency for fare in leg_fares):
         raise MixedCurrencies("the legs are priced in different currencies")
-    return Money(sum(fare.amount for fare in leg_fares), currency)
+    return currency
 
 
 def journey_total(fare: Money, passengers: int) -> Money:
@@ -34,13 +38,13 @@ def journey_total(fare: Money, passengers: int) -> Money:
 def priced(legs: Sequence, party: Party, days_before: int, rules: FareRules) -> tuple[Money, Money]:
     """(the fare per adult, the party's total) of a journey whose ``legs`` have ``fare`` (the next seat's price)
     and ``next_fares`` (the next seats' prices, '' when priced flat)."""
-    currency = journey_fare([leg.fare for leg in legs]).currency
+    currency = _currency_of([leg.fare for leg in legs])
     ahead = [days_before if leg.next_fares else None for leg in legs]
-    fare = rules.adult_fare([leg.fare.amount for leg in legs], ahead)
+    fare = Money(rules.adult_fare([leg.fare.amount for leg in legs], ahead), currency)
     if party.seated == 1 and not party.infants:
-        return Money(fare, currency), Money(fare, currency)
+        return fare, fare  # one adult pays one adult's fare (Money is immutable: one object serves as both)
     seats = [_next_seats(leg, party.seated) for leg in legs]
-    return Money(fare, currency), Money(rules.party_total(party, seats, ahead), currency)
+    return fare, Money(rules.party_total(party, seats, ahead), currency)
 
 
 def _next_seats(leg, n: int) -> list[int]:

@@ -42,14 +42,12 @@ def drop_dominated(journeys: Sequence[T]) -> list[T]:
     # number of stops, a staircase of the (arrival, fare) pairs seen that no other seen pair beats: arrivals
     # ascending, fares strictly descending. One at hand is beaten if, on some staircase of no more stops, the
     # last step arriving no later costs no more.
-    order = sorted(range(len(journeys)), key=lambda i: (-_epoch(journeys[i].departs_at), _epoch(journeys[i].arrives_at),
-                                                        journeys[i].fare.amount, journeys[i].stops, i))
+    facts = sorted((-_epoch(j.departs_at), _epoch(j.arrives_at), j.fare.amount, j.stops, i)
+                   for i, j in enumerate(journeys))
     arrivals: dict[int, list[float]] = {}
     fares: dict[int, list[int]] = {}
     kept = set()
-    for i in order:
-        journey = journeys[i]
-        arrives, fare, stops = _epoch(journey.arrives_at), journey.fare.amount, journey.stops
+    for _, arrives, fare, stops, i in facts:
         if stops > 0 and any(_beaten(arrivals[s], fares[s], arrives, fare) for s in arrivals if s <= stops):
             continue
         kept.add(i)
