@@ -107,6 +107,14 @@ def _owner_only_file(path: Path) -> None:
             pass
 
 
+#: Plans for the catalogue's prepared statements made with the first runs' parameters (PostgreSQL's default for
+#: the first five runs) misjudge the small tables and take seconds; the generic plan loops over their rows through
+#: the indexes. Every other statement prepared by kernel/sql.py is a primary- or unique-key lookup, whose generic
+#: plan is the custom one. Besides these, only PL/pgSQL's cached plans follow the setting (flights' inventory
+#: triggers; payments and loyalty have none); queries peewee sends are not prepared.
+PLAN_CACHE_MODE = "force_generic_plan"
+
+
 def open_database(url: str) -> peewee.Database:
     """A database for ``url``; SQLite in WAL mode with a busy timeout, PostgreSQL through a pool."""
     parsed = urlparse(url)
@@ -132,6 +140,8 @@ def open_database(url: str) -> peewee.Database:
             max_connections=64,
             stale_timeout=300,
             timeout=10,
+            # set as each session starts, so no rolled-back transaction can undo it (kernel/sql.py says why)
+            options=f"-c plan_cache_mode={PLAN_CACHE_MODE}",
         )
     raise DatabaseURLError(f"unsupported database URL {url!r}: use sqlite:///path or postgresql://...")
 

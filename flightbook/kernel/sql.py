@@ -106,19 +106,13 @@ class Statement:
         for name, rows in tables.items():
             params.update((f"{name}__{i}", list(column)) for i, column in enumerate(zip(*rows)))
         sql, names = self.postgres
-        prepared = _prepared_on.get(database.connection())
-        if prepared is None:
-            # Plans for the catalogue's parameters (the first five runs, by default) misjudge the small tables
-            # and take seconds; the generic plan loops over their rows through the indexes. Every other statement
-            # prepared here is a primary- or unique-key lookup, whose generic plan is the custom one. Besides
-            # these, only PL/pgSQL's cached plans follow the setting (flights' inventory triggers; payments and
-            # loyalty have none); queries peewee sends are not prepared.
-            database.execute_sql("SET plan_cache_mode = force_generic_plan")
-            prepared = _prepared_on.setdefault(database.connection(), set())
+        prepared = _prepared_on.setdefault(database.connection(), set())  # plans: see kernel/db.PLAN_CACHE_MODE
         if self.name not in prepared:
             database.execute_sql(f"PREPARE {self.name} AS {sql}")
             prepared.add(self.name)
         values = [params[n] if n in params else [] for n in names]  # a table of no rows: empty arrays
+        if not names:  # PostgreSQL refuses an empty list: EXECUTE name ()
+            return database.execute_sql(f"EXECUTE {self.name}")
         return database.execute_sql(f"EXECUTE {self.name} ({', '.join(['%s'] * len(names))})", values)
 
 
