@@ -3,7 +3,8 @@
 Concurrency: the account row is the lock. Every change takes it first with a conditional UPDATE
 (``held = held + n WHERE balance - held >= n``), then touches lots; holds are taken before the
 account. That one order (hold -> account -> lots) is shared with ``expiry``, so nothing deadlocks
-and no two writers can both spend the same points.
+and no two writers can both spend the same points. A booking's settlement, earn and reversal first take the
+booking's own lock (``earning.lock_booking``), before any of these, so they take turns on one booking.
 
 The statements of a booking's settlement (earning.py: every confirmed booking runs them) are written once
 as SQL (kernel.sql, prepared on PostgreSQL): peewee's query building was most of their CPU.

@@ -6,6 +6,7 @@ import datetime as dt
 import peewee as pw
 
 from flightbook.contracts.loyalty import PointsEarned, TransactionKind
+from flightbook.kernel.db import is_postgres
 from flightbook.kernel.money import Money
 from flightbook.kernel.sql import Statement
 from flightbook.kernel.uow import UnitOfWork
@@ -36,6 +37,23 @@ def reversal_of(booking_ref: str) -> TransactionRow | None:
                                       & (TransactionRow.booking_ref == booking_ref))
 
 
+# the first key says "a booking's", the second is the ref's hash: two refs sharing a hash only wait for each other
+_LOCK_BOOKING = Statement("loyalty_lock_booking", lambda d: "SELECT pg_advisory_xact_lock(1, hashtext({booking_ref}))")
+
+
+def lock_booking(booking_ref: str) -> None:
+    """Take the booking's lock until the transaction ends, before asking whether it earned or was reversed: the
+    settlement (saga.py), ``earn`` and the reversal (reversals.py) each check, then write what the check allows,
+    and under READ COMMITTED two of them at once would each miss the other's writes (a cancelled trip keeping
+    its points). With it they take turns, and the later one's checks see what the earlier one committed.
+    A lock of its own (advisory, on PostgreSQL) rather than a row's: a booking paid by card has no row in
+    loyalty to lock, and taken first it stays out of the hold -> account -> lots order (accounts.py). SQLite
+    runs one writer at a time (``BEGIN IMMEDIATE``) and needs none."""
+    database = TransactionRow._meta.database
+    if is_postgres(database):
+        _LOCK_BOOKING.run(database, booking_ref=booking_ref)
+
+
 _EARNED_OR_REVERSED = Statement("loyalty_earned_or_reversed", lambda d: """SELECT kind, points FROM points_transaction
     WHERE booking_ref = {booking_ref} AND kind IN ({earn}, {reversal})""")
 
@@ -51,6 +69,7 @@ def earned_or_reversed(booking_ref: str) -> tuple[int | None, bool]:
 
 def earn_in_transaction(uow: UnitOfWork, user_id: int, booking_ref: str, amount: Money, now: dt.datetime,
                         rules: r.LoyaltyRules) -> int:
+    lock_booking(booking_ref)
     earned, reversed_ = earned_or_reversed(booking_ref)
     if earned is not None:
         return earned

@@ -10,7 +10,7 @@ from flightbook.kernel import clock
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.loyalty import rules as r
 from flightbook.modules.loyalty.accounts import move_balance, open_account, recompute_tier, record
-from flightbook.modules.loyalty.earning import reversal_of
+from flightbook.modules.loyalty.earning import lock_booking, reversal_of
 from flightbook.modules.loyalty.holds import release_pending_holds
 from flightbook.modules.loyalty.lots import add_lot, take_from_lots
 from flightbook.modules.loyalty.models import LotSource, LoyaltyAccount, PointsLot
@@ -25,6 +25,7 @@ def reverse_booking(uow: UnitOfWork, booking_ref: str, now: dt.datetime, rules: 
     booking's owner, when known) records the reversal even before anything was earned, so a
     booking.confirmed arriving after the cancellation earns nothing."""
     with uow.transaction():
+        lock_booking(booking_ref)  # a settlement or earn applied meanwhile waits, or is seen: see lock_booking
         done = reversal_of(booking_ref)
         if done is not None:
             returned = _returned_for(booking_ref)

@@ -10,7 +10,7 @@ from flightbook.kernel.money import Money
 from flightbook.kernel.sql import Statement
 from flightbook.kernel.uow import UnitOfWork
 from flightbook.modules.loyalty import metrics, rules as r
-from flightbook.modules.loyalty.earning import award, earned_or_reversed
+from flightbook.modules.loyalty.earning import award, earned_or_reversed, lock_booking
 from flightbook.modules.loyalty.holds import LIVE_HOLDS, commit_hold, settle, unhold
 from flightbook.modules.loyalty.models import PointsHold as HoldRow
 
@@ -37,6 +37,7 @@ def settle_confirmed_booking(uow: UnitOfWork, booking_ref: str, user_id: int, to
 def _settle(uow: UnitOfWork, booking_ref: str, user_id: int, total: Money, now: dt.datetime, rules: r.LoyaltyRules,
             paid: Money | None) -> tuple[int, HoldRow | None]:
     """(points earned, the committed hold) inside settle_confirmed_booking's transaction."""
+    lock_booking(booking_ref)  # a cancellation applied meanwhile waits, or is seen: see lock_booking
     earned, reversed_ = earned_or_reversed(booking_ref)
     if reversed_:
         return 0, None
