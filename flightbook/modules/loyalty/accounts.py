@@ -25,10 +25,8 @@ from flightbook.modules.loyalty.models import LotSource, LoyaltyAccount, Loyalty
 from flightbook.modules.loyalty.models import PointsTransaction as TransactionRow
 
 
-# every tier from the lowest (a Statement takes at least one parameter; a threshold is a 32-bit integer)
 _TIERS = Statement("loyalty_tiers", lambda d: """SELECT name, threshold, multiplier_permille FROM loyalty_tier
-    WHERE threshold >= {lowest} ORDER BY threshold""")
-_ALL_TIERS = -2 ** 31
+    ORDER BY threshold""")
 _ACCOUNT = Lookup(LoyaltyAccount, "user_id = {user_id}")
 _QUALIFYING = Statement("loyalty_qualifying", lambda d: """SELECT COALESCE(SUM(points), 0) FROM points_lot
     WHERE user_id = {user_id} AND source = {earn} AND reversed_at IS NULL AND earned_at > {since}""")
@@ -43,7 +41,7 @@ _RECORD = insert("loyalty_record", TransactionRow,
 def tier_rules() -> list[r.TierRule]:
     """The tiers, lowest first (read each time: an admin may change them)."""
     return [r.TierRule(name, threshold, permille)
-            for name, threshold, permille in _TIERS.rows(LoyaltyTier._meta.database, lowest=_ALL_TIERS)]
+            for name, threshold, permille in _TIERS.rows(LoyaltyTier._meta.database)]
 
 
 def _tier(rule: r.TierRule) -> Tier:
